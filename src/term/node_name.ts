@@ -1,0 +1,124 @@
+/**
+ * Node names: `name@host`, long (`a@example.com`, `a@10.0.0.1`) or short
+ * (`a@myhost`), plus the `name@host:port` form used without a port mapper.
+ *
+ * @example
+ * ```ts
+ * import { parseNodeName } from "./node_name.ts";
+ * const n = parseNodeName("a@127.0.0.1");
+ * console.assert(n.name === "a" && n.host === "127.0.0.1" && n.long);
+ * ```
+ *
+ * @module
+ */
+
+/** A parsed node name. */
+export interface NodeName {
+  /** The whole name, `name@host` (without any port). */
+  full: string;
+  /** The part before `@`. */
+  name: string;
+  /** The part after `@`. */
+  host: string;
+  /** Whether the host is a long name (holds a dot or is an IP address). */
+  long: boolean;
+  /** A port given as `name@host:port`, for use without a port mapper. */
+  port?: number;
+}
+
+const NAME_PART = /^[A-Za-z0-9_-]+$/;
+const HOST_PART = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/;
+
+/**
+ * Parses and validates a node name.
+ *
+ * @param text `name@host` or `name@host:port`
+ * @returns the parsed name
+ * @throws {TypeError} when the text is not a valid node name
+ *
+ * @example
+ * ```ts
+ * import { parseNodeName } from "./node_name.ts";
+ * console.assert(parseNodeName("b@host:4370").port === 4370);
+ * ```
+ */
+export function parseNodeName(text: string): NodeName {
+  if (typeof text !== "string") {
+    throw new TypeError(`Invalid node name: expected a string, received ${typeof text}`);
+  }
+  const at = text.indexOf("@");
+  if (at <= 0 || at !== text.lastIndexOf("@") || at === text.length - 1) {
+    throw new TypeError(`Invalid node name: must be name@host, received "${text}"`);
+  }
+  const name = text.slice(0, at);
+  let host = text.slice(at + 1);
+  let port: number | undefined;
+  const bracketed = /^\[(.+)\](?::(\d+))?$/.exec(host);
+  if (bracketed) {
+    host = bracketed[1]!;
+    if (bracketed[2] !== undefined) port = Number(bracketed[2]);
+  } else {
+    const colons = host.split(":").length - 1;
+    if (colons === 1) {
+      const [h, p] = host.split(":") as [string, string];
+      if (!/^\d+$/.test(p)) {
+        throw new TypeError(`Invalid node name: bad port in "${text}"`);
+      }
+      host = h;
+      port = Number(p);
+    }
+  }
+  if (!NAME_PART.test(name)) {
+    throw new TypeError(
+      `Invalid node name: name part may hold letters, digits, _ and -, received "${text}"`,
+    );
+  }
+  if (!HOST_PART.test(host) || host.startsWith(".") || host.endsWith(".")) {
+    throw new TypeError(`Invalid node name: bad host in "${text}"`);
+  }
+  if (port !== undefined && (port < 1 || port > 65535)) {
+    throw new RangeError(`Invalid node name: port must be 1-65535, received ${port}`);
+  }
+  const long = host.includes(".") || host.includes(":");
+  const full = `${name}@${host.includes(":") ? `[${host}]` : host}`;
+  return port === undefined ? { full, name, host, long } : { full, name, host, long, port };
+}
+
+/**
+ * Builds a short node name `name@<short hostname>` from a bare name, as
+ * `erl -sname` does; a name that already holds `@` is only validated.
+ *
+ * @param name `a` or `a@host`
+ * @param hostname the machine's host name (defaults to `Deno.hostname()`)
+ * @throws {TypeError} when the result is not a valid node name
+ *
+ * @example
+ * ```ts
+ * import { shortNodeName } from "./node_name.ts";
+ * console.assert(shortNodeName("a", "box.example.com").full === "a@box");
+ * ```
+ */
+export function shortNodeName(name: string, hostname: string = Deno.hostname()): NodeName {
+  if (name.includes("@")) return parseNodeName(name);
+  const host = hostname.split(".")[0] || "localhost";
+  return parseNodeName(`${name}@${host}`);
+}
+
+/**
+ * Builds a long node name: `name@host` as given, or `name@<fqdn>` from a
+ * bare name, as `erl -name` does.
+ *
+ * @param name `a` or `a@host.domain`
+ * @param hostname the machine's host name (defaults to `Deno.hostname()`)
+ * @throws {TypeError} when the result is not a valid node name
+ *
+ * @example
+ * ```ts
+ * import { longNodeName } from "./node_name.ts";
+ * console.assert(longNodeName("a@127.0.0.1").long);
+ * ```
+ */
+export function longNodeName(name: string, hostname: string = Deno.hostname()): NodeName {
+  if (name.includes("@")) return parseNodeName(name);
+  return parseNodeName(`${name}@${hostname}`);
+}
