@@ -1,0 +1,116 @@
+/**
+ * Logging setup. Every Weft module logs through LogTape under the `weft`
+ * category (`["weft", "dist"]`, `["weft", "process"]`, ...); this file
+ * routes those records to stderr at the level chosen by `--log-level`.
+ *
+ * @example
+ * ```ts
+ * import { configureLogging, logger } from "./log.ts";
+ * await configureLogging("warning");
+ * logger("dist").debug("not printed at warning level");
+ * ```
+ *
+ * @module
+ */
+
+import {
+  configure,
+  getLogger,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  reset,
+} from "@logtape/logtape";
+
+/** The levels `--log-level` accepts, quietest last. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+
+/** A level name accepted by {@linkcode configureLogging}. */
+export type WeftLogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where formatted log lines go; the REPL swaps this to print above its prompt. */
+let sink: (line: string) => void = (line) => {
+  try {
+    Deno.stderr.writeSync(new TextEncoder().encode(line));
+  } catch {
+    // stderr closed: nothing sensible left to do with a log line.
+  }
+};
+
+/**
+ * Replaces the function that writes formatted log lines (default: stderr).
+ *
+ * @param write receives each line, newline included
+ *
+ * @example
+ * ```ts
+ * import { setLogWriter } from "./log.ts";
+ * const lines: string[] = [];
+ * setLogWriter((l) => lines.push(l));
+ * ```
+ */
+export function setLogWriter(write: (line: string) => void): void {
+  sink = write;
+}
+
+function format(record: LogRecord): string {
+  const time = new Date(record.timestamp).toISOString().slice(11, 23);
+  const level = record.level.toUpperCase().padEnd(7);
+  let message = "";
+  for (let i = 0; i < record.message.length; i++) {
+    const part = record.message[i];
+    message += i % 2 === 0 ? String(part) : inspect(part);
+  }
+  return `${time} ${level} ${record.category.join(".")}: ${message}\n`;
+}
+
+function inspect(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  return Deno.inspect(value, { depth: 4, colors: false, breakLength: Infinity });
+}
+
+/**
+ * Routes `weft.*` log records at `level` and above to stderr (or the writer
+ * given to {@linkcode setLogWriter}). Calling it again reconfigures.
+ *
+ * @param level the lowest level printed
+ * @throws {TypeError} when `level` is not one of {@linkcode LOG_LEVELS}
+ *
+ * @example
+ * ```ts
+ * import { configureLogging } from "./log.ts";
+ * await configureLogging("info");
+ * ```
+ */
+export async function configureLogging(level: WeftLogLevel = "warning"): Promise<void> {
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new TypeError(
+      `Invalid log level: expected one of ${LOG_LEVELS.join(", ")}, received "${level}"`,
+    );
+  }
+  await reset();
+  await configure({
+    sinks: { weft: (record: LogRecord) => sink(format(record)) },
+    loggers: [
+      { category: ["weft"], lowestLevel: level as LogLevel, sinks: ["weft"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["weft"] },
+    ],
+    reset: true,
+  });
+}
+
+/**
+ * The logger for a Weft subsystem: `logger("dist")` logs as `weft.dist`.
+ *
+ * @param parts the category below `weft`
+ *
+ * @example
+ * ```ts
+ * import { logger } from "./log.ts";
+ * logger("process").info("started {pid}", { pid: "#PID<a@h.1.0>" });
+ * ```
+ */
+export function logger(...parts: string[]): Logger {
+  return getLogger(["weft", ...parts]);
+}
