@@ -1,0 +1,223 @@
+/**
+ * Command-line flags of the `weft` command, parsed with `node:util`'s
+ * `parseArgs`. Parsing is pure: it returns either the options or a
+ * one-line reason, and main.ts turns the reason into exit status 2.
+ *
+ * @example
+ * ```ts
+ * import { parseCli } from "./options.ts";
+ * const r = parseCli(["--sname", "a", "--cookie", "secret"]);
+ * console.assert(r.ok && r.options.sname === "a");
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { LOG_LEVELS, type WeftLogLevel } from "../src/log.ts";
+
+/** What the user asked `weft` to do. */
+export interface CliOptions {
+  /** `weft epmd ...`: run the port mapper instead of a node. */
+  command: "node" | "epmd" | "help" | "version";
+  /** Long node name (`--name`). The last of `--name`/`--sname` wins. */
+  name?: string;
+  /** Short node name (`--sname`). */
+  sname?: string;
+  /** `--cookie`. */
+  cookie?: string;
+  /** `--cookie-file`, default `~/.weft.cookie`. */
+  cookieFile?: string;
+  /** `--log-level`. */
+  logLevel: WeftLogLevel;
+  /** `--eval CODE`. */
+  eval?: string;
+  /** `--port`: the distribution listen port (0 = any). */
+  port?: number;
+  /** `--epmd-port`. */
+  epmdPort?: number;
+  /** `--no-epmd`. */
+  noEpmd: boolean;
+  /** `--connect NODE`, repeatable. */
+  connect: string[];
+  /** `--hidden`. */
+  hidden: boolean;
+  /** `--net-ticktime` in seconds. */
+  netTicktime?: number;
+  /** `--tls-cert`. */
+  tlsCert?: string;
+  /** `--tls-key`. */
+  tlsKey?: string;
+  /** `--tls-ca`. */
+  tlsCa?: string;
+  /** `--no-repl`. */
+  noRepl: boolean;
+  /** `weft epmd --daemon`. */
+  daemon: boolean;
+}
+
+/** The outcome of {@linkcode parseCli}. */
+export type ParseResult = { ok: true; options: CliOptions } | { ok: false; reason: string };
+
+const FLAGS = {
+  name: { type: "string" },
+  sname: { type: "string" },
+  cookie: { type: "string" },
+  "cookie-file": { type: "string" },
+  "log-level": { type: "string" },
+  eval: { type: "string", short: "e" },
+  port: { type: "string" },
+  "epmd-port": { type: "string" },
+  "no-epmd": { type: "boolean" },
+  connect: { type: "string", multiple: true },
+  hidden: { type: "boolean" },
+  "net-ticktime": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-ca": { type: "string" },
+  "no-repl": { type: "boolean" },
+  daemon: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+/**
+ * Parses `weft` command-line arguments.
+ *
+ * @param args the arguments after the program name
+ * @returns the options, or a one-line reason for a bad flag
+ *
+ * @example
+ * ```ts
+ * import { parseCli } from "./options.ts";
+ * const r = parseCli(["--bogus"]);
+ * console.assert(!r.ok && r.reason.includes("--bogus"));
+ * ```
+ */
+export function parseCli(args: string[]): ParseResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: FLAGS,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message.split("\n")[0]! };
+  }
+  const { values, positionals, tokens } = parsed;
+  let command: CliOptions["command"] = "node";
+  if (positionals[0] === "epmd") command = "epmd";
+  else if (positionals.length > 0) {
+    return { ok: false, reason: `Unexpected argument: "${positionals[0]}" (see weft --help)` };
+  }
+  if (values.help) command = "help";
+  else if (values.version) command = "version";
+
+  const logLevel = values["log-level"] ?? "warning";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    return {
+      ok: false,
+      reason: `Invalid --log-level: expected one of ${
+        LOG_LEVELS.join(", ")
+      }, received "${logLevel}"`,
+    };
+  }
+  const options: CliOptions = {
+    command,
+    logLevel: logLevel as WeftLogLevel,
+    noEpmd: values["no-epmd"] ?? false,
+    connect: values.connect ?? [],
+    hidden: values.hidden ?? false,
+    noRepl: values["no-repl"] ?? false,
+    daemon: values.daemon ?? false,
+  };
+  // The last of --name / --sname wins, so `deno task start --sname b` overrides
+  // the task's default `--name a@127.0.0.1`.
+  const lastName = tokens.filter((t) =>
+    t.kind === "option" && (t.name === "name" || t.name === "sname")
+  )
+    .at(-1);
+  if (lastName?.kind === "option" && lastName.value !== undefined) {
+    if (lastName.name === "name") options.name = lastName.value;
+    else options.sname = lastName.value;
+  }
+  if (values.cookie !== undefined) {
+    if (values.cookie.length === 0) {
+      return { ok: false, reason: "Invalid --cookie: must not be empty" };
+    }
+    options.cookie = values.cookie;
+  }
+  if (values["cookie-file"] !== undefined) options.cookieFile = values["cookie-file"];
+  if (values.eval !== undefined) options.eval = values.eval;
+  for (
+    const [flag, key, max] of [["port", "port", 65535], ["epmd-port", "epmdPort", 65535]] as const
+  ) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n > max || (flag === "epmd-port" && n === 0)) {
+      return { ok: false, reason: `Invalid --${flag}: expected a port number, received "${text}"` };
+    }
+    options[key] = n;
+  }
+  if (values["net-ticktime"] !== undefined) {
+    const n = Number(values["net-ticktime"]);
+    if (!Number.isFinite(n) || n <= 0) {
+      return {
+        ok: false,
+        reason: `Invalid --net-ticktime: expected seconds > 0, received "${
+          values["net-ticktime"]
+        }"`,
+      };
+    }
+    options.netTicktime = n;
+  }
+  if (values["tls-cert"] !== undefined) options.tlsCert = values["tls-cert"];
+  if (values["tls-key"] !== undefined) options.tlsKey = values["tls-key"];
+  if (values["tls-ca"] !== undefined) options.tlsCa = values["tls-ca"];
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    return { ok: false, reason: "Invalid TLS flags: --tls-cert and --tls-key go together" };
+  }
+  if (options.tlsCa !== undefined && options.tlsCert === undefined) {
+    return { ok: false, reason: "Invalid TLS flags: --tls-ca needs --tls-cert and --tls-key" };
+  }
+  return { ok: true, options };
+}
+
+/** The text of `weft --help`. */
+export const HELP = `weft — Erlang/OTP-style distribution for Deno
+
+Usage:
+  weft [--sname NAME | --name NAME@HOST] [options]   start a node (REPL by default)
+  weft epmd [--port P] [--daemon]                    run the port mapper
+
+Node identity:
+  --sname NAME          short name: NAME@<short hostname>
+  --name NAME@HOST      long name (the last of --name/--sname wins)
+  --cookie SECRET       the cluster cookie
+  --cookie-file PATH    read the cookie from PATH (default ~/.weft.cookie,
+                        created with a random cookie, mode 0600)
+  --hidden              connect without joining the visible mesh
+
+Distribution:
+  --port P              listen for other nodes on port P (default: any free port)
+  --epmd-port P         the port mapper's port (default 4369)
+  --no-epmd             no port mapper; address peers as name@host:port
+  --connect NODE        connect to NODE at start-up (repeatable)
+  --net-ticktime SECS   declare a silent peer down after SECS (default 4)
+  --tls-cert PATH       TLS certificate (PEM); with --tls-key turns on TLS 1.3
+  --tls-key PATH        TLS private key (PEM)
+  --tls-ca PATH         CA for peer certificates (mutual TLS)
+
+Running:
+  -e, --eval CODE       evaluate CODE (top-level await allowed), print the
+                        value of its last expression, exit 0 (1 on error)
+  --no-repl             serve until SIGINT/SIGTERM, then leave the cluster
+  --log-level LEVEL     trace, debug, info, warning (default), error, fatal
+
+  -h, --help            this text
+  -v, --version         print the version
+`;
