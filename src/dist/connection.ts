@@ -1,0 +1,498 @@
+/**
+ * One authenticated connection to a peer node, after the handshake: it
+ * owns the framing, the ticks and the send queue. It carries opaque message
+ * bodies (CBOR `[op, ...]`, encoded by the node kernel) and knows nothing
+ * of processes.
+ *
+ * ```
+ * frame    = u32 length | payload          length 0: a tick (liveness only)
+ * payload  = 0x01 | body                   a whole message
+ *          | 0x02 | u32 stream | u32 total | bytes    first fragment
+ *          | 0x03 | u32 stream | bytes                next fragment
+ * ```
+ *
+ * Sending. Every frame queued during one turn of the event loop goes out in
+ * one write: `send` appends the frame to a batch buffer and schedules one
+ * flush (a microtask); while a write is in flight, later frames gather in a
+ * second buffer and leave together when it completes. So a burst of small
+ * messages costs one system call, and a sender never awaits a write.
+ *
+ * No head-of-line blocking. A body longer than the fragment size goes to a
+ * bulk queue and leaves in fragments, a few per write; each write takes all
+ * small frames first, so ticks and small messages overtake a bulk transfer.
+ * Order between two processes still holds: a message whose sender has a
+ * bulk message in flight queues behind it.
+ *
+ * Backpressure. `bytesQueued` counts every byte not yet written; past the
+ * high-water mark the connection is `busy` and `drain()` resolves once the
+ * queue is back under half of it.
+ *
+ * Liveness. Every tick interval (ticktime / 4) an idle connection sends a
+ * tick. Receiving any bytes at all (a tick, a message, a fragment of a huge
+ * one) counts as hearing from the peer; after three silent intervals in a
+ * row the connection closes with `net_tick_timeout`, so a silent peer is
+ * down after between 3/4 and 4/4 of the tick time, and a peer may stall for
+ * two intervals without a false down.
+ *
+ * Failure. A broken socket, a frame over the size limit or a malformed
+ * payload closes the connection (`connection_closed`) with a reason for the
+ * log; `onClose` fires exactly once.
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "./memory.ts";
+ * import { FrameReader } from "./frame_reader.ts";
+ * import { DistConnection } from "./connection.ts";
+ * const [a, b] = memoryPair();
+ * const got: number[] = [];
+ * const ca = new DistConnection(a, new FrameReader(a), {
+ *   peer: "b@h", ticktime: 4000, onMessage: () => {}, onClose: () => {},
+ * });
+ * const cb = new DistConnection(b, new FrameReader(b), {
+ *   peer: "a@h", ticktime: 4000, onMessage: (body) => got.push(body.length), onClose: () => {},
+ * });
+ * ca.start();
+ * cb.start();
+ * ca.send(new Uint8Array(3));
+ * while (got.length === 0) await new Promise((r) => setTimeout(r, 1));
+ * ca.close("disconnect");
+ * cb.close("disconnect");
+ * ```
+ *
+ * @module
+ */
+
+import { DecodeError, NoConnectionError } from "../errors.ts";
+import type { FrameReader } from "./frame_reader.ts";
+import type { Connection } from "./transport.ts";
+import {
+  DEFAULT_FRAGMENT_SIZE,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_MESSAGE,
+  FRAME_FRAGMENT_CONT,
+  FRAME_FRAGMENT_HEAD,
+  FRAME_MESSAGE,
+  MAX_FRAME,
+  MAX_OPEN_STREAMS,
+  type NodeDownReason,
+  TICKS_PER_TICKTIME,
+} from "./types.ts";
+
+/** Options for {@linkcode DistConnection}. */
+export interface DistConnectionOptions {
+  /** The peer's node name, for logs and errors. */
+  peer: string;
+  /** Net tick time in milliseconds: a silent peer is down after at most this. */
+  ticktime: number;
+  /** Called with the body (CBOR `[op, ...]`) of each whole message, in order. A throw closes the connection. */
+  onMessage(body: Uint8Array): void;
+  /** Called once when the connection closes, with the reason and a sentence for the log. */
+  onClose(reason: NodeDownReason, detail: string): void;
+  /** Bodies longer than this are sent as fragments of this size. Default 64 KiB. */
+  fragmentSize?: number;
+  /** Bytes queued past which the connection is busy. Default 16 MiB. */
+  highWaterMark?: number;
+  /** Largest reassembled message accepted. Default 1 GiB. */
+  maxMessageSize?: number;
+}
+
+/** A message waiting in the bulk queue. */
+interface BulkItem {
+  body: Uint8Array;
+  key: string;
+  /** Bytes of `body` already framed. */
+  off: number;
+  /** Fragment stream id, once the first fragment is out. */
+  stream: number;
+}
+
+/** A fragmented message being reassembled. */
+interface Reassembly {
+  buf: Uint8Array;
+  fill: number;
+}
+
+const INITIAL_BUFFER = 64 * 1024;
+const KEEP_BUFFER_MAX = 1024 * 1024;
+/** Fragments taken into one write, at most. */
+const FRAGMENTS_PER_WRITE = 8;
+const ANONYMOUS = "";
+
+/**
+ * An established connection: frames, ticks, batching, fragments, backpressure.
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "./memory.ts";
+ * import { FrameReader } from "./frame_reader.ts";
+ * import { DistConnection } from "./connection.ts";
+ * const [a] = memoryPair();
+ * const conn = new DistConnection(a, new FrameReader(a), {
+ *   peer: "b@h", ticktime: 4000, onMessage: () => {}, onClose: () => {},
+ * });
+ * console.assert(!conn.busy && conn.bytesQueued === 0);
+ * conn.close("disconnect");
+ * ```
+ */
+export class DistConnection {
+  /** The peer's node name. */
+  readonly peer: string;
+  #io: Connection;
+  #reader: FrameReader;
+  #onMessage: (body: Uint8Array) => void;
+  #onClose: (reason: NodeDownReason, detail: string) => void;
+  #fragmentSize: number;
+  #highWater: number;
+  #maxMessage: number;
+  #tickMs: number;
+
+  // Sending
+  #buf: Uint8Array<ArrayBuffer> = new Uint8Array(INITIAL_BUFFER);
+  #len = 0;
+  #spare: Uint8Array<ArrayBuffer> | undefined;
+  #scheduled = false;
+  #writing = false;
+  #inFlight = 0;
+  #bulk: BulkItem[] = [];
+  #bulkBytes = 0;
+  /** Senders with a message in the bulk queue, and how many. */
+  #bulkKeys = new Map<string, number>();
+  #nextStream = 1;
+  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
+
+  // Receiving
+  #streams = new Map<number, Reassembly>();
+
+  // Liveness
+  #timer: number | undefined;
+  #heard = false;
+  #silent = 0;
+
+  #started = false;
+  #closed = false;
+
+  /**
+   * @param io the transport connection, now owned by this object
+   * @param reader the frame reader the handshake used (it may hold bytes already received)
+   * @param options callbacks and limits
+   */
+  constructor(io: Connection, reader: FrameReader, options: DistConnectionOptions) {
+    this.peer = options.peer;
+    this.#io = io;
+    this.#reader = reader;
+    this.#onMessage = options.onMessage;
+    this.#onClose = options.onClose;
+    this.#fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
+    this.#highWater = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+    this.#tickMs = Math.max(1, options.ticktime / TICKS_PER_TICKTIME);
+    if (this.#fragmentSize < 16 || this.#fragmentSize + 16 > MAX_FRAME) {
+      throw new RangeError(`Invalid fragment size: must be 16..${MAX_FRAME - 16}`);
+    }
+  }
+
+  /** The remote address, for logs. */
+  get remoteAddr(): string {
+    return this.#io.remoteAddr;
+  }
+
+  /** Bytes accepted by `send` and not yet written to the transport. */
+  get bytesQueued(): number {
+    return this.#len + this.#bulkBytes + this.#inFlight;
+  }
+
+  /** Whether more than the high-water mark is queued. */
+  get busy(): boolean {
+    return this.bytesQueued > this.#highWater;
+  }
+
+  /** Whether the connection has closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Starts reading frames and ticking. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#timer = setInterval(() => this.#tick(), this.#tickMs);
+    this.#reader.run(
+      MAX_FRAME,
+      (payload) => this.#receive(payload),
+      () => (this.#heard = true),
+    ).then(
+      () => this.close("connection_closed", "the peer closed the connection"),
+      (e) => this.close("connection_closed", reasonOf(e)),
+    );
+    if (this.#len > 0 || this.#bulk.length > 0) this.#schedule();
+  }
+
+  /**
+   * Queues one message body (CBOR `[op, ...]`). Never blocks and never
+   * throws; after close it drops the message.
+   *
+   * @param body the encoded message; must not change afterwards
+   * @param key the sender's identity: messages of one key keep their order
+   *   across the small and bulk queues
+   */
+  send(body: Uint8Array, key: string = ANONYMOUS): void {
+    if (this.#closed) return;
+    const n = body.length;
+    if (n <= this.#fragmentSize && (this.#bulk.length === 0 || !this.#bulkKeys.has(key))) {
+      const start = this.#reserve(n + 5);
+      const buf = this.#buf;
+      const len = n + 1;
+      buf[start] = len >>> 24;
+      buf[start + 1] = (len >>> 16) & 0xff;
+      buf[start + 2] = (len >>> 8) & 0xff;
+      buf[start + 3] = len & 0xff;
+      buf[start + 4] = FRAME_MESSAGE;
+      buf.set(body, start + 5);
+    } else {
+      this.#bulk.push({ body, key, off: 0, stream: 0 });
+      this.#bulkBytes += n;
+      this.#bulkKeys.set(key, (this.#bulkKeys.get(key) ?? 0) + 1);
+    }
+    if (!this.#scheduled && !this.#writing && this.#started) this.#schedule();
+  }
+
+  /**
+   * Waits until the queue is under half the high-water mark (at once when
+   * not busy).
+   *
+   * @throws {NoConnectionError} when the connection closes first
+   */
+  drain(): Promise<void> {
+    if (this.#closed) return Promise.reject(new NoConnectionError(this.peer));
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Waits until everything queued has been written, or `timeoutMs` passed.
+   *
+   * @param timeoutMs the longest wait
+   * @returns whether the queue emptied in time
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#closed && this.bytesQueued > 0) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return this.bytesQueued === 0;
+  }
+
+  /**
+   * Closes the connection; `onClose` fires once with `reason`.
+   *
+   * @param reason what `monitorNodes` reports
+   * @param detail a sentence for the log
+   */
+  close(reason: NodeDownReason, detail: string = reason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#reader.stop();
+    this.#io.close();
+    this.#bulk = [];
+    this.#bulkBytes = 0;
+    this.#bulkKeys.clear();
+    this.#len = 0;
+    this.#streams.clear();
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w.reject(new NoConnectionError(this.peer));
+    this.#onClose(reason, detail);
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  /** Makes room for `n` bytes at the end of the batch buffer; returns their offset. */
+  #reserve(n: number): number {
+    const start = this.#len;
+    const need = start + n;
+    if (need > this.#buf.length) {
+      let size = this.#buf.length * 2;
+      while (size < need) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.#buf.subarray(0, start));
+      this.#buf = grown;
+    }
+    this.#len = need;
+    return start;
+  }
+
+  #schedule(): void {
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    if (this.#writing || this.#closed) return;
+    if (this.#bulk.length > 0) this.#takeFragments();
+    if (this.#len === 0) return;
+    const out = this.#buf.subarray(0, this.#len);
+    this.#inFlight = this.#len;
+    this.#len = 0;
+    this.#buf = this.#spare ?? new Uint8Array(INITIAL_BUFFER);
+    this.#spare = undefined;
+    this.#writing = true;
+    this.#io.write(out).then(
+      () => this.#written(out),
+      (e) => this.close("connection_closed", `write failed: ${reasonOf(e)}`),
+    );
+  }
+
+  #written(out: Uint8Array<ArrayBuffer>): void {
+    this.#writing = false;
+    this.#inFlight = 0;
+    if (this.#closed) return;
+    if (out.buffer.byteLength <= KEEP_BUFFER_MAX && this.#spare === undefined) {
+      this.#spare = new Uint8Array(out.buffer);
+    }
+    if (this.#drainWaiters.length > 0 && this.bytesQueued <= this.#highWater / 2) {
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const w of waiters) w.resolve();
+    }
+    if (this.#len > 0 || this.#bulk.length > 0) this.#flush();
+  }
+
+  /** Moves up to FRAGMENTS_PER_WRITE frames from the bulk queue into the batch buffer. */
+  #takeFragments(): void {
+    const size = this.#fragmentSize;
+    for (let i = 0; i < FRAGMENTS_PER_WRITE && this.#bulk.length > 0; i++) {
+      const item = this.#bulk[0]!;
+      const body = item.body;
+      if (body.length <= size && item.off === 0) {
+        // A small message queued behind a bulk one of the same sender.
+        const start = this.#reserve(body.length + 5);
+        writeU32(this.#buf, start, body.length + 1);
+        this.#buf[start + 4] = FRAME_MESSAGE;
+        this.#buf.set(body, start + 5);
+        item.off = body.length;
+      } else {
+        const first = item.off === 0;
+        const take = Math.min(size, body.length - item.off);
+        const header = first ? 9 : 5;
+        const start = this.#reserve(4 + header + take);
+        const buf = this.#buf;
+        writeU32(buf, start, header + take);
+        if (first) {
+          item.stream = this.#nextStream;
+          this.#nextStream = (this.#nextStream + 1) >>> 0 || 1;
+          buf[start + 4] = FRAME_FRAGMENT_HEAD;
+          writeU32(buf, start + 5, item.stream);
+          writeU32(buf, start + 9, body.length);
+        } else {
+          buf[start + 4] = FRAME_FRAGMENT_CONT;
+          writeU32(buf, start + 5, item.stream);
+        }
+        buf.set(body.subarray(item.off, item.off + take), start + 4 + header);
+        item.off += take;
+      }
+      if (item.off === body.length) {
+        this.#bulk.shift();
+        this.#bulkBytes -= body.length;
+        const left = (this.#bulkKeys.get(item.key) ?? 1) - 1;
+        if (left === 0) this.#bulkKeys.delete(item.key);
+        else this.#bulkKeys.set(item.key, left);
+      }
+    }
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    if (this.#heard) {
+      this.#silent = 0;
+      this.#heard = false;
+    } else if (++this.#silent >= TICKS_PER_TICKTIME - 1) {
+      this.close(
+        "net_tick_timeout",
+        `nothing heard from ${this.peer} for ${Math.round(this.#silent * this.#tickMs)} ms`,
+      );
+      return;
+    }
+    if (!this.#writing && this.#len === 0 && this.#bulk.length === 0) {
+      const start = this.#reserve(4);
+      this.#buf.fill(0, start, start + 4);
+      this.#flush();
+    }
+  }
+
+  // ---- receiving ----------------------------------------------------------
+
+  #receive(payload: Uint8Array): void {
+    if (payload.length === 0 || this.#closed) return; // a tick
+    switch (payload[0]) {
+      case FRAME_MESSAGE:
+        this.#onMessage(payload.subarray(1));
+        return;
+      case FRAME_FRAGMENT_HEAD: {
+        if (payload.length < 9) throw new DecodeError("Malformed fragment: header too short");
+        const stream = readU32(payload, 1);
+        const total = readU32(payload, 5);
+        const data = payload.subarray(9);
+        if (this.#streams.has(stream)) {
+          throw new DecodeError(`Malformed fragment: stream ${stream} is already open`);
+        }
+        if (total > this.#maxMessage) {
+          throw new DecodeError(`Message too large: ${total} bytes, limit ${this.#maxMessage}`);
+        }
+        if (data.length > total) {
+          throw new DecodeError("Malformed fragment: more bytes than the announced total");
+        }
+        if (this.#streams.size >= MAX_OPEN_STREAMS) {
+          throw new DecodeError(`Too many fragment streams open: limit ${MAX_OPEN_STREAMS}`);
+        }
+        const buf = new Uint8Array(total);
+        buf.set(data);
+        if (data.length === total) {
+          this.#onMessage(buf);
+        } else {
+          this.#streams.set(stream, { buf, fill: data.length });
+        }
+        return;
+      }
+      case FRAME_FRAGMENT_CONT: {
+        if (payload.length < 5) throw new DecodeError("Malformed fragment: header too short");
+        const stream = readU32(payload, 1);
+        const r = this.#streams.get(stream);
+        if (r === undefined) throw new DecodeError(`Malformed fragment: unknown stream ${stream}`);
+        const data = payload.subarray(5);
+        if (r.fill + data.length > r.buf.length) {
+          throw new DecodeError("Malformed fragment: more bytes than the announced total");
+        }
+        r.buf.set(data, r.fill);
+        r.fill += data.length;
+        if (r.fill === r.buf.length) {
+          this.#streams.delete(stream);
+          this.#onMessage(r.buf);
+        }
+        return;
+      }
+      default:
+        throw new DecodeError(`Malformed frame: unknown kind ${payload[0]}`);
+    }
+  }
+}
+
+function writeU32(buf: Uint8Array, off: number, v: number): void {
+  buf[off] = v >>> 24;
+  buf[off + 1] = (v >>> 16) & 0xff;
+  buf[off + 2] = (v >>> 8) & 0xff;
+  buf[off + 3] = v & 0xff;
+}
+
+function readU32(buf: Uint8Array, off: number): number {
+  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+}
+
+function reasonOf(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}

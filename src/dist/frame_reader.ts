@@ -1,0 +1,249 @@
+/**
+ * Reads length-prefixed frames (`u32 length | payload`, big-endian, as
+ * `src/term/frame.ts` writes them) from a {@linkcode Connection}, in two
+ * modes that hand over cleanly:
+ *
+ * - `next(max)`, one frame at a time, for the handshake: nothing is parsed
+ *   beyond the frame asked for, so bytes a peer sends right after the
+ *   handshake are judged by the limits of the connection, not of the
+ *   handshake;
+ * - `run(max, onFrame)`, every frame as it arrives, for an established
+ *   connection: frames inside a chunk are handed out as views (no copy),
+ *   only a frame split across chunks is assembled in a buffer of its own.
+ *
+ * A length over the limit is a {@linkcode DecodeError} before any byte of
+ * the payload is buffered, so a 4 GiB length prefix costs nothing. (The
+ * term layer's `FrameDecoder` is the general-purpose parser; this one
+ * exists for the hand-over above and parses the hot path without a view
+ * per length prefix.)
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "./memory.ts";
+ * import { FrameReader } from "./frame_reader.ts";
+ * const [a, b] = memoryPair();
+ * await a.write(new Uint8Array([0, 0, 0, 2, 7, 8, 0, 0, 0, 0]));
+ * const reader = new FrameReader(b);
+ * console.assert((await reader.next(1024))!.length === 2);
+ * console.assert((await reader.next(1024))!.length === 0);
+ * a.close();
+ * ```
+ *
+ * @module
+ */
+
+import { DecodeError } from "../errors.ts";
+import { encodeFrame } from "../term/frame.ts";
+import type { Connection } from "./transport.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Frame parser over one connection. Not safe for two concurrent readers.
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "./memory.ts";
+ * import { FrameReader } from "./frame_reader.ts";
+ * const [a, b] = memoryPair();
+ * await a.write(new Uint8Array([255, 255, 255, 255]));
+ * await new FrameReader(b).next(65536).catch((e) => console.assert(e.name === "DecodeError"));
+ * a.close();
+ * ```
+ */
+export class FrameReader {
+  #conn: Connection;
+  /** Unparsed bytes left over by `next()` (a view). */
+  #rest: Uint8Array = EMPTY;
+  /** A frame split across chunks, being assembled. */
+  #partial: Uint8Array | undefined;
+  #partialFill = 0;
+  /** A length prefix split across chunks. */
+  #head = new Uint8Array(4);
+  #headFill = 0;
+  #stopped = false;
+
+  /** @param conn the connection to read frames from */
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+
+  /**
+   * Reads exactly one frame.
+   *
+   * @param maxFrame largest payload accepted
+   * @returns the payload (empty for a zero-length frame), or `null` when
+   *   the stream ends first
+   * @throws {DecodeError} when the length prefix exceeds `maxFrame`
+   */
+  async next(maxFrame: number): Promise<Uint8Array | null> {
+    while (true) {
+      const rest = this.#rest;
+      if (rest.length >= 4) {
+        const len = readU32(rest, 0);
+        if (len > maxFrame) throw tooLarge(len, maxFrame);
+        if (rest.length >= 4 + len) {
+          this.#rest = rest.subarray(4 + len);
+          return len === 0 ? EMPTY : rest.subarray(4, 4 + len);
+        }
+      }
+      const chunk = await this.#conn.read();
+      if (chunk === null) return null;
+      this.#rest = rest.length === 0 ? chunk : concat(rest, chunk);
+    }
+  }
+
+  /**
+   * Reads frames until the stream ends, calling `onFrame` for each payload
+   * (an empty array for a tick) and `onChunk` for each chunk read, before
+   * its frames. Resolves at the end of the stream or after {@linkcode stop}.
+   *
+   * @param maxFrame largest payload accepted
+   * @param onFrame called synchronously with each payload; the payload stays valid
+   * @param onChunk called with the byte count of each chunk (liveness)
+   * @throws {DecodeError} when a length prefix exceeds `maxFrame`; whatever
+   *   `onFrame` throws ends the loop with that error
+   */
+  async run(
+    maxFrame: number,
+    onFrame: (payload: Uint8Array) => void,
+    onChunk?: (bytes: number) => void,
+  ): Promise<void> {
+    if (this.#rest.length > 0) {
+      const rest = this.#rest;
+      this.#rest = EMPTY;
+      onChunk?.(rest.length);
+      this.#feed(rest, maxFrame, onFrame);
+    }
+    while (!this.#stopped) {
+      const chunk = await this.#conn.read();
+      if (chunk === null || this.#stopped) return;
+      onChunk?.(chunk.length);
+      this.#feed(chunk, maxFrame, onFrame);
+    }
+  }
+
+  /** Makes `run()` return after the chunk it is handling. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  #feed(chunk: Uint8Array, maxFrame: number, onFrame: (payload: Uint8Array) => void): void {
+    let off = 0;
+    const end = chunk.length;
+    if (this.#partial !== undefined) {
+      const partial = this.#partial;
+      const take = Math.min(partial.length - this.#partialFill, end);
+      partial.set(take === end ? chunk : chunk.subarray(0, take), this.#partialFill);
+      this.#partialFill += take;
+      off = take;
+      if (this.#partialFill < partial.length) return;
+      this.#partial = undefined;
+      onFrame(partial);
+      if (this.#stopped) return;
+    }
+    if (this.#headFill > 0) {
+      const head = this.#head;
+      while (this.#headFill < 4 && off < end) head[this.#headFill++] = chunk[off++]!;
+      if (this.#headFill < 4) return;
+      this.#headFill = 0;
+      const len = readU32(head, 0);
+      if (len > maxFrame) throw tooLarge(len, maxFrame);
+      if (len === 0) {
+        onFrame(EMPTY);
+      } else if (end - off >= len) {
+        onFrame(chunk.subarray(off, off + len));
+        off += len;
+      } else {
+        this.#startPartial(chunk, off, len);
+        return;
+      }
+    }
+    while (end - off >= 4) {
+      const len = ((chunk[off]! << 24) | (chunk[off + 1]! << 16) | (chunk[off + 2]! << 8) |
+        chunk[off + 3]!) >>> 0;
+      if (len > maxFrame) throw tooLarge(len, maxFrame);
+      off += 4;
+      if (len === 0) {
+        onFrame(EMPTY);
+      } else if (end - off >= len) {
+        onFrame(chunk.subarray(off, off + len));
+        off += len;
+      } else {
+        this.#startPartial(chunk, off, len);
+        return;
+      }
+      if (this.#stopped) return;
+    }
+    while (off < end) this.#head[this.#headFill++] = chunk[off++]!;
+  }
+
+  #startPartial(chunk: Uint8Array, off: number, len: number): void {
+    const partial = new Uint8Array(len);
+    partial.set(chunk.subarray(off));
+    this.#partial = partial;
+    this.#partialFill = chunk.length - off;
+  }
+}
+
+function readU32(bytes: Uint8Array, off: number): number {
+  return ((bytes[off]! << 24) | (bytes[off + 1]! << 16) | (bytes[off + 2]! << 8) |
+    bytes[off + 3]!) >>> 0;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function tooLarge(len: number, max: number): DecodeError {
+  return new DecodeError(`Frame too large: ${len} bytes, limit ${max}`);
+}
+
+/** A message stream over frames: what the handshake runs on. */
+export interface FramedIO {
+  /** Frames and writes one payload. */
+  send(payload: Uint8Array): Promise<void>;
+  /**
+   * Reads the next frame's payload.
+   * @throws {DecodeError} when the frame is over the limit
+   * @throws {Deno.errors.UnexpectedEof} when the stream ends first
+   */
+  recv(): Promise<Uint8Array>;
+}
+
+/**
+ * Wraps a connection and its reader as a stream of framed messages, each
+ * at most `maxFrame` bytes: the `send`/`recv` pair a handshake runs over.
+ *
+ * @param conn the connection
+ * @param reader its frame reader (kept for the connection afterwards)
+ * @param maxFrame largest payload accepted
+ * @returns the pair
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "./memory.ts";
+ * import { FrameReader, framedIO } from "./frame_reader.ts";
+ * const [a, b] = memoryPair();
+ * const ia = framedIO(a, new FrameReader(a), 1024);
+ * const ib = framedIO(b, new FrameReader(b), 1024);
+ * await ia.send(new Uint8Array([1, 2]));
+ * console.assert((await ib.recv()).length === 2);
+ * a.close();
+ * ```
+ */
+export function framedIO(conn: Connection, reader: FrameReader, maxFrame: number): FramedIO {
+  return {
+    send: (payload) => conn.write(encodeFrame(payload)),
+    recv: async () => {
+      const payload = await reader.next(maxFrame);
+      if (payload === null) {
+        throw new Deno.errors.UnexpectedEof(`The connection to ${conn.remoteAddr} ended`);
+      }
+      return payload;
+    },
+  };
+}

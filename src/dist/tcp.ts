@@ -1,0 +1,226 @@
+/**
+ * The TCP transport: `Deno.connect` / `Deno.listen` with Nagle's algorithm
+ * off, since distribution batches its own writes and a round trip should
+ * not wait for a delayed ACK.
+ *
+ * Reads land in a large slab that is handed out in views and never written
+ * twice, so a chunk costs no copy and decoded messages may keep views into
+ * it; a new slab is taken when little room is left.
+ *
+ * @example
+ * ```ts
+ * import { TcpTransport } from "./tcp.ts";
+ * const tcp = new TcpTransport();
+ * const listener = tcp.listen({ hostname: "127.0.0.1", port: 0 });
+ * const accepted = listener.accept();
+ * const client = await tcp.connect(listener.addr);
+ * const server = (await accepted)!;
+ * await client.write(new TextEncoder().encode("hi"));
+ * console.assert((await server.read())!.length === 2);
+ * client.close();
+ * server.close();
+ * listener.close();
+ * ```
+ *
+ * @module
+ */
+
+import {
+  type Connection,
+  type ConnectOptions,
+  formatAddress,
+  iterateChunks,
+  iterateConnections,
+  type Listener,
+  type Transport,
+  type TransportAddress,
+} from "./transport.ts";
+
+const SLAB_BYTES = 256 * 1024;
+const MIN_READ_BYTES = 32 * 1024;
+
+/** True for the errors a socket raises when it was closed or reset: the end of the stream. */
+export function isClosedError(e: unknown): boolean {
+  return e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted ||
+    e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.ConnectionAborted ||
+    e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.NotConnected ||
+    e instanceof Deno.errors.UnexpectedEof;
+}
+
+/**
+ * A {@linkcode Connection} over any `Deno.Conn` (TCP or TLS).
+ *
+ * @example
+ * ```ts
+ * import { TcpTransport } from "./tcp.ts";
+ * const listener = new TcpTransport().listen({ hostname: "127.0.0.1", port: 0 });
+ * console.assert(listener.addr.port > 0);
+ * listener.close();
+ * ```
+ */
+export class ConnConnection implements Connection {
+  /** The peer's address as `host:port`. */
+  readonly remoteAddr: string;
+  #conn: Deno.Conn;
+  #slab = new Uint8Array(SLAB_BYTES);
+  #pos = 0;
+  #closed = false;
+
+  /** @param conn an open Deno connection, now owned by this object */
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.remoteAddr = formatAddress(addr.hostname, addr.port);
+  }
+
+  /** Reads the next chunk; `null` at the end of the stream or after `close()`. */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    if (this.#slab.length - this.#pos < MIN_READ_BYTES) {
+      this.#slab = new Uint8Array(SLAB_BYTES);
+      this.#pos = 0;
+    }
+    let n: number | null;
+    try {
+      n = await this.#conn.read(this.#slab.subarray(this.#pos));
+    } catch (e) {
+      if (this.#closed || isClosedError(e)) return null;
+      throw e;
+    }
+    if (n === null) return null;
+    const chunk = this.#slab.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return chunk;
+  }
+
+  /** Writes all of `bytes`. */
+  async write(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) {
+      off += await this.#conn.write(off === 0 ? bytes : bytes.subarray(off));
+    }
+  }
+
+  /** Closes the socket; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer's reset: nothing left to release.
+    }
+  }
+
+  /** Iterates chunks until the end of the stream. */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return iterateChunks(this);
+  }
+}
+
+/**
+ * A {@linkcode Listener} over any `Deno.Listener` whose connections are
+ * wrapped by `wrap`.
+ *
+ * @example
+ * ```ts
+ * import { TcpTransport } from "./tcp.ts";
+ * const listener = new TcpTransport().listen({ hostname: "127.0.0.1", port: 0 });
+ * listener.close();
+ * console.assert((await listener.accept()) === null);
+ * ```
+ */
+export class ConnListener implements Listener {
+  /** The bound address. */
+  readonly addr: TransportAddress;
+  #listener: Deno.Listener;
+  #wrap: (conn: Deno.Conn) => Connection;
+  #closed = false;
+
+  /**
+   * @param listener an open Deno listener, now owned by this object
+   * @param wrap turns each accepted socket into a connection
+   */
+  constructor(listener: Deno.Listener, wrap: (conn: Deno.Conn) => Connection) {
+    this.#listener = listener;
+    this.#wrap = wrap;
+    const addr = listener.addr as Deno.NetAddr;
+    this.addr = { hostname: addr.hostname, port: addr.port };
+  }
+
+  /** The next accepted connection, or `null` once closed. */
+  async accept(): Promise<Connection | null> {
+    while (!this.#closed) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#closed || e instanceof Deno.errors.BadResource) return null;
+        // A connection that failed between SYN and accept (reset, TLS error):
+        // that one peer's problem, the listener goes on.
+        if (isClosedError(e) || e instanceof Deno.errors.InvalidData) continue;
+        throw e;
+      }
+      return this.#wrap(conn);
+    }
+    return null;
+  }
+
+  /** Stops listening; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** Iterates accepted connections until closed. */
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return iterateConnections(this);
+  }
+}
+
+function tcpConnection(conn: Deno.Conn): Connection {
+  try {
+    (conn as Deno.TcpConn).setNoDelay(true);
+  } catch {
+    // The peer already reset the socket; the first read will report it.
+  }
+  return new ConnConnection(conn);
+}
+
+/**
+ * Distribution over plain TCP.
+ *
+ * @example
+ * ```ts
+ * import { TcpTransport } from "./tcp.ts";
+ * console.assert(new TcpTransport().kind === "tcp");
+ * ```
+ */
+export class TcpTransport implements Transport {
+  /** `"tcp"` */
+  readonly kind = "tcp";
+
+  /** Connects with Nagle's algorithm off. */
+  async connect(addr: TransportAddress, options: ConnectOptions = {}): Promise<Connection> {
+    const conn = await Deno.connect({
+      hostname: addr.hostname,
+      port: addr.port,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return tcpConnection(conn);
+  }
+
+  /**
+   * Listens on `addr`.
+   * @throws {Deno.errors.AddrInUse} when the port is taken
+   */
+  listen(addr: TransportAddress): Listener {
+    const listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+    return new ConnListener(listener, tcpConnection);
+  }
+}
