@@ -27,12 +27,15 @@
  * high-water mark the connection is `busy` and `drain()` resolves once the
  * queue is back under half of it.
  *
- * Liveness. Every tick interval (ticktime / 4) an idle connection sends a
- * tick. Receiving any bytes at all (a tick, a message, a fragment of a huge
+ * Liveness. Every tick interval (ticktime / 4), unless a write completed in
+ * the last half interval, the connection queues a tick (it leaves at once
+ * when idle, or between the fragments of a stalled bulk transfer), so a
+ * healthy peer hears something at least every 1.5 intervals. Receiving any
+ * bytes at all (a tick, a message, a fragment of a huge
  * one) counts as hearing from the peer; after three silent intervals in a
  * row the connection closes with `net_tick_timeout`, so a silent peer is
- * down after between 3/4 and 4/4 of the tick time, and a peer may stall for
- * two intervals without a false down.
+ * down after between 3/4 and 4/4 of the tick time, and either side may
+ * stall for 1.5 intervals (1.5 s at the default 4 s) without a false down.
  *
  * Failure. A broken socket, a frame over the size limit or a malformed
  * payload closes the connection (`connection_closed`) with a reason for the
@@ -167,6 +170,9 @@ export class DistConnection {
   #timer: number | undefined;
   #heard = false;
   #silent = 0;
+  /** When the last write completed (`performance.now()`). */
+  #lastWrite = 0;
+  #tickQueued = false;
 
   #started = false;
   #closed = false;
@@ -339,6 +345,7 @@ export class DistConnection {
     const out = this.#buf.subarray(0, this.#len);
     this.#inFlight = this.#len;
     this.#len = 0;
+    this.#tickQueued = false;
     this.#buf = this.#spare ?? new Uint8Array(INITIAL_BUFFER);
     this.#spare = undefined;
     this.#writing = true;
@@ -351,6 +358,7 @@ export class DistConnection {
   #written(out: Uint8Array<ArrayBuffer>): void {
     this.#writing = false;
     this.#inFlight = 0;
+    this.#lastWrite = performance.now();
     if (this.#closed) return;
     if (out.buffer.byteLength <= KEEP_BUFFER_MAX && this.#spare === undefined) {
       this.#spare = new Uint8Array(out.buffer);
@@ -418,7 +426,12 @@ export class DistConnection {
       );
       return;
     }
-    if (!this.#writing && this.#len === 0 && this.#bulk.length === 0) {
+    // Tick unless a write completed in the last half interval (bytes reached
+    // the peer, which is all a tick says); so the peer never waits more than
+    // 1.5 intervals. A tick queued behind a stalled write leaves with the
+    // next one, between the fragments of a bulk transfer.
+    if (!this.#tickQueued && performance.now() - this.#lastWrite >= this.#tickMs / 2) {
+      this.#tickQueued = true;
       const start = this.#reserve(4);
       this.#buf.fill(0, start, start + 4);
       this.#flush();

@@ -1,0 +1,292 @@
+import assert from "node:assert/strict";
+import { DistConnection, type DistConnectionOptions } from "../../src/dist/connection.ts";
+import { FrameReader } from "../../src/dist/frame_reader.ts";
+import { memoryPair, type MemoryPairOptions } from "../../src/dist/memory.ts";
+import type { Connection } from "../../src/dist/transport.ts";
+import {
+  FRAME_FRAGMENT_CONT,
+  FRAME_FRAGMENT_HEAD,
+  FRAME_MESSAGE,
+  type NodeDownReason,
+} from "../../src/dist/types.ts";
+import { encodeFrame } from "../../src/term/frame.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+/** Counts the writes that go through a connection. */
+class CountingConnection implements Connection {
+  writes = 0;
+  bytes = 0;
+  constructor(readonly inner: Connection) {}
+  get remoteAddr(): string {
+    return this.inner.remoteAddr;
+  }
+  read(): Promise<Uint8Array | null> {
+    return this.inner.read();
+  }
+  write(bytes: Uint8Array): Promise<void> {
+    this.writes++;
+    this.bytes += bytes.length;
+    return this.inner.write(bytes);
+  }
+  close(): void {
+    this.inner.close();
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.inner[Symbol.asyncIterator]();
+  }
+}
+
+interface Side {
+  conn: DistConnection;
+  io: CountingConnection;
+  got: Uint8Array[];
+  closed: { reason: NodeDownReason; detail: string } | undefined;
+}
+
+function side(io: Connection, peer: string, options: Partial<DistConnectionOptions>): Side {
+  const counting = new CountingConnection(io);
+  const s: Side = { io: counting, got: [], closed: undefined } as unknown as Side;
+  s.conn = new DistConnection(counting, new FrameReader(counting), {
+    peer,
+    ticktime: 60_000,
+    onMessage: (body) => s.got.push(body.slice()),
+    onClose: (reason, detail) => (s.closed = { reason, detail }),
+    ...options,
+  });
+  return s;
+}
+
+function pair(
+  options: Partial<DistConnectionOptions> = {},
+  pairOptions: MemoryPairOptions = {},
+): [Side, Side] {
+  const [a, b] = memoryPair(pairOptions);
+  const sa = side(a, "b@h", options);
+  const sb = side(b, "a@h", options);
+  sa.conn.start();
+  sb.conn.start();
+  return [sa, sb];
+}
+
+function body(n: number, fill = 0): Uint8Array {
+  return new Uint8Array(n).fill(fill);
+}
+
+/** Reads raw frames from the far end and records their kinds. */
+async function rawFrames(io: Connection, count: number): Promise<string[]> {
+  const reader = new FrameReader(io);
+  const kinds: string[] = [];
+  while (kinds.length < count) {
+    const p = await reader.next(2 * 1024 * 1024);
+    if (p === null) break;
+    kinds.push(
+      p.length === 0
+        ? "tick"
+        : p[0] === FRAME_MESSAGE
+        ? `msg:${p.length - 1}`
+        : p[0] === FRAME_FRAGMENT_HEAD
+        ? "head"
+        : p[0] === FRAME_FRAGMENT_CONT
+        ? "cont"
+        : "?",
+    );
+  }
+  return kinds;
+}
+
+Deno.test("DistConnection.send() writes every frame queued in one turn in one write", async () => {
+  const [a, b] = pair();
+  for (let i = 0; i < 1000; i++) a.conn.send(body(20, i & 0xff));
+  await waitFor(() => b.got.length === 1000, { message: "messages not delivered" });
+  assert.equal(a.io.writes, 1);
+  assert.equal(a.io.bytes, 1000 * (4 + 1 + 20));
+  assert.deepEqual(b.got.map((m) => m[0]), Array.from({ length: 1000 }, (_, i) => i & 0xff));
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
+Deno.test("DistConnection delivers many messages in order", async () => {
+  const [a, b] = pair();
+  const n = 100_000;
+  for (let i = 0; i < n; i++) {
+    const m = new Uint8Array(4);
+    new DataView(m.buffer).setUint32(0, i);
+    a.conn.send(m);
+    if (i % 997 === 0) await Promise.resolve();
+  }
+  await waitFor(() => b.got.length === n, { message: "messages not delivered" });
+  for (let i = 0; i < n; i++) assert.equal(new DataView(b.got[i]!.buffer).getUint32(0), i);
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
+Deno.test("DistConnection reassembles a fragmented message and lets other senders' small ones pass", async () => {
+  const [a, b] = pair({ fragmentSize: 1024 });
+  const big = new Uint8Array(100_000).map((_, i) => i & 0xff);
+  a.conn.send(big, "p1");
+  a.conn.send(body(10, 1), "p2");
+  await waitFor(() => b.got.length === 2, { message: "messages not delivered" });
+  assert.equal(b.got[0]!.length, 10, "the small message of another sender comes first");
+  assert.deepEqual(b.got[1], big);
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
+Deno.test("DistConnection keeps one sender's order behind its own bulk message", async () => {
+  const [a, b] = pair({ fragmentSize: 1024 });
+  a.conn.send(new Uint8Array(50_000).fill(9), "p1");
+  a.conn.send(body(10, 1), "p1");
+  a.conn.send(body(10, 2), "p2");
+  await waitFor(() => b.got.length === 3, { message: "messages not delivered" });
+  assert.deepEqual(b.got.map((m) => [m.length, m[0]]), [[10, 2], [50_000, 9], [10, 1]]);
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
+Deno.test("DistConnection interleaves small messages and ticks with the fragments of a bulk transfer", async () => {
+  const [a, raw] = memoryPair({ capacity: 4096 });
+  const tickMs = 40;
+  const s = side(a, "b@h", { fragmentSize: 1024, ticktime: tickMs * 4 });
+  s.conn.start();
+  s.conn.send(new Uint8Array(64 * 1024), "bulk");
+  s.conn.send(body(3), "small");
+  // A slow reader: the bulk transfer takes several tick intervals.
+  const reader = new FrameReader(raw);
+  const kinds: string[] = [];
+  let ticksSeen = 0;
+  while (kinds.filter((k) => k !== "tick").length < 66) {
+    const p = await reader.next(1 << 20);
+    if (p === null) break;
+    if (p.length === 0) ticksSeen++;
+    kinds.push(p.length === 0 ? "tick" : p[0] === FRAME_MESSAGE ? "msg" : p[0] === FRAME_FRAGMENT_HEAD ? "head" : "cont");
+    await new Promise((r) => setTimeout(r, 4)); // the slow network, not synchronisation
+  }
+  const firstData = kinds.filter((k) => k !== "tick");
+  assert.equal(firstData[0], "msg", "the small message leaves before the bulk one");
+  assert.equal(firstData[1], "head");
+  const lastCont = kinds.lastIndexOf("cont");
+  const firstTickInside = kinds.findIndex((k, i) => k === "tick" && i > kinds.indexOf("head") && i < lastCont);
+  assert.ok(ticksSeen > 0 && firstTickInside > 0, `no tick between fragments: ${kinds.join(",")}`);
+  s.conn.close("disconnect");
+  raw.close();
+});
+
+Deno.test("DistConnection is busy past the high-water mark and drain() resolves when the peer reads", async () => {
+  const [a, raw] = memoryPair({ capacity: 64 * 1024 });
+  const s = side(a, "b@h", { highWaterMark: 256 * 1024 });
+  s.conn.start();
+  for (let i = 0; i < 100; i++) s.conn.send(new Uint8Array(10_000));
+  assert.ok(s.conn.busy);
+  assert.equal(s.conn.bytesQueued, 100 * 10_005);
+  let drained = false;
+  const drain = s.conn.drain().then(() => (drained = true));
+  await waitFor(() => s.io.writes >= 1);
+  assert.equal(drained, false);
+  const kinds = await rawFrames(raw, 100);
+  assert.equal(kinds.length, 100);
+  await drain;
+  assert.ok(!s.conn.busy);
+  s.conn.close("disconnect");
+  raw.close();
+});
+
+Deno.test("DistConnection.drain() rejects when the connection closes", async () => {
+  const [a, raw] = memoryPair({ capacity: 1024 });
+  const s = side(a, "b@h", { highWaterMark: 1024 });
+  s.conn.start();
+  s.conn.send(new Uint8Array(10_000));
+  const drain = s.conn.drain();
+  s.conn.close("disconnect");
+  await assert.rejects(drain, { name: "NoConnectionError" });
+  raw.close();
+});
+
+Deno.test("DistConnection closes with net_tick_timeout when the peer falls silent", async () => {
+  const [a, raw] = memoryPair();
+  const s = side(a, "b@h", { ticktime: 200 });
+  const t0 = performance.now();
+  s.conn.start();
+  await waitFor(() => s.closed !== undefined, { timeout: 2000 });
+  const elapsed = performance.now() - t0;
+  assert.equal(s.closed!.reason, "net_tick_timeout");
+  assert.ok(elapsed >= 140 && elapsed <= 400, `closed after ${elapsed} ms`);
+  raw.close();
+});
+
+Deno.test("DistConnection stays up between idle live peers over many tick intervals", async () => {
+  const [a, b] = pair({ ticktime: 100 });
+  const until = Date.now() + 800;
+  await waitFor(() => Date.now() >= until || a.closed !== undefined || b.closed !== undefined, {
+    timeout: 2000,
+  });
+  assert.equal(a.closed, undefined);
+  assert.equal(b.closed, undefined);
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
+Deno.test("DistConnection counts bytes of a slow fragmented message as liveness", async () => {
+  const [a, raw] = memoryPair();
+  const s = side(a, "b@h", { ticktime: 200 });
+  s.conn.start();
+  // The peer trickles one 100-byte fragment every 20 ms for 600 ms, never a tick.
+  const total = 30 * 100;
+  const head = new Uint8Array(9 + 100);
+  head[0] = FRAME_FRAGMENT_HEAD;
+  new DataView(head.buffer).setUint32(1, 7);
+  new DataView(head.buffer).setUint32(5, total);
+  await raw.write(encodeFrame(head));
+  for (let i = 1; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 20)); // the slow peer, not synchronisation
+    const cont = new Uint8Array(5 + 100);
+    cont[0] = FRAME_FRAGMENT_CONT;
+    new DataView(cont.buffer).setUint32(1, 7);
+    await raw.write(encodeFrame(cont));
+  }
+  await waitFor(() => s.got.length === 1);
+  assert.equal(s.got[0]!.length, total);
+  assert.equal(s.closed, undefined);
+  s.conn.close("disconnect");
+  raw.close();
+});
+
+Deno.test("DistConnection closes on malformed frames from the peer", async () => {
+  const cases: [string, Uint8Array][] = [
+    ["unknown kind", encodeFrame(new Uint8Array([0x7f, 1, 2]))],
+    ["unknown stream", encodeFrame(new Uint8Array([FRAME_FRAGMENT_CONT, 0, 0, 0, 9, 1]))],
+    ["short header", encodeFrame(new Uint8Array([FRAME_FRAGMENT_HEAD, 0, 0]))],
+    ["too large", new Uint8Array([0xff, 0xff, 0xff, 0xff])],
+    [
+      "over max message",
+      encodeFrame(new Uint8Array([FRAME_FRAGMENT_HEAD, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 0])),
+    ],
+  ];
+  for (const [what, bytes] of cases) {
+    const [a, raw] = memoryPair();
+    const s = side(a, "b@h", {});
+    s.conn.start();
+    await raw.write(bytes);
+    await waitFor(() => s.closed !== undefined, { message: `not closed on ${what}` });
+    assert.equal(s.closed!.reason, "connection_closed", what);
+    assert.match(s.closed!.detail, /DecodeError/, what);
+    raw.close();
+  }
+});
+
+Deno.test("DistConnection reports connection_closed when the peer closes", async () => {
+  const [a, b] = pair();
+  b.conn.close("disconnect");
+  await waitFor(() => a.closed !== undefined);
+  assert.equal(a.closed!.reason, "connection_closed");
+  assert.equal(b.closed!.reason, "disconnect");
+});
+
+Deno.test("DistConnection.send() after close drops the message", () => {
+  const [a, raw] = memoryPair();
+  const s = side(a, "b@h", {});
+  s.conn.start();
+  s.conn.close("disconnect");
+  s.conn.send(body(5));
+  assert.equal(s.conn.bytesQueued, 0);
+  raw.close();
+});
