@@ -116,7 +116,7 @@ export async function ensureEpmd(options: EnsureEpmdOptions = {}): Promise<"runn
   const port = options.port ?? EPMD_DEFAULT_PORT;
   const host = options.host ?? "127.0.0.1";
   const timeout = options.timeout ?? 5000;
-  const probe = { host, epmdPort: port, timeout: Math.min(PROBE_TIMEOUT, timeout) };
+  const probe = { host, epmdPort: port, timeout: PROBE_TIMEOUT };
   if (await answers(probe)) return "running";
 
   const command = epmdDaemonCommand({

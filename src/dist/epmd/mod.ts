@@ -59,8 +59,8 @@ export {
   type RegisterNodeOptions,
 } from "./client.ts";
 export {
-  type EnsureEpmdOptions,
   ensureEpmd,
+  type EnsureEpmdOptions,
   type EpmdDaemonCommand,
   epmdDaemonCommand,
   type EpmdDaemonCommandOptions,

@@ -62,7 +62,7 @@ export interface EpmdServerOptions {
   port?: number;
   /** Address to listen on. Default `"0.0.0.0"`, every interface, as `epmd`. */
   hostname?: string;
-  /** Milliseconds a connection may take to send its request. Default 10000. */
+  /** Milliseconds a connection may take to send its request and take the reply. Default 10000. */
   requestTimeout?: number;
   /** Allow KILL with nodes registered, and STOP, as `epmd -relaxed_command_check`. */
   relaxedCommandCheck?: boolean;
@@ -209,7 +209,7 @@ class PortMapper implements EpmdServer {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      log.warn("Port mapper dropped {peer}: no complete request within {ms} ms", {
+      log.warn("Port mapper dropped {peer}: request and reply not done within {ms} ms", {
         peer: `${peer.hostname}:${peer.port}`,
         ms: this.#requestTimeout,
       });
@@ -217,14 +217,15 @@ class PortMapper implements EpmdServer {
     }, this.#requestTimeout);
     try {
       const body = await this.#readRequest(conn);
-      clearTimeout(timer);
       if (body === undefined) return;
       const request = decodeRequest(body);
       log.debug("Port mapper request {type} from {peer}", {
         type: request.type,
         peer: `${peer.hostname}:${peer.port}`,
       });
-      await this.#handle(request, conn, id);
+      // The deadline covers the reply too (a peer that never reads it is dropped),
+      // except for a registration, which holds its connection for as long as it lives.
+      await this.#handle(request, conn, id, () => clearTimeout(timer));
     } catch (error) {
       const expected = timedOut || (this.#dropped.has(conn) && isClosedError(error));
       if (!expected) {
@@ -260,11 +261,16 @@ class PortMapper implements EpmdServer {
     return body;
   }
 
-  async #handle(request: EpmdRequest, conn: Deno.Conn, id: number): Promise<void> {
+  async #handle(
+    request: EpmdRequest,
+    conn: Deno.Conn,
+    id: number,
+    hold: () => void,
+  ): Promise<void> {
     switch (request.type) {
       case "alive2":
         // Sent by a node starting distribution on this host.
-        return await this.#alive2(request.entry, conn, id);
+        return await this.#alive2(request.entry, conn, id, hold);
       case "port_please2":
         // Sent by any node about to connect to `name`.
         return await writeAll(
@@ -300,7 +306,12 @@ class PortMapper implements EpmdServer {
     }
   }
 
-  async #alive2(entry: EpmdNodeEntry, conn: Deno.Conn, id: number): Promise<void> {
+  async #alive2(
+    entry: EpmdNodeEntry,
+    conn: Deno.Conn,
+    id: number,
+    hold: () => void,
+  ): Promise<void> {
     if (!this.#local(conn, "ALIVE2")) return;
     const extended = entry.highestVersion >= 6;
     if (this.#nodes.has(entry.name)) {
@@ -316,6 +327,7 @@ class PortMapper implements EpmdServer {
     const registration: EpmdRegistration = { ...entry, creation: this.#nextCreation(extended) };
     const held: Held = { registration, conn, id };
     this.#nodes.set(entry.name, held);
+    hold();
     log.info("Port mapper registered {name} at port {port}, creation {creation}", {
       name: entry.name,
       port: entry.port,
