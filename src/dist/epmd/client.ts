@@ -139,12 +139,11 @@ export async function registerNode(options: RegisterNodeOptions): Promise<NodeRe
     if (await readFull(conn, head) === 0) {
       throw new DecodeError("Invalid ALIVE2 reply: the port mapper closed without replying");
     }
-    const length = alive2ResponseLength(head[0]!);
-    if (length === undefined) decodeAlive2Response(head); // throws, naming the code
-    const reply = new Uint8Array(length!);
+    // An unknown code reads no further: decoding it below names the code.
+    const reply = new Uint8Array(alive2ResponseLength(head[0]!) ?? 1);
     reply[0] = head[0]!;
-    if (await readFull(conn, reply.subarray(1)) < length! - 1) {
-      throw new DecodeError(`Invalid ALIVE2 reply: the port mapper closed within the reply`);
+    if (await readFull(conn, reply.subarray(1)) < reply.length - 1) {
+      throw new DecodeError("Invalid ALIVE2 reply: the port mapper closed within the reply");
     }
     const { result, creation } = decodeAlive2Response(reply);
     if (result !== RESULT_OK) throw new EpmdRegistrationError(options.name);

@@ -30,7 +30,7 @@ import { TimeoutError } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { listNames } from "./client.ts";
 import { EpmdUnavailableError } from "./errors.ts";
-import { startEpmdServer } from "./server.ts";
+import { type EpmdServer, startEpmdServer } from "./server.ts";
 import { EPMD_DEFAULT_PORT } from "./types.ts";
 
 /** Options of {@linkcode ensureEpmd}. */
@@ -232,7 +232,7 @@ function toUrl(module: string | URL): URL {
 export async function runEpmdCommand(options: RunEpmdCommandOptions = {}): Promise<number> {
   const port = options.port ?? EPMD_DEFAULT_PORT;
   const hostname = options.address ?? "0.0.0.0";
-  let server;
+  let server: EpmdServer;
   try {
     server = startEpmdServer({
       port,

@@ -188,6 +188,8 @@ class PortMapper implements EpmdServer {
         ) return;
         // A failed accept (a peer that reset at once, fd exhaustion) costs one connection.
         log.warn("Port mapper accept failed: {error}", { error });
+        // Back off, so that a persistent failure (no file descriptors left) does not spin.
+        await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
       if (this.#closing !== undefined) {
