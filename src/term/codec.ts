@@ -102,6 +102,8 @@ const TAG_BIGNUM = 2;
 const TAG_NEG_BIGNUM = 3;
 const TAG_SET = 258;
 const TAG_MAP = 259;
+/** RFC 8746 uint8 array: never written (a plain byte string is), read for other encoders. */
+const TAG_UINT8_ARRAY = 64;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -1181,6 +1183,8 @@ function readTagged(tag: number): unknown {
       return -1n - bytesToBigInt(expectBytes("tag 3"));
     case TAG_ERROR:
       return readError();
+    case TAG_UINT8_ARRAY:
+      return expectBytes("tag 64");
     default: {
       const typed = typedArrayOfTag.get(tag);
       if (typed === undefined) fail(`unsupported tag ${tag}`);
