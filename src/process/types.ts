@@ -15,6 +15,7 @@
  */
 
 import type { Pid, Ref } from "../term/pid.ts";
+import type { Runtime } from "./runtime.ts";
 
 /** A process registered by name on a given node, as Erlang's `{Name, Node}`. */
 export interface RemoteName {
@@ -83,3 +84,117 @@ export interface DownMessage {
 
 /** Exit reasons with a meaning of their own. */
 export type StandardReason = "normal" | "kill" | "killed" | "noproc" | "noconnection" | "shutdown";
+
+/**
+ * The body of a process. It runs with its {@linkcode ProcessContext}; when
+ * it returns (or its promise fulfils) the process exits `"normal"`, when it
+ * throws (or its promise rejects) the process exits with the thrown value.
+ */
+export type ProcessFn = (ctx: ProcessContext) => unknown;
+
+/** Options for spawning a process. */
+export interface SpawnOptions {
+  /** Link the new process to this pid before it runs (what `spawnLink` uses). */
+  link?: Pid;
+  /** Register the new process under this name before it runs. */
+  name?: string;
+  /** Start with exits trapped (as `process_flag(trap_exit, true)` first thing). */
+  trapExit?: boolean;
+  /** The initial call shown by `info()`; defaults to the function's name. */
+  label?: string;
+}
+
+/** Options for `receive`. */
+export interface ReceiveOptions {
+  /**
+   * Milliseconds to wait for a matching message; `0` only looks at the
+   * mailbox, `Infinity` (the default) waits for ever.
+   */
+  timeout?: number;
+}
+
+/** Options for `demonitor`. */
+export interface DemonitorOptions {
+  /** Also remove a `DOWN` message for this monitor from the mailbox. */
+  flush?: boolean;
+}
+
+/** Options for `Runtime.open`. */
+export interface OpenOptions {
+  /** The initial call shown by `info()`; defaults to `"open"`. */
+  label?: string;
+  /** Start with exits trapped. */
+  trapExit?: boolean;
+}
+
+/** What `info()` tells about a live process. */
+export interface ProcessInfo {
+  /** The process. */
+  pid: Pid;
+  /** `"waiting"` while blocked in `receive`, `"exited"` once gone. */
+  status: "running" | "waiting" | "exited";
+  /** Messages in the mailbox. */
+  messageQueueLen: number;
+  /** Linked processes, local and remote. */
+  links: Pid[];
+  /** What this process monitors: pids, or names for monitors by name. */
+  monitors: (Pid | RemoteName)[];
+  /** Processes monitoring this one. */
+  monitoredBy: Pid[];
+  /** Its registered name, if it has one. */
+  registeredName?: string;
+  /** Messages taken out of the mailbox so far (by `receive` or `flush`). */
+  messagesHandled: number;
+  /** Whether exits are trapped. */
+  trapExit: boolean;
+  /** The initial call: the function's name or the label given at spawn. */
+  label?: string;
+  /** The node the process lives on. */
+  node: string;
+}
+
+/**
+ * A process as its own code sees it: identity, mailbox and the operations
+ * a process performs on its own behalf. The free functions in
+ * `current.ts` call these on the process whose code is running.
+ */
+export interface ProcessContext {
+  /** This process's pid. */
+  readonly self: Pid;
+  /** The runtime (node) the process lives on. */
+  readonly runtime: Runtime;
+  /** Aborted when the process exits, with a `ProcessExitError` as reason. */
+  readonly signal: AbortSignal;
+  /**
+   * Takes the first message `matcher` accepts (any message without one),
+   * leaving the others in order; waits for one if none is there.
+   * Rejects with `TimeoutError` after `options.timeout` ms, with
+   * `ProcessExitError` if the process exits meanwhile.
+   */
+  receive<T = unknown>(
+    matcher?: (msg: unknown) => boolean,
+    options?: ReceiveOptions,
+  ): Promise<T>;
+  /** Sends `msg` to `dest`; never throws for a dead or unknown pid. */
+  send(dest: Dest, msg: unknown): void;
+  /** Spawns a process. */
+  spawn(fn: ProcessFn, options?: SpawnOptions): Pid;
+  /** Spawns a process linked to this one. */
+  spawnLink(fn: ProcessFn, options?: SpawnOptions): Pid;
+  /** Spawns a process monitored by this one. */
+  spawnMonitor(fn: ProcessFn, options?: SpawnOptions): [Pid, Ref];
+  /** Links this process to `pid`. */
+  link(pid: Pid): void;
+  /** Removes the link to `pid`. */
+  unlink(pid: Pid): void;
+  /** Monitors a pid, a local name, or a name on a node. */
+  monitor(target: Pid | RemoteName | string): Ref;
+  /** Removes a monitor; `true` when it was active. */
+  demonitor(ref: Ref, options?: DemonitorOptions): boolean;
+  /** Turns exit trapping on or off; returns the previous setting. */
+  trapExit(flag: boolean): boolean;
+  /** Exits this process with `reason` (default `"normal"`). */
+  exit(reason?: unknown): void;
+  /** Removes and returns every message in the mailbox. */
+  flush(): unknown[];
+}

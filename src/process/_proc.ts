@@ -1,0 +1,405 @@
+/**
+ * One local process: its mailbox with selective receive, the tables of its
+ * links and monitors, and the {@linkcode ProcessContext} its code uses.
+ * The runtime owns every cross-process rule (exit signals, links,
+ * monitors, names); this file keeps what belongs to a single process.
+ *
+ * Memory matters here: a node may hold hundreds of thousands of idle
+ * processes, so everything a process does not use yet (link and monitor
+ * tables, the abort controller, timers, the mailbox array itself) stays
+ * `null` until it is needed.
+ *
+ * @module
+ */
+
+import { ProcessExitError, TimeoutError } from "../errors.ts";
+import type { Pid, Ref } from "../term/pid.ts";
+import type { Runtime } from "./runtime.ts";
+import type {
+  DemonitorOptions,
+  Dest,
+  DownMessage,
+  ProcessContext,
+  ProcessFn,
+  ReceiveOptions,
+  RemoteName,
+  SpawnOptions,
+} from "./types.ts";
+
+/** `flags` bit: exit signals become messages. */
+export const TRAP = 1;
+/** `flags` bit: the process has exited. */
+export const EXITED = 2;
+
+/** Key of the runtime's exit/1 entry point, used by `ProcessContext.exit`. */
+export const kExitSelf: unique symbol = Symbol("weft.process.exitSelf");
+
+/** A selective-receive predicate: `true` takes the message. */
+export type Matcher = (msg: unknown) => boolean;
+
+/** One pending `receive`. Several may wait at once; they form a list. */
+class Waiter {
+  matcher: Matcher | undefined;
+  resolve: (msg: unknown) => void;
+  reject: (err: unknown) => void;
+  timer: number | undefined = undefined;
+  next: Waiter | null = null;
+
+  constructor(
+    matcher: Matcher | undefined,
+    resolve: (msg: unknown) => void,
+    reject: (err: unknown) => void,
+  ) {
+    this.matcher = matcher;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+}
+
+/**
+ * A monitor, shared by both ends when both are local. `watcherProc` is
+ * `null` when the watcher is on another node, `targetProc` when the target
+ * is; `target` is what was monitored (a pid, or a name as `{name, node}`)
+ * and is what the `DOWN` message names.
+ */
+export class Monitor {
+  readonly ref: Ref;
+  readonly watcher: Pid;
+  readonly watcherProc: Proc | null;
+  readonly target: Pid | RemoteName;
+  readonly targetProc: Proc | null;
+
+  constructor(
+    ref: Ref,
+    watcher: Pid,
+    watcherProc: Proc | null,
+    target: Pid | RemoteName,
+    targetProc: Proc | null,
+  ) {
+    this.ref = ref;
+    this.watcher = watcher;
+    this.watcherProc = watcherProc;
+    this.target = target;
+    this.targetProc = targetProc;
+  }
+}
+
+function onReceiveTimeout(proc: Proc, waiter: Waiter, ms: number): void {
+  if (proc.removeWaiter(waiter)) {
+    waiter.reject(new TimeoutError(`Receive timed out after ${ms} ms`));
+  }
+}
+
+function invalidTimeout(timeout: unknown): Error | undefined {
+  if (typeof timeout !== "number") {
+    return new TypeError(`Cannot receive: timeout must be a number, received ${typeof timeout}`);
+  }
+  if (!(timeout >= 0)) {
+    return new RangeError(`Cannot receive: timeout must be 0 or more, received ${timeout}`);
+  }
+  if (timeout !== Infinity && timeout > 0x7fffffff) {
+    return new RangeError(
+      `Cannot receive: timeout must be at most 2147483647 ms or Infinity, received ${timeout}`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * A local process and its context. The runtime reads and writes the plain
+ * fields directly; code running in the process only sees the
+ * {@linkcode ProcessContext} methods.
+ */
+export class Proc implements ProcessContext {
+  /** This process's pid. */
+  readonly self: Pid;
+  /** The runtime it lives on. */
+  readonly runtime: Runtime;
+  /** The body, until it starts; `null` for `open()` processes and once started. */
+  body: ProcessFn | null = null;
+  /** The initial call shown by `info()`. */
+  label: string | undefined;
+  /** {@linkcode TRAP} | {@linkcode EXITED}. */
+  flags = 0;
+  /**
+   * Messages not yet received, oldest first, from index `head` on (taking
+   * the first message moves `head` rather than shifting the array);
+   * `null` until the first message arrives.
+   */
+  mailbox: unknown[] | null = null;
+  /** Index of the oldest message in `mailbox`. */
+  head = 0;
+  /** The first pending `receive`, if any. */
+  waiter: Waiter | null = null;
+  /** Messages taken out of the mailbox so far. */
+  handled = 0;
+  /** The exit reason, once exited. */
+  exitReason: unknown = undefined;
+  /** Linked pids: local ones keyed by id, remote ones by `pid.key`. */
+  links: Map<number | string, Pid> | null = null;
+  /** Monitors this process holds, by ref id. */
+  monitors: Map<number, Monitor> | null = null;
+  /** Monitors on this process: local watchers' refs by id, remote ones by `ref.key`. */
+  monitoredBy: Map<number | string, Monitor> | null = null;
+  /** The registered name, if any. */
+  name: string | undefined = undefined;
+  /** Created when `signal` is first read. */
+  abort: AbortController | null = null;
+  /** Ids of `sendAfter` timers aimed at this process. */
+  timers: Set<number> | null = null;
+
+  constructor(self: Pid, runtime: Runtime, label: string | undefined) {
+    this.self = self;
+    this.runtime = runtime;
+    this.label = label;
+  }
+
+  /** Aborted with a `ProcessExitError` when the process exits. */
+  get signal(): AbortSignal {
+    let controller = this.abort;
+    if (controller === null) {
+      controller = this.abort = new AbortController();
+      if (this.flags & EXITED) controller.abort(new ProcessExitError(this.exitReason));
+    }
+    return controller.signal;
+  }
+
+  /** Whether the process has exited. */
+  get exited(): boolean {
+    return (this.flags & EXITED) !== 0;
+  }
+
+  receive<T = unknown>(matcher?: Matcher, options?: ReceiveOptions): Promise<T> {
+    if (this.flags & EXITED) return Promise.reject(new ProcessExitError(this.exitReason));
+    if (matcher !== undefined && typeof matcher !== "function") {
+      return Promise.reject(
+        new TypeError(`Cannot receive: matcher must be a function, received ${typeof matcher}`),
+      );
+    }
+    let timeout = Infinity;
+    if (options !== undefined && options !== null && options.timeout !== undefined) {
+      const bad = invalidTimeout(options.timeout);
+      if (bad !== undefined) return Promise.reject(bad);
+      timeout = options.timeout;
+    }
+    const box = this.mailbox;
+    if (box !== null && box.length > this.head) {
+      if (matcher === undefined) return Promise.resolve(this.#take(box, this.head) as T);
+      for (let i = this.head; i < box.length; i++) {
+        try {
+          if (!matcher(box[i])) continue;
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return Promise.resolve(this.#take(box, i) as T);
+      }
+    }
+    if (timeout === 0) {
+      return Promise.reject(new TimeoutError("Receive timed out after 0 ms"));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const waiter = new Waiter(matcher, resolve as (msg: unknown) => void, reject);
+      if (timeout !== Infinity) {
+        waiter.timer = setTimeout(onReceiveTimeout, timeout, this, waiter, timeout);
+      }
+      let last = this.waiter;
+      if (last === null) {
+        this.waiter = waiter;
+      } else {
+        while (last.next !== null) last = last.next;
+        last.next = waiter;
+      }
+    });
+  }
+
+  /** Removes and returns the message at index `i` of `box` (the mailbox). */
+  #take(box: unknown[], i: number): unknown {
+    const msg = box[i];
+    this.handled++;
+    if (i !== this.head) {
+      box.splice(i, 1);
+    } else if (++this.head === box.length) {
+      box.length = 0;
+      this.head = 0;
+    } else {
+      box[i] = undefined;
+      // Drop the taken prefix once it is most of the array.
+      if (this.head >= 64 && this.head * 2 >= box.length) {
+        box.splice(0, this.head);
+        this.head = 0;
+      }
+    }
+    return msg;
+  }
+
+  /** Number of messages in the mailbox. */
+  get queueLength(): number {
+    return this.mailbox === null ? 0 : this.mailbox.length - this.head;
+  }
+
+  /**
+   * Puts `msg` in the mailbox, or hands it straight to the first pending
+   * `receive` that accepts it (they have already seen the mailbox).
+   */
+  deliver(msg: unknown): void {
+    if (this.flags & EXITED) return;
+    let waiter = this.waiter;
+    if (waiter !== null) {
+      if (waiter.matcher === undefined) {
+        this.waiter = waiter.next;
+        if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+        this.handled++;
+        waiter.resolve(msg);
+        return;
+      }
+      while (waiter !== null) {
+        const next: Waiter | null = waiter.next;
+        const matcher = waiter.matcher;
+        let accepted = true;
+        if (matcher !== undefined) {
+          try {
+            accepted = matcher(msg);
+          } catch (err) {
+            // A matcher that throws fails its own receive, not the sender.
+            this.removeWaiter(waiter);
+            if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+            waiter.reject(err);
+            waiter = next;
+            continue;
+          }
+        }
+        if (accepted) {
+          this.removeWaiter(waiter);
+          if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+          this.handled++;
+          waiter.resolve(msg);
+          return;
+        }
+        waiter = next;
+      }
+    }
+    const box = this.mailbox;
+    if (box === null) this.mailbox = [msg];
+    else box.push(msg);
+  }
+
+  /** Unlinks `waiter` from the pending list; `false` if it was not there. */
+  removeWaiter(waiter: Waiter): boolean {
+    let prev: Waiter | null = null;
+    let cur = this.waiter;
+    while (cur !== null && cur !== waiter) {
+      prev = cur;
+      cur = cur.next;
+    }
+    if (cur === null) return false;
+    if (prev === null) this.waiter = cur.next;
+    else prev.next = cur.next;
+    cur.next = null;
+    return true;
+  }
+
+  /** Rejects every pending `receive` with `err` (the process is exiting). */
+  rejectWaiters(err: ProcessExitError): void {
+    let waiter = this.waiter;
+    this.waiter = null;
+    while (waiter !== null) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.reject(err);
+      waiter = waiter.next;
+    }
+  }
+
+  /** Removes any `DOWN` message of the monitor `ref` from the mailbox. */
+  flushDown(ref: Ref): void {
+    const box = this.mailbox;
+    if (box === null) return;
+    for (let i = box.length - 1; i >= this.head; i--) {
+      const msg = box[i] as Partial<DownMessage> | null;
+      if (
+        typeof msg === "object" && msg !== null && msg.type === "DOWN" &&
+        ref.equals(msg.ref)
+      ) {
+        box.splice(i, 1);
+      }
+    }
+  }
+
+  send(dest: Dest, msg: unknown): void {
+    if (this.flags & EXITED) return;
+    this.runtime.send(dest, msg, this.self);
+  }
+
+  spawn(fn: ProcessFn, options?: SpawnOptions): Pid {
+    this.#mustBeAlive();
+    return this.runtime.spawn(fn, options);
+  }
+
+  spawnLink(fn: ProcessFn, options?: SpawnOptions): Pid {
+    this.#mustBeAlive();
+    return this.runtime.spawnLink(this.self, fn, options);
+  }
+
+  spawnMonitor(fn: ProcessFn, options?: SpawnOptions): [Pid, Ref] {
+    this.#mustBeAlive();
+    return this.runtime.spawnMonitor(this.self, fn, options);
+  }
+
+  link(pid: Pid): void {
+    this.#mustBeAlive();
+    this.runtime.link(this.self, pid);
+  }
+
+  unlink(pid: Pid): void {
+    this.runtime.unlink(this.self, pid);
+  }
+
+  monitor(target: Pid | RemoteName | string): Ref {
+    this.#mustBeAlive();
+    return this.runtime.monitor(this.self, target);
+  }
+
+  demonitor(ref: Ref, options?: DemonitorOptions): boolean {
+    return this.runtime.demonitor(this.self, ref, options);
+  }
+
+  trapExit(flag: boolean): boolean {
+    if (typeof flag !== "boolean") {
+      throw new TypeError(`Cannot set trapExit: expected a boolean, received ${typeof flag}`);
+    }
+    const previous = (this.flags & TRAP) !== 0;
+    if (!(this.flags & EXITED)) this.flags = flag ? this.flags | TRAP : this.flags & ~TRAP;
+    return previous;
+  }
+
+  exit(reason: unknown = "normal"): void {
+    if (this.flags & EXITED) return;
+    this.runtime[kExitSelf](this, reason);
+  }
+
+  flush(): unknown[] {
+    const box = this.mailbox;
+    if (box === null || this.flags & EXITED) return [];
+    const messages = this.head === 0 ? box : box.slice(this.head);
+    this.mailbox = null;
+    this.head = 0;
+    this.handled += messages.length;
+    return messages;
+  }
+
+  #mustBeAlive(): void {
+    if (this.flags & EXITED) throw new ProcessExitError(this.exitReason);
+  }
+
+  /** `#Process<#PID<...>>` */
+  toString(): string {
+    return `#Process<${this.self}>`;
+  }
+
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
