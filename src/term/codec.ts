@@ -455,12 +455,21 @@ function writeBigInt(v: bigint): void {
     for (let i = n - 1; i >= 0; i--) out[pos++] = (x / 2 ** (8 * i)) & 0xff;
     return;
   }
-  let hex = v.toString(16);
-  if (hex.length & 1) hex = "0" + hex;
-  const n = hex.length >> 1;
+  const hex = v.toString(16);
+  const odd = hex.length & 1;
+  const n = (hex.length + odd) >> 1;
   ensure(9 + n);
   writeHead(2, n);
-  for (let i = 0; i < n; i++) out[pos++] = parseInt(hex.substr(2 * i, 2), 16);
+  // Digit pairs from the right; an odd leading digit stands alone.
+  if (odd) out[pos++] = hexDigit(hex.charCodeAt(0));
+  for (let i = odd; i < hex.length; i += 2) {
+    out[pos++] = (hexDigit(hex.charCodeAt(i)) << 4) | hexDigit(hex.charCodeAt(i + 1));
+  }
+}
+
+/** The value of a lower-case hex digit's char code. */
+function hexDigit(c: number): number {
+  return c < 0x3a ? c - 0x30 : c - 0x57;
 }
 
 function enter(): void {
@@ -533,20 +542,35 @@ function writeArray(v: readonly unknown[]): void {
 function writeMap(v: ReadonlyMap<unknown, unknown>): void {
   enter();
   writeTag(TAG_MAP);
-  writeHead(5, v.size);
+  const size = v.size;
+  writeHead(5, size);
+  let count = 0;
   for (const [key, value] of v) {
+    if (++count > size) break;
     writeItem(key);
     writeItem(value);
   }
+  if (count !== size) throw changedWhileEncoding("Map");
   depth--;
 }
 
 function writeSet(v: ReadonlySet<unknown>): void {
   enter();
   writeTag(TAG_SET);
-  writeHead(4, v.size);
-  for (const value of v) writeItem(value);
+  const size = v.size;
+  writeHead(4, size);
+  let count = 0;
+  for (const value of v) {
+    if (++count > size) break;
+    writeItem(value);
+  }
+  if (count !== size) throw changedWhileEncoding("Set");
   depth--;
+}
+
+/** A getter added or removed entries while we wrote them. */
+function changedWhileEncoding(what: string): TypeError {
+  return new TypeError(`Cannot send value: a ${what} changed size while it was being encoded`);
 }
 
 function writePid(v: Pid): void {
@@ -1240,13 +1264,19 @@ function bytesToBigInt(bytes: Uint8Array): bigint {
     for (let i = 0; i < bytes.length; i++) x = x * 256 + bytes[i]!;
     return BigInt(x);
   }
-  // Hex in one go keeps big numbers linear; a byte-by-byte shift is quadratic.
-  const parts = new Array<string>(bytes.length);
-  for (let i = 0; i < bytes.length; i++) parts[i] = HEX[bytes[i]!]!;
-  return BigInt("0x" + parts.join(""));
+  // Parse hex text in one go: linear, where shifting in byte by byte is quadratic.
+  const text = new Uint8Array(2 + 2 * bytes.length);
+  text[0] = 0x30; // "0"
+  text[1] = 0x78; // "x"
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    text[2 + 2 * i] = HEX_CHARS[b >> 4]!;
+    text[3 + 2 * i] = HEX_CHARS[b & 15]!;
+  }
+  return BigInt(textDecoder.decode(text));
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const HEX_CHARS = new TextEncoder().encode("0123456789abcdef");
 
 function readTypedArray(
   [ctor, size, little]: [TypedArrayCtor, number, boolean],
