@@ -102,7 +102,7 @@ export interface DistConnectionOptions {
 /** A message waiting in the bulk queue. */
 interface BulkItem {
   body: Uint8Array;
-  key: string;
+  key: unknown;
   /** Bytes of `body` already framed. */
   off: number;
   /** Fragment stream id, once the first fragment is out. */
@@ -119,7 +119,6 @@ const INITIAL_BUFFER = 64 * 1024;
 const KEEP_BUFFER_MAX = 1024 * 1024;
 /** Fragments taken into one write, at most. */
 const FRAGMENTS_PER_WRITE = 8;
-const ANONYMOUS = "";
 
 /**
  * An established connection: frames, ticks, batching, fragments, backpressure.
@@ -159,7 +158,7 @@ export class DistConnection {
   #bulk: BulkItem[] = [];
   #bulkBytes = 0;
   /** Senders with a message in the bulk queue, and how many. */
-  #bulkKeys = new Map<string, number>();
+  #bulkKeys = new Map<unknown, number>();
   #nextStream = 1;
   #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
 
@@ -238,10 +237,11 @@ export class DistConnection {
    * throws; after close it drops the message.
    *
    * @param body the encoded message; must not change afterwards
-   * @param key the sender's identity: messages of one key keep their order
-   *   across the small and bulk queues
+   * @param key the sender's identity (compared with `===`, e.g. its pid
+   *   object): messages of one key keep their order across the small and
+   *   bulk queues; `undefined` is one more key
    */
-  send(body: Uint8Array, key: string = ANONYMOUS): void {
+  send(body: Uint8Array, key: unknown = undefined): void {
     if (this.#closed) return;
     const n = body.length;
     if (n <= this.#fragmentSize && (this.#bulk.length === 0 || !this.#bulkKeys.has(key))) {

@@ -1,0 +1,988 @@
+/**
+ * The node kernel (OTP's `net_kernel`): the table of connected nodes and
+ * its states, connect and disconnect, auto-connect on first use, the
+ * transitive mesh, node monitoring, and the {@linkcode SignalRouter} that
+ * carries the runtime's signals to other nodes.
+ *
+ * Node table. Each known node is in one state:
+ *
+ * ```
+ *   (none) --connect / first send / HELLO--> pending --handshake ok--> up
+ *   pending --all attempts failed--> (none)   links, monitors: noconnection
+ *   up --HELLO from a node of that name ("alive")--> up_pending --ok--> up (new connection)
+ *   up / up_pending --close, tick timeout, disconnect--> (none)   nodedown
+ * ```
+ *
+ * A pending node queues the signals routed to it and sends them, in order,
+ * the moment it is up; if it never comes up, every link and monitor that
+ * involves it fires with `noconnection` (the runtime's `nodeDown`).
+ *
+ * Simultaneous connects (A dials B while B dials A) are settled as OTP's
+ * `net_kernel` does, by the responder of each attempt: if it is dialling
+ * the initiator too, the attempt of the node with the larger name wins
+ * (`nok` to the other one, `ok_simultaneous` to it), and a node whose own
+ * attempt got `nok` waits for the other's to arrive.
+ *
+ * Mesh. Right after a connection comes up both sides send PEERS: the port
+ * they listen on and the visible nodes they are connected to. A receiver
+ * connects to each one it does not know yet, so connecting to one member
+ * of a cluster connects to all of them (as OTP's `global` arranges).
+ * Hidden nodes (either end of the connection hidden) share no peers and
+ * are listed only by `nodes("hidden")`.
+ *
+ * Handshakes run with a deadline; a peer that sends garbage, too large a
+ * frame, or nothing at all is closed when it fails or when the deadline
+ * passes, and only that connection is affected. Wrong cookies are logged
+ * by both sides with the peer's address.
+ *
+ * @example
+ * ```ts
+ * import { NetKernel } from "./net_kernel.ts";
+ * import { importCookie } from "./handshake.ts";
+ * import { MemoryNetwork } from "./memory.ts";
+ * import { Runtime } from "../process/runtime.ts";
+ * const net = new MemoryNetwork();
+ * const cookie = await importCookie("secret");
+ * const make = (name: string) => {
+ *   const runtime = new Runtime({ node: name });
+ *   const listener = net.listen({ hostname: "mem", port: 0 });
+ *   const kernel = new NetKernel({ runtime, cookie, transport: net, listenPort: listener.addr.port });
+ *   kernel.serve(listener);
+ *   return { runtime, kernel, listener };
+ * };
+ * const a = make("a@h");
+ * const b = make("b@h");
+ * a.kernel.addAddress("b@h", { hostname: "mem", port: b.listener.addr.port });
+ * console.assert(await a.kernel.connect("b@h"));
+ * console.assert(b.kernel.nodes().includes("a@h"));
+ * await a.kernel.stop();
+ * await b.kernel.stop();
+ * await a.runtime.shutdown();
+ * await b.runtime.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+import { DecodeError, NoConnectionError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Runtime } from "../process/runtime.ts";
+import type { Signal, SignalRouter } from "../process/types.ts";
+import { parseNodeName } from "../term/node_name.ts";
+import type { Pid } from "../term/pid.ts";
+import { DistConnection } from "./connection.ts";
+import { framedIO, FrameReader } from "./frame_reader.ts";
+import {
+  acceptHandshake,
+  type HandshakeResult,
+  initiateHandshake,
+  type PeerInfo,
+} from "./handshake.ts";
+import { decodeBody, encodeOp, encodeSignal, type PeerAddress } from "./ops.ts";
+import type { Connection, Listener, Transport, TransportAddress } from "./transport.ts";
+import {
+  CAP_HIDDEN,
+  CAPS_DEFAULT,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_NET_TICKTIME,
+  type HandshakeStatus,
+  MAX_HANDSHAKE_FRAME,
+  type NodeDownReason,
+  OP_PEERS,
+  OP_PING,
+  OP_PONG,
+  STATUS_ALIVE,
+  STATUS_NOK,
+  STATUS_OK,
+  STATUS_OK_SIMULTANEOUS,
+} from "./types.ts";
+
+const log = logger("dist");
+
+/** Handshakes in progress on the accepting side, at most; more are closed at once. */
+const MAX_PENDING_ACCEPTS = 256;
+
+/** Which connected nodes {@linkcode NetKernel.nodes} lists. */
+export type NodeKind = "visible" | "hidden" | "all" | "known";
+
+/** `{type: "nodeup", node}`: delivered to processes that called `monitorNodes`. */
+export interface NodeUpMessage {
+  type: "nodeup";
+  node: string;
+}
+
+/** `{type: "nodedown", node, reason}`: delivered by `monitorNodes` and `monitorNode`. */
+export interface NodeDownMessage {
+  type: "nodedown";
+  node: string;
+  reason: NodeDownReason | "connection_setup_failed";
+}
+
+/** Options for {@linkcode NetKernel.monitorNodes}. */
+export interface MonitorNodesOptions {
+  /** Which nodes to report: `"visible"` (the default, as Erlang), `"hidden"` or `"all"`. */
+  nodeType?: "visible" | "hidden" | "all";
+}
+
+/** Finds where a node listens (a port mapper lookup); `undefined` when it cannot tell. */
+export type NodeResolver = (node: string) => Promise<TransportAddress | undefined>;
+
+/** Handles an operation of a higher layer (rpc, global) sent by `node`. */
+export type OpHandler = (node: string, fields: unknown[]) => void;
+
+/** Options for {@linkcode NetKernel}. */
+export interface NetKernelOptions {
+  /** The local runtime; the kernel becomes its `router`. */
+  runtime: Runtime;
+  /** The cookie as an HMAC key (`importCookie`). */
+  cookie: CryptoKey;
+  /** How to reach peers. */
+  transport: Transport;
+  /** The port this node listens on, told to peers (0 when not listening). */
+  listenPort: number;
+  /** Finds a node's address; tried before the addresses learnt from names and peers. */
+  resolve?: NodeResolver;
+  /** Whether this node is hidden. Default `false`. */
+  hidden?: boolean;
+  /** Net tick time in milliseconds. Default 4000. */
+  ticktime?: number;
+  /** Deadline of a connect attempt and of each handshake, in milliseconds. Default 5000. */
+  handshakeTimeout?: number;
+  /** Passed to each connection. */
+  fragmentSize?: number;
+  /** Passed to each connection. */
+  highWaterMark?: number;
+  /** Passed to each connection. */
+  maxMessageSize?: number;
+}
+
+/** One node of the table. */
+interface NodeEntry {
+  /** The node's full name. */
+  readonly name: string;
+  /** `pending`: being connected; `up`: connected; `up_pending`: connected, a replacement is being authenticated. */
+  state: "pending" | "up" | "up_pending";
+  /** The connection, when up. */
+  conn: DistConnection | undefined;
+  /** What the handshake said about the peer, when up. */
+  peer: PeerInfo | undefined;
+  /** Our own connect attempt is in progress. */
+  outgoing: boolean;
+  /** An accepted handshake for this name is in progress (and owns the entry). */
+  incoming: boolean;
+  /** Our attempt got `nok`: we wait until this timer for the peer's attempt. */
+  nokTimer: number | undefined;
+  /** Callers of `connect` waiting for the outcome. */
+  waiters: Array<(ok: boolean) => void>;
+  /** Signals routed while pending, with their order keys. */
+  queue: Array<{ body: Uint8Array; key: unknown }>;
+  /** We already dialled once after an attempt of the peer's failed. */
+  triedOwn: boolean;
+}
+
+interface NodeMonitor {
+  pid: Pid;
+  nodeType: "visible" | "hidden" | "all";
+}
+
+/**
+ * The node table and router of one node.
+ *
+ * @example
+ * ```ts
+ * import { NetKernel } from "./net_kernel.ts";
+ * import { importCookie } from "./handshake.ts";
+ * import { MemoryNetwork } from "./memory.ts";
+ * import { Runtime } from "../process/runtime.ts";
+ * const runtime = new Runtime({ node: "a@h" });
+ * const kernel = new NetKernel({
+ *   runtime, cookie: await importCookie("c"), transport: new MemoryNetwork(), listenPort: 0,
+ * });
+ * console.assert(runtime.router === kernel && kernel.nodes().length === 0);
+ * await kernel.stop();
+ * await runtime.shutdown();
+ * ```
+ */
+export class NetKernel implements SignalRouter {
+  /** This node's name. */
+  readonly name: string;
+  /** Whether this node is hidden. */
+  readonly hidden: boolean;
+  #runtime: Runtime;
+  #cookie: CryptoKey;
+  #transport: Transport;
+  #listenPort: number;
+  #resolve: NodeResolver | undefined;
+  #ticktime: number;
+  #handshakeTimeout: number;
+  #connOptions: { fragmentSize?: number; highWaterMark?: number; maxMessageSize?: number };
+  #capabilities: number;
+
+  #nodes = new Map<string, NodeEntry>();
+  /** Where nodes listen, learnt from `name@host:port` names and PEERS. */
+  #addresses = new Map<string, TransportAddress>();
+  #nodeMonitors = new Map<string, NodeMonitor>();
+  /** `monitorNode` subscriptions: node -> watchers (one entry per call). */
+  #nodeWatchers = new Map<string, Pid[]>();
+  #opHandlers = new Map<number, OpHandler>();
+  #pings = new Map<number, (ok: boolean) => void>();
+  #nextPing = 1;
+  #listeners = new Set<Listener>();
+  /** Sockets not yet handed to a connection: handshakes in progress, both directions. */
+  #handshaking = new Set<Connection>();
+  #accepting = 0;
+  #stopped = false;
+  /** Connect attempts, handshakes and accept loops in flight, awaited by `stop`. */
+  #tasks = new Set<Promise<unknown>>();
+
+  /** @param options the runtime, cookie, transport and timings */
+  constructor(options: NetKernelOptions) {
+    this.#runtime = options.runtime;
+    this.name = options.runtime.node;
+    this.hidden = options.hidden ?? false;
+    this.#cookie = options.cookie;
+    this.#transport = options.transport;
+    this.#listenPort = options.listenPort;
+    this.#resolve = options.resolve;
+    this.#ticktime = options.ticktime ?? DEFAULT_NET_TICKTIME * 1000;
+    this.#handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.#connOptions = {
+      ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
+      ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
+      ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+    };
+    this.#capabilities = CAPS_DEFAULT | (this.hidden ? CAP_HIDDEN : 0);
+    if (!(this.#ticktime > 0)) throw new RangeError("Invalid net tick time: must be positive");
+    options.runtime.router = this;
+  }
+
+  // ---------------------------------------------------------------- public
+
+  /**
+   * Accepts connections from `listener` until it closes or the kernel stops.
+   *
+   * @param listener a listener of this kernel's transport
+   */
+  serve(listener: Listener): void {
+    this.#listeners.add(listener);
+    this.#track(
+      (async () => {
+        for await (const conn of listener) {
+          if (this.#stopped) {
+            conn.close();
+            break;
+          }
+          this.#accept(conn);
+        }
+      })().catch((e) => log.error("Listener failed: {error}", { error: e }))
+        .finally(() => this.#listeners.delete(listener)),
+    );
+  }
+
+  /**
+   * Remembers where `node` listens, for connects without a port mapper.
+   *
+   * @param node the full node name
+   * @param addr its address
+   */
+  addAddress(node: string, addr: TransportAddress): void {
+    this.#addresses.set(node, addr);
+  }
+
+  /**
+   * Connects to `node` (`name@host`, or `name@host:port` without a port
+   * mapper), unless connected already.
+   *
+   * @param node the node
+   * @returns `true` once connected, `false` when it cannot be reached or
+   *   refuses (wrong cookie, ...)
+   * @throws {TypeError} when `node` is not a valid node name
+   */
+  connect(node: string): Promise<boolean> {
+    const name = this.#nameOf(node);
+    if (name === this.name) return Promise.resolve(true);
+    if (this.#stopped) return Promise.resolve(false);
+    let e = this.#nodes.get(name);
+    if (e !== undefined && e.state !== "pending") return Promise.resolve(true);
+    if (e === undefined) {
+      e = this.#pendingEntry(name);
+      this.#track(this.#dial(e));
+    }
+    const entry = e;
+    return new Promise((resolve) => entry.waiters.push(resolve));
+  }
+
+  /**
+   * Closes the connection to `node`; both sides see `nodedown` (here with
+   * reason `disconnect`, there `connection_closed`).
+   *
+   * @param node the node
+   * @returns `true` when it was connected (or being connected), `false` otherwise
+   */
+  disconnect(node: string): boolean {
+    const e = this.#nodes.get(node);
+    if (e === undefined) return false;
+    if (e.conn !== undefined) {
+      e.conn.close("disconnect", "disconnected on request");
+    } else {
+      this.#fail(e, "disconnected on request");
+    }
+    return true;
+  }
+
+  /**
+   * Lists nodes: `"visible"` (default) connected visible nodes, `"hidden"`
+   * connected hidden ones, `"all"` both, `"known"` every node this one
+   * has heard of, itself included.
+   *
+   * @param kind which nodes
+   * @returns their names
+   */
+  nodes(kind: NodeKind = "visible"): string[] {
+    if (kind === "known") {
+      return [...new Set([this.name, ...this.#nodes.keys(), ...this.#addresses.keys()])];
+    }
+    const out: string[] = [];
+    for (const e of this.#nodes.values()) {
+      if (e.state === "pending" || e.peer === undefined) continue;
+      const hidden = e.peer.hidden || this.hidden;
+      if (kind === "all" || (kind === "hidden") === hidden) out.push(e.name);
+    }
+    return out;
+  }
+
+  /**
+   * Connects if needed and exchanges a PING/PONG with `node`.
+   *
+   * @param node the node
+   * @returns `"pong"` when it answered in time, `"pang"` otherwise
+   */
+  async ping(node: string): Promise<"pong" | "pang"> {
+    let name: string;
+    try {
+      name = this.#nameOf(node);
+    } catch {
+      return "pang";
+    }
+    if (name === this.name) return "pong";
+    if (!(await this.connect(node))) return "pang";
+    const e = this.#nodes.get(name);
+    if (e?.conn === undefined) return "pang";
+    const id = this.#nextPing++;
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    this.#pings.set(id, resolve);
+    const timer = setTimeout(() => resolve(false), this.#handshakeTimeout);
+    e.conn.send(encodeOp(OP_PING, [id]));
+    const ok = await promise;
+    clearTimeout(timer);
+    this.#pings.delete(id);
+    return ok ? "pong" : "pang";
+  }
+
+  /**
+   * Subscribes `pid` to `{type: "nodeup", node}` and
+   * `{type: "nodedown", node, reason}` for every node that connects or
+   * disconnects, or unsubscribes it.
+   *
+   * @param pid a local process
+   * @param flag `true` to subscribe, `false` to stop
+   * @param options which kinds of node to report
+   */
+  monitorNodes(pid: Pid, flag = true, options: MonitorNodesOptions = {}): void {
+    const key = `${pid.key}/${options.nodeType ?? "visible"}`;
+    if (flag) this.#nodeMonitors.set(key, { pid, nodeType: options.nodeType ?? "visible" });
+    else this.#nodeMonitors.delete(key);
+  }
+
+  /**
+   * Erlang's `monitor_node/2`: `pid` gets one `{type: "nodedown", node,
+   * reason}` when `node` goes down, or at once when it cannot be reached
+   * (which is tried). Each call adds one subscription; `flag` `false`
+   * removes one.
+   *
+   * @param pid a local process
+   * @param node the node to watch
+   * @param flag `true` to watch, `false` to stop watching
+   */
+  monitorNode(pid: Pid, node: string, flag = true): void {
+    const name = this.#nameOf(node);
+    const list = this.#nodeWatchers.get(name) ?? [];
+    if (!flag) {
+      const i = list.findIndex((p) => p.equals(pid));
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.#nodeWatchers.delete(name);
+      return;
+    }
+    if (name === this.name) return;
+    list.push(pid);
+    this.#nodeWatchers.set(name, list);
+    const e = this.#nodes.get(name);
+    if (e !== undefined && e.state !== "pending") return;
+    this.connect(node).then((ok) => {
+      if (!ok) this.#notifyWatchers(name, "connection_setup_failed");
+    });
+  }
+
+  /**
+   * Sends an operation of a higher layer (`[op, ...fields]`, op >= 32, or
+   * SPAWN_REQUEST / SPAWN_REPLY) to `node`, connecting if needed.
+   *
+   * @param node the node
+   * @param op the operation code
+   * @param fields its fields
+   * @param key an order key: operations of one key arrive in order
+   * @throws {TypeError} when a field cannot cross the wire or `node` is invalid
+   */
+  sendOp(node: string, op: number, fields: readonly unknown[], key?: unknown): void {
+    const body = encodeOp(op, fields);
+    this.#sendBody(this.#nameOf(node), body, key, true);
+  }
+
+  /**
+   * Installs the handler of an operation of a higher layer; it is called
+   * with the sending node and the fields after the op code.
+   *
+   * @param op the operation code
+   * @param handler the handler, or `undefined` to remove it
+   */
+  onOp(op: number, handler: OpHandler | undefined): void {
+    if (handler === undefined) this.#opHandlers.delete(op);
+    else this.#opHandlers.set(op, handler);
+  }
+
+  /** Whether the connection to `node` has more than its high-water mark queued. */
+  busy(node: string): boolean {
+    return this.#nodes.get(node)?.conn?.busy ?? false;
+  }
+
+  /**
+   * Waits until the connection to `node` is no longer busy.
+   *
+   * @throws {NoConnectionError} when the node is not connected or disconnects meanwhile
+   */
+  drain(node: string): Promise<void> {
+    const conn = this.#nodes.get(node)?.conn;
+    if (conn === undefined) return Promise.reject(new NoConnectionError(node));
+    return conn.drain();
+  }
+
+  /** Bytes queued for `node`, on its connection or while it is pending. */
+  bytesQueued(node: string): number {
+    const e = this.#nodes.get(node);
+    if (e === undefined) return 0;
+    if (e.conn !== undefined) return e.conn.bytesQueued;
+    return e.queue.reduce((n, q) => n + q.body.length, 0);
+  }
+
+  /**
+   * Carries a signal of the runtime to `node` (the {@linkcode SignalRouter}
+   * contract). Sends, links and monitors connect on demand; other signals
+   * to an unconnected node are dropped, as in Erlang.
+   *
+   * @throws {TypeError} when the message or reason cannot cross the wire
+   */
+  route(node: string, signal: Signal): void {
+    const body = encodeSignal(signal);
+    const op = signal.op;
+    const connect = op === "send" || op === "reg_send" || op === "link" || op === "monitor";
+    this.#sendBody(node, body, signal.from, connect);
+  }
+
+  /**
+   * Stops: no more connects, every connection flushed briefly and closed
+   * (peers see `connection_closed`), every handshake aborted.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const listener of this.#listeners) listener.close();
+    for (const conn of this.#handshaking) conn.close();
+    const entries = [...this.#nodes.values()];
+    await Promise.all(entries.map((e) => e.conn?.flush(500)));
+    for (const e of entries) {
+      if (e.conn !== undefined) e.conn.close("disconnect", "this node is stopping");
+      else this.#fail(e, "this node is stopping");
+    }
+    for (const resolve of this.#pings.values()) resolve(false);
+    this.#pings.clear();
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    if (this.#runtime.router === this) this.#runtime.router = undefined;
+  }
+
+  #track(task: Promise<unknown>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task)).catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  #sendBody(node: string, body: Uint8Array, key: unknown, connect: boolean): void {
+    const e = this.#nodes.get(node);
+    if (e !== undefined) {
+      if (e.conn !== undefined) e.conn.send(body, key);
+      else e.queue.push({ body, key });
+      return;
+    }
+    if (!connect || this.#stopped || node === this.name) return;
+    let name: string;
+    try {
+      name = this.#nameOf(node);
+    } catch {
+      // Not a node name: nothing can be connected, so links and monitors fail at once.
+      queueMicrotask(() => this.#runtime.nodeDown(node));
+      return;
+    }
+    const entry = this.#pendingEntry(name);
+    entry.queue.push({ body, key });
+    this.#track(this.#dial(entry));
+  }
+
+  // ---------------------------------------------------------------- connecting
+
+  #nameOf(node: string): string {
+    const parsed = parseNodeName(node);
+    if (parsed.port !== undefined) {
+      this.#addresses.set(parsed.full, { hostname: parsed.host, port: parsed.port });
+    }
+    return parsed.full;
+  }
+
+  #pendingEntry(name: string): NodeEntry {
+    const e: NodeEntry = {
+      name,
+      state: "pending",
+      conn: undefined,
+      peer: undefined,
+      outgoing: false,
+      incoming: false,
+      nokTimer: undefined,
+      waiters: [],
+      queue: [],
+      triedOwn: false,
+    };
+    this.#nodes.set(name, e);
+    return e;
+  }
+
+  async #lookup(name: string): Promise<TransportAddress | undefined> {
+    if (this.#resolve !== undefined) {
+      try {
+        const found = await this.#resolve(name);
+        if (found !== undefined) return found;
+      } catch (e) {
+        log.debug("Cannot look up {node}: {error}", { node: name, error: e });
+      }
+    }
+    return this.#addresses.get(name);
+  }
+
+  /** Our attempt: look up, connect, handshake as initiator. */
+  async #dial(e: NodeEntry): Promise<void> {
+    e.outgoing = true;
+    let conn: Connection | undefined;
+    let result: HandshakeResult;
+    let where = e.name;
+    try {
+      const addr = await this.#lookup(e.name);
+      if (addr === undefined) {
+        result = {
+          ok: false,
+          reason: "closed",
+          detail: "no address known (port mapper or name@host:port)",
+        };
+      } else {
+        where = `${e.name} at ${addr.hostname}:${addr.port}`;
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(), this.#handshakeTimeout);
+        try {
+          conn = await this.#transport.connect(addr, { signal: abort.signal });
+        } finally {
+          clearTimeout(timer);
+        }
+        result = await this.#handshake(conn, (io) =>
+          initiateHandshake(io, {
+            self: {
+              name: this.name,
+              creation: this.#runtime.creation,
+              capabilities: this.#capabilities,
+            },
+            cookie: this.#cookie,
+            peer: e.name,
+          }));
+      }
+    } catch (err) {
+      result = {
+        ok: false,
+        reason: "closed",
+        detail: err instanceof Error ? err.message : String(err),
+      };
+    }
+    e.outgoing = false;
+    if (result.ok && conn !== undefined) {
+      this.#up(e, conn, result.peer, result.status);
+      return;
+    }
+    conn?.close();
+    if (!result.ok) {
+      if (result.reason === "nok") {
+        log.debug("Connect to {where} gives way to its own attempt", { where });
+        this.#awaitPeer(e);
+        return;
+      }
+      const level = result.reason === "bad_cookie" ? "warning" : "info";
+      log[level]("Cannot connect to {where}: {reason}: {detail}", {
+        where,
+        reason: result.reason,
+        detail: result.detail,
+      });
+    }
+    this.#attemptEnded(e, result.ok ? "" : result.detail);
+  }
+
+  /** A handshake with a deadline; the socket is tracked so `stop` can abort it. */
+  async #handshake(
+    conn: Connection,
+    run: (io: ReturnType<typeof framedIO>) => Promise<HandshakeResult>,
+  ): Promise<HandshakeResult> {
+    this.#handshaking.add(conn);
+    const reader = new FrameReader(conn);
+    readers.set(conn, reader);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      conn.close();
+    }, this.#handshakeTimeout);
+    try {
+      const result = await run(framedIO(conn, reader, MAX_HANDSHAKE_FRAME));
+      if (!result.ok && timedOut) {
+        return {
+          ...result,
+          reason: "closed",
+          detail: `no complete handshake within ${this.#handshakeTimeout} ms`,
+        };
+      }
+      return result;
+    } finally {
+      clearTimeout(timer);
+      this.#handshaking.delete(conn);
+    }
+  }
+
+  /** A connection from a peer: handshake as responder. */
+  #accept(conn: Connection): void {
+    if (this.#accepting >= MAX_PENDING_ACCEPTS) {
+      log.warning("Refusing {addr}: {n} handshakes in progress", {
+        addr: conn.remoteAddr,
+        n: this.#accepting,
+      });
+      conn.close();
+      return;
+    }
+    this.#accepting++;
+    let entry: NodeEntry | undefined;
+    let claimed: "incoming" | "replacing" | undefined;
+    this.#track(
+      this.#handshake(conn, (io) =>
+        acceptHandshake(io, {
+          self: {
+            name: this.name,
+            creation: this.#runtime.creation,
+            capabilities: this.#capabilities,
+          },
+          cookie: this.#cookie,
+          decide: (hello): HandshakeStatus => {
+            const status = this.#decide(hello.name);
+            entry = this.#nodes.get(hello.name);
+            if (status === STATUS_ALIVE) claimed = "replacing";
+            else if (status !== STATUS_NOK) claimed = "incoming";
+            return status;
+          },
+        })).then((result) => {
+          this.#accepting--;
+          if (
+            result.ok && entry !== undefined && this.#nodes.get(entry.name) === entry &&
+            !this.#stopped
+          ) {
+            const old = entry.conn;
+            if (claimed === "replacing" && old !== undefined) {
+              log.info("Node {node} connected again; replacing its old connection", {
+                node: entry.name,
+              });
+              this.#lost(
+                entry,
+                "connection_closed",
+                "replaced by a new connection from the same node",
+              );
+              old.close("connection_closed", "replaced by a new connection from the same node");
+            }
+            entry.incoming = false;
+            this.#up(entry, conn, result.peer, result.status);
+            return;
+          }
+          conn.close();
+          if (!result.ok) {
+            const level = result.reason === "bad_cookie"
+              ? "warning"
+              : result.reason === "nok"
+              ? "debug"
+              : "info";
+            log[level]("Refused connection from {addr}{node}: {reason}: {detail}", {
+              addr: conn.remoteAddr,
+              node: result.peerName ? ` (${result.peerName})` : "",
+              reason: result.reason,
+              detail: result.detail,
+            });
+          }
+          if (
+            entry !== undefined && claimed !== undefined && this.#nodes.get(entry.name) === entry
+          ) {
+            if (claimed === "replacing") {
+              if (entry.state === "up_pending") entry.state = "up";
+              else if (entry.state === "pending") {
+                entry.incoming = false;
+                this.#attemptEnded(entry, result.ok ? "" : result.detail);
+              }
+            } else {
+              entry.incoming = false;
+              this.#attemptEnded(entry, result.ok ? "" : result.detail);
+            }
+          }
+        }),
+    );
+  }
+
+  /** The status for a HELLO claiming `name` (OTP's accept_pending). */
+  #decide(name: string): HandshakeStatus {
+    if (this.#stopped) return STATUS_NOK;
+    const e = this.#nodes.get(name);
+    if (e === undefined) {
+      this.#pendingEntry(name).incoming = true;
+      return STATUS_OK;
+    }
+    switch (e.state) {
+      case "pending":
+        if (e.incoming) return STATUS_NOK;
+        // Both dialling: the attempt of the larger name wins.
+        if (e.outgoing && this.name > name) return STATUS_NOK;
+        e.incoming = true;
+        return e.outgoing ? STATUS_OK_SIMULTANEOUS : STATUS_OK;
+      case "up":
+        e.state = "up_pending";
+        return STATUS_ALIVE;
+      case "up_pending":
+        return STATUS_NOK;
+    }
+  }
+
+  /** Our attempt got `nok`: the peer's own attempt should arrive; wait for it a while. */
+  #awaitPeer(e: NodeEntry): void {
+    if (this.#nodes.get(e.name) !== e || e.state !== "pending") return;
+    if (e.incoming) return;
+    clearTimeout(e.nokTimer);
+    e.nokTimer = setTimeout(() => {
+      e.nokTimer = undefined;
+      this.#attemptEnded(e, "the peer's own connection attempt never arrived");
+    }, this.#handshakeTimeout);
+  }
+
+  /** An attempt for a pending entry ended without bringing it up. */
+  #attemptEnded(e: NodeEntry, detail: string): void {
+    if (this.#nodes.get(e.name) !== e || e.state !== "pending") return;
+    if (e.outgoing || e.incoming || e.nokTimer !== undefined) return;
+    if (this.#stopped) {
+      this.#fail(e, detail);
+      return;
+    }
+    // An attempt the peer started failed, but local callers want the node: try ourselves once.
+    if ((e.waiters.length > 0 || e.queue.length > 0) && !e.triedOwn) {
+      e.triedOwn = true;
+      this.#track(this.#dial(e));
+      return;
+    }
+    this.#fail(e, detail);
+  }
+
+  /** A pending entry gives up: callers get `false`, links and monitors `noconnection`. */
+  #fail(e: NodeEntry, detail: string): void {
+    if (this.#nodes.get(e.name) === e) this.#nodes.delete(e.name);
+    clearTimeout(e.nokTimer);
+    e.nokTimer = undefined;
+    const waiters = e.waiters;
+    e.waiters = [];
+    const dropped = e.queue.length;
+    e.queue = [];
+    log.debug("Gave up connecting to {node} ({detail}); {dropped} signals dropped", {
+      node: e.name,
+      detail,
+      dropped,
+    });
+    for (const w of waiters) w(false);
+    this.#runtime.nodeDown(e.name);
+    this.#notifyWatchers(e.name, "connection_setup_failed");
+  }
+
+  /** A handshake succeeded: the entry is up on `io`. */
+  #up(e: NodeEntry, io: Connection, peer: PeerInfo, status: string): void {
+    const reader = readers.get(io)!;
+    readers.delete(io);
+    if (this.#nodes.get(e.name) !== e || e.state !== "pending" || this.#stopped) {
+      // The entry was dropped (disconnect, stop) or another connection won meanwhile.
+      log.debug("Closing a surplus connection to {node} ({status})", { node: e.name, status });
+      io.close();
+      return;
+    }
+    const conn: DistConnection = new DistConnection(io, reader, {
+      peer: e.name,
+      ticktime: this.#ticktime,
+      onMessage: (body) => this.#receive(e, conn, body),
+      onClose: (reason, detail) => {
+        if (e.conn === conn) this.#lost(e, reason, detail);
+      },
+      ...this.#connOptions,
+    });
+    clearTimeout(e.nokTimer);
+    e.nokTimer = undefined;
+    e.state = "up";
+    e.conn = conn;
+    e.peer = peer;
+    conn.start();
+    const meshed = !this.hidden && !peer.hidden;
+    const peers: [string, number][] = [];
+    if (meshed) {
+      for (const other of this.#nodes.values()) {
+        if (
+          other === e || other.peer === undefined || other.peer.hidden || other.conn === undefined
+        ) continue;
+        peers.push([other.name, this.#addresses.get(other.name)?.port ?? 0]);
+      }
+    }
+    conn.send(encodeOp(OP_PEERS, [this.#listenPort, peers]));
+    const queue = e.queue;
+    e.queue = [];
+    for (const q of queue) conn.send(q.body, q.key);
+    log.info("Node {node} is up ({addr}{hidden})", {
+      node: e.name,
+      addr: conn.remoteAddr,
+      hidden: peer.hidden ? ", hidden" : "",
+    });
+    const waiters = e.waiters;
+    e.waiters = [];
+    for (const w of waiters) w(true);
+    this.#notifyMonitors({ type: "nodeup", node: e.name }, peer.hidden);
+  }
+
+  /** An up connection is gone: the runtime's links and monitors, then the subscribers. */
+  #lost(e: NodeEntry, reason: NodeDownReason, detail: string): void {
+    const hidden = e.peer?.hidden ?? false;
+    e.conn = undefined;
+    e.peer = undefined;
+    if (e.state === "up_pending") {
+      // A replacement handshake is in flight: it now owns a pending entry.
+      e.state = "pending";
+      e.incoming = true;
+    } else if (this.#nodes.get(e.name) === e) {
+      this.#nodes.delete(e.name);
+    }
+    const level = reason === "disconnect" ? "info" : "warning";
+    log[level]("Node {node} is down: {reason} ({detail})", { node: e.name, reason, detail });
+    this.#runtime.nodeDown(e.name);
+    this.#notifyMonitors({ type: "nodedown", node: e.name, reason }, hidden);
+    this.#notifyWatchers(e.name, reason);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /** A message from `e`'s connection. A malformed one throws, which closes that connection. */
+  #receive(e: NodeEntry, conn: DistConnection, body: Uint8Array): void {
+    const d = decodeBody(body, this.name, e.name);
+    switch (d.kind) {
+      case "signal":
+        try {
+          this.#runtime.dispatch(d.signal);
+        } catch (err) {
+          throw new DecodeError(
+            `Malformed distribution message: ${err instanceof Error ? err.message : err}`,
+            { cause: err },
+          );
+        }
+        return;
+      case "peers":
+        this.#peers(e, d.listenPort, d.peers);
+        return;
+      case "ping":
+        conn.send(encodeOp(OP_PONG, [d.id]));
+        return;
+      case "pong":
+        this.#pings.get(d.id)?.(true);
+        return;
+      case "op": {
+        const handler = this.#opHandlers.get(d.op);
+        if (handler === undefined) {
+          log.debug("No handler for operation {op} from {node}", { op: d.op, node: e.name });
+          return;
+        }
+        try {
+          handler(e.name, d.fields);
+        } catch (err) {
+          log.error("Handler of operation {op} from {node} failed: {error}", {
+            op: d.op,
+            node: e.name,
+            error: err,
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  /** PEERS from `e`: where it listens, and the nodes it is connected to. */
+  #peers(e: NodeEntry, listenPort: number, peers: PeerAddress[]): void {
+    if (listenPort > 0) {
+      this.#addresses.set(e.name, { hostname: parseNodeName(e.name).host, port: listenPort });
+    }
+    if (this.hidden || e.peer?.hidden) return;
+    for (const p of peers) {
+      let parsed;
+      try {
+        parsed = parseNodeName(p.name);
+      } catch {
+        continue;
+      }
+      if (parsed.full === this.name || parsed.port !== undefined) continue;
+      if (p.port > 0 && !this.#addresses.has(parsed.full)) {
+        this.#addresses.set(parsed.full, { hostname: parsed.host, port: p.port });
+      }
+      if (!this.#nodes.has(parsed.full)) {
+        log.debug("Meshing with {node}, a peer of {via}", { node: parsed.full, via: e.name });
+        this.connect(parsed.full);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- monitoring
+
+  #notifyMonitors(msg: NodeUpMessage | NodeDownMessage, hidden: boolean): void {
+    const nodeHidden = hidden || this.hidden;
+    for (const [key, m] of this.#nodeMonitors) {
+      if (!this.#runtime.isAlive(m.pid)) {
+        this.#nodeMonitors.delete(key);
+        continue;
+      }
+      if (m.nodeType === "all" || (m.nodeType === "hidden") === nodeHidden) {
+        this.#runtime.send(m.pid, msg);
+      }
+    }
+  }
+
+  #notifyWatchers(node: string, reason: NodeDownMessage["reason"]): void {
+    const list = this.#nodeWatchers.get(node);
+    if (list === undefined) return;
+    this.#nodeWatchers.delete(node);
+    for (const pid of list) {
+      this.#runtime.send(pid, { type: "nodedown", node, reason } satisfies NodeDownMessage);
+    }
+  }
+}
+
+/** The frame reader of each socket in a handshake, handed on to its connection. */
+const readers = new WeakMap<Connection, FrameReader>();

@@ -1,0 +1,282 @@
+/**
+ * A distributed node: the composition root that puts a name, a cookie, a
+ * listener, the port mapper registration, the process runtime and the node
+ * kernel together.
+ *
+ * ```
+ * startNode(options)
+ *   parse the name (long or short)      -> TypeError when invalid
+ *   listen on hostname:port (0 = any)   -> Deno.errors.AddrInUse when taken
+ *   port mapper: ensure one runs, register name -> port, get the creation
+ *     (or, with noEpmd, a random creation and name@host:port addressing)
+ *   Runtime({node, creation}); NetKernel as its router; accept connections
+ * node.stop()
+ *   runtime shut down (remote links get the processes' exit reasons),
+ *   connections flushed and closed (peers see nodedown connection_closed),
+ *   listener closed, port mapper registration dropped
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { startNode } from "./node.ts";
+ * const a = await startNode({ name: "a@127.0.0.1", cookie: "secret", noEpmd: true, hostname: "127.0.0.1" });
+ * const b = await startNode({ name: "b@127.0.0.1", cookie: "secret", noEpmd: true, hostname: "127.0.0.1" });
+ * console.assert(await a.connect(`b@127.0.0.1:${b.port}`));
+ * console.assert(a.list().includes("b@127.0.0.1"));
+ * await a.stop();
+ * await b.stop();
+ * ```
+ *
+ * @module
+ */
+
+import {
+  ensureEpmd,
+  EPMD_DEFAULT_PORT,
+  isWeftEntry,
+  lookupNode,
+  type NodeRegistration,
+  registerNode,
+} from "./dist/epmd/mod.ts";
+import { importCookie } from "./dist/handshake.ts";
+import {
+  type MonitorNodesOptions,
+  NetKernel,
+  type NodeKind,
+  type NodeResolver,
+} from "./dist/net_kernel.ts";
+import { TcpTransport } from "./dist/tcp.ts";
+import { TlsTransport } from "./dist/tls.ts";
+import type { Listener, Transport } from "./dist/transport.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./dist/types.ts";
+import { logger } from "./log.ts";
+import { Runtime } from "./process/runtime.ts";
+import { longNodeName, type NodeName, parseNodeName, shortNodeName } from "./term/node_name.ts";
+import type { Pid } from "./term/pid.ts";
+
+export type {
+  MonitorNodesOptions,
+  NodeDownMessage,
+  NodeKind,
+  NodeUpMessage,
+} from "./dist/net_kernel.ts";
+
+const log = logger("dist");
+
+/** Options for {@linkcode startNode}. Give exactly one of `name` and `sname`. */
+export interface NodeOptions {
+  /** A long name: `a` (the machine's full host name is added) or `a@host.domain` / `a@10.0.0.1`. */
+  name?: string;
+  /** A short name: `a` (the machine's short host name is added) or `a@host`. */
+  sname?: string;
+  /** The cluster cookie. */
+  cookie: string;
+  /** The distribution port; 0 (the default) picks a free one. */
+  port?: number;
+  /** The address to listen on. Default `"0.0.0.0"`, every interface, as Erlang. */
+  hostname?: string;
+  /** The port mapper's port. Default 4369. */
+  epmdPort?: number;
+  /** Do without a port mapper: peers are reached as `name@host:port`. */
+  noEpmd?: boolean;
+  /** Start a port mapper daemon when none answers (as `erl` does). Default `true`. */
+  startEpmd?: boolean;
+  /** A hidden node: not meshed, listed only as hidden. Default `false`. */
+  hidden?: boolean;
+  /** Net tick time in seconds: a silent peer is down after at most this. Default 4. */
+  netTicktime?: number;
+  /** TLS instead of plain TCP. */
+  tls?: { cert: string; key: string; ca?: string; verifyHostname?: boolean };
+  /** Deadline of connects and handshakes, in milliseconds. Default 5000. */
+  handshakeTimeout?: number;
+  /** A transport to use instead of TCP/TLS (tests use the in-memory one). */
+  transport?: Transport;
+  /** Messages longer than this are sent in fragments of this size. Default 64 KiB. */
+  fragmentSize?: number;
+  /** Bytes queued on a connection past which it is busy. Default 16 MiB. */
+  highWaterMark?: number;
+  /** Largest message accepted from a peer. Default 1 GiB. */
+  maxMessageSize?: number;
+}
+
+/** A running node. */
+export interface WeftNode {
+  /** The full node name, `name@host`. */
+  readonly name: string;
+  /** This incarnation's creation (from the port mapper, or random). */
+  readonly creation: number;
+  /** The process runtime. */
+  readonly runtime: Runtime;
+  /** The port the node listens on. */
+  readonly port: number;
+  /** The node kernel: busy/drain, ops for higher layers. */
+  readonly kernel: NetKernel;
+  /**
+   * Connects to `node` (`name@host`, or `name@host:port` without a port mapper).
+   * @returns `true` once connected, `false` when unreachable or refused
+   * @throws {TypeError} when `node` is not a valid node name
+   */
+  connect(node: string): Promise<boolean>;
+  /** Disconnects from `node`; `true` when it was connected. */
+  disconnect(node: string): Promise<boolean>;
+  /** Connected nodes: `"visible"` (default), `"hidden"`, `"all"`, or `"known"`. */
+  list(kind?: NodeKind): string[];
+  /** `"pong"` when `node` can be reached and answers, else `"pang"`. */
+  ping(node: string): Promise<"pong" | "pang">;
+  /** Subscribes `pid` to `{type: "nodeup"|"nodedown", node, reason?}` (or unsubscribes). */
+  monitorNodes(pid: Pid, flag?: boolean, options?: MonitorNodesOptions): void;
+  /** One `{type: "nodedown", node, reason}` to `pid` when `node` goes down (Erlang's monitor_node). */
+  monitorNode(pid: Pid, node: string, flag?: boolean): void;
+  /** Leaves the cluster and stops every process; idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a distributed node.
+ *
+ * @param options name, cookie, addressing and timings
+ * @returns the running node
+ * @throws {TypeError} when the name or cookie is invalid, or neither/both of `name` and `sname` are given
+ * @throws {RangeError} when a port or timing is out of range
+ * @throws {Deno.errors.AddrInUse} when the port is already in use
+ * @throws {EpmdRegistrationError} when another node holds the name at the port mapper
+ * @throws {EpmdUnavailableError} when no port mapper answers and none could be started
+ *
+ * @example
+ * ```ts
+ * import { startNode } from "./node.ts";
+ * const node = await startNode({ sname: "x@localhost", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
+ * console.assert(node.name === "x@localhost" && node.port > 0);
+ * await node.stop();
+ * ```
+ */
+export async function startNode(options: NodeOptions): Promise<WeftNode> {
+  const parsed = nodeName(options);
+  const ticktime = options.netTicktime ?? DEFAULT_NET_TICKTIME;
+  if (!(typeof ticktime === "number" && ticktime > 0 && ticktime <= 3600)) {
+    throw new RangeError(`Invalid net tick time: must be 0-3600 seconds, received ${ticktime}`);
+  }
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (!(typeof handshakeTimeout === "number" && handshakeTimeout > 0)) {
+    throw new RangeError(
+      `Invalid handshake timeout: must be positive, received ${handshakeTimeout}`,
+    );
+  }
+  const port = options.port ?? parsed.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Invalid port: must be 0-65535, received ${port}`);
+  }
+  const cookie = await importCookie(options.cookie);
+  const transport = options.transport ??
+    (options.tls ? new TlsTransport(options.tls) : new TcpTransport());
+  const hostname = options.hostname ?? "0.0.0.0";
+  const hidden = options.hidden ?? false;
+  const epmdPort = options.epmdPort ?? EPMD_DEFAULT_PORT;
+
+  let listener: Listener;
+  try {
+    listener = transport.listen({ hostname, port });
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot start node ${parsed.full}: port ${port} on ${hostname} is already in use`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+
+  let registration: NodeRegistration | undefined;
+  let resolve: NodeResolver | undefined;
+  try {
+    if (!options.noEpmd) {
+      if (options.startEpmd ?? true) await ensureEpmd({ port: epmdPort });
+      registration = await registerNode({
+        epmdPort,
+        name: parsed.name,
+        port: listener.addr.port,
+        hidden,
+        timeout: handshakeTimeout,
+      });
+      resolve = epmdResolver(epmdPort, handshakeTimeout);
+    }
+  } catch (e) {
+    listener.close();
+    throw e;
+  }
+
+  const runtime = new Runtime({
+    node: parsed.full,
+    ...(registration !== undefined ? { creation: registration.creation } : {}),
+  });
+  const kernel = new NetKernel({
+    runtime,
+    cookie,
+    transport,
+    listenPort: listener.addr.port,
+    hidden,
+    ticktime: ticktime * 1000,
+    handshakeTimeout,
+    ...(resolve !== undefined ? { resolve } : {}),
+    ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
+    ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
+    ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+  });
+  kernel.serve(listener);
+  log.info("Node {node} listening on {host}:{port} ({transport}{epmd})", {
+    node: parsed.full,
+    host: listener.addr.hostname,
+    port: listener.addr.port,
+    transport: transport.kind,
+    epmd: registration ? `, registered with the port mapper on ${epmdPort}` : ", no port mapper",
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name: parsed.full,
+    creation: runtime.creation,
+    runtime,
+    port: listener.addr.port,
+    kernel,
+    connect: (node) => kernel.connect(node),
+    disconnect: (node) => Promise.resolve(kernel.disconnect(node)),
+    list: (kind) => kernel.nodes(kind),
+    ping: (node) => kernel.ping(node),
+    monitorNodes: (pid, flag, opts) => kernel.monitorNodes(pid, flag, opts),
+    monitorNode: (pid, node, flag) => kernel.monitorNode(pid, node, flag),
+    stop: () =>
+      stopping ??= (async () => {
+        await runtime.shutdown();
+        await kernel.stop();
+        listener.close();
+        await registration?.close();
+        log.info("Node {node} stopped", { node: parsed.full });
+      })(),
+  };
+}
+
+function nodeName(options: NodeOptions): NodeName {
+  if ((options.name === undefined) === (options.sname === undefined)) {
+    throw new TypeError("Cannot start node: give exactly one of name and sname");
+  }
+  if (options.name !== undefined) {
+    return options.name.includes("@") ? parseNodeName(options.name) : longNodeName(options.name);
+  }
+  return options.sname!.includes("@")
+    ? parseNodeName(options.sname!)
+    : shortNodeName(options.sname!);
+}
+
+/** Looks nodes up with the port mapper on their host; Erlang nodes are not Weft peers. */
+function epmdResolver(epmdPort: number, timeout: number): NodeResolver {
+  return async (node) => {
+    const parsed = parseNodeName(node);
+    const entry = await lookupNode({ host: parsed.host, epmdPort, name: parsed.name, timeout });
+    if (entry === undefined) return undefined;
+    if (!isWeftEntry(entry)) {
+      log.warning("{node} is an Erlang node, not a Weft node; not connecting", { node });
+      return undefined;
+    }
+    return { hostname: parsed.host, port: entry.port };
+  };
+}
