@@ -402,7 +402,7 @@ Deno.test("sendAfter() to a name looks it up when it fires", async () => {
 });
 
 Deno.test("sendAfter() timer aimed at a local pid dies with the process", async () => {
-  await withRuntime(async (rt) => {
+  await withRuntime((rt) => {
     const ctx = rt.open();
     const ref = rt.sendAfter(ctx.self, "x", 10_000);
     ctx.exit("normal");
