@@ -116,7 +116,7 @@ Deno.test("demonitor() stops the DOWN and says whether the monitor was active", 
 });
 
 Deno.test("demonitor() with flush removes a DOWN already delivered", async () => {
-  await withRuntime(async (rt, me) => {
+  await withRuntime((rt, me) => {
     const pid = rt.spawn(idle);
     const ref = me.monitor(pid);
     const other = me.monitor(rt.spawn(idle));
