@@ -54,6 +54,8 @@ export interface CliOptions {
   noRepl: boolean;
   /** `weft epmd --daemon`. */
   daemon: boolean;
+  /** `weft epmd --address A`: the address the port mapper listens on. */
+  address?: string;
 }
 
 /** The outcome of {@linkcode parseCli}. */
@@ -77,6 +79,7 @@ const FLAGS = {
   "tls-ca": { type: "string" },
   "no-repl": { type: "boolean" },
   daemon: { type: "boolean" },
+  address: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -105,7 +108,8 @@ export function parseCli(args: string[]): ParseResult {
       tokens: true,
     });
   } catch (e) {
-    return { ok: false, reason: (e as Error).message.split("\n")[0]! };
+    // node:util's messages go on with advice about "--"; the first sentence is the reason.
+    return { ok: false, reason: (e as Error).message.split("\n")[0]!.split(/\.\s/)[0]! };
   }
   const { values, positionals, tokens } = parsed;
   let command: CliOptions["command"] = "node";
@@ -175,6 +179,7 @@ export function parseCli(args: string[]): ParseResult {
     }
     options.netTicktime = n;
   }
+  if (values.address !== undefined) options.address = values.address;
   if (values["tls-cert"] !== undefined) options.tlsCert = values["tls-cert"];
   if (values["tls-key"] !== undefined) options.tlsKey = values["tls-key"];
   if (values["tls-ca"] !== undefined) options.tlsCa = values["tls-ca"];
@@ -192,7 +197,7 @@ export const HELP = `weft — Erlang/OTP-style distribution for Deno
 
 Usage:
   weft [--sname NAME | --name NAME@HOST] [options]   start a node (REPL by default)
-  weft epmd [--port P] [--daemon]                    run the port mapper
+  weft epmd [--port P] [--address A] [--daemon]      run the port mapper
 
 Node identity:
   --sname NAME          short name: NAME@<short hostname>
