@@ -115,7 +115,7 @@ export class Proc implements ProcessContext {
   readonly self: Pid;
   /** The runtime it lives on. */
   readonly runtime: Runtime;
-  /** The body, until it starts; `null` for `open()` processes and once started. */
+  /** The body; `null` for `open()` processes. Its name is the default label. */
   body: ProcessFn | null = null;
   /** The initial call shown by `info()`. */
   label: string | undefined;

@@ -47,6 +47,7 @@ import { Pid, Ref } from "../term/pid.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
 import { EXITED, kExitSelf, Monitor, Proc, TRAP } from "./_proc.ts";
+import { ProcTable } from "./_table.ts";
 import type {
   DemonitorOptions,
   Dest,
@@ -176,7 +177,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** Runs a process body; inside `processStorage.run(proc, ...)`. */
 function startBody(proc: Proc): void {
   const body = proc.body!;
-  proc.body = null;
   let result: unknown;
   try {
     result = body(proc);
@@ -231,11 +231,10 @@ export class Runtime {
   /** Carries signals to other nodes; set by the distribution layer, `undefined` when not distributed. */
   router: SignalRouter | undefined = undefined;
 
-  /** Live processes by id. */
-  #procs = new Map<number, Proc>();
+  /** Live processes by pid number. */
+  #procs = new ProcTable<Proc>();
   /** Registered names. */
   #names = new Map<string, Proc>();
-  #nextId = 1;
   #nextRef = 0;
   /** The sender of `exit/2` signals raised from outside any process: `#PID<node.0.0>`. */
   #systemPid: Pid;
@@ -300,7 +299,6 @@ export class Runtime {
       proc = this.#newProcWith(options, "spawn");
     }
     proc.body = fn;
-    if (proc.label === undefined && fn.name !== "") proc.label = fn.name;
     this.#runQueue.push(proc);
     if (!this.#runScheduled) {
       this.#runScheduled = true;
@@ -398,9 +396,10 @@ export class Runtime {
   }
 
   #newProc(label: string | undefined): Proc {
-    const id = this.#nextId++;
-    const proc = new Proc(new Pid(this.node, id, 0, this.creation), this, label);
-    this.#procs.set(id, proc);
+    const table = this.#procs;
+    const id = table.allocate();
+    const proc = new Proc(new Pid(this.node, id, table.serial, this.creation), this, label);
+    table.insert(proc);
     return proc;
   }
 
@@ -467,7 +466,8 @@ export class Runtime {
   }
 
   #logCrash(proc: Proc, reason: unknown): void {
-    const props = { pid: String(proc.self), label: proc.label ?? "anonymous", reason };
+    const label = proc.label ?? (proc.body?.name || "anonymous");
+    const props = { pid: String(proc.self), label, reason };
     if (reason instanceof Error && reason.stack) {
       log.error("Error in process {pid} ({label}) with exit value: {reason}\n{stack}", {
         ...props,
@@ -782,8 +782,9 @@ export class Runtime {
     checkPid(b, "unlink");
     if (proc === undefined || proc.links === null) return;
     if (b.node === this.node) {
-      if (b.creation === this.creation && proc.links.delete(b.id)) {
-        this.#procs.get(b.id)?.links?.delete(proc.self.id);
+      const other = this.#local(b);
+      if (other !== undefined && proc.links.delete(other.self.id)) {
+        other.links?.delete(proc.self.id);
       }
       return;
     }
@@ -1135,7 +1136,9 @@ export class Runtime {
       node: this.node,
     };
     if (proc.name !== undefined) info.registeredName = proc.name;
-    if (proc.label !== undefined) info.label = proc.label;
+    // The body's name is read only here: a function's name costs a lookup.
+    const label = proc.label ?? (proc.body?.name || undefined);
+    if (label !== undefined) info.label = label;
     return info;
   }
 
