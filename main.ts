@@ -21,7 +21,7 @@ import { readOrCreateCookie } from "./src/dist/cookie.ts";
 import { configureLogging, logger } from "./src/log.ts";
 import { startNode, type WeftNode } from "./src/node.ts";
 import { Runtime } from "./src/process/runtime.ts";
-import { setDefaultContext } from "./src/process/current.ts";
+import { runInProcess, setDefaultContext } from "./src/process/current.ts";
 import { longNodeName, shortNodeName } from "./src/term/node_name.ts";
 import { VERSION } from "./src/version.ts";
 import { Evaluator } from "./repl/evaluator.ts";
@@ -84,7 +84,7 @@ async function runNode(options: CliOptions): Promise<number> {
     const evaluator = new Evaluator(scope);
     let code = 0;
     try {
-      const value = await evaluator.evaluate(options.eval);
+      const value = await runInProcess(shell, () => evaluator.evaluate(options.eval!));
       if (value !== undefined) console.log(formatValue(value));
     } catch (e) {
       console.error(formatError(e));

@@ -23,7 +23,6 @@ import { Process } from "../src/process/mod.ts";
 import type { Runtime } from "../src/process/runtime.ts";
 import type { ProcessContext } from "../src/process/runtime.ts";
 import type { WeftNode } from "../src/node.ts";
-import type { Pid } from "../src/term/pid.ts";
 
 /** What a shell scope is built from. */
 export interface ShellScopeOptions {
@@ -54,17 +53,15 @@ export interface NodeNamespace {
 }
 
 /**
- * Builds the shell's names. Every function acts for `shell`, even when it
- * is called from a callback that runs outside the shell's async context.
+ * Builds the shell's names. Evaluate code with `runInProcess(shell, ...)`
+ * and make `shell` the default context (`setDefaultContext`) so that
+ * callbacks running outside any process act for the shell too.
  *
  * @param options the runtime, the shell process and the node
  * @returns an object whose properties become the shell's global names
  */
 export function createShellScope(options: ShellScopeOptions): Record<string, unknown> {
   const { runtime, shell, node } = options;
-  const inShell = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R =>
-    current.runInProcess(shell, () => fn(...args));
-
   const Node: NodeNamespace = {
     self: () => runtime.node,
     alive: () => node !== undefined,
@@ -93,39 +90,32 @@ export function createShellScope(options: ShellScopeOptions): Record<string, unk
     return true;
   };
 
+  // The process functions act for whichever process runs the code: the shell
+  // at the prompt, a spawned process inside its own function (a closure typed
+  // at the prompt resolves `receive` lexically to this scope, so it must not
+  // be bound to the shell).
   return {
-    self: (): Pid => shell.self,
-    send: inShell(current.send),
-    receive: <T = unknown>(matcher?: (msg: unknown) => boolean, opts?: { timeout?: number }) =>
-      shell.receive<T>(matcher, opts),
-    flush: () => shell.flush(),
-    spawn: inShell(current.spawn),
-    spawnLink: inShell(current.spawnLink),
-    spawnMonitor: inShell(current.spawnMonitor),
-    link: inShell(current.link),
-    unlink: inShell(current.unlink),
-    monitor: inShell(current.monitor),
-    demonitor: inShell(current.demonitor),
-    exit: inShell(current.exit),
-    register: inShell(current.register),
-    unregister: inShell(current.unregister),
-    whereis: inShell(current.whereis),
-    sendAfter: inShell(current.sendAfter),
-    cancelTimer: inShell(current.cancelTimer),
-    makeRef: inShell(current.makeRef),
-    Process: bindNamespace(Process, inShell),
+    self: current.self,
+    send: current.send,
+    receive: current.receive,
+    flush: current.flush,
+    spawn: current.spawn,
+    spawnLink: current.spawnLink,
+    spawnMonitor: current.spawnMonitor,
+    link: current.link,
+    unlink: current.unlink,
+    monitor: current.monitor,
+    demonitor: current.demonitor,
+    exit: current.exit,
+    trapExit: current.trapExit,
+    register: current.register,
+    unregister: current.unregister,
+    whereis: current.whereis,
+    sendAfter: current.sendAfter,
+    cancelTimer: current.cancelTimer,
+    makeRef: current.makeRef,
+    Process,
     Node,
     monitorNodes,
   };
-}
-
-function bindNamespace<T extends object>(
-  ns: T,
-  wrap: <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A) => R,
-): T {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(ns)) {
-    out[key] = typeof value === "function" ? wrap(value as (...args: unknown[]) => unknown) : value;
-  }
-  return out as T;
 }

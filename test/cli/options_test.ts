@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { parseCli } from "../../cli/options.ts";
+
+Deno.test("parseCli() reads a short name, cookie and log level", () => {
+  const r = parseCli(["--sname", "a", "--cookie", "secret", "--log-level", "debug"]);
+  assert.ok(r.ok);
+  assert.equal(r.options.sname, "a");
+  assert.equal(r.options.cookie, "secret");
+  assert.equal(r.options.logLevel, "debug");
+  assert.equal(r.options.command, "node");
+});
+
+Deno.test("parseCli() lets the last of --name and --sname win", () => {
+  const r = parseCli(["--name", "a@127.0.0.1", "--sname", "b"]);
+  assert.ok(r.ok);
+  assert.equal(r.options.sname, "b");
+  assert.equal(r.options.name, undefined);
+  const r2 = parseCli(["--sname", "b", "--name", "a@127.0.0.1"]);
+  assert.ok(r2.ok);
+  assert.equal(r2.options.name, "a@127.0.0.1");
+  assert.equal(r2.options.sname, undefined);
+});
+
+Deno.test("parseCli() collects repeated --connect flags", () => {
+  const r = parseCli(["--sname", "a", "--connect", "b@h", "--connect", "c@h"]);
+  assert.ok(r.ok);
+  assert.deepEqual(r.options.connect, ["b@h", "c@h"]);
+});
+
+Deno.test("parseCli() refuses an unknown flag in one line", () => {
+  const r = parseCli(["--bogus"]);
+  assert.ok(!r.ok);
+  assert.equal(r.reason, "Unknown option '--bogus'");
+});
+
+Deno.test("parseCli() refuses bad numbers and levels with the flag named", () => {
+  for (
+    const [args, flag] of [
+      [["--port", "70000"], "--port"],
+      [["--port", "x"], "--port"],
+      [["--epmd-port", "0"], "--epmd-port"],
+      [["--net-ticktime", "-1"], "--net-ticktime"],
+      [["--log-level", "loud"], "--log-level"],
+      [["--cookie", ""], "--cookie"],
+    ] as const
+  ) {
+    const r = parseCli([...args]);
+    assert.ok(!r.ok, `${args.join(" ")} should be refused`);
+    assert.ok(r.reason.includes(flag), r.reason);
+    assert.ok(!r.reason.includes("\n"));
+  }
+});
+
+Deno.test("parseCli() wants --tls-cert and --tls-key together", () => {
+  assert.ok(!parseCli(["--tls-cert", "c.pem"]).ok);
+  assert.ok(!parseCli(["--tls-ca", "ca.pem"]).ok);
+  assert.ok(parseCli(["--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"]).ok);
+});
+
+Deno.test("parseCli() recognises the epmd subcommand, help and version", () => {
+  const epmd = parseCli(["epmd", "--daemon", "--port", "4400", "--address", "127.0.0.1"]);
+  assert.ok(epmd.ok);
+  assert.equal(epmd.options.command, "epmd");
+  assert.equal(epmd.options.daemon, true);
+  assert.equal(epmd.options.port, 4400);
+  assert.equal(epmd.options.address, "127.0.0.1");
+  const help = parseCli(["--help"]);
+  assert.ok(help.ok && help.options.command === "help");
+  const version = parseCli(["-v"]);
+  assert.ok(version.ok && version.options.command === "version");
+  assert.ok(!parseCli(["frobnicate"]).ok);
+});

@@ -1,0 +1,162 @@
+/**
+ * Real `weft` nodes as child processes (`deno run -A main.ts ...`), for
+ * tests that kill, stop and restart nodes for real. Output is collected
+ * line by line so a test can wait for a line instead of sleeping.
+ *
+ * @module
+ */
+
+import { waitFor } from "./wait.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The result of running `weft` to completion. */
+export interface WeftRun {
+  /** Exit status. */
+  code: number;
+  /** Everything written to stdout. */
+  stdout: string;
+  /** Everything written to stderr. */
+  stderr: string;
+}
+
+/**
+ * Runs `weft ARGS` to completion and returns its status and output.
+ *
+ * @param args command-line arguments
+ * @param options optional stdin text and environment
+ */
+export async function runWeft(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<WeftRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    cwd: ROOT,
+    stdin: options.stdin !== undefined ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+/** A `weft` node running as a child process. */
+export class WeftProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: string[] = [];
+  readonly #done: Promise<void>;
+  #status: Deno.CommandStatus | undefined;
+
+  /**
+   * Starts `weft ARGS` (stdin piped, so the shell can be driven).
+   * @param args command-line arguments
+   */
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, ...args],
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...env },
+    }).spawn();
+    this.#done = Promise.all([
+      this.#collect(this.#child.stdout),
+      this.#collect(this.#child.stderr),
+      this.#child.status.then((s) => {
+        this.#status = s;
+      }),
+    ]).then(() => {});
+  }
+
+  /** The OS process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Every line printed so far, stdout and stderr interleaved as they arrived. */
+  get output(): string {
+    return this.#lines.join("\n");
+  }
+
+  /** The exit status, once the process has exited. */
+  get status(): Deno.CommandStatus | undefined {
+    return this.#status;
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      this.#lines.push(...parts);
+    }
+    if (rest) this.#lines.push(rest);
+  }
+
+  /** Writes `text` to the node's stdin. */
+  async write(text: string): Promise<void> {
+    const writer = this.#child.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(text));
+    } finally {
+      writer.releaseLock();
+    }
+  }
+
+  /** Waits until the output holds a match for `pattern`; returns the match. */
+  async waitForOutput(pattern: RegExp, timeout = 15_000): Promise<RegExpMatchArray> {
+    let match: RegExpMatchArray | null = null;
+    await waitFor(() => (match = this.output.match(pattern)) !== null, {
+      timeout,
+      message: `No output matching ${pattern} within ${timeout} ms; output so far:\n${this.output}`,
+    });
+    return match!;
+  }
+
+  /** Sends `signal` to the process. */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Waits for the process to exit and its output to be read; returns its status. */
+  async exited(): Promise<Deno.CommandStatus> {
+    await this.#done;
+    return this.#status!;
+  }
+
+  /** Kills the process if it still runs (SIGKILL) and releases its pipes. */
+  async close(): Promise<void> {
+    if (this.#status === undefined) this.kill("SIGKILL");
+    try {
+      await this.#child.stdin.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#done;
+  }
+}
+
+/** A free loopback TCP port. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
