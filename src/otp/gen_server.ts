@@ -1,0 +1,1164 @@
+/**
+ * GenServer: a process that keeps state and answers requests, as Elixir's
+ * `GenServer` and Erlang's `gen_server`. Write a class that extends
+ * {@linkcode GenServer}, start it with `GenServer.start` / `startLink`,
+ * talk to it with `call` (request and reply), `cast` (fire and forget) or
+ * plain messages (`handleInfo`).
+ *
+ * Handlers return plain objects; which keys they have says what happens:
+ *
+ * | returned                              | Elixir                         |
+ * |---------------------------------------|--------------------------------|
+ * | `{ ok: state }` from `init`           | `{:ok, state}`                 |
+ * | `{ stop: reason }` from `init`        | `{:stop, reason}`              |
+ * | `{ ignore: true }` from `init`        | `:ignore`                      |
+ * | `{ reply: value, state }`             | `{:reply, value, state}`       |
+ * | `{ noreply: true, state }`            | `{:noreply, state}`            |
+ * | `{ stop: reason, state }`             | `{:stop, reason, state}`       |
+ * | `{ stop: reason, reply: value, state }` | `{:stop, reason, value, state}` |
+ *
+ * `timeout: ms` (a `"timeout"` message to `handleInfo` when nothing else
+ * arrives in time) and `continue: x` (`handleContinue(x, state)` before
+ * the next message) may be added to `ok`, `reply` and `noreply` results.
+ *
+ * A call, as it travels:
+ *
+ * ```
+ * caller: alias = a fresh mailbox for this call only; alias monitors server
+ *         send(server, {$gen_call, from: {pid: caller, tag: monitor ref, alias}, request})
+ * server: handleCall(request, from, state) -> {reply: v}   (or later: GenServer.reply(from, v))
+ *         send(from.alias, {$gen_reply, tag, value: v})
+ * caller: the reply -> value;  DOWN -> ExitError(reason);  deadline -> TimeoutError
+ *         alias exits: a reply that comes later is dropped, it reaches no one
+ * ```
+ *
+ * The monitor makes a call fail as soon as the server dies or its node is
+ * lost (`ExitError` with reason `"noconnection"`), without waiting for the
+ * deadline. The alias is what Erlang's process aliases are: a late reply
+ * never lands in the caller's own mailbox.
+ *
+ * @example
+ * ```ts
+ * import { GenServer, type CallResult, type CastResult, type From } from "./gen_server.ts";
+ * import { Runtime } from "../process/runtime.ts";
+ * import { runInProcess } from "../process/current.ts";
+ *
+ * class Counter extends GenServer<number> {
+ *   override init(start: number) {
+ *     return { ok: start };
+ *   }
+ *   override handleCall(request: "get", _from: From, n: number): CallResult<number> {
+ *     return { reply: n, state: n };
+ *   }
+ *   override handleCast(request: { add: number }, n: number): CastResult<number> {
+ *     return { noreply: true, state: n + request.add };
+ *   }
+ * }
+ *
+ * const rt = new Runtime();
+ * await runInProcess(rt.open(), async () => {
+ *   const pid = await GenServer.start(Counter, 1, { name: "counter" });
+ *   GenServer.cast("counter", { add: 41 });
+ *   console.assert((await GenServer.call(pid, "get")) === 42);
+ *   await GenServer.stop(pid);
+ * });
+ * await rt.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+import { describe, NameError, ProcessExitError, TimeoutError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { current } from "../process/current.ts";
+import type { Runtime } from "../process/runtime.ts";
+import type { DownMessage, ExitMessage, ProcessContext, RemoteName } from "../process/types.ts";
+import { Pid, Ref } from "../term/pid.ts";
+import { isCrash } from "./_reason.ts";
+import { isDownOf } from "./_supervision.ts";
+import { sameTerm } from "./_term.ts";
+import type { ChildSpec, RestartType, Shutdown } from "./child_spec.ts";
+import { AlreadyStartedError, ExitError, StartError } from "./errors.ts";
+import {
+  checkServerName,
+  checkServerRef,
+  describeServer,
+  isGlobalName,
+  type NameRegistry,
+  nameRegistryOf,
+  type ServerName,
+  type ServerRef,
+  whereisServer,
+} from "./name.ts";
+
+export type { ServerName, ServerRef } from "./name.ts";
+
+const log = logger("otp");
+
+/** A value, or a promise of it: every callback may be `async`. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Who is waiting in a `GenServer.call`: pass it to `GenServer.reply` to
+ * answer later. Plain data, so it can be kept in the state or sent to
+ * another process to answer for the server.
+ */
+export interface From {
+  /** The calling process. */
+  readonly pid: Pid;
+  /** Tags the reply; it is the caller's monitor of the server. */
+  readonly tag: Ref;
+  /** The call's own mailbox: the reply goes there, and nowhere once the call is over. */
+  readonly alias: Pid;
+}
+
+/** Extra instructions a handler may add to a result that keeps the server running. */
+export interface ContinueOptions {
+  /** Deliver the message `"timeout"` to `handleInfo` if nothing arrives within this many ms. */
+  timeout?: number;
+  /** Call `handleContinue(continue, state)` before taking the next message. */
+  continue?: unknown;
+}
+
+/** What `init` returns. */
+export type InitResult<S> =
+  | ({ ok: S } & ContinueOptions)
+  | { stop: unknown }
+  | { ignore: true };
+
+/** What `handleCall` returns. */
+export type CallResult<S> =
+  | ({ reply: unknown; state: S } & ContinueOptions)
+  | ({ noreply: true; state: S } & ContinueOptions)
+  | { stop: unknown; reply?: unknown; state: S };
+
+/** What `handleCast`, `handleInfo` and `handleContinue` return. */
+export type NoReplyResult<S> =
+  | ({ noreply: true; state: S } & ContinueOptions)
+  | { stop: unknown; state: S };
+
+/** What `handleCast` returns. */
+export type CastResult<S> = NoReplyResult<S>;
+/** What `handleInfo` returns. */
+export type InfoResult<S> = NoReplyResult<S>;
+/** What `handleContinue` returns. */
+export type ContinueResult<S> = NoReplyResult<S>;
+
+/** Options of `GenServer.start` and `GenServer.startLink`. */
+export interface StartOptions {
+  /** Register the server under a local name, `{ global }` or `{ via, key }`. */
+  name?: ServerName;
+  /** The node to start it on; default the calling process's. */
+  runtime?: Runtime;
+  /** Link it to the calling process (what `startLink` sets). */
+  link?: boolean;
+  /** Milliseconds `init` may take; past it the server is killed and start throws `TimeoutError`. Default `Infinity`. */
+  timeout?: number;
+}
+
+/** Options of `GenServer.call`. */
+export interface CallOptions {
+  /** Milliseconds to wait for the reply; default 5000; `Infinity` waits for ever. */
+  timeout?: number;
+  /** The node to call from when not inside a process. */
+  runtime?: Runtime;
+}
+
+/** Options of `GenServer.stop`. */
+export interface StopOptions {
+  /** Milliseconds to wait for the server to stop; default `Infinity`. */
+  timeout?: number;
+  /** The node to act from when not inside a process. */
+  runtime?: Runtime;
+}
+
+/** Options of `GenServer.childSpec`: start options plus the spec's own fields. */
+export interface GenServerChildOptions extends Omit<StartOptions, "link" | "runtime"> {
+  /** The child's id; default the class's name. */
+  id?: string;
+  /** When to restart it. */
+  restart?: RestartType;
+  /** How to stop it. */
+  shutdown?: Shutdown;
+}
+
+/** A concrete server class. */
+// deno-lint-ignore no-explicit-any
+export type ServerClass<T extends GenServer<any, any>> = new () => T;
+
+/** The argument a server class's `init` takes. */
+// deno-lint-ignore no-explicit-any
+export type InitArgs<T extends GenServer<any, any>> = Parameters<T["init"]>[0];
+
+// ---------------------------------------------------------------- messages
+
+/** `GenServer.call` -> server. */
+interface CallMessage {
+  type: "$gen_call";
+  from: From;
+  request: unknown;
+}
+
+/** `GenServer.cast` -> server. */
+interface CastMessage {
+  type: "$gen_cast";
+  request: unknown;
+}
+
+/** `GenServer.stop` -> server. */
+interface StopMessage {
+  type: "$gen_stop";
+  reason: unknown;
+}
+
+/** Server (or whoever answers for it) -> the call's alias. */
+interface ReplyMessage {
+  type: "$gen_reply";
+  tag: Ref;
+  value: unknown;
+}
+
+/** New server -> the alias of `GenServer.start`, once `init` has returned. */
+type AckMessage =
+  & { type: "$gen_ack"; tag: Ref }
+  & ({ ok: true } | { error: unknown; holder?: Pid } | { ignore: true });
+
+function isCallMessage(msg: unknown): msg is CallMessage {
+  const m = msg as CallMessage;
+  return typeof msg === "object" && msg !== null && m.type === "$gen_call" &&
+    typeof m.from === "object" && m.from !== null && m.from.alias instanceof Pid &&
+    m.from.tag instanceof Ref && m.from.pid instanceof Pid;
+}
+
+function isCastMessage(msg: unknown): msg is CastMessage {
+  return typeof msg === "object" && msg !== null && (msg as CastMessage).type === "$gen_cast";
+}
+
+function isStopMessage(msg: unknown): msg is StopMessage {
+  return typeof msg === "object" && msg !== null && (msg as StopMessage).type === "$gen_stop";
+}
+
+function isReplyTo(msg: unknown, tag: Ref): msg is ReplyMessage {
+  const m = msg as ReplyMessage;
+  return typeof msg === "object" && msg !== null && m.type === "$gen_reply" && tag.equals(m.tag);
+}
+
+function isAck(msg: unknown, tag: Ref): msg is AckMessage {
+  const m = msg as AckMessage;
+  return typeof msg === "object" && msg !== null && m.type === "$gen_ack" && tag.equals(m.tag);
+}
+
+// ---------------------------------------------------------------- helpers shared with the other behaviours
+
+/** The node to act on and the calling process, if there is one. */
+interface Caller {
+  runtime: Runtime;
+  ctx: ProcessContext | undefined;
+}
+
+/**
+ * The calling process and its node. With `runtime`, the caller may be
+ * outside any process; without, it must be inside one.
+ */
+export function callerOf(runtime: Runtime | undefined, what: string): Caller {
+  if (runtime === undefined) {
+    let ctx: ProcessContext;
+    try {
+      ctx = current();
+    } catch (err) {
+      throw new Error(
+        `Cannot ${what}: not inside a Weft process; call it from a process, inside ` +
+          `runInProcess(), or pass the runtime option`,
+        { cause: err },
+      );
+    }
+    return { runtime: ctx.runtime, ctx };
+  }
+  if (typeof runtime !== "object" || runtime === null || typeof runtime.open !== "function") {
+    throw new TypeError(`Cannot ${what}: runtime must be a Runtime`);
+  }
+  let ctx: ProcessContext | undefined;
+  try {
+    ctx = current();
+  } catch {
+    ctx = undefined;
+  }
+  return { runtime, ctx: ctx?.runtime === runtime ? ctx : undefined };
+}
+
+/**
+ * Waits on a call's alias mailbox. Should the calling process exit
+ * meanwhile, the alias goes with it and the wait rejects with
+ * `ProcessExitError`, as the caller's own `receive` would.
+ */
+export function waitOnAlias<T>(
+  alias: ProcessContext,
+  caller: ProcessContext | undefined,
+  matcher: (msg: unknown) => boolean,
+  timeout: number,
+): Promise<T> {
+  if (caller === undefined) return alias.receive<T>(matcher, { timeout });
+  const signal = caller.signal;
+  if (signal.aborted) {
+    alias.exit();
+    return Promise.reject(signal.reason);
+  }
+  const onAbort = () => alias.exit((signal.reason as ProcessExitError).reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  return alias.receive<T>(matcher, { timeout }).finally(() =>
+    signal.removeEventListener("abort", onAbort)
+  );
+}
+
+/** Checks a timeout option: a number of ms 0-2^31-1, or `Infinity`. */
+export function checkTimeout(timeout: unknown, what: string): number {
+  if (typeof timeout !== "number") {
+    throw new TypeError(`Cannot ${what}: timeout must be a number, received ${typeof timeout}`);
+  }
+  if (!(timeout >= 0) || (timeout !== Infinity && timeout > 0x7fffffff)) {
+    throw new RangeError(
+      `Cannot ${what}: timeout must be 0-2147483647 ms or Infinity, received ${timeout}`,
+    );
+  }
+  return timeout;
+}
+
+function describeReason(reason: unknown): string {
+  if (reason === "noproc") return "no process";
+  if (reason === "noconnection") return "its node is not connected";
+  return `it exited: ${describe(reason)}`;
+}
+
+// ---------------------------------------------------------------- results
+
+/** What the loop does after a handler: go on, or stop. */
+type Outcome =
+  | { go: true; state: unknown; timeout: number | undefined; cont: unknown; hasCont: boolean }
+  | { go: false; reason: unknown; state: unknown; reply?: { value: unknown } };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+function checkContinue(result: Record<string, unknown>, handler: string): number | undefined {
+  const timeout = result.timeout;
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== "number" || !(timeout >= 0)) {
+    throw new TypeError(
+      `Bad return value from ${handler}: timeout must be a number of ms, received ${
+        describe(timeout)
+      }`,
+    );
+  }
+  return timeout === Infinity ? undefined : Math.min(timeout, 0x7fffffff);
+}
+
+function badReturn(handler: string, expected: string, result: unknown): TypeError {
+  let shown: string;
+  try {
+    shown = Deno.inspect(result, { depth: 2, colors: false });
+  } catch {
+    shown = String(result);
+  }
+  return new TypeError(`Bad return value from ${handler}: expected ${expected}, received ${shown}`);
+}
+
+/** Reads a handler's result; `reply` collects a call's reply. */
+function readResult(
+  result: unknown,
+  handler: string,
+  canReply: boolean,
+): Outcome & { replyValue?: { value: unknown } } {
+  const expected = canReply
+    ? "{ reply, state }, { noreply: true, state } or { stop, state }"
+    : "{ noreply: true, state } or { stop, state }";
+  if (!isObject(result) || !("state" in result)) throw badReturn(handler, expected, result);
+  if ("stop" in result) {
+    const out: Outcome = { go: false, reason: result.stop, state: result.state };
+    if (canReply && "reply" in result) out.reply = { value: result.reply };
+    return out;
+  }
+  const timeout = checkContinue(result, handler);
+  const hasCont = "continue" in result;
+  const go = { go: true as const, state: result.state, timeout, cont: result.continue, hasCont };
+  if (canReply && "reply" in result) return { ...go, replyValue: { value: result.reply } };
+  if (result.noreply === true) return go;
+  throw badReturn(handler, expected, result);
+}
+
+// ---------------------------------------------------------------- the server process
+
+/** What a new server process is told by `start`. */
+interface StartInfo {
+  cls: ServerClass<GenServer>;
+  args: unknown;
+  name: ServerName | undefined;
+  parent: Pid | undefined;
+  ack: Pid;
+  tag: Ref;
+}
+
+/** A name to register the server under once it runs: `{ global }` / `{ via }`. */
+async function registerServiceName(
+  ctx: ProcessContext,
+  name: ServerName,
+): Promise<{ registry: NameRegistry; key: unknown } | { holder: Pid | undefined }> {
+  const service = name as Exclude<ServerName, string>;
+  const registry = nameRegistryOf(service, ctx.runtime);
+  const key = isGlobalName(service) ? service.global : service.key;
+  if (await registry.registerName(key, ctx.self)) return { registry, key };
+  return { holder: registry.whereisName(key) };
+}
+
+/** The body of every GenServer process. */
+async function serverMain(ctx: ProcessContext, start: StartInfo): Promise<void> {
+  const ack = (body: Record<string, unknown>) =>
+    ctx.send(start.ack, { type: "$gen_ack", tag: start.tag, ...body });
+  let service: { registry: NameRegistry; key: unknown } | undefined;
+  if (start.name !== undefined && typeof start.name !== "string") {
+    let outcome;
+    try {
+      outcome = await registerServiceName(ctx, start.name);
+    } catch (err) {
+      ack({ error: err });
+      return;
+    }
+    if ("holder" in outcome) {
+      ack({ error: "already_started", holder: outcome.holder });
+      return;
+    }
+    service = outcome;
+  }
+  const unregister = async () => {
+    try {
+      await service?.registry.unregisterName(service.key);
+    } catch (err) {
+      log.warn("Cannot unregister {name}: {err}", { name: start.name, err });
+    }
+  };
+
+  let server: GenServer;
+  let result: unknown;
+  try {
+    server = new start.cls();
+    result = await server.init(start.args);
+  } catch (err) {
+    await unregister();
+    ack({ error: err });
+    logCrash(ctx, start, err, "init", undefined, undefined);
+    ctx.exit(err);
+    return;
+  }
+  if (!isObject(result) || !("ok" in result || "stop" in result || result.ignore === true)) {
+    const err = badReturn("init", "{ ok: state }, { stop: reason } or { ignore: true }", result);
+    await unregister();
+    ack({ error: err });
+    logCrash(ctx, start, err, "init", undefined, undefined);
+    ctx.exit(err);
+    return;
+  }
+  if ("stop" in result) {
+    await unregister();
+    ack({ error: result.stop });
+    if (isCrash(result.stop)) logCrash(ctx, start, result.stop, "init", undefined, undefined);
+    ctx.exit(result.stop);
+    return;
+  }
+  if (!("ok" in result)) {
+    await unregister();
+    ack({ ignore: true });
+    ctx.exit("normal");
+    return;
+  }
+  let timeout: number | undefined;
+  try {
+    timeout = checkContinue(result, "init");
+  } catch (err) {
+    await unregister();
+    ack({ error: err });
+    ctx.exit(err);
+    return;
+  }
+  ack({ ok: true });
+  await serverLoop(ctx, start, server, result.ok, timeout, "continue" in result, result.continue);
+}
+
+/** Takes messages one at a time and hands them to the server's callbacks. */
+async function serverLoop(
+  ctx: ProcessContext,
+  start: StartInfo,
+  server: GenServer,
+  state: unknown,
+  timeout: number | undefined,
+  hasCont: boolean,
+  cont: unknown,
+): Promise<void> {
+  const runtime = ctx.runtime;
+  const self = ctx.self;
+  const receiveOptions = { timeout: Infinity };
+  while (true) {
+    let msg: unknown;
+    let outcome: Outcome & { replyValue?: { value: unknown } };
+    let from: From | undefined;
+    let handler: string;
+    try {
+      if (hasCont) {
+        msg = { continue: cont };
+        handler = "handleContinue";
+        outcome = readResult(await server.handleContinue(cont, state), handler, false);
+      } else {
+        try {
+          receiveOptions.timeout = timeout ?? Infinity;
+          msg = await ctx.receive(undefined, receiveOptions);
+        } catch (err) {
+          if (!(err instanceof TimeoutError)) return; // exited: killed, or its node stopped
+          msg = "timeout";
+        }
+        if (isCallMessage(msg)) {
+          from = msg.from;
+          handler = "handleCall";
+          outcome = readResult(await server.handleCall(msg.request, from, state), handler, true);
+        } else if (isCastMessage(msg)) {
+          handler = "handleCast";
+          outcome = readResult(await server.handleCast(msg.request, state), handler, false);
+        } else if (isStopMessage(msg)) {
+          handler = "stop";
+          outcome = { go: false, reason: msg.reason, state };
+        } else if (
+          start.parent !== undefined && isObject(msg) && msg.type === "EXIT" &&
+          start.parent.equals((msg as unknown as ExitMessage).from)
+        ) {
+          // The parent (a supervisor, the starter) exits or tells us to: as gen_server does.
+          handler = "parent exit";
+          outcome = { go: false, reason: (msg as unknown as ExitMessage).reason, state };
+        } else {
+          handler = "handleInfo";
+          outcome = readResult(await server.handleInfo(msg, state), handler, false);
+        }
+      }
+    } catch (err) {
+      if (!runtime.isAlive(self)) return;
+      logCrash(ctx, start, err, "handler", msg, state);
+      await terminateServer(ctx, start, server, err, state, true);
+      return;
+    }
+    // Killed while a handler awaited: nothing more runs, as in Erlang.
+    if (!runtime.isAlive(self)) return;
+    if (outcome.go) {
+      if (outcome.replyValue !== undefined && from !== undefined) {
+        sendReply(ctx, from, outcome.replyValue.value);
+      }
+      state = outcome.state;
+      timeout = outcome.timeout;
+      hasCont = outcome.hasCont;
+      cont = outcome.cont;
+      continue;
+    }
+    await terminateServer(
+      ctx,
+      start,
+      server,
+      outcome.reason,
+      outcome.state,
+      false,
+      from,
+      outcome.reply,
+    );
+    return;
+  }
+}
+
+/** `terminate`, the reply of a `{ stop, reply }`, the crash report, then exit. */
+async function terminateServer(
+  ctx: ProcessContext,
+  start: StartInfo,
+  server: GenServer,
+  reason: unknown,
+  state: unknown,
+  logged: boolean,
+  from?: From,
+  reply?: { value: unknown },
+): Promise<void> {
+  try {
+    await server.terminate(reason, state);
+  } catch (err) {
+    if (!ctx.runtime.isAlive(ctx.self)) return;
+    logCrash(ctx, start, err, "terminate", undefined, state);
+    reason = err;
+    logged = true;
+  }
+  if (!ctx.runtime.isAlive(ctx.self)) return;
+  if (reply !== undefined && from !== undefined) sendReply(ctx, from, reply.value);
+  if (!logged && isCrash(reason)) logCrash(ctx, start, reason, "stop", undefined, state);
+  ctx.exit(reason);
+}
+
+function sendReply(ctx: ProcessContext, from: From, value: unknown): void {
+  try {
+    ctx.send(from.alias, { type: "$gen_reply", tag: from.tag, value } satisfies ReplyMessage);
+  } catch (err) {
+    // The reply cannot cross the wire: the caller gets the reason instead of waiting.
+    log.error("Cannot send reply to {pid}: {err}", { pid: String(from.pid), err });
+    ctx.send(
+      from.alias,
+      {
+        type: "$gen_reply",
+        tag: from.tag,
+        value: err,
+      } satisfies ReplyMessage,
+    );
+  }
+}
+
+function logCrash(
+  ctx: ProcessContext,
+  start: StartInfo,
+  reason: unknown,
+  where: string,
+  msg: unknown,
+  state: unknown,
+): void {
+  const props = {
+    server: start.name === undefined ? String(ctx.self) : describeServer(start.name),
+    cls: start.cls.name,
+    where,
+    reason,
+    msg,
+    state,
+    stack: reason instanceof Error && reason.stack ? `\n${reason.stack}` : "",
+  };
+  if (where === "init") {
+    log.error("GenServer {server} ({cls}) failed in init: {reason}{stack}", props);
+  } else {
+    log.error(
+      "GenServer {server} ({cls}) terminating: {reason}\nLast message: {msg}\nState: {state}{stack}",
+      props,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- the class
+
+/**
+ * The base class of a server. Extend it, implement `init`, and override
+ * the callbacks the server needs; each gets the current state and returns
+ * the next one inside a result object (see the module documentation).
+ * Callbacks may be `async`; the server handles one message at a time.
+ *
+ * One instance is made per started process, so instance fields are
+ * private to that process, but the state passed through the callbacks is
+ * what `terminate` and crash reports see.
+ *
+ * @typeParam S the state
+ * @typeParam A what `init` takes
+ *
+ * @example
+ * ```ts
+ * import { GenServer, type CallResult, type From } from "./gen_server.ts";
+ * import { Runtime } from "../process/runtime.ts";
+ *
+ * class Stack extends GenServer<string[]> {
+ *   override init(items: string[]) {
+ *     return { ok: items };
+ *   }
+ *   override handleCall(req: "pop" | { push: string }, _from: From, items: string[]): CallResult<string[]> {
+ *     if (req === "pop") return { reply: items[0], state: items.slice(1) };
+ *     return { reply: "ok", state: [req.push, ...items] };
+ *   }
+ * }
+ *
+ * const rt = new Runtime();
+ * const pid = await GenServer.start(Stack, ["a"], { runtime: rt });
+ * await GenServer.call(pid, { push: "b" }, { runtime: rt });
+ * console.assert((await GenServer.call(pid, "pop", { runtime: rt })) === "b");
+ * await rt.shutdown();
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export abstract class GenServer<S = any, A = any> {
+  /**
+   * Runs in the new process before `start` returns. Return `{ ok: state }`,
+   * `{ stop: reason }` (start throws `StartError`) or `{ ignore: true }`.
+   * Call `trapExit(true)` here to have `terminate` run when the parent
+   * (a supervisor) stops the server.
+   */
+  abstract init(args: A): Awaitable<InitResult<S>>;
+
+  /**
+   * Handles a `GenServer.call`. Return `{ reply, state }`, or
+   * `{ noreply: true, state }` and answer later with `GenServer.reply(from, value)`.
+   * The default crashes the server, as Elixir's does.
+   */
+  handleCall(request: unknown, _from: From, _state: S): Awaitable<CallResult<S>> {
+    throw new Error(
+      `${this.constructor.name} received a call but has no handleCall: ${describe(request)}`,
+    );
+  }
+
+  /** Handles a `GenServer.cast`. The default crashes the server, as Elixir's does. */
+  handleCast(request: unknown, _state: S): Awaitable<CastResult<S>> {
+    throw new Error(
+      `${this.constructor.name} received a cast but has no handleCast: ${describe(request)}`,
+    );
+  }
+
+  /**
+   * Handles any other message: plain sends, `DOWN` and `EXIT` messages,
+   * `"timeout"`. The default logs it and goes on, as Elixir's does.
+   */
+  handleInfo(msg: unknown, state: S): Awaitable<InfoResult<S>> {
+    log.error("{cls} received an unexpected message in handleInfo: {msg}", {
+      cls: this.constructor.name,
+      msg,
+    });
+    return { noreply: true, state };
+  }
+
+  /** Runs when a result carried `continue: x`, before the next message. */
+  handleContinue(cont: unknown, _state: S): Awaitable<ContinueResult<S>> {
+    throw new Error(
+      `${this.constructor.name} returned continue but has no handleContinue: ${describe(cont)}`,
+    );
+  }
+
+  /**
+   * Runs when the server stops: a `stop` result, a crash in a callback,
+   * `GenServer.stop`, or an exit signal from its parent while it traps
+   * exits. Not when it is killed outright.
+   */
+  terminate(_reason: unknown, _state: S): Awaitable<void> {}
+
+  /**
+   * Starts a server process running `cls` and waits for its `init`.
+   *
+   * @param cls the server class
+   * @param args passed to `init`
+   * @param options name, runtime, link, init timeout
+   * @returns the server's pid
+   * @throws {StartError} when `init` returned `{ stop }` or `{ ignore }` (reason `"ignore"`), or threw
+   * @throws {AlreadyStartedError} when the name is held by a running process
+   * @throws {TimeoutError} when `init` took longer than `options.timeout` (the server is killed)
+   * @throws {NameError} for a `{ global }` name without the global module, or an unknown registry
+   * @throws {TypeError} on a malformed class or option
+   *
+   * @example
+   * ```ts
+   * import { GenServer } from "./gen_server.ts";
+   * import { StartError } from "./errors.ts";
+   * import { Runtime } from "../process/runtime.ts";
+   * class Picky extends GenServer<number> {
+   *   override init(n: number) {
+   *     return n > 0 ? { ok: n } : { stop: "not_positive" };
+   *   }
+   * }
+   * const rt = new Runtime();
+   * try {
+   *   await GenServer.start(Picky, 0, { runtime: rt });
+   * } catch (e) {
+   *   console.assert(e instanceof StartError && e.reason === "not_positive");
+   * }
+   * await rt.shutdown();
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  static async start<T extends GenServer<any, any>>(
+    cls: ServerClass<T>,
+    args: InitArgs<T>,
+    options: StartOptions = {},
+  ): Promise<Pid> {
+    if (typeof cls !== "function" || !(cls.prototype instanceof GenServer)) {
+      throw new TypeError("Cannot start server: expected a class that extends GenServer");
+    }
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot start server: options must be an object");
+    }
+    const what = options.link ? "start_link server" : "start server";
+    const { runtime, ctx: caller } = callerOf(options.runtime, what);
+    const name = options.name;
+    if (name !== undefined) checkServerName(name, what);
+    const timeout = checkTimeout(options.timeout ?? Infinity, what);
+    if (options.link && caller === undefined) {
+      throw new Error(`Cannot ${what}: there is no calling process to link to`);
+    }
+    // Resolve a service name now, so that a missing global module fails here.
+    if (name !== undefined && typeof name !== "string") nameRegistryOf(name, runtime);
+
+    const alias = runtime.open({ label: "gen:start" });
+    try {
+      const start: StartInfo = {
+        cls: cls as unknown as ServerClass<GenServer>,
+        args,
+        name,
+        parent: options.link ? caller!.self : undefined,
+        ack: alias.self,
+        tag: undefined as unknown as Ref,
+      };
+      let pid: Pid;
+      try {
+        pid = runtime.spawn((ctx) => serverMain(ctx, start), {
+          label: cls.name || "GenServer",
+          ...(typeof name === "string" ? { name } : {}),
+          ...(options.link ? { link: caller!.self } : {}),
+        });
+      } catch (err) {
+        const holder = typeof name === "string" ? runtime.whereis(name) : undefined;
+        if (err instanceof NameError && holder !== undefined) {
+          throw new AlreadyStartedError(
+            holder,
+            `Cannot ${what}: "${name}" is already started as ${holder}`,
+          );
+        }
+        throw err;
+      }
+      start.tag = alias.monitor(pid);
+      const tag = start.tag;
+      let msg: AckMessage | DownMessage;
+      try {
+        msg = await waitOnAlias<AckMessage | DownMessage>(
+          alias,
+          caller,
+          (m) => isAck(m, tag) || isDownOf(m, tag),
+          timeout,
+        );
+      } catch (err) {
+        if (err instanceof TimeoutError) {
+          if (caller !== undefined && options.link) caller.unlink(pid);
+          runtime.exit(pid, "kill");
+          throw new TimeoutError(`Cannot ${what} ${cls.name}: init took more than ${timeout} ms`);
+        }
+        throw err;
+      }
+      if (msg.type === "DOWN") {
+        throw new StartError(
+          msg.reason,
+          `Cannot ${what} ${cls.name}: it exited during init: ${describe(msg.reason)}`,
+        );
+      }
+      if ("ok" in msg) return pid;
+      if ("ignore" in msg) {
+        throw new StartError("ignore", `Cannot ${what} ${cls.name}: init returned ignore`);
+      }
+      if (msg.error === "already_started" && msg.holder instanceof Pid) {
+        throw new AlreadyStartedError(
+          msg.holder,
+          `Cannot ${what}: ${describeServer(name!)} is already started as ${msg.holder}`,
+        );
+      }
+      throw new StartError(
+        msg.error,
+        `Cannot ${what} ${cls.name}: ${describe(msg.error)}`,
+        msg.error instanceof Error ? { cause: msg.error } : undefined,
+      );
+    } finally {
+      alias.exit();
+    }
+  }
+
+  /**
+   * Starts a server linked to the calling process (what a supervisor's
+   * child spec uses). When `init` fails the server exits with the reason,
+   * so the linked caller gets that exit signal too, as in Elixir.
+   *
+   * @param cls the server class
+   * @param args passed to `init`
+   * @param options name, runtime, init timeout
+   * @returns the server's pid
+   * @throws {StartError} as {@linkcode GenServer.start}
+   *
+   * @example
+   * ```ts
+   * import { GenServer } from "./gen_server.ts";
+   * import { Runtime } from "../process/runtime.ts";
+   * import { runInProcess, self } from "../process/current.ts";
+   * class Idle extends GenServer<null> {
+   *   override init() {
+   *     return { ok: null };
+   *   }
+   * }
+   * const rt = new Runtime();
+   * await runInProcess(rt.open(), async () => {
+   *   const pid = await GenServer.startLink(Idle, undefined);
+   *   console.assert(rt.info(pid)!.links[0]!.equals(self()));
+   * });
+   * await rt.shutdown();
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  static startLink<T extends GenServer<any, any>>(
+    cls: ServerClass<T>,
+    args: InitArgs<T>,
+    options: Omit<StartOptions, "link"> = {},
+  ): Promise<Pid> {
+    return GenServer.start(cls, args, { ...options, link: true });
+  }
+
+  /**
+   * Sends `request` to a server and waits for its reply. The server may be
+   * on another node (a remote pid, or `{ name, node }`).
+   *
+   * @param server a pid, a name, `{ name, node }`, `{ global }` or `{ via, key }`
+   * @param request the request
+   * @param options `timeout` (default 5000 ms), `runtime` outside a process
+   * @returns the reply
+   * @throws {TimeoutError} when no reply came in time (a late one is dropped)
+   * @throws {ExitError} when the server does not exist (`"noproc"`), exits
+   *   during the call (its reason), or its node is lost (`"noconnection"`)
+   * @throws {ProcessExitError} when the calling process exits meanwhile
+   * @throws {TypeError} when the request cannot be sent to another node
+   *
+   * @example
+   * ```ts
+   * import { GenServer } from "./gen_server.ts";
+   * import { ExitError } from "./errors.ts";
+   * import { Runtime } from "../process/runtime.ts";
+   * const rt = new Runtime();
+   * try {
+   *   await GenServer.call("nobody", "hello", { runtime: rt });
+   * } catch (e) {
+   *   console.assert(e instanceof ExitError && e.reason === "noproc");
+   * }
+   * await rt.shutdown();
+   * ```
+   */
+  static async call<R = unknown>(
+    server: ServerRef,
+    request: unknown,
+    options: CallOptions = {},
+  ): Promise<R> {
+    checkServerRef(server, "call server");
+    const timeout = checkTimeout(options.timeout ?? 5000, "call server");
+    const { runtime, ctx: caller } = callerOf(options.runtime, "call server");
+    const target = whereisServer(server, runtime);
+    if (target === undefined) {
+      throw new ExitError("noproc", `Cannot call server ${describeServer(server)}: no process`);
+    }
+    if (caller !== undefined && target instanceof Pid && target.equals(caller.self)) {
+      throw new ExitError(
+        "calling_self",
+        `Cannot call server ${describeServer(server)}: a process cannot call itself`,
+      );
+    }
+    const alias = runtime.open({ label: "gen:call" });
+    try {
+      const tag = alias.monitor(target);
+      const from: From = { pid: caller?.self ?? alias.self, tag, alias: alias.self };
+      runtime.send(
+        target,
+        { type: "$gen_call", from, request } satisfies CallMessage,
+        caller?.self ?? alias.self,
+      );
+      let msg: ReplyMessage | DownMessage;
+      try {
+        msg = await waitOnAlias<ReplyMessage | DownMessage>(
+          alias,
+          caller,
+          (m) => isReplyTo(m, tag) || isDownOf(m, tag),
+          timeout,
+        );
+      } catch (err) {
+        if (err instanceof TimeoutError) {
+          throw new TimeoutError(
+            `Cannot call server ${describeServer(server)}: no reply within ${timeout} ms`,
+          );
+        }
+        throw err;
+      }
+      if (msg.type === "$gen_reply") return msg.value as R;
+      throw new ExitError(
+        msg.reason,
+        `Cannot call server ${describeServer(server)}: ${describeReason(msg.reason)}`,
+        msg.reason instanceof Error ? { cause: msg.reason } : undefined,
+      );
+    } finally {
+      alias.exit();
+    }
+  }
+
+  /**
+   * Sends `request` to a server without waiting. Never fails for a server
+   * that does not exist, as Elixir's.
+   *
+   * @param server a pid, a name, `{ name, node }`, `{ global }` or `{ via, key }`
+   * @param request the request
+   * @param options `runtime` outside a process
+   * @throws {TypeError} when `server` is malformed, or the request cannot be sent to another node
+   * @throws {NameError} for a `{ global }` name without the global module
+   *
+   * @example
+   * ```ts
+   * import { GenServer } from "./gen_server.ts";
+   * import { Runtime } from "../process/runtime.ts";
+   * const rt = new Runtime();
+   * GenServer.cast("nobody", "ignored", { runtime: rt });
+   * await rt.shutdown();
+   * ```
+   */
+  static cast(server: ServerRef, request: unknown, options: { runtime?: Runtime } = {}): void {
+    checkServerRef(server, "cast to server");
+    const { runtime, ctx: caller } = callerOf(options.runtime, "cast to server");
+    const target = whereisServer(server, runtime);
+    if (target === undefined) return;
+    runtime.send(target, { type: "$gen_cast", request } satisfies CastMessage, caller?.self);
+  }
+
+  /**
+   * Answers a call the server took with `{ noreply: true }`, from the
+   * server or from any process it handed `from` to.
+   *
+   * @param from what `handleCall` got
+   * @param value the reply
+   * @throws {TypeError} when `from` is not a `From`
+   *
+   * @example
+   * ```ts
+   * import { GenServer, type CallResult, type From } from "./gen_server.ts";
+   * import { Runtime } from "../process/runtime.ts";
+   * import { spawn } from "../process/current.ts";
+   * class Slow extends GenServer<null> {
+   *   override init() {
+   *     return { ok: null };
+   *   }
+   *   override handleCall(req: number, from: From, state: null): CallResult<null> {
+   *     spawn(() => GenServer.reply(from, req * 2)); // answered by another process
+   *     return { noreply: true, state };
+   *   }
+   * }
+   * const rt = new Runtime();
+   * const pid = await GenServer.start(Slow, undefined, { runtime: rt });
+   * console.assert((await GenServer.call(pid, 21, { runtime: rt })) === 42);
+   * await rt.shutdown();
+   * ```
+   */
+  static reply(from: From, value: unknown): void {
+    if (
+      typeof from !== "object" || from === null || !(from.alias instanceof Pid) ||
+      !(from.tag instanceof Ref)
+    ) {
+      throw new TypeError("Cannot reply: expected the from of a call");
+    }
+    sendReply(current(), from, value);
+  }
+
+  /**
+   * Stops a server: its `terminate(reason, state)` runs, it exits with
+   * `reason`, and this resolves once it is gone.
+   *
+   * @param server the server
+   * @param reason the exit reason, default `"normal"`
+   * @param options `timeout` (default `Infinity`), `runtime` outside a process
+   * @throws {ExitError} when there is no such server (`"noproc"`), or it exited with another reason
+   * @throws {TimeoutError} when it did not stop in time (it keeps running)
+   *
+   * @example
+   * ```ts
+   * import { GenServer } from "./gen_server.ts";
+   * import { Runtime } from "../process/runtime.ts";
+   * class Idle extends GenServer<null> {
+   *   override init() {
+   *     return { ok: null };
+   *   }
+   * }
+   * const rt = new Runtime();
+   * const pid = await GenServer.start(Idle, undefined, { runtime: rt });
+   * await GenServer.stop(pid, "normal", { runtime: rt });
+   * console.assert(!rt.isAlive(pid));
+   * await rt.shutdown();
+   * ```
+   */
+  static async stop(
+    server: ServerRef,
+    reason: unknown = "normal",
+    options: StopOptions = {},
+  ): Promise<void> {
+    checkServerRef(server, "stop server");
+    const timeout = checkTimeout(options.timeout ?? Infinity, "stop server");
+    const { runtime, ctx: caller } = callerOf(options.runtime, "stop server");
+    const target = whereisServer(server, runtime);
+    if (target === undefined) {
+      throw new ExitError("noproc", `Cannot stop server ${describeServer(server)}: no process`);
+    }
+    const alias = runtime.open({ label: "gen:stop" });
+    try {
+      const ref = alias.monitor(target);
+      runtime.send(target, { type: "$gen_stop", reason } satisfies StopMessage, caller?.self);
+      let down: DownMessage;
+      try {
+        down = await waitOnAlias<DownMessage>(alias, caller, (m) => isDownOf(m, ref), timeout);
+      } catch (err) {
+        if (err instanceof TimeoutError) {
+          throw new TimeoutError(
+            `Cannot stop server ${describeServer(server)}: still running after ${timeout} ms`,
+          );
+        }
+        throw err;
+      }
+      if (sameTerm(down.reason, reason)) return;
+      throw new ExitError(
+        down.reason,
+        `Cannot stop server ${describeServer(server)}: ${describeReason(down.reason)}`,
+      );
+    } finally {
+      alias.exit();
+    }
+  }
+
+  /**
+   * Where a server is: its pid, `{ name, node }` for a name on another
+   * node, or `undefined` when nothing is registered under the name.
+   *
+   * @param server the server reference
+   * @param options `runtime` outside a process
+   * @returns the pid or remote name
+   *
+   * @example
+   * ```ts
+   * import { GenServer } from "./gen_server.ts";
+   * import { Runtime } from "../process/runtime.ts";
+   * const rt = new Runtime();
+   * console.assert(GenServer.whereis("nobody", { runtime: rt }) === undefined);
+   * ```
+   */
+  static whereis(
+    server: ServerRef,
+    options: { runtime?: Runtime } = {},
+  ): Pid | RemoteName | undefined {
+    checkServerRef(server, "find server");
+    return whereisServer(server, callerOf(options.runtime, "find server").runtime);
+  }
+
+  /**
+   * A child spec that starts `cls` under a supervisor with `startLink`.
+   *
+   * @param cls the server class
+   * @param args passed to `init`
+   * @param options id (default the class name), restart, shutdown, name, init timeout
+   * @returns the child spec
+   *
+   * @example
+   * ```ts
+   * import { GenServer } from "./gen_server.ts";
+   * class Cache extends GenServer<Map<string, string>> {
+   *   override init() {
+   *     return { ok: new Map() };
+   *   }
+   * }
+   * const spec = GenServer.childSpec(Cache, undefined, { restart: "transient" });
+   * console.assert(spec.id === "Cache" && spec.restart === "transient");
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  static childSpec<T extends GenServer<any, any>>(
+    cls: ServerClass<T>,
+    args: InitArgs<T>,
+    options: GenServerChildOptions = {},
+  ): ChildSpec {
+    const { id, restart, shutdown, ...start } = options;
+    const spec: ChildSpec = {
+      id: id ?? cls.name,
+      start: () => GenServer.startLink(cls, args, start),
+    };
+    if (restart !== undefined) spec.restart = restart;
+    if (shutdown !== undefined) spec.shutdown = shutdown;
+    return spec;
+  }
+}
