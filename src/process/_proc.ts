@@ -105,6 +105,17 @@ function invalidTimeout(timeout: unknown): Error | undefined {
   return undefined;
 }
 
+/** The part of a process that most processes never need. */
+class ProcExt {
+  label: string | undefined = undefined;
+  links: Map<number | string, Pid> | null = null;
+  monitors: Map<number, Monitor> | null = null;
+  monitoredBy: Map<number | string, Monitor> | null = null;
+  name: string | undefined = undefined;
+  abort: AbortController | null = null;
+  timers: Set<number> | null = null;
+}
+
 /**
  * A local process and its context. The runtime reads and writes the plain
  * fields directly; code running in the process only sees the
@@ -117,8 +128,6 @@ export class Proc implements ProcessContext {
   readonly runtime: Runtime;
   /** The body; `null` for `open()` processes. Its name is the default label. */
   body: ProcessFn | null = null;
-  /** The initial call shown by `info()`. */
-  label: string | undefined;
   /** {@linkcode TRAP} | {@linkcode EXITED}. */
   flags = 0;
   /**
@@ -135,23 +144,73 @@ export class Proc implements ProcessContext {
   handled = 0;
   /** The exit reason, once exited. */
   exitReason: unknown = undefined;
-  /** Linked pids: local ones keyed by id, remote ones by `pid.key`. */
-  links: Map<number | string, Pid> | null = null;
-  /** Monitors this process holds, by ref id. */
-  monitors: Map<number, Monitor> | null = null;
-  /** Monitors on this process: local watchers' refs by id, remote ones by `ref.key`. */
-  monitoredBy: Map<number | string, Monitor> | null = null;
-  /** The registered name, if any. */
-  name: string | undefined = undefined;
-  /** Created when `signal` is first read. */
-  abort: AbortController | null = null;
-  /** Ids of `sendAfter` timers aimed at this process. */
-  timers: Set<number> | null = null;
+  /** What most processes never use, made on first use: see the accessors below. */
+  ext: ProcExt | null = null;
 
   constructor(self: Pid, runtime: Runtime, label: string | undefined) {
     this.self = self;
     this.runtime = runtime;
-    this.label = label;
+    if (label !== undefined) this.label = label;
+  }
+
+  #ext(): ProcExt {
+    return this.ext ??= new ProcExt();
+  }
+
+  /** The initial call shown by `info()`, when given at spawn. */
+  get label(): string | undefined {
+    return this.ext?.label;
+  }
+  set label(value: string | undefined) {
+    if (value !== undefined || this.ext !== null) this.#ext().label = value;
+  }
+
+  /** Linked pids: local ones keyed by id, remote ones by `pid.key`. */
+  get links(): Map<number | string, Pid> | null {
+    return this.ext === null ? null : this.ext.links;
+  }
+  set links(value: Map<number | string, Pid> | null) {
+    if (value !== null || this.ext !== null) this.#ext().links = value;
+  }
+
+  /** Monitors this process holds, by ref id. */
+  get monitors(): Map<number, Monitor> | null {
+    return this.ext === null ? null : this.ext.monitors;
+  }
+  set monitors(value: Map<number, Monitor> | null) {
+    if (value !== null || this.ext !== null) this.#ext().monitors = value;
+  }
+
+  /** Monitors on this process: local watchers' refs by id, remote ones by `ref.key`. */
+  get monitoredBy(): Map<number | string, Monitor> | null {
+    return this.ext === null ? null : this.ext.monitoredBy;
+  }
+  set monitoredBy(value: Map<number | string, Monitor> | null) {
+    if (value !== null || this.ext !== null) this.#ext().monitoredBy = value;
+  }
+
+  /** The registered name, if any. */
+  get name(): string | undefined {
+    return this.ext?.name;
+  }
+  set name(value: string | undefined) {
+    if (value !== undefined || this.ext !== null) this.#ext().name = value;
+  }
+
+  /** Created when `signal` is first read. */
+  get abort(): AbortController | null {
+    return this.ext === null ? null : this.ext.abort;
+  }
+  set abort(value: AbortController | null) {
+    if (value !== null || this.ext !== null) this.#ext().abort = value;
+  }
+
+  /** Ids of `sendAfter` timers aimed at this process. */
+  get timers(): Set<number> | null {
+    return this.ext === null ? null : this.ext.timers;
+  }
+  set timers(value: Set<number> | null) {
+    if (value !== null || this.ext !== null) this.#ext().timers = value;
   }
 
   /** Aborted with a `ProcessExitError` when the process exits. */
