@@ -131,7 +131,12 @@ export interface OpenOptions {
 export interface ProcessInfo {
   /** The process. */
   pid: Pid;
-  /** `"waiting"` while blocked in `receive`, `"exited"` once gone. */
+  /**
+   * `"waiting"` while blocked in `receive`, else `"running"`. `"exited"`
+   * completes the set for reports made after a process has gone;
+   * `Runtime.info` itself answers `undefined` for a dead process, as
+   * Erlang's `process_info/1` does.
+   */
   status: "running" | "waiting" | "exited";
   /** Messages in the mailbox. */
   messageQueueLen: number;
@@ -169,7 +174,9 @@ export interface ProcessContext {
    * Takes the first message `matcher` accepts (any message without one),
    * leaving the others in order; waits for one if none is there.
    * Rejects with `TimeoutError` after `options.timeout` ms, with
-   * `ProcessExitError` if the process exits meanwhile.
+   * `ProcessExitError` if the process exits meanwhile. As with any
+   * promise, a message that is itself a promise or thenable is adopted,
+   * not returned: wrap one (`{ value: promise }`) to pass it along.
    */
   receive<T = unknown>(
     matcher?: (msg: unknown) => boolean,
