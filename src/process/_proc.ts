@@ -37,22 +37,38 @@ export const kExitSelf: unique symbol = Symbol("weft.process.exitSelf");
 /** A selective-receive predicate: `true` takes the message. */
 export type Matcher = (msg: unknown) => boolean;
 
+function ignore(): void {}
+
+/**
+ * A rejected promise that does not count as unhandled: a `receive` that
+ * lost a `Promise.race`, or that its caller dropped, must not bring down
+ * the whole Deno process when its process exits or its timeout passes.
+ * Whoever awaits it still gets the rejection.
+ */
+function quietRejection<T>(err: unknown): Promise<T> {
+  const promise = Promise.reject<T>(err);
+  promise.catch(ignore);
+  return promise;
+}
+
 /** One pending `receive`. Several may wait at once; they form a list. */
 class Waiter {
   matcher: Matcher | undefined;
-  resolve: (msg: unknown) => void;
-  reject: (err: unknown) => void;
+  resolve: (msg: unknown) => void = ignore;
+  reject: (err: unknown) => void = ignore;
   timer: number | undefined = undefined;
   next: Waiter | null = null;
+  /** The promise `receive` returned, to mark its rejection handled. */
+  promise: Promise<unknown> | null = null;
 
-  constructor(
-    matcher: Matcher | undefined,
-    resolve: (msg: unknown) => void,
-    reject: (err: unknown) => void,
-  ) {
+  /** Rejects the pending receive without an unhandled rejection. */
+  fail(err: unknown): void {
+    this.promise?.catch(ignore);
+    this.reject(err);
+  }
+
+  constructor(matcher: Matcher | undefined) {
     this.matcher = matcher;
-    this.resolve = resolve;
-    this.reject = reject;
   }
 }
 
@@ -86,7 +102,7 @@ export class Monitor {
 
 function onReceiveTimeout(proc: Proc, waiter: Waiter, ms: number): void {
   if (proc.removeWaiter(waiter)) {
-    waiter.reject(new TimeoutError(`Receive timed out after ${ms} ms`));
+    waiter.fail(new TimeoutError(`Receive timed out after ${ms} ms`));
   }
 }
 
@@ -229,7 +245,7 @@ export class Proc implements ProcessContext {
   }
 
   receive<T = unknown>(matcher?: Matcher, options?: ReceiveOptions): Promise<T> {
-    if (this.flags & EXITED) return Promise.reject(new ProcessExitError(this.exitReason));
+    if (this.flags & EXITED) return quietRejection(new ProcessExitError(this.exitReason));
     if (matcher !== undefined && typeof matcher !== "function") {
       return Promise.reject(
         new TypeError(`Cannot receive: matcher must be a function, received ${typeof matcher}`),
@@ -254,21 +270,25 @@ export class Proc implements ProcessContext {
       }
     }
     if (timeout === 0) {
-      return Promise.reject(new TimeoutError("Receive timed out after 0 ms"));
+      return quietRejection(new TimeoutError("Receive timed out after 0 ms"));
     }
-    return new Promise<T>((resolve, reject) => {
-      const waiter = new Waiter(matcher, resolve as (msg: unknown) => void, reject);
-      if (timeout !== Infinity) {
-        waiter.timer = setTimeout(onReceiveTimeout, timeout, this, waiter, timeout);
-      }
-      let last = this.waiter;
-      if (last === null) {
-        this.waiter = waiter;
-      } else {
-        while (last.next !== null) last = last.next;
-        last.next = waiter;
-      }
+    const waiter = new Waiter(matcher);
+    const promise = new Promise<T>((resolve, reject) => {
+      waiter.resolve = resolve as (msg: unknown) => void;
+      waiter.reject = reject;
     });
+    waiter.promise = promise;
+    if (timeout !== Infinity) {
+      waiter.timer = setTimeout(onReceiveTimeout, timeout, this, waiter, timeout);
+    }
+    let last = this.waiter;
+    if (last === null) {
+      this.waiter = waiter;
+    } else {
+      while (last.next !== null) last = last.next;
+      last.next = waiter;
+    }
+    return promise;
   }
 
   /** Removes and returns the message at index `i` of `box` (the mailbox). */
@@ -322,7 +342,7 @@ export class Proc implements ProcessContext {
             // A matcher that throws fails its own receive, not the sender.
             this.removeWaiter(waiter);
             if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-            waiter.reject(err);
+            waiter.fail(err);
             waiter = next;
             continue;
           }
@@ -363,7 +383,7 @@ export class Proc implements ProcessContext {
     this.waiter = null;
     while (waiter !== null) {
       if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-      waiter.reject(err);
+      waiter.fail(err);
       waiter = waiter.next;
     }
   }

@@ -285,6 +285,24 @@ Deno.test("receive() on an exited process rejects at once with its exit reason",
   });
 });
 
+Deno.test("a receive nobody awaits does not become an unhandled rejection", async () => {
+  await withRuntime(async (rt) => {
+    const timed = rt.open();
+    void timed.receive(undefined, { timeout: 1 });
+    void timed.receive(undefined, { timeout: 0 });
+    const killed = rt.open();
+    void killed.receive();
+    killed.exit("kill");
+    void killed.receive();
+    const raced = rt.open();
+    const winner = await Promise.race([raced.receive(), Promise.resolve("other")]);
+    assert.equal(winner, "other");
+    raced.exit("shutdown");
+    await waitFor(() => rt.info(timed.self)?.status === "running");
+    // Deno's sanitizer fails this test if any of those rejections went unhandled.
+  });
+});
+
 Deno.test("receive() with several pending receives gives each the first message it accepts", async () => {
   await withRuntime(async (_rt, me) => {
     const numbers = me.receive((m) => typeof m === "number");
