@@ -116,8 +116,9 @@ interface Reassembly {
 }
 
 const INITIAL_BUFFER = 64 * 1024;
+const DONE: BulkItem = { body: new Uint8Array(0), key: undefined, off: 0, stream: 0 };
 const KEEP_BUFFER_MAX = 1024 * 1024;
-/** Fragments taken into one write, at most. */
+/** Bytes taken from the bulk queue into one write, at most, in fragments of this many. */
 const FRAGMENTS_PER_WRITE = 8;
 
 /**
@@ -155,7 +156,9 @@ export class DistConnection {
   #scheduled = false;
   #writing = false;
   #inFlight = 0;
+  /** The bulk queue: items before `#bulkHead` are done. */
   #bulk: BulkItem[] = [];
+  #bulkHead = 0;
   #bulkBytes = 0;
   /** Senders with a message in the bulk queue, and how many. */
   #bulkKeys = new Map<unknown, number>();
@@ -223,7 +226,7 @@ export class DistConnection {
     this.#timer = setInterval(() => this.#tick(), this.#tickMs);
     this.#reader.run(
       MAX_FRAME,
-      (payload) => this.#receive(payload),
+      (buf, start, end) => this.#receive(buf, start, end),
       () => (this.#heard = true),
     ).then(
       () => this.close("connection_closed", "the peer closed the connection"),
@@ -303,6 +306,7 @@ export class DistConnection {
     this.#reader.stop();
     this.#io.close();
     this.#bulk = [];
+    this.#bulkHead = 0;
     this.#bulkBytes = 0;
     this.#bulkKeys.clear();
     this.#len = 0;
@@ -371,11 +375,17 @@ export class DistConnection {
     if (this.#len > 0 || this.#bulk.length > 0) this.#flush();
   }
 
-  /** Moves up to FRAGMENTS_PER_WRITE frames from the bulk queue into the batch buffer. */
+  /**
+   * Moves frames from the bulk queue into the batch buffer, up to
+   * FRAGMENTS_PER_WRITE fragments' worth of bytes, so that the small queue
+   * gets its turn at least that often.
+   */
   #takeFragments(): void {
     const size = this.#fragmentSize;
-    for (let i = 0; i < FRAGMENTS_PER_WRITE && this.#bulk.length > 0; i++) {
-      const item = this.#bulk[0]!;
+    let budget = FRAGMENTS_PER_WRITE * size;
+    let bulk = this.#bulk;
+    while (budget > 0 && this.#bulkHead < bulk.length) {
+      const item = bulk[this.#bulkHead]!;
       const body = item.body;
       if (body.length <= size && item.off === 0) {
         // A small message queued behind a bulk one of the same sender.
@@ -384,6 +394,7 @@ export class DistConnection {
         this.#buf[start + 4] = FRAME_MESSAGE;
         this.#buf.set(body, start + 5);
         item.off = body.length;
+        budget -= body.length + 5;
       } else {
         const first = item.off === 0;
         const take = Math.min(size, body.length - item.off);
@@ -403,9 +414,17 @@ export class DistConnection {
         }
         buf.set(body.subarray(item.off, item.off + take), start + 4 + header);
         item.off += take;
+        budget -= take + 4 + header;
       }
       if (item.off === body.length) {
-        this.#bulk.shift();
+        bulk[this.#bulkHead++] = DONE;
+        if (this.#bulkHead === bulk.length) {
+          this.#bulk = bulk = [];
+          this.#bulkHead = 0;
+        } else if (this.#bulkHead > 1024 && this.#bulkHead * 2 > bulk.length) {
+          this.#bulk = bulk = bulk.slice(this.#bulkHead);
+          this.#bulkHead = 0;
+        }
         this.#bulkBytes -= body.length;
         const left = (this.#bulkKeys.get(item.key) ?? 1) - 1;
         if (left === 0) this.#bulkKeys.delete(item.key);
@@ -440,57 +459,58 @@ export class DistConnection {
 
   // ---- receiving ----------------------------------------------------------
 
-  #receive(payload: Uint8Array): void {
-    if (payload.length === 0 || this.#closed) return; // a tick
-    switch (payload[0]) {
+  /** Handles the frame `buf[start..end)`; returns whether a view of it may be kept (a message body). */
+  #receive(buf: Uint8Array, start: number, end: number): boolean {
+    if (start === end || this.#closed) return false; // a tick
+    switch (buf[start]) {
       case FRAME_MESSAGE:
-        this.#onMessage(payload.subarray(1));
-        return;
+        this.#onMessage(buf.subarray(start + 1, end));
+        return true;
       case FRAME_FRAGMENT_HEAD: {
-        if (payload.length < 9) throw new DecodeError("Malformed fragment: header too short");
-        const stream = readU32(payload, 1);
-        const total = readU32(payload, 5);
-        const data = payload.subarray(9);
+        if (end - start < 9) throw new DecodeError("Malformed fragment: header too short");
+        const stream = readU32(buf, start + 1);
+        const total = readU32(buf, start + 5);
+        const n = end - start - 9;
         if (this.#streams.has(stream)) {
           throw new DecodeError(`Malformed fragment: stream ${stream} is already open`);
         }
         if (total > this.#maxMessage) {
           throw new DecodeError(`Message too large: ${total} bytes, limit ${this.#maxMessage}`);
         }
-        if (data.length > total) {
+        if (n > total) {
           throw new DecodeError("Malformed fragment: more bytes than the announced total");
         }
         if (this.#streams.size >= MAX_OPEN_STREAMS) {
           throw new DecodeError(`Too many fragment streams open: limit ${MAX_OPEN_STREAMS}`);
         }
-        const buf = new Uint8Array(total);
-        buf.set(data);
-        if (data.length === total) {
-          this.#onMessage(buf);
+        const message = new Uint8Array(total);
+        message.set(buf.subarray(start + 9, end));
+        if (n === total) {
+          this.#onMessage(message);
         } else {
-          this.#streams.set(stream, { buf, fill: data.length });
+          this.#streams.set(stream, { buf: message, fill: n });
         }
-        return;
+        return false;
       }
       case FRAME_FRAGMENT_CONT: {
-        if (payload.length < 5) throw new DecodeError("Malformed fragment: header too short");
-        const stream = readU32(payload, 1);
+        if (end - start < 5) throw new DecodeError("Malformed fragment: header too short");
+        const stream = readU32(buf, start + 1);
         const r = this.#streams.get(stream);
         if (r === undefined) throw new DecodeError(`Malformed fragment: unknown stream ${stream}`);
-        const data = payload.subarray(5);
-        if (r.fill + data.length > r.buf.length) {
+        const n = end - start - 5;
+        if (r.fill + n > r.buf.length) {
           throw new DecodeError("Malformed fragment: more bytes than the announced total");
         }
-        r.buf.set(data, r.fill);
-        r.fill += data.length;
+        r.buf.set(buf.subarray(start + 5, end), r.fill);
+        r.fill += n;
         if (r.fill === r.buf.length) {
           this.#streams.delete(stream);
           this.#onMessage(r.buf);
         }
-        return;
+        return false;
       }
       default:
-        throw new DecodeError(`Malformed frame: unknown kind ${payload[0]}`);
+        throw new DecodeError(`Malformed frame: unknown kind ${buf[start]}`);
     }
   }
 }

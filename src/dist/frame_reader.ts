@@ -58,6 +58,8 @@ export class FrameReader {
   /** A frame split across chunks, being assembled. */
   #partial: Uint8Array | undefined;
   #partialFill = 0;
+  /** Reused for frames split across chunks, while no delivered frame keeps it. */
+  #scratch: Uint8Array | undefined;
   /** A length prefix split across chunks. */
   #head = new Uint8Array(4);
   #headFill = 0;
@@ -95,18 +97,27 @@ export class FrameReader {
 
   /**
    * Reads frames until the stream ends, calling `onFrame` for each payload
-   * (an empty array for a tick) and `onChunk` for each chunk read, before
-   * its frames. Resolves at the end of the stream or after {@linkcode stop}.
+   * (given as `buf` with its `start` and `end`, so no view is made per
+   * frame; `start === end` for a tick) and `onChunk` for each chunk read,
+   * before its frames. Resolves at the end of the stream or after {@linkcode stop}.
+   *
+   * `onFrame` returns whether it kept a reference to the payload (a view a
+   * decoded message holds on to). When nothing of a chunk was kept, the
+   * chunk goes back to the transport to be read into again, and a frame
+   * that had to be assembled across chunks reuses one scratch buffer, so a
+   * bulk transfer whose fragments are copied out allocates nothing here.
    *
    * @param maxFrame largest payload accepted
-   * @param onFrame called synchronously with each payload; the payload stays valid
+   * @param onFrame called synchronously with each payload
+   *   `buf[start..end)`; returns `true` when it keeps a view of it (which
+   *   then stays valid for ever)
    * @param onChunk called with the byte count of each chunk (liveness)
    * @throws {DecodeError} when a length prefix exceeds `maxFrame`; whatever
    *   `onFrame` throws ends the loop with that error
    */
   async run(
     maxFrame: number,
-    onFrame: (payload: Uint8Array) => void,
+    onFrame: (buf: Uint8Array, start: number, end: number) => boolean,
     onChunk?: (bytes: number) => void,
   ): Promise<void> {
     if (this.#rest.length > 0) {
@@ -115,11 +126,12 @@ export class FrameReader {
       onChunk?.(rest.length);
       this.#feed(rest, maxFrame, onFrame);
     }
+    const conn = this.#conn;
     while (!this.#stopped) {
-      const chunk = await this.#conn.read();
+      const chunk = await conn.read();
       if (chunk === null || this.#stopped) return;
       onChunk?.(chunk.length);
-      this.#feed(chunk, maxFrame, onFrame);
+      if (!this.#feed(chunk, maxFrame, onFrame)) conn.recycle?.(chunk);
     }
   }
 
@@ -128,8 +140,14 @@ export class FrameReader {
     this.#stopped = true;
   }
 
-  #feed(chunk: Uint8Array, maxFrame: number, onFrame: (payload: Uint8Array) => void): void {
+  /** Parses the frames of one chunk; returns whether a view into it was kept. */
+  #feed(
+    chunk: Uint8Array,
+    maxFrame: number,
+    onFrame: (buf: Uint8Array, start: number, end: number) => boolean,
+  ): boolean {
     let off = 0;
+    let kept = false;
     const end = chunk.length;
     if (this.#partial !== undefined) {
       const partial = this.#partial;
@@ -137,26 +155,28 @@ export class FrameReader {
       partial.set(take === end ? chunk : chunk.subarray(0, take), this.#partialFill);
       this.#partialFill += take;
       off = take;
-      if (this.#partialFill < partial.length) return;
+      if (this.#partialFill < partial.length) return false;
       this.#partial = undefined;
-      onFrame(partial);
-      if (this.#stopped) return;
+      // A kept scratch buffer belongs to the message now; take a new one next time.
+      const kept = onFrame(partial, 0, partial.length);
+      if (kept && partial.buffer === this.#scratch?.buffer) this.#scratch = undefined;
+      if (this.#stopped) return false;
     }
     if (this.#headFill > 0) {
       const head = this.#head;
       while (this.#headFill < 4 && off < end) head[this.#headFill++] = chunk[off++]!;
-      if (this.#headFill < 4) return;
+      if (this.#headFill < 4) return false;
       this.#headFill = 0;
       const len = readU32(head, 0);
       if (len > maxFrame) throw tooLarge(len, maxFrame);
       if (len === 0) {
-        onFrame(EMPTY);
+        onFrame(chunk, off, off);
       } else if (end - off >= len) {
-        onFrame(chunk.subarray(off, off + len));
+        kept = onFrame(chunk, off, off + len) || kept;
         off += len;
       } else {
         this.#startPartial(chunk, off, len);
-        return;
+        return kept;
       }
     }
     while (end - off >= 4) {
@@ -165,26 +185,39 @@ export class FrameReader {
       if (len > maxFrame) throw tooLarge(len, maxFrame);
       off += 4;
       if (len === 0) {
-        onFrame(EMPTY);
+        onFrame(chunk, off, off);
       } else if (end - off >= len) {
-        onFrame(chunk.subarray(off, off + len));
+        kept = onFrame(chunk, off, off + len) || kept;
         off += len;
       } else {
         this.#startPartial(chunk, off, len);
-        return;
+        return kept;
       }
-      if (this.#stopped) return;
+      if (this.#stopped) return kept;
     }
     while (off < end) this.#head[this.#headFill++] = chunk[off++]!;
+    return kept;
   }
 
   #startPartial(chunk: Uint8Array, off: number, len: number): void {
-    const partial = new Uint8Array(len);
+    let partial: Uint8Array;
+    if (len <= SCRATCH_MAX) {
+      if (this.#scratch === undefined || this.#scratch.length < len) {
+        this.#scratch = new Uint8Array(Math.max(len, SCRATCH_MIN));
+      }
+      partial = this.#scratch.subarray(0, len);
+    } else {
+      partial = new Uint8Array(len);
+    }
     partial.set(chunk.subarray(off));
     this.#partial = partial;
     this.#partialFill = chunk.length - off;
   }
 }
+
+/** Frames up to this size are assembled in the reusable scratch buffer. */
+const SCRATCH_MAX = 2 * 1024 * 1024;
+const SCRATCH_MIN = 128 * 1024;
 
 function readU32(bytes: Uint8Array, off: number): number {
   return ((bytes[off]! << 24) | (bytes[off + 1]! << 16) | (bytes[off + 2]! << 8) |

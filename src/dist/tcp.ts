@@ -3,9 +3,12 @@
  * off, since distribution batches its own writes and a round trip should
  * not wait for a delayed ACK.
  *
- * Reads land in a large slab that is handed out in views and never written
- * twice, so a chunk costs no copy and decoded messages may keep views into
- * it; a new slab is taken when little room is left.
+ * Reads land in a large slab that is handed out in views, so a chunk costs
+ * no copy and decoded messages may keep views into it. A slab is written
+ * again only once every chunk of it was recycled (nothing kept a view);
+ * otherwise a new slab is taken when little room is left. A bulk transfer,
+ * whose fragments are copied out, thus reads into the same memory again
+ * and again.
  *
  * @example
  * ```ts
@@ -64,6 +67,8 @@ export class ConnConnection implements Connection {
   #conn: Deno.Conn;
   #slab = new Uint8Array(SLAB_BYTES);
   #pos = 0;
+  /** Chunks of the current slab handed out and not recycled. */
+  #lent = 0;
   #closed = false;
 
   /** @param conn an open Deno connection, now owned by this object */
@@ -76,9 +81,12 @@ export class ConnConnection implements Connection {
   /** Reads the next chunk; `null` at the end of the stream or after `close()`. */
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) return null;
-    if (this.#slab.length - this.#pos < MIN_READ_BYTES) {
+    if (this.#lent === 0) {
+      this.#pos = 0; // every chunk came back: read into the slab from the start
+    } else if (this.#slab.length - this.#pos < MIN_READ_BYTES) {
       this.#slab = new Uint8Array(SLAB_BYTES);
       this.#pos = 0;
+      this.#lent = 0;
     }
     let n: number | null;
     try {
@@ -90,7 +98,13 @@ export class ConnConnection implements Connection {
     if (n === null) return null;
     const chunk = this.#slab.subarray(this.#pos, this.#pos + n);
     this.#pos += n;
+    this.#lent++;
     return chunk;
+  }
+
+  /** Takes back a chunk nobody references any more. */
+  recycle(chunk: Uint8Array): void {
+    if (chunk.buffer === this.#slab.buffer && this.#lent > 0) this.#lent--;
   }
 
   /** Writes all of `bytes`. */

@@ -59,6 +59,12 @@ export interface Connection extends AsyncIterable<Uint8Array> {
   write(bytes: Uint8Array): Promise<void>;
   /** Closes both directions; idempotent. A pending `read()` resolves `null`. */
   close(): void;
+  /**
+   * Optional: gives back a chunk returned by `read()` that the caller no
+   * longer references (nothing decoded from it keeps a view), so the
+   * transport may read into its memory again instead of allocating.
+   */
+  recycle?(chunk: Uint8Array): void;
 }
 
 /** Accepts incoming connections. */
