@@ -54,8 +54,8 @@ function quietRejection<T>(err: unknown): Promise<T> {
 /** One pending `receive`. Several may wait at once; they form a list. */
 class Waiter {
   matcher: Matcher | undefined;
-  resolve: (msg: unknown) => void = ignore;
-  reject: (err: unknown) => void = ignore;
+  resolve: (msg: unknown) => void;
+  reject: (err: unknown) => void;
   timer: number | undefined = undefined;
   next: Waiter | null = null;
   /** The promise `receive` returned, to mark its rejection handled. */
@@ -67,8 +67,14 @@ class Waiter {
     this.reject(err);
   }
 
-  constructor(matcher: Matcher | undefined) {
+  constructor(
+    matcher: Matcher | undefined,
+    resolve: (msg: unknown) => void,
+    reject: (err: unknown) => void,
+  ) {
     this.matcher = matcher;
+    this.resolve = resolve;
+    this.reject = reject;
   }
 }
 
@@ -272,22 +278,23 @@ export class Proc implements ProcessContext {
     if (timeout === 0) {
       return quietRejection(new TimeoutError("Receive timed out after 0 ms"));
     }
-    const waiter = new Waiter(matcher);
     const promise = new Promise<T>((resolve, reject) => {
-      waiter.resolve = resolve as (msg: unknown) => void;
-      waiter.reject = reject;
+      const waiter = new Waiter(matcher, resolve as (msg: unknown) => void, reject);
+      if (timeout !== Infinity) {
+        waiter.timer = setTimeout(onReceiveTimeout, timeout, this, waiter, timeout);
+      }
+      let last = this.waiter;
+      if (last === null) {
+        this.waiter = waiter;
+      } else {
+        while (last.next !== null) last = last.next;
+        last.next = waiter;
+      }
     });
-    waiter.promise = promise;
-    if (timeout !== Infinity) {
-      waiter.timer = setTimeout(onReceiveTimeout, timeout, this, waiter, timeout);
-    }
-    let last = this.waiter;
-    if (last === null) {
-      this.waiter = waiter;
-    } else {
-      while (last.next !== null) last = last.next;
-      last.next = waiter;
-    }
+    // The newest waiter is the last one; it keeps its promise for fail().
+    let last = this.waiter!;
+    while (last.next !== null) last = last.next;
+    last.promise = promise;
     return promise;
   }
 
