@@ -110,7 +110,10 @@ Deno.test("send() throws TypeError at once for a message that cannot cross the w
     await a!.connect(b!.address);
     const pid = echo(b!);
     const me = a!.runtime.open();
-    assert.throws(() => me.send(pid, { f: () => 1 }), TypeError);
+    assert.throws(() => me.send(pid, { f: () => 1 }), {
+      name: "TypeError",
+      message: "Cannot send value: function at msg.f",
+    });
   } finally {
     await stopAll([a, b]);
   }

@@ -100,6 +100,14 @@ export type DecodedBody =
  * ```
  */
 export function encodeSignal(signal: Signal): Uint8Array {
+  try {
+    return encodeSignalBody(signal);
+  } catch (e) {
+    throw e instanceof TypeError ? renamePath(e, signal.op) : e;
+  }
+}
+
+function encodeSignalBody(signal: Signal): Uint8Array {
   switch (signal.op) {
     case "send": {
       const to = signal.to;
@@ -128,6 +136,32 @@ export function encodeSignal(signal: Signal): Uint8Array {
         signal.reason,
       ]);
   }
+}
+
+/** Where the user's value sits in each op's array, and what to call it. */
+const VALUE_FIELD: Partial<Record<Signal["op"], [number, string]>> = {
+  send: [4, "msg"],
+  reg_send: [2, "msg"],
+  exit: [3, "reason"],
+  link_exit: [3, "reason"],
+  down: [4, "reason"],
+};
+
+/**
+ * The codec names a path from the root of what it encodes (`msg[4].f`);
+ * the user sent `msg` (or a reason) itself, so name the path from there.
+ */
+function renamePath(e: TypeError, op: Signal["op"]): TypeError {
+  const field = VALUE_FIELD[op];
+  if (field === undefined) return e;
+  const [index, name] = field;
+  const prefix = ` at msg[${index}]`;
+  const at = e.message.indexOf(prefix);
+  if (at < 0) return e;
+  return new TypeError(
+    e.message.slice(0, at) + ` at ${name}` + e.message.slice(at + prefix.length),
+    { cause: e.cause },
+  );
 }
 
 /**

@@ -143,6 +143,24 @@ Deno.test("DistConnection keeps one sender's order behind its own bulk message",
   b.conn.close("disconnect");
 });
 
+Deno.test("DistConnection drains thousands of messages queued behind a bulk one quickly and in order", async () => {
+  const [a, b] = pair({ fragmentSize: 1024 });
+  a.conn.send(new Uint8Array(100_000), "p");
+  const n = 20_000;
+  for (let i = 0; i < n; i++) {
+    const m = new Uint8Array(4);
+    new DataView(m.buffer).setUint32(0, i);
+    a.conn.send(m, "p");
+  }
+  await waitFor(() => b.got.length === n + 1, { message: `${b.got.length} delivered` });
+  assert.equal(b.got[0]!.length, 100_000);
+  for (let i = 0; i < n; i++) assert.equal(new DataView(b.got[i + 1]!.buffer).getUint32(0), i);
+  // 8 fragments' worth of bytes per write: ~13 writes for the bulk one, ~22 for the rest.
+  assert.ok(a.io.writes <= 40, `${a.io.writes} writes`);
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
 Deno.test("DistConnection interleaves small messages and ticks with the fragments of a bulk transfer", async () => {
   const [a, raw] = memoryPair({ capacity: 4096 });
   const tickMs = 40;
@@ -158,14 +176,24 @@ Deno.test("DistConnection interleaves small messages and ticks with the fragment
     const p = await reader.next(1 << 20);
     if (p === null) break;
     if (p.length === 0) ticksSeen++;
-    kinds.push(p.length === 0 ? "tick" : p[0] === FRAME_MESSAGE ? "msg" : p[0] === FRAME_FRAGMENT_HEAD ? "head" : "cont");
+    kinds.push(
+      p.length === 0
+        ? "tick"
+        : p[0] === FRAME_MESSAGE
+        ? "msg"
+        : p[0] === FRAME_FRAGMENT_HEAD
+        ? "head"
+        : "cont",
+    );
     await new Promise((r) => setTimeout(r, 4)); // the slow network, not synchronisation
   }
   const firstData = kinds.filter((k) => k !== "tick");
   assert.equal(firstData[0], "msg", "the small message leaves before the bulk one");
   assert.equal(firstData[1], "head");
   const lastCont = kinds.lastIndexOf("cont");
-  const firstTickInside = kinds.findIndex((k, i) => k === "tick" && i > kinds.indexOf("head") && i < lastCont);
+  const firstTickInside = kinds.findIndex((k, i) =>
+    k === "tick" && i > kinds.indexOf("head") && i < lastCont
+  );
   assert.ok(ticksSeen > 0 && firstTickInside > 0, `no tick between fragments: ${kinds.join(",")}`);
   s.conn.close("disconnect");
   raw.close();

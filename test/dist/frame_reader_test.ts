@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { framedIO, FrameReader } from "../../src/dist/frame_reader.ts";
+import { memoryPair } from "../../src/dist/memory.ts";
+import type { Connection } from "../../src/dist/transport.ts";
+import { encodeFrame, encodeFrames } from "../../src/term/frame.ts";
+
+/** A connection that hands out the given chunks, then ends; records what is recycled. */
+class ScriptedConnection implements Connection {
+  readonly remoteAddr = "scripted";
+  recycled: Uint8Array[] = [];
+  #chunks: Uint8Array[];
+  constructor(chunks: Uint8Array[]) {
+    this.#chunks = [...chunks];
+  }
+  read(): Promise<Uint8Array | null> {
+    return Promise.resolve(this.#chunks.shift() ?? null);
+  }
+  write(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): void {}
+  recycle(chunk: Uint8Array): void {
+    this.recycled.push(chunk);
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    throw new Error("unused");
+  }
+}
+
+function payloads(...sizes: number[]): Uint8Array[] {
+  return sizes.map((n, i) => new Uint8Array(n).fill(i + 1));
+}
+
+Deno.test("FrameReader.run() yields every frame however the stream is cut", async () => {
+  const frames = payloads(1, 0, 300, 5, 70_000, 2);
+  const wire = encodeFrames(frames);
+  for (const cut of [1, 2, 3, 4, 5, 7, 64, 1000, 65_536, wire.length]) {
+    const chunks: Uint8Array[] = [];
+    for (let off = 0; off < wire.length; off += cut) chunks.push(wire.slice(off, off + cut));
+    const got: Uint8Array[] = [];
+    await new FrameReader(new ScriptedConnection(chunks)).run(1 << 20, (buf, start, end) => {
+      got.push(buf.slice(start, end));
+      return false;
+    });
+    assert.deepEqual(got, frames, `cut every ${cut} bytes`);
+  }
+});
+
+Deno.test("FrameReader.run() gives chunks back only when no frame view was kept", async () => {
+  const keep = new ScriptedConnection([
+    encodeFrame(new Uint8Array([1])),
+    encodeFrame(new Uint8Array([2])),
+  ]);
+  await new FrameReader(keep).run(1024, (buf, start) => buf[start] === 1);
+  assert.equal(keep.recycled.length, 1);
+  assert.equal(keep.recycled[0]![4], 2);
+});
+
+Deno.test("FrameReader reuses its scratch buffer for split frames unless one was kept", async () => {
+  const wire = encodeFrames(payloads(50_000, 50_000, 50_000));
+  const chunks = [
+    wire.slice(0, 30_000),
+    wire.slice(30_000, 80_000),
+    wire.slice(80_000, 120_000),
+    wire.slice(120_000),
+  ];
+  const buffers: ArrayBufferLike[] = [];
+  await new FrameReader(new ScriptedConnection(chunks)).run(1 << 20, (buf, start, end) => {
+    if (end - start === 50_000) buffers.push(buf.buffer);
+    return false;
+  });
+  assert.equal(buffers.length, 3);
+  assert.equal(buffers[0], buffers[1], "a frame nobody kept frees the scratch for the next");
+  const kept: ArrayBufferLike[] = [];
+  await new FrameReader(new ScriptedConnection(chunks.map((c) => c.slice()))).run(
+    1 << 20,
+    (buf, start, end) => {
+      if (end - start === 50_000) kept.push(buf.buffer);
+      return true;
+    },
+  );
+  assert.notEqual(kept[0], kept[1], "a kept frame keeps its buffer");
+});
+
+Deno.test("FrameReader refuses a length over the limit before reading the payload", async () => {
+  const conn = new ScriptedConnection([new Uint8Array([0x10, 0, 0, 0])]);
+  await assert.rejects(
+    new FrameReader(conn).run(1024, () => false),
+    { name: "DecodeError", message: "Frame too large: 268435456 bytes, limit 1024" },
+  );
+  await assert.rejects(
+    new FrameReader(new ScriptedConnection([new Uint8Array([0, 0, 4, 1])])).next(1024),
+    {
+      name: "DecodeError",
+    },
+  );
+});
+
+Deno.test("FrameReader.next() reads one frame at a time and run() takes over the rest", async () => {
+  const wire = encodeFrames([new Uint8Array([1]), new Uint8Array(200), new Uint8Array([3])]);
+  const reader = new FrameReader(new ScriptedConnection([wire]));
+  assert.deepEqual(await reader.next(16), new Uint8Array([1]));
+  // The 200-byte frame is over next()'s limit of 16, but run() applies its own limit.
+  const got: number[] = [];
+  await reader.run(1024, (_buf, start, end) => {
+    got.push(end - start);
+    return false;
+  });
+  assert.deepEqual(got, [200, 1]);
+  assert.equal(await new FrameReader(new ScriptedConnection([])).next(16), null);
+});
+
+Deno.test("framedIO() frames what it sends and fails recv at the end of the stream", async () => {
+  const [a, b] = memoryPair();
+  const ia = framedIO(a, new FrameReader(a), 1024);
+  const ib = framedIO(b, new FrameReader(b), 1024);
+  await ia.send(new Uint8Array([5, 6]));
+  assert.deepEqual(await ib.recv(), new Uint8Array([5, 6]));
+  a.close();
+  await assert.rejects(ib.recv(), Deno.errors.UnexpectedEof);
+  b.close();
+});
