@@ -581,8 +581,19 @@ export class Runtime {
 
   /** Queues an exit signal for `proc` and applies the queue unless already applying it. */
   #signal(proc: Proc, from: Pid, reason: unknown, kind: number): void {
-    this.#signals.push(proc, from, reason, kind);
-    if (!this.#draining) this.#drain();
+    if (this.#draining) {
+      this.#signals.push(proc, from, reason, kind);
+      return;
+    }
+    // Nothing queued: apply this one at once, then whatever it raised.
+    this.#draining = true;
+    try {
+      this.#apply(proc, from, reason, kind);
+    } catch (err) {
+      log.error("Cannot apply exit signal: {err}", { err });
+    }
+    this.#draining = false;
+    if (this.#signals.length !== 0) this.#drain();
   }
 
   #drain(): void {
@@ -628,8 +639,17 @@ export class Runtime {
   #terminate(proc: Proc, reason: unknown): void {
     proc.flags |= EXITED;
     proc.exitReason = reason;
+    this.#procs.delete(proc.self.id);
+    let error: ProcessExitError | undefined;
+    if (proc.waiter !== null) proc.rejectWaiters(error = new ProcessExitError(reason));
+    proc.mailbox = null;
+    // Most processes never had a name, a link, a monitor or a timer.
+    if (proc.ext !== null) this.#terminateExt(proc, reason, error);
+  }
+
+  /** The part of `#terminate` for a process with names, links, monitors or timers. */
+  #terminateExt(proc: Proc, reason: unknown, error: ProcessExitError | undefined): void {
     const self = proc.self;
-    this.#procs.delete(self.id);
     if (proc.name !== undefined && this.#names.get(proc.name) === proc) {
       this.#names.delete(proc.name);
     }
@@ -644,10 +664,6 @@ export class Runtime {
         }
       }
     }
-    let error: ProcessExitError | undefined;
-    if (proc.waiter !== null) proc.rejectWaiters(error = new ProcessExitError(reason));
-    proc.mailbox = null;
-
     const links = proc.links;
     if (links !== null) {
       proc.links = null;
@@ -698,7 +714,8 @@ export class Runtime {
         }
       }
     }
-    if (proc.abort !== null) proc.abort.abort(error ?? new ProcessExitError(reason));
+    const abort = proc.abort;
+    if (abort !== null) abort.abort(error ?? new ProcessExitError(reason));
   }
 
   // ---------------------------------------------------------------- links
