@@ -31,8 +31,15 @@ export const TRAP = 1;
 /** `flags` bit: the process has exited. */
 export const EXITED = 2;
 
-/** Key of the runtime's exit/1 entry point, used by `ProcessContext.exit`. */
-export const kExitSelf: unique symbol = Symbol("weft.process.exitSelf");
+/** The runtime's exit/1, for `ProcessContext.exit`; the runtime installs it. */
+let exitSelf: (proc: Proc, reason: unknown) => void = () => {
+  throw new Error("Cannot exit: the process runtime is not loaded");
+};
+
+/** Installs the runtime's exit/1 (called once, by `runtime.ts`). */
+export function setExitSelf(fn: (proc: Proc, reason: unknown) => void): void {
+  exitSelf = fn;
+}
 
 /** A selective-receive predicate: `true` takes the message. */
 export type Matcher = (msg: unknown) => boolean;
@@ -459,7 +466,7 @@ export class Proc implements ProcessContext {
 
   exit(reason: unknown = "normal"): void {
     if (this.flags & EXITED) return;
-    this.runtime[kExitSelf](this, reason);
+    exitSelf(this, reason);
   }
 
   flush(): unknown[] {
@@ -481,10 +488,12 @@ export class Proc implements ProcessContext {
     return `#Process<${this.self}>`;
   }
 
+  /** `Deno.inspect` shows `#Process<#PID<...>>`. */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
+  /** `node:util` inspect shows `#Process<#PID<...>>`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }

@@ -381,6 +381,23 @@ export function demonitor(ref: Ref, options?: DemonitorOptions): boolean {
  * ```
  */
 export function exit(reason?: unknown): never;
+/**
+ * Sends `pid` an exit signal from the running process, as Erlang's `exit/2`.
+ *
+ * @param pid the target
+ * @param reason the exit reason (`"kill"` cannot be trapped)
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "./runtime.ts";
+ * import { exit, runInProcess } from "./current.ts";
+ * const rt = new Runtime();
+ * const victim = rt.open();
+ * runInProcess(rt.open(), () => exit(victim.self, "stop"));
+ * console.assert(!rt.isAlive(victim.self));
+ * await rt.shutdown();
+ * ```
+ */
 export function exit(pid: Pid, reason: unknown): void;
 export function exit(pidOrReason?: unknown, reason?: unknown): void {
   const ctx = current();

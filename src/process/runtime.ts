@@ -46,7 +46,7 @@ import { logger } from "../log.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
-import { EXITED, kExitSelf, Monitor, Proc, TRAP } from "./_proc.ts";
+import { EXITED, Monitor, Proc, setExitSelf, TRAP } from "./_proc.ts";
 import { ProcTable } from "./_table.ts";
 import type {
   DemonitorOptions,
@@ -188,24 +188,24 @@ function startBody(proc: Proc): void {
       return;
     }
   } catch (err) {
-    proc.runtime[kBodyEnded](proc, err, true);
+    bodyEnded(proc, err, true);
     return;
   }
-  proc.runtime[kBodyEnded](proc, "normal", false);
+  bodyEnded(proc, "normal", false);
 }
 
 function bodyReturned(): void {
   const proc = processStorage.getStore() as Proc;
-  proc.runtime[kBodyEnded](proc, "normal", false);
+  bodyEnded(proc, "normal", false);
 }
 
 function bodyThrew(err: unknown): void {
   const proc = processStorage.getStore() as Proc;
-  proc.runtime[kBodyEnded](proc, err, true);
+  bodyEnded(proc, err, true);
 }
 
-/** Key of the runtime's entry point for a finished process body. */
-const kBodyEnded: unique symbol = Symbol("weft.process.bodyEnded");
+/** The runtime's entry point for a finished body; set by `Runtime`'s static block. */
+let bodyEnded: (proc: Proc, reason: unknown, threw: boolean) => void;
 
 /**
  * The processes of one node, and everything that happens between them.
@@ -251,6 +251,8 @@ export class Runtime {
   #closed = false;
 
   /**
+   * Makes the runtime of one node; it holds no process until one is spawned.
+   *
    * @param options the node's name and incarnation
    * @throws {TypeError} when `node` is not a valid node name
    * @throws {RangeError} when `creation` is not a nonzero u32
@@ -447,8 +449,15 @@ export class Runtime {
     }
   };
 
+  static {
+    // Entry points for module-level code (the body runners above and
+    // ProcessContext.exit in _proc.ts) without making them public methods.
+    bodyEnded = (proc, reason, threw) => proc.runtime.#bodyEnded(proc, reason, threw);
+    setExitSelf((proc, reason) => proc.runtime.#signal(proc, proc.self, reason, SELF));
+  }
+
   /** Called when a process body returns or throws (`threw`). */
-  [kBodyEnded](proc: Proc, reason: unknown, threw: boolean): void {
+  #bodyEnded(proc: Proc, reason: unknown, threw: boolean): void {
     if (proc.flags & EXITED) return; // already killed; its code just unwound
     if (threw) {
       if (reason instanceof ProcessExitError) {
@@ -457,11 +466,6 @@ export class Runtime {
         this.#logCrash(proc, reason);
       }
     }
-    this.#signal(proc, proc.self, reason, SELF);
-  }
-
-  /** `ProcessContext.exit`: the process exits with `reason`, as Erlang's `exit/1`. */
-  [kExitSelf](proc: Proc, reason: unknown): void {
     this.#signal(proc, proc.self, reason, SELF);
   }
 
@@ -1535,6 +1539,7 @@ export class Runtime {
     return `#Runtime<${this.node}>`;
   }
 
+  /** `Deno.inspect` shows `#Runtime<node>`. */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }

@@ -69,16 +69,23 @@ export interface SignalRouter {
 
 /** `{type: "EXIT", from, reason}`: an exit signal turned into a message by `trapExit`. */
 export interface ExitMessage {
+  /** Always `"EXIT"`. */
   type: "EXIT";
+  /** The process the signal came from (the linked process, or the caller of `exit/2`). */
   from: Pid;
+  /** The exit reason. */
   reason: unknown;
 }
 
 /** `{type: "DOWN", ref, pid, reason}`: a monitored process went down. */
 export interface DownMessage {
+  /** Always `"DOWN"`. */
   type: "DOWN";
+  /** The monitor's reference, as `monitor` returned it. */
   ref: Ref;
+  /** What was monitored: the pid, or `{name, node}` for a monitor by name. */
   pid: Pid | RemoteName;
+  /** The exit reason; `"noproc"` or `"noconnection"` when there was none to watch. */
   reason: unknown;
 }
 
