@@ -82,6 +82,7 @@ import { decodeBody, encodeOp, encodeSignal, type PeerAddress } from "./ops.ts";
 import type { Connection, Listener, Transport, TransportAddress } from "./transport.ts";
 import {
   CAP_HIDDEN,
+  CAP_SPAWN,
   CAPS_DEFAULT,
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_NET_TICKTIME,
@@ -91,6 +92,7 @@ import {
   OP_PEERS,
   OP_PING,
   OP_PONG,
+  OP_SPAWN_REQUEST,
   STATUS_ALIVE,
   STATUS_NOK,
   STATUS_OK,
@@ -450,6 +452,17 @@ export class NetKernel implements SignalRouter {
     else this.#opHandlers.set(op, handler);
   }
 
+  /**
+   * What the handshake told about a connected node: its creation,
+   * capabilities (e.g. `CAP_SPAWN`), whether it is hidden.
+   *
+   * @param node the node
+   * @returns its info, or `undefined` when it is not connected
+   */
+  peer(node: string): PeerInfo | undefined {
+    return this.#nodes.get(node)?.peer;
+  }
+
   /** Whether the connection to `node` has more than its high-water mark queued. */
   busy(node: string): boolean {
     return this.#nodes.get(node)?.conn?.busy ?? false;
@@ -512,6 +525,11 @@ export class NetKernel implements SignalRouter {
   #track(task: Promise<unknown>): void {
     this.#tasks.add(task);
     task.finally(() => this.#tasks.delete(task)).catch(() => {});
+  }
+
+  /** What this node announces in a handshake starting now. */
+  #capabilitiesNow(): number {
+    return this.#capabilities | (this.#opHandlers.has(OP_SPAWN_REQUEST) ? CAP_SPAWN : 0);
   }
 
   // ---------------------------------------------------------------- routing
@@ -604,7 +622,7 @@ export class NetKernel implements SignalRouter {
             self: {
               name: this.name,
               creation: this.#runtime.creation,
-              capabilities: this.#capabilities,
+              capabilities: this.#capabilitiesNow(),
             },
             cookie: this.#cookie,
             peer: e.name,
@@ -687,7 +705,7 @@ export class NetKernel implements SignalRouter {
           self: {
             name: this.name,
             creation: this.#runtime.creation,
-            capabilities: this.#capabilities,
+            capabilities: this.#capabilitiesNow(),
           },
           cookie: this.#cookie,
           decide: (hello): HandshakeStatus => {

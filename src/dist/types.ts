@@ -103,8 +103,12 @@ export const CAP_FRAGMENTS = 0x1;
 export const CAP_SPAWN = 0x2;
 /** The node is hidden: not part of the transitive mesh, not in `list("visible")`. */
 export const CAP_HIDDEN = 0x4;
-/** The capabilities every Weft node of this version announces. */
-export const CAPS_DEFAULT = CAP_FRAGMENTS | CAP_SPAWN;
+/**
+ * The capabilities every Weft node of this version announces; `CAP_SPAWN`
+ * is added while a SPAWN_REQUEST handler is installed, `CAP_HIDDEN` by
+ * hidden nodes.
+ */
+export const CAPS_DEFAULT = CAP_FRAGMENTS;
 
 // ---------------------------------------------------------------------------
 // Frames (after the handshake)
