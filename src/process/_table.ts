@@ -107,22 +107,41 @@ export class ProcTable<T extends TableEntry> {
     }
   }
 
-  /** Moves every entry into a table of `capacity` slots, unless two would collide. */
+  /**
+   * Changes the table to `capacity` slots (double or half the current
+   * size) in place. Growing moves each entry to `id & newMask`, which is
+   * its slot or the one `capacity / 2` above. Shrinking folds the upper
+   * half down, unless two live numbers would meet in one slot.
+   */
   #resize(capacity: number): void {
-    const slots = emptySlots<T>(capacity);
+    const slots = this.#slots;
+    const old = slots.length;
     const mask = capacity - 1;
-    for (const entry of this.#slots) {
-      if (entry === undefined) continue;
-      const index = entry.self.id & mask;
-      if (slots[index] !== undefined) {
-        // Shrinking mapped two live numbers to one slot: keep the old size,
-        // and try again only once half of the processes left have gone.
-        this.#shrinkBelow = this.#size >> 1;
-        return;
+    if (capacity > old) {
+      slots.length = capacity;
+      for (let i = 0; i < old; i++) {
+        const entry = slots[i];
+        if (entry === undefined) continue;
+        const index = entry.self.id & mask;
+        if (index !== i) {
+          slots[index] = entry;
+          slots[i] = undefined;
+        }
       }
-      slots[index] = entry;
+    } else {
+      for (let i = capacity; i < old; i++) {
+        if (slots[i] !== undefined && slots[i & mask] !== undefined) {
+          // Try again only once half of the processes left have gone.
+          this.#shrinkBelow = this.#size >> 1;
+          return;
+        }
+      }
+      for (let i = capacity; i < old; i++) {
+        const entry = slots[i];
+        if (entry !== undefined) slots[i & mask] = entry;
+      }
+      slots.length = capacity;
     }
-    this.#slots = slots;
     this.#mask = mask;
     this.#shrinkBelow = capacity > MIN_CAPACITY ? capacity >> 3 : 0;
   }
