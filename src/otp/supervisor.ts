@@ -503,24 +503,18 @@ export const Supervisor: SupervisorNamespace = Object.freeze({
     request(sup, { sup: "which_children" }, options, "list children") as Promise<ChildInfo[]>,
   countChildren: (sup: ServerRef, options?: SupervisorCallOptions) =>
     request(sup, { sup: "count_children" }, options, "count children") as Promise<ChildCounts>,
-  startChild(sup: ServerRef, spec: ChildSpec, options?: SupervisorCallOptions): Promise<Pid> {
+  async startChild(sup: ServerRef, spec: ChildSpec, options?: SupervisorCallOptions): Promise<Pid> {
     const full = normalizeChildSpec(spec, "start child");
-    return request(
-      sup,
-      { sup: "start_child", spec: full },
-      options,
-      `start child "${full.id}"`,
-    ) as Promise<
-      Pid
-    >;
+    const what = `start child "${full.id}"`;
+    return await request(sup, { sup: "start_child", spec: full }, options, what) as Pid;
   },
   async terminateChild(sup: ServerRef, id: string, options?: SupervisorCallOptions): Promise<void> {
     const what = `terminate child "${checkId(id, "terminate child")}"`;
     await request(sup, { sup: "terminate_child", id }, options, what);
   },
-  restartChild(sup: ServerRef, id: string, options?: SupervisorCallOptions): Promise<Pid> {
+  async restartChild(sup: ServerRef, id: string, options?: SupervisorCallOptions): Promise<Pid> {
     const what = `restart child "${checkId(id, "restart child")}"`;
-    return request(sup, { sup: "restart_child", id }, options, what) as Promise<Pid>;
+    return await request(sup, { sup: "restart_child", id }, options, what) as Pid;
   },
   async deleteChild(sup: ServerRef, id: string, options?: SupervisorCallOptions): Promise<void> {
     const what = `delete child "${checkId(id, "delete child")}"`;
