@@ -1166,7 +1166,7 @@ export class Runtime {
   /**
    * The pids of every live process.
    *
-   * @returns the pids, oldest first
+   * @returns the pids, in process-table order (as Erlang's `processes/0`)
    *
    * @example
    * ```ts
