@@ -1,22 +1,36 @@
 /**
- * The TLS transport: distribution over TLS 1.3 (`Deno.connectTls` /
- * `Deno.listenTls`, rustls underneath, which negotiates TLS 1.3 with any
- * modern peer and never goes below 1.2).
+ * The TLS transport: distribution over TLS (`Deno.connectTls` /
+ * `Deno.listenTls`; rustls underneath negotiates TLS 1.3 with any modern
+ * peer and never goes below 1.2).
  *
- * Every node has a certificate and key. With a CA (`--tls-ca`), a node
- * accepts only servers whose certificate that CA signed and, as a client,
- * presents its own certificate (mutual TLS).
+ * Every node has a certificate and key. With a CA (`--tls-ca`) the cluster
+ * runs mutual TLS: a node accepts only servers whose certificate the CA
+ * issued, and only clients that prove they hold a certificate the CA issued.
  *
  * A limit of Deno 2.6, stated plainly: a TLS server in Deno cannot request
- * or verify a client certificate (`Deno.listenTls` has no such option, and
- * `node:tls`'s `requestCert` is ignored). So the accepting side of a
- * connection cannot check the dialling side's certificate at the TLS
- * layer. What still holds: the dialling side verifies the accepting side
- * against the CA (so it never talks to an impostor), everything is
- * encrypted, and the accepting side authenticates the dialling side by the
- * cookie handshake that runs inside the TLS channel. With a CA configured,
- * a connection is thus authenticated by certificate in one direction and
- * by the cookie in both.
+ * or verify a client certificate (`Deno.listenTls` has no option for it, and
+ * `node:tls`'s `requestCert` is ignored). So the client's certificate is
+ * checked one step later, over the encrypted channel, before the cookie
+ * handshake starts:
+ *
+ * ```
+ * client                                         server (has the CA)
+ *   <====== TLS handshake: the client verifies the server against the CA ======>
+ *   <------------- AUTH_CHALLENGE [1, nonce(32)] -------------------------------
+ *   --- AUTH_RESPONSE [2, certificate PEM, signature("weft-tls-client-auth\0" | nonce)] ->
+ *                       server: issued by the CA? valid now? signature by its key?
+ *   <------------- AUTH_OK [3] ------------------ or the server closes ----------
+ *   then the distribution handshake (HELLO ...)
+ * ```
+ *
+ * (Frames as everywhere: `u32 length | CBOR`, at most 64 KiB.) This proves
+ * that the client holds a key the CA certified; unlike a TLS client
+ * certificate, the proof is not bound to the TLS session (Deno exposes no
+ * keying-material exporter), so a member that already holds a valid
+ * certificate could relay another member's proof. Cluster members trust
+ * each other anyway: they share the cookie.
+ *
+ * Every node of a cluster must agree on whether a CA is given.
  *
  * @example
  * ```ts ignore
@@ -32,26 +46,43 @@
  * @module
  */
 
-import { ConnConnection, ConnListener } from "./tcp.ts";
-import type {
-  Connection,
-  ConnectOptions,
-  Listener,
-  Transport,
-  TransportAddress,
+import { logger } from "../log.ts";
+import { decode, encode } from "../term/codec.ts";
+import { framedIO, FrameReader } from "./frame_reader.ts";
+import { ConnConnection, isClosedError } from "./tcp.ts";
+import {
+  type Connection,
+  type ConnectOptions,
+  iterateConnections,
+  type Listener,
+  type Transport,
+  type TransportAddress,
 } from "./transport.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_FRAME, NONCE_BYTES } from "./types.ts";
+import { checkIssuedBy, keyMatchesCert, signWithKey, verifyWithCert } from "./x509.ts";
+
+const log = logger("dist");
+
+/** Client authentication messages (first element of each CBOR array). */
+const AUTH_CHALLENGE = 1;
+const AUTH_RESPONSE = 2;
+const AUTH_OK = 3;
+/** What the client signs, before the nonce. */
+const AUTH_LABEL = new TextEncoder().encode("weft-tls-client-auth\0");
+/** Client authentications in progress on one listener, at most. */
+const MAX_PENDING_AUTH = 256;
 
 /** Certificates and keys for {@linkcode TlsTransport}, PEM text. */
 export interface TlsOptions {
-  /** This node's certificate chain, PEM. */
+  /** This node's certificate (the first of the PEM text is presented). */
   cert: string;
   /** This node's private key, PEM. */
   key: string;
   /**
-   * The CA that signs the cluster's certificates, PEM. When given, servers
-   * must present a certificate it signed, and this node presents its own
-   * certificate when it connects. Without it, the system's root
-   * certificates are used.
+   * The CA that issues the cluster's certificates, PEM. When given, servers
+   * must present a certificate it issued and clients must prove they hold
+   * one. Without it, servers are checked against the system's roots and
+   * clients are not checked.
    */
   ca?: string;
   /**
@@ -59,10 +90,12 @@ export interface TlsOptions {
    * part of the node name). Default `true`.
    */
   verifyHostname?: boolean;
+  /** Deadline of the client authentication, in milliseconds. Default 5000. */
+  authTimeout?: number;
 }
 
 /**
- * Distribution over TLS.
+ * Distribution over TLS, mutual when a CA is given.
  *
  * @example
  * ```ts
@@ -77,7 +110,8 @@ export class TlsTransport implements Transport {
 
   /**
    * @param options certificate, key and optional CA, PEM
-   * @throws {TypeError} when the certificate or key is missing
+   * @throws {TypeError} when the certificate, key or CA is not PEM, or the
+   *   key is not the certificate's
    */
   constructor(options: TlsOptions) {
     if (typeof options.cert !== "string" || !options.cert.includes("BEGIN")) {
@@ -89,16 +123,24 @@ export class TlsTransport implements Transport {
     if (options.ca !== undefined && !options.ca.includes("BEGIN")) {
       throw new TypeError("Invalid TLS options: ca must be a PEM certificate");
     }
+    // Deno aborts the whole process on a key that does not match its
+    // certificate, so refuse that here, with a sentence.
+    if (!keyMatchesCert(options.key, options.cert)) {
+      throw new TypeError("Invalid TLS options: key does not belong to cert");
+    }
     this.#options = options;
   }
 
   /**
-   * Connects and completes the TLS handshake, verifying the server.
-   * @throws {Error} when the server cannot be reached or its certificate is refused
+   * Connects, completes the TLS handshake verifying the server, and with a
+   * CA proves this node's certificate to the server.
+   *
+   * @throws {Error} when the server cannot be reached, its certificate is
+   *   refused, or it refuses ours
    */
   async connect(addr: TransportAddress, options: ConnectOptions = {}): Promise<Connection> {
     const { cert, key, ca, verifyHostname } = this.#options;
-    const conn = await Deno.connectTls({
+    const tls = await Deno.connectTls({
       hostname: addr.hostname,
       port: addr.port,
       cert,
@@ -106,25 +148,27 @@ export class TlsTransport implements Transport {
       ...(ca !== undefined ? { caCerts: [ca] } : {}),
       ...(verifyHostname === false ? { unsafelyDisableHostnameVerification: true } : {}),
     });
+    const conn = new ConnConnection(tls);
     const abort = () => conn.close();
     options.signal?.addEventListener("abort", abort, { once: true });
+    const timer = setTimeout(abort, this.#options.authTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
     try {
-      await conn.handshake();
+      await tls.handshake();
+      if (ca !== undefined) await proveCertificate(conn, cert, key);
+      return conn;
     } catch (e) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed by the abort.
-      }
+      conn.close();
       throw e;
     } finally {
+      clearTimeout(timer);
       options.signal?.removeEventListener("abort", abort);
     }
-    return new ConnConnection(conn);
   }
 
   /**
-   * Listens on `addr` with this node's certificate.
+   * Listens on `addr` with this node's certificate; with a CA, a connection
+   * is handed out only after its client proved a certificate the CA issued.
+   *
    * @throws {Deno.errors.AddrInUse} when the port is taken
    */
   listen(addr: TransportAddress): Listener {
@@ -134,6 +178,168 @@ export class TlsTransport implements Transport {
       cert: this.#options.cert,
       key: this.#options.key,
     });
-    return new ConnListener(listener, (conn) => new ConnConnection(conn));
+    return new TlsListener(listener, this.#options);
   }
+}
+
+/** Accepts TLS connections, authenticating clients concurrently when a CA is set. */
+class TlsListener implements Listener {
+  readonly addr: TransportAddress;
+  #listener: Deno.TlsListener;
+  #options: TlsOptions;
+  #ready: Connection[] = [];
+  #waiter: ((conn: Connection | null) => void) | undefined;
+  #pending = new Set<Connection>();
+  #closed = false;
+  #pump: Promise<void> | undefined;
+
+  constructor(listener: Deno.TlsListener, options: TlsOptions) {
+    this.#listener = listener;
+    this.#options = options;
+    const a = listener.addr as Deno.NetAddr;
+    this.addr = { hostname: a.hostname, port: a.port };
+  }
+
+  accept(): Promise<Connection | null> {
+    if (this.#ready.length > 0) return Promise.resolve(this.#ready.shift()!);
+    if (this.#closed) return Promise.resolve(null);
+    this.#pump ??= this.#run();
+    return new Promise((resolve) => (this.#waiter = resolve));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const conn of [...this.#pending, ...this.#ready]) conn.close();
+    this.#ready = [];
+    this.#waiter?.(null);
+    this.#waiter = undefined;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return iterateConnections(this);
+  }
+
+  #deliver(conn: Connection): void {
+    if (this.#closed) {
+      conn.close();
+    } else if (this.#waiter) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter(conn);
+    } else {
+      this.#ready.push(conn);
+    }
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      let tls: Deno.TlsConn;
+      try {
+        tls = await this.#listener.accept();
+      } catch (e) {
+        if (this.#closed || e instanceof Deno.errors.BadResource) break;
+        if (isClosedError(e) || e instanceof Deno.errors.InvalidData) continue;
+        log.error("TLS listener failed: {error}", { error: e });
+        break;
+      }
+      const conn = new ConnConnection(tls);
+      if (this.#options.ca === undefined) {
+        this.#deliver(conn);
+      } else if (this.#pending.size >= MAX_PENDING_AUTH) {
+        log.warning("Refusing TLS client {addr}: too many authentications in progress", {
+          addr: conn.remoteAddr,
+        });
+        conn.close();
+      } else {
+        this.#authenticate(conn, tls);
+      }
+    }
+    if (!this.#closed) this.close();
+  }
+
+  async #authenticate(conn: Connection, tls: Deno.TlsConn): Promise<void> {
+    this.#pending.add(conn);
+    const timer = setTimeout(
+      () => conn.close(),
+      this.#options.authTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+    );
+    try {
+      await tls.handshake();
+      const subject = await checkClient(conn, this.#options.ca!);
+      log.debug("TLS client {addr} proved certificate {subject}", {
+        addr: conn.remoteAddr,
+        subject,
+      });
+      this.#pending.delete(conn);
+      this.#deliver(conn);
+    } catch (e) {
+      this.#pending.delete(conn);
+      conn.close();
+      if (!this.#closed) {
+        log.warning("Refused TLS client {addr}: {reason}", {
+          addr: conn.remoteAddr,
+          reason: e instanceof Error ? e.message : String(e),
+        });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Client side: answer the server's challenge with our certificate and a signature. */
+async function proveCertificate(conn: Connection, cert: string, key: string): Promise<void> {
+  const io = framedIO(conn, new FrameReader(conn), MAX_HANDSHAKE_FRAME);
+  const challenge = parse(await io.recv(), AUTH_CHALLENGE);
+  const nonce = challenge[1];
+  if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_BYTES) {
+    throw new TypeError("TLS client authentication: malformed challenge");
+  }
+  const signature = signWithKey(key, concat(AUTH_LABEL, nonce));
+  await io.send(encode([AUTH_RESPONSE, cert, signature]));
+  parse(await io.recv(), AUTH_OK);
+}
+
+/** Server side: challenge the client and check its answer; returns its subject. */
+async function checkClient(conn: Connection, ca: string): Promise<string> {
+  const io = framedIO(conn, new FrameReader(conn), MAX_HANDSHAKE_FRAME);
+  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  await io.send(encode([AUTH_CHALLENGE, nonce]));
+  const response = parse(await io.recv(), AUTH_RESPONSE);
+  const [, cert, signature] = response;
+  if (typeof cert !== "string" || !(signature instanceof Uint8Array)) {
+    throw new TypeError("malformed certificate proof");
+  }
+  const subject = checkIssuedBy(cert, ca);
+  if (!verifyWithCert(cert, concat(AUTH_LABEL, nonce), signature)) {
+    throw new TypeError("the client does not hold the key of its certificate");
+  }
+  await io.send(encode([AUTH_OK]));
+  return subject;
+}
+
+function parse(bytes: Uint8Array, type: number): unknown[] {
+  let value: unknown;
+  try {
+    value = decode(bytes);
+  } catch {
+    throw new TypeError("TLS client authentication: undecodable message");
+  }
+  if (!Array.isArray(value) || value[0] !== type) {
+    throw new TypeError(`TLS client authentication: expected message ${type}`);
+  }
+  return value;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

@@ -1,99 +1,11 @@
 import assert from "node:assert/strict";
+import { framedIO, FrameReader } from "../../src/dist/frame_reader.ts";
+import { ConnConnection } from "../../src/dist/tcp.ts";
 import { TlsTransport } from "../../src/dist/tls.ts";
+import { signWithKey } from "../../src/dist/x509.ts";
+import { decode, encode } from "../../src/term/codec.ts";
 import { startTestNode, stopAll } from "../helpers/nodes.ts";
-
-interface Pki {
-  ca: string;
-  cert: string;
-  key: string;
-  otherCa: string;
-  otherCert: string;
-  otherKey: string;
-}
-
-/** A throwaway CA with a node certificate for 127.0.0.1, and a second, unrelated CA. */
-async function makePki(): Promise<Pki> {
-  const dir = await Deno.makeTempDir({ prefix: "weft-tls-" });
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command("openssl", {
-      args,
-      cwd: dir,
-      stdout: "null",
-      stderr: "piped",
-    })
-      .output();
-    if (!out.success) {
-      throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-    }
-  };
-  try {
-    await Deno.writeTextFile(
-      `${dir}/node.ext`,
-      "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n",
-    );
-    for (const ca of ["ca", "other"]) {
-      await run(
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        `${ca}.key`,
-        "-out",
-        `${ca}.crt`,
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${ca}`,
-      );
-      await run(
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        `${ca}-node.key`,
-        "-out",
-        `${ca}-node.csr`,
-        "-subj",
-        "/CN=node",
-      );
-      await run(
-        "x509",
-        "-req",
-        "-in",
-        `${ca}-node.csr`,
-        "-CA",
-        `${ca}.crt`,
-        "-CAkey",
-        `${ca}.key`,
-        "-CAcreateserial",
-        "-out",
-        `${ca}-node.crt`,
-        "-days",
-        "2",
-        "-extfile",
-        "node.ext",
-      );
-    }
-    const read = (f: string) => Deno.readTextFile(`${dir}/${f}`);
-    return {
-      ca: await read("ca.crt"),
-      cert: await read("ca-node.crt"),
-      key: await read("ca-node.key"),
-      otherCa: await read("other.crt"),
-      otherCert: await read("other-node.crt"),
-      otherKey: await read("other-node.key"),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { makePki } from "../helpers/pki.ts";
 
 const pki = await makePki();
 
@@ -122,10 +34,51 @@ Deno.test("TlsTransport.connect() refuses a server whose certificate another CA 
   await accepting;
 });
 
+Deno.test("TlsTransport with a CA refuses a client whose certificate another CA issued", async () => {
+  const server = new TlsTransport({ cert: pki.cert, key: pki.key, ca: pki.ca, authTimeout: 2000 });
+  const listener = server.listen({ hostname: "127.0.0.1", port: 0 });
+  let accepted = 0;
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      conn.close();
+    }
+  })();
+  // It trusts the cluster CA, so the server passes; its own certificate does not.
+  const stranger = new TlsTransport({ cert: pki.otherCert, key: pki.otherKey, ca: pki.ca });
+  await assert.rejects(stranger.connect(listener.addr));
+  // One that lies about its certificate (presents ours, holds another key) fails too.
+  const liar = new ConnConnection(
+    await Deno.connectTls({
+      ...listener.addr,
+      caCerts: [pki.ca],
+      cert: pki.otherCert,
+      key: pki.otherKey,
+    }),
+  );
+  const io = framedIO(liar, new FrameReader(liar), 65536);
+  const [, nonce] = decode(await io.recv()) as [number, Uint8Array];
+  const data = new Uint8Array([...new TextEncoder().encode("weft-tls-client-auth\0"), ...nonce]);
+  await io.send(encode([2, pki.cert, signWithKey(pki.otherKey, data)]));
+  await assert.rejects(io.recv(), Deno.errors.UnexpectedEof);
+  liar.close();
+  const member = new TlsTransport({ cert: pki.cert, key: pki.key, ca: pki.ca });
+  const conn = await member.connect(listener.addr);
+  assert.equal(await conn.read(), null);
+  conn.close();
+  assert.equal(accepted, 1, "only the member's connection is handed out");
+  listener.close();
+  await accepting;
+});
+
 Deno.test("TlsTransport rejects options that are not PEM", () => {
   assert.throws(() => new TlsTransport({ cert: "x", key: pki.key }), TypeError);
   assert.throws(() => new TlsTransport({ cert: pki.cert, key: "x" }), TypeError);
   assert.throws(() => new TlsTransport({ cert: pki.cert, key: pki.key, ca: "x" }), TypeError);
+  assert.throws(() => new TlsTransport({ cert: pki.cert, key: pki.otherKey }), {
+    name: "TypeError",
+    message: "Invalid TLS options: key does not belong to cert",
+  });
 });
 
 Deno.test("startNode() with tls: nodes connect and message over TLS; a node of another CA cannot join", async () => {
@@ -150,6 +103,20 @@ Deno.test("startNode() with tls: nodes connect and message over TLS; a node of a
       false,
       "the stranger refuses b's server certificate",
     );
+    // A stranger that trusts the cluster CA but holds no certificate of it.
+    const intruder = await startTestNode("i", {
+      tls: { cert: pki.otherCert, key: pki.otherKey, ca: pki.ca },
+    });
+    try {
+      assert.equal(
+        await intruder.connect(b.address),
+        false,
+        "b refuses the intruder's certificate",
+      );
+      assert.deepEqual(b.list("all"), ["a@127.0.0.1"]);
+    } finally {
+      await intruder.stop();
+    }
   } finally {
     await stopAll([a, b, stranger]);
   }
