@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { importCookie } from "../../src/dist/handshake.ts";
+import { MemoryNetwork } from "../../src/dist/memory.ts";
+import { NetKernel, type NetKernelOptions } from "../../src/dist/net_kernel.ts";
+import { CAP_SPAWN, OP_SPAWN_REQUEST, OP_USER_MIN } from "../../src/dist/types.ts";
+import type { Listener } from "../../src/dist/transport.ts";
+import { Runtime } from "../../src/process/runtime.ts";
+import { Pid } from "../../src/term/pid.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+interface TestKernel {
+  runtime: Runtime;
+  kernel: NetKernel;
+  listener: Listener;
+  stop(): Promise<void>;
+}
+
+async function kernels(
+  names: string[],
+  options: Partial<NetKernelOptions> = {},
+): Promise<TestKernel[]> {
+  const net = new MemoryNetwork();
+  const cookie = await importCookie("kernel-test");
+  const made = names.map((name) => {
+    const runtime = new Runtime({ node: name });
+    const listener = net.listen({ hostname: "mem", port: 0 });
+    const kernel = new NetKernel({
+      runtime,
+      cookie,
+      transport: net,
+      listenPort: listener.addr.port,
+      ...options,
+    });
+    kernel.serve(listener);
+    return {
+      runtime,
+      kernel,
+      listener,
+      stop: async () => {
+        await kernel.stop();
+        await runtime.shutdown();
+      },
+    };
+  });
+  for (const a of made) {
+    for (const b of made) {
+      if (a !== b) a.kernel.addAddress(b.runtime.node, b.listener.addr);
+    }
+  }
+  return made;
+}
+
+Deno.test("NetKernel connects over any transport and becomes the runtime's router", async () => {
+  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  try {
+    assert.equal(a!.runtime.router, a!.kernel);
+    assert.equal(await a!.kernel.connect("b@mem"), true);
+    assert.deepEqual(a!.kernel.nodes(), ["b@mem"]);
+    await waitFor(() => b!.kernel.nodes().includes("a@mem"));
+    assert.equal(a!.kernel.peer("b@mem")?.creation, b!.runtime.creation);
+    assert.equal(a!.kernel.disconnect("nobody@mem"), false);
+    assert.equal(a!.kernel.disconnect("b@mem"), true);
+    assert.deepEqual(a!.kernel.nodes(), []);
+  } finally {
+    await a!.stop();
+    await b!.stop();
+  }
+});
+
+Deno.test("NetKernel.sendOp() reaches the handler installed with onOp() on the other node", async () => {
+  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  try {
+    const got: [string, unknown[]][] = [];
+    b!.kernel.onOp(OP_USER_MIN + 3, (node, fields) => got.push([node, fields]));
+    a!.kernel.sendOp("b@mem", OP_USER_MIN + 3, ["hello", 1]);
+    a!.kernel.sendOp("b@mem", OP_USER_MIN + 4, ["nobody listens"]);
+    a!.kernel.sendOp("b@mem", OP_USER_MIN + 3, ["again"]);
+    await waitFor(() => got.length === 2);
+    assert.deepEqual(got, [["a@mem", ["hello", 1]], ["a@mem", ["again"]]]);
+    assert.deepEqual(b!.kernel.nodes(), ["a@mem"], "an op without a handler is ignored, not fatal");
+    assert.throws(() => a!.kernel.sendOp("b@mem", OP_USER_MIN, [() => 1]), TypeError);
+  } finally {
+    await a!.stop();
+    await b!.stop();
+  }
+});
+
+Deno.test("NetKernel announces CAP_SPAWN only while a spawn handler is installed", async () => {
+  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  try {
+    await a!.kernel.connect("b@mem");
+    assert.equal((a!.kernel.peer("b@mem")!.capabilities & CAP_SPAWN) !== 0, false);
+    a!.kernel.disconnect("b@mem");
+    b!.kernel.onOp(OP_SPAWN_REQUEST, () => {});
+    await a!.kernel.connect("b@mem");
+    assert.equal((a!.kernel.peer("b@mem")!.capabilities & CAP_SPAWN) !== 0, true);
+  } finally {
+    await a!.stop();
+    await b!.stop();
+  }
+});
+
+Deno.test("NetKernel queues signals for a pending node and sends them in order once up", async () => {
+  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  try {
+    const sink = b!.runtime.open();
+    for (let i = 0; i < 100; i++) a!.runtime.send(sink.self, i);
+    assert.ok(a!.kernel.bytesQueued("b@mem") > 0, "queued while connecting");
+    for (let i = 0; i < 100; i++) assert.equal(await sink.receive(undefined, { timeout: 3000 }), i);
+    assert.equal(a!.kernel.busy("b@mem"), false);
+    await a!.kernel.drain("b@mem");
+    await assert.rejects(a!.kernel.drain("c@mem"), { name: "NoConnectionError" });
+  } finally {
+    await a!.stop();
+    await b!.stop();
+  }
+});
+
+Deno.test("NetKernel does not connect for exit, unlink or demonitor signals", async () => {
+  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  try {
+    const me = a!.runtime.open();
+    const remote = new Pid("b@mem", 1, 0, b!.runtime.creation);
+    a!.runtime.exit(remote, "bye", me.self);
+    me.unlink(remote);
+    assert.deepEqual(a!.kernel.nodes("all"), []);
+    assert.equal(a!.kernel.bytesQueued("b@mem"), 0);
+  } finally {
+    await a!.stop();
+    await b!.stop();
+  }
+});
+
+Deno.test("NetKernel.stop() refuses new connects and ends every connection", async () => {
+  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  try {
+    await a!.kernel.connect("b@mem");
+    await a!.kernel.stop();
+    assert.equal(a!.runtime.router, undefined);
+    assert.equal(await a!.kernel.connect("b@mem"), false);
+    await waitFor(() => b!.kernel.nodes().length === 0);
+  } finally {
+    await a!.stop();
+    await b!.stop();
+  }
+});
+
+Deno.test("NetKernel.connect() throws TypeError on an invalid node name", async () => {
+  const [a] = await kernels(["a@mem"]);
+  try {
+    assert.throws(() => a!.kernel.connect("no-at-sign"), TypeError);
+  } finally {
+    await a!.stop();
+  }
+});
