@@ -583,3 +583,117 @@ Deno.test("a malformed payload from an authenticated peer closes only that conne
     await logs.restore();
   }
 });
+
+/** A node in a child process; see test/helpers/node_child.ts. */
+async function childNode(name: string, ticktime: number) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      new URL("./helpers/node_child.ts", import.meta.url).pathname,
+      name,
+      "test-cookie",
+      String(ticktime),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`child node ${name} exited before it listened`);
+    text += value;
+  }
+  reader.releaseLock();
+  const { port } = JSON.parse(text.split("\n")[0]!) as { port: number };
+  return {
+    child,
+    address: `${name}@127.0.0.1:${port}`,
+    name: `${name}@127.0.0.1`,
+    async close() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // exited already
+      }
+      await child.stdin.close().catch(() => {});
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+}
+
+Deno.test("kill -9 of a peer process gives nodedown and noconnection within 200 ms", async () => {
+  const a = await startTestNode("a");
+  const c = await childNode("killed", 4);
+  try {
+    assert.ok(await a.connect(c.address));
+    const me = a.runtime.open();
+    a.monitorNodes(me.self);
+    me.monitor({ name: "sink", node: c.name });
+    assert.equal(await a.ping(c.name), "pong");
+    const t0 = performance.now();
+    c.child.kill("SIGKILL");
+    const down = await receiveMatching<NodeDownMessage>(me, isType("nodedown"));
+    const dt = performance.now() - t0;
+    const mon = await receiveMatching<Down>(me, isType("DOWN"));
+    assert.equal(down.reason, "connection_closed");
+    assert.equal(mon.reason, "noconnection");
+    assert.ok(dt < 200, `nodedown after ${dt} ms`);
+  } finally {
+    await c.close();
+    await a.stop();
+  }
+});
+
+Deno.test("a SIGSTOPped peer is down with net_tick_timeout within the tick time", async () => {
+  const ticktime = 1;
+  const a = await startTestNode("a", { netTicktime: ticktime });
+  const c = await childNode("stopped", ticktime);
+  try {
+    assert.ok(await a.connect(c.address));
+    const me = a.runtime.open();
+    a.monitorNodes(me.self);
+    const t0 = performance.now();
+    c.child.kill("SIGSTOP");
+    const down = await receiveMatching<NodeDownMessage>(me, isType("nodedown"), 5000);
+    const dt = performance.now() - t0;
+    assert.equal(down.reason, "net_tick_timeout");
+    assert.ok(dt >= 600 && dt <= ticktime * 1000 + 300, `nodedown after ${dt} ms`);
+    c.child.kill("SIGCONT");
+  } finally {
+    await c.close();
+    await a.stop();
+  }
+});
+
+Deno.test("a 256 MiB message crosses a link with a 2 s tick time without a spurious nodedown", async () => {
+  const a = await startTestNode("a", { netTicktime: 2 });
+  const c = await childNode("bulk", 2);
+  try {
+    assert.ok(await a.connect(c.address));
+    const me = a.runtime.open();
+    a.monitorNodes(me.self);
+    const data = new Uint8Array(256 * 1024 * 1024);
+    data[data.length - 1] = 7;
+    me.send({ name: "sink", node: c.name }, { from: me.self, data });
+    const reply = await receiveMatching<{ size: number }>(
+      me,
+      (m) => typeof (m as { size?: number }).size === "number",
+      60_000,
+    );
+    assert.equal(reply.size, data.length);
+    // Ticks went on during the transfer: the link is up, nothing reported down.
+    assert.equal(await a.ping(c.name), "pong");
+    await assert.rejects(me.receive(isType("nodedown"), { timeout: 100 }), {
+      name: "TimeoutError",
+    });
+  } finally {
+    await c.close();
+    await a.stop();
+  }
+});
