@@ -46,7 +46,7 @@ import {
   type NodeResolver,
 } from "./dist/net_kernel.ts";
 import { TcpTransport } from "./dist/tcp.ts";
-import { TlsTransport } from "./dist/tls.ts";
+import { type TlsOptions, TlsTransport } from "./dist/tls.ts";
 import type { Listener, Transport } from "./dist/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./dist/types.ts";
 import { logger } from "./log.ts";
@@ -60,6 +60,7 @@ export type {
   NodeKind,
   NodeUpMessage,
 } from "./dist/net_kernel.ts";
+export type { TlsOptions } from "./dist/tls.ts";
 
 const log = logger("dist");
 
@@ -85,8 +86,8 @@ export interface NodeOptions {
   hidden?: boolean;
   /** Net tick time in seconds: a silent peer is down after at most this. Default 4. */
   netTicktime?: number;
-  /** TLS instead of plain TCP. */
-  tls?: { cert: string; key: string; ca?: string; verifyHostname?: boolean };
+  /** TLS instead of plain TCP: certificate and key, and the cluster CA for mutual TLS. */
+  tls?: TlsOptions;
   /** Deadline of connects and handshakes, in milliseconds. Default 5000. */
   handshakeTimeout?: number;
   /** A transport to use instead of TCP/TLS (tests use the in-memory one). */

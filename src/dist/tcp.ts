@@ -42,7 +42,20 @@ import {
 const SLAB_BYTES = 256 * 1024;
 const MIN_READ_BYTES = 32 * 1024;
 
-/** True for the errors a socket raises when it was closed or reset: the end of the stream. */
+/**
+ * True for the errors a socket raises when it was closed or reset: the end
+ * of the stream rather than a failure to report.
+ *
+ * @param e a caught error
+ * @returns whether it means "the connection is gone"
+ *
+ * @example
+ * ```ts
+ * import { isClosedError } from "./tcp.ts";
+ * console.assert(isClosedError(new Deno.errors.ConnectionReset("reset")));
+ * console.assert(!isClosedError(new TypeError("bug")));
+ * ```
+ */
 export function isClosedError(e: unknown): boolean {
   return e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted ||
     e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.ConnectionAborted ||
