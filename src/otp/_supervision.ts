@@ -34,9 +34,10 @@ import {
 const log = logger("otp");
 
 /** Whether `msg` is the `DOWN` message of monitor `ref`. */
-export function isDownOf(msg: unknown, ref: Ref): msg is DownMessage {
+export function isDownOf(msg: unknown, ref: Ref | undefined): msg is DownMessage {
   const m = msg as DownMessage;
-  return typeof msg === "object" && msg !== null && m.type === "DOWN" && ref.equals(m.ref);
+  return ref !== undefined && typeof msg === "object" && msg !== null && m.type === "DOWN" &&
+    ref.equals(m.ref);
 }
 
 /** Whether `msg` is an `EXIT` message from `pid`. */

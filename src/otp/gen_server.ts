@@ -68,13 +68,14 @@
  * @module
  */
 
-import { describe, NameError, ProcessExitError, TimeoutError } from "../errors.ts";
+import { describe, NameError, TimeoutError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { current } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage, ExitMessage, ProcessContext, RemoteName } from "../process/types.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { isCrash } from "./_reason.ts";
+import { callerOf, checkTimeout, waitOnAlias } from "./_caller.ts";
 import { isDownOf } from "./_supervision.ts";
 import { sameTerm } from "./_term.ts";
 import type { ChildSpec, RestartType, Shutdown } from "./child_spec.ts";
@@ -250,79 +251,6 @@ function isAck(msg: unknown, tag: Ref): msg is AckMessage {
 
 // ---------------------------------------------------------------- helpers shared with the other behaviours
 
-/** The node to act on and the calling process, if there is one. */
-interface Caller {
-  runtime: Runtime;
-  ctx: ProcessContext | undefined;
-}
-
-/**
- * The calling process and its node. With `runtime`, the caller may be
- * outside any process; without, it must be inside one.
- */
-export function callerOf(runtime: Runtime | undefined, what: string): Caller {
-  if (runtime === undefined) {
-    let ctx: ProcessContext;
-    try {
-      ctx = current();
-    } catch (err) {
-      throw new Error(
-        `Cannot ${what}: not inside a Weft process; call it from a process, inside ` +
-          `runInProcess(), or pass the runtime option`,
-        { cause: err },
-      );
-    }
-    return { runtime: ctx.runtime, ctx };
-  }
-  if (typeof runtime !== "object" || runtime === null || typeof runtime.open !== "function") {
-    throw new TypeError(`Cannot ${what}: runtime must be a Runtime`);
-  }
-  let ctx: ProcessContext | undefined;
-  try {
-    ctx = current();
-  } catch {
-    ctx = undefined;
-  }
-  return { runtime, ctx: ctx?.runtime === runtime ? ctx : undefined };
-}
-
-/**
- * Waits on a call's alias mailbox. Should the calling process exit
- * meanwhile, the alias goes with it and the wait rejects with
- * `ProcessExitError`, as the caller's own `receive` would.
- */
-export function waitOnAlias<T>(
-  alias: ProcessContext,
-  caller: ProcessContext | undefined,
-  matcher: (msg: unknown) => boolean,
-  timeout: number,
-): Promise<T> {
-  if (caller === undefined) return alias.receive<T>(matcher, { timeout });
-  const signal = caller.signal;
-  if (signal.aborted) {
-    alias.exit();
-    return Promise.reject(signal.reason);
-  }
-  const onAbort = () => alias.exit((signal.reason as ProcessExitError).reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  return alias.receive<T>(matcher, { timeout }).finally(() =>
-    signal.removeEventListener("abort", onAbort)
-  );
-}
-
-/** Checks a timeout option: a number of ms 0-2^31-1, or `Infinity`. */
-export function checkTimeout(timeout: unknown, what: string): number {
-  if (typeof timeout !== "number") {
-    throw new TypeError(`Cannot ${what}: timeout must be a number, received ${typeof timeout}`);
-  }
-  if (!(timeout >= 0) || (timeout !== Infinity && timeout > 0x7fffffff)) {
-    throw new RangeError(
-      `Cannot ${what}: timeout must be 0-2147483647 ms or Infinity, received ${timeout}`,
-    );
-  }
-  return timeout;
-}
-
 function describeReason(reason: unknown): string {
   if (reason === "noproc") return "no process";
   if (reason === "noconnection") return "its node is not connected";
@@ -483,6 +411,11 @@ async function serverMain(ctx: ProcessContext, start: StartInfo): Promise<void> 
   await serverLoop(ctx, start, server, result.ok, timeout, "continue" in result, result.continue);
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
 /** Takes messages one at a time and hands them to the server's callbacks. */
 async function serverLoop(
   ctx: ProcessContext,
@@ -502,10 +435,13 @@ async function serverLoop(
     let from: From | undefined;
     let handler: string;
     try {
+      // A callback's result is awaited only when it is a promise, so that a
+      // synchronous handler costs no extra turn of the microtask queue.
+      let result: unknown;
       if (hasCont) {
         msg = { continue: cont };
         handler = "handleContinue";
-        outcome = readResult(await server.handleContinue(cont, state), handler, false);
+        result = server.handleContinue(cont, state);
       } else {
         try {
           receiveOptions.timeout = timeout ?? Infinity;
@@ -517,25 +453,27 @@ async function serverLoop(
         if (isCallMessage(msg)) {
           from = msg.from;
           handler = "handleCall";
-          outcome = readResult(await server.handleCall(msg.request, from, state), handler, true);
+          result = server.handleCall(msg.request, from, state);
         } else if (isCastMessage(msg)) {
           handler = "handleCast";
-          outcome = readResult(await server.handleCast(msg.request, state), handler, false);
+          result = server.handleCast(msg.request, state);
         } else if (isStopMessage(msg)) {
           handler = "stop";
-          outcome = { go: false, reason: msg.reason, state };
+          result = { stop: msg.reason, state };
         } else if (
           start.parent !== undefined && isObject(msg) && msg.type === "EXIT" &&
           start.parent.equals((msg as unknown as ExitMessage).from)
         ) {
           // The parent (a supervisor, the starter) exits or tells us to: as gen_server does.
           handler = "parent exit";
-          outcome = { go: false, reason: (msg as unknown as ExitMessage).reason, state };
+          result = { stop: (msg as unknown as ExitMessage).reason, state };
         } else {
           handler = "handleInfo";
-          outcome = readResult(await server.handleInfo(msg, state), handler, false);
+          result = server.handleInfo(msg, state);
         }
       }
+      if (isThenable(result)) result = await result;
+      outcome = readResult(result, handler, handler === "handleCall");
     } catch (err) {
       if (!runtime.isAlive(self)) return;
       logCrash(ctx, start, err, "handler", msg, state);
@@ -812,21 +750,16 @@ export abstract class GenServer<S = any, A = any> {
       }
       start.tag = alias.monitor(pid);
       const tag = start.tag;
-      let msg: AckMessage | DownMessage;
-      try {
-        msg = await waitOnAlias<AckMessage | DownMessage>(
-          alias,
-          caller,
-          (m) => isAck(m, tag) || isDownOf(m, tag),
-          timeout,
-        );
-      } catch (err) {
-        if (err instanceof TimeoutError) {
-          if (caller !== undefined && options.link) caller.unlink(pid);
-          runtime.exit(pid, "kill");
-          throw new TimeoutError(`Cannot ${what} ${cls.name}: init took more than ${timeout} ms`);
-        }
-        throw err;
+      const msg = await waitOnAlias<AckMessage | DownMessage>(
+        alias,
+        caller,
+        (m) => isAck(m, tag) || isDownOf(m, tag),
+        timeout,
+      );
+      if (msg === undefined) {
+        if (caller !== undefined && options.link) caller.unlink(pid);
+        runtime.exit(pid, "kill");
+        throw new TimeoutError(`Cannot ${what} ${cls.name}: init took more than ${timeout} ms`);
       }
       if (msg.type === "DOWN") {
         throw new StartError(
@@ -947,21 +880,16 @@ export abstract class GenServer<S = any, A = any> {
         { type: "$gen_call", from, request } satisfies CallMessage,
         caller?.self ?? alias.self,
       );
-      let msg: ReplyMessage | DownMessage;
-      try {
-        msg = await waitOnAlias<ReplyMessage | DownMessage>(
-          alias,
-          caller,
-          (m) => isReplyTo(m, tag) || isDownOf(m, tag),
-          timeout,
+      const msg = await waitOnAlias<ReplyMessage | DownMessage>(
+        alias,
+        caller,
+        (m) => isReplyTo(m, tag) || isDownOf(m, tag),
+        timeout,
+      );
+      if (msg === undefined) {
+        throw new TimeoutError(
+          `Cannot call server ${describeServer(server)}: no reply within ${timeout} ms`,
         );
-      } catch (err) {
-        if (err instanceof TimeoutError) {
-          throw new TimeoutError(
-            `Cannot call server ${describeServer(server)}: no reply within ${timeout} ms`,
-          );
-        }
-        throw err;
       }
       if (msg.type === "$gen_reply") return msg.value as R;
       throw new ExitError(
@@ -1081,16 +1009,11 @@ export abstract class GenServer<S = any, A = any> {
     try {
       const ref = alias.monitor(target);
       runtime.send(target, { type: "$gen_stop", reason } satisfies StopMessage, caller?.self);
-      let down: DownMessage;
-      try {
-        down = await waitOnAlias<DownMessage>(alias, caller, (m) => isDownOf(m, ref), timeout);
-      } catch (err) {
-        if (err instanceof TimeoutError) {
-          throw new TimeoutError(
-            `Cannot stop server ${describeServer(server)}: still running after ${timeout} ms`,
-          );
-        }
-        throw err;
+      const down = await waitOnAlias<DownMessage>(alias, caller, (m) => isDownOf(m, ref), timeout);
+      if (down === undefined) {
+        throw new TimeoutError(
+          `Cannot stop server ${describeServer(server)}: still running after ${timeout} ms`,
+        );
       }
       if (sameTerm(down.reason, reason)) return;
       throw new ExitError(

@@ -43,7 +43,7 @@ import {
   type TaskReply,
 } from "./_task.ts";
 import { ExitError } from "./errors.ts";
-import { checkTimeout } from "./gen_server.ts";
+import { checkTimeout } from "./_caller.ts";
 import { TaskSupervisor, type TaskSupervisorNamespace } from "./task_supervisor.ts";
 
 export type { TaskOutcome, TaskReply } from "./_task.ts";
