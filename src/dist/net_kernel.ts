@@ -322,7 +322,7 @@ export class NetKernel implements SignalRouter {
    * @returns `true` when it was connected (or being connected), `false` otherwise
    */
   disconnect(node: string): boolean {
-    const e = this.#nodes.get(node);
+    const e = this.#nodes.get(bareName(node));
     if (e === undefined) return false;
     if (e.conn !== undefined) {
       e.conn.close("disconnect", "disconnected on request");
@@ -460,12 +460,12 @@ export class NetKernel implements SignalRouter {
    * @returns its info, or `undefined` when it is not connected
    */
   peer(node: string): PeerInfo | undefined {
-    return this.#nodes.get(node)?.peer;
+    return this.#nodes.get(bareName(node))?.peer;
   }
 
   /** Whether the connection to `node` has more than its high-water mark queued. */
   busy(node: string): boolean {
-    return this.#nodes.get(node)?.conn?.busy ?? false;
+    return this.#nodes.get(bareName(node))?.conn?.busy ?? false;
   }
 
   /**
@@ -474,14 +474,14 @@ export class NetKernel implements SignalRouter {
    * @throws {NoConnectionError} when the node is not connected or disconnects meanwhile
    */
   drain(node: string): Promise<void> {
-    const conn = this.#nodes.get(node)?.conn;
+    const conn = this.#nodes.get(bareName(node))?.conn;
     if (conn === undefined) return Promise.reject(new NoConnectionError(node));
     return conn.drain();
   }
 
   /** Bytes queued for `node`, on its connection or while it is pending. */
   bytesQueued(node: string): number {
-    const e = this.#nodes.get(node);
+    const e = this.#nodes.get(bareName(node));
     if (e === undefined) return 0;
     if (e.conn !== undefined) return e.conn.bytesQueued;
     return e.queue.reduce((n, q) => n + q.body.length, 0);
@@ -999,6 +999,15 @@ export class NetKernel implements SignalRouter {
     for (const pid of list) {
       this.#runtime.send(pid, { type: "nodedown", node, reason } satisfies NodeDownMessage);
     }
+  }
+}
+
+/** `name@host` for `name@host:port`; anything else as it is. */
+function bareName(node: string): string {
+  try {
+    return parseNodeName(node).full;
+  } catch {
+    return node;
   }
 }
 
