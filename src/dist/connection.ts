@@ -18,8 +18,9 @@
  * messages costs one system call, and a sender never awaits a write.
  *
  * No head-of-line blocking. A body longer than the fragment size goes to a
- * bulk queue and leaves in fragments, a few per write; each write takes all
- * small frames first, so ticks and small messages overtake a bulk transfer.
+ * bulk queue and leaves in fragments, at most eight fragments' worth of
+ * bytes per write; each write takes all small frames first, so ticks and
+ * small messages overtake a bulk transfer.
  * Order between two processes still holds: a message whose sender has a
  * bulk message in flight queues behind it.
  *
@@ -31,11 +32,15 @@
  * the last half interval, the connection queues a tick (it leaves at once
  * when idle, or between the fragments of a stalled bulk transfer), so a
  * healthy peer hears something at least every 1.5 intervals. Receiving any
- * bytes at all (a tick, a message, a fragment of a huge
- * one) counts as hearing from the peer; after three silent intervals in a
- * row the connection closes with `net_tick_timeout`, so a silent peer is
+ * bytes at all (a tick, a message, a fragment of a huge one) counts as
+ * hearing from the peer; after three silent intervals in a row the
+ * connection closes with `net_tick_timeout`, so a silent peer is
  * down after between 3/4 and 4/4 of the tick time, and either side may
  * stall for 1.5 intervals (1.5 s at the default 4 s) without a false down.
+ *
+ * Receiving. A whole message's body is handed on as a view of the bytes
+ * read (no copy); fragments are copied into one buffer per message, and
+ * read buffers that no message kept a view of are read into again.
  *
  * Failure. A broken socket, a frame over the size limit or a malformed
  * payload closes the connection (`connection_closed`) with a reason for the
