@@ -217,6 +217,8 @@ interface ReplyMessage {
   type: "$gen_reply";
   tag: Ref;
   value: unknown;
+  /** Set instead of a value the reply could not carry to the caller's node. */
+  unsendable?: TypeError;
 }
 
 /** New server -> the alias of `GenServer.start`, once `init` has returned. */
@@ -535,14 +537,20 @@ function sendReply(ctx: ProcessContext, from: From, value: unknown): void {
   try {
     ctx.send(from.alias, { type: "$gen_reply", tag: from.tag, value } satisfies ReplyMessage);
   } catch (err) {
-    // The reply cannot cross the wire: the caller gets the reason instead of waiting.
-    log.error("Cannot send reply to {pid}: {err}", { pid: String(from.pid), err });
+    // The reply cannot cross the wire (a function in it): the caller gets a
+    // TypeError saying so rather than waiting for its deadline.
+    const detail = err instanceof Error ? err.message : String(err);
+    const unsendable = new TypeError(
+      `Cannot reply to ${from.pid}: the reply cannot be sent to another node: ${detail}`,
+    );
+    log.error("{err}", { err: unsendable });
     ctx.send(
       from.alias,
       {
         type: "$gen_reply",
         tag: from.tag,
-        value: err,
+        value: undefined,
+        unsendable,
       } satisfies ReplyMessage,
     );
   }
@@ -891,7 +899,10 @@ export abstract class GenServer<S = any, A = any> {
           `Cannot call server ${describeServer(server)}: no reply within ${timeout} ms`,
         );
       }
-      if (msg.type === "$gen_reply") return msg.value as R;
+      if (msg.type === "$gen_reply") {
+        if (msg.unsendable !== undefined) throw msg.unsendable;
+        return msg.value as R;
+      }
       throw new ExitError(
         msg.reason,
         `Cannot call server ${describeServer(server)}: ${describeReason(msg.reason)}`,

@@ -126,6 +126,30 @@ Deno.test("GenServer.call() to an unreachable node fails with noconnection at on
   }
 });
 
+Deno.test("a reply that cannot cross the wire reaches the caller as a TypeError", async () => {
+  class Leaky extends GenServer<null> {
+    override init() {
+      return { ok: null };
+    }
+    override handleCall(req: string, _from: From, state: null): CallResult<null> {
+      return { reply: req === "fn" ? { callback: () => 1 } : "fine", state };
+    }
+  }
+  const [a, b] = await startTestNodes(["gsj", "gsk"]);
+  try {
+    assert.ok(await a!.connect(b!.address));
+    const pid = await GenServer.start(Leaky, undefined, { runtime: b!.runtime });
+    await runInProcess(a!.runtime.open(), async () => {
+      const err = await GenServer.call(pid, "fn", { timeout: 10_000 }).catch((e) => e);
+      assert.ok(err instanceof TypeError, String(err));
+      assert.match(err.message, /cannot be sent to another node.*function/);
+      assert.equal(await GenServer.call(pid, "ok"), "fine", "the server went down");
+    });
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
 Deno.test("GenServer.call() with a request that cannot cross the wire throws TypeError", async () => {
   const [a, b] = await startTestNodes(["gsh", "gsi"]);
   try {
