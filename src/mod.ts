@@ -1,0 +1,103 @@
+/**
+ * Weft: Erlang/OTP-style distribution for Deno.
+ *
+ * Start a named node, spawn processes, send them messages, link and
+ * monitor them, locally or on other nodes:
+ *
+ * @example
+ * ```ts
+ * import { receive, send, spawn, startNode } from "./mod.ts";
+ * import { runInProcess } from "./mod.ts";
+ *
+ * const node = await startNode({ name: "demo@127.0.0.1", cookie: "secret", noEpmd: true, hostname: "127.0.0.1" });
+ * const shell = node.runtime.open({ label: "main" });
+ * const answer = await runInProcess(shell, async () => {
+ *   const doubler = spawn(async () => {
+ *     const msg = await receive<{ from: import("./mod.ts").Pid; n: number }>();
+ *     send(msg.from, msg.n * 2);
+ *   });
+ *   send(doubler, { from: shell.self, n: 21 });
+ *   return await receive<number>();
+ * });
+ * console.assert(answer === 42);
+ * await node.stop();
+ * ```
+ *
+ * The layers, lowest first: `term` (pids, refs, the codec), `process` (the
+ * runtime), `dist` (nodes and connections), then the services on top.
+ *
+ * @module
+ */
+
+export {
+  DecodeError,
+  describe,
+  HandshakeError,
+  NameError,
+  NoConnectionError,
+  NotAliveError,
+  ProcessExitError,
+  RemoteError,
+  TimeoutError,
+  type WeftErrorOptions,
+} from "./errors.ts";
+export {
+  decode,
+  encode,
+  longNodeName,
+  type NodeName,
+  parseNodeName,
+  Pid,
+  Ref,
+  shortNodeName,
+} from "./term/mod.ts";
+export {
+  cancelTimer,
+  current,
+  demonitor,
+  type DemonitorOptions,
+  type Dest,
+  type DownMessage,
+  exit,
+  type ExitMessage,
+  flush,
+  link,
+  makeRef,
+  monitor,
+  type OpenOptions,
+  Process,
+  type ProcessContext,
+  type ProcessFn,
+  type ProcessInfo,
+  type ProcessNamespace,
+  receive,
+  type ReceiveOptions,
+  register,
+  type RemoteName,
+  runInProcess,
+  Runtime,
+  type RuntimeOptions,
+  self,
+  send,
+  sendAfter,
+  setDefaultContext,
+  spawn,
+  spawnLink,
+  spawnMonitor,
+  type SpawnOptions,
+  trapExit,
+  unlink,
+  unregister,
+  whereis,
+} from "./process/mod.ts";
+export {
+  type MonitorNodesOptions,
+  type NodeDownMessage,
+  type NodeKind,
+  type NodeOptions,
+  type NodeUpMessage,
+  startNode,
+  type WeftNode,
+} from "./node.ts";
+export { configureLogging, logger, type WeftLogLevel } from "./log.ts";
+export { VERSION } from "./version.ts";
