@@ -128,19 +128,43 @@ function isNameRegistry(value: unknown): value is NameRegistry {
     typeof r.unregisterName === "function" && typeof r.whereisName === "function";
 }
 
-/** Whether `value` is `{ global: string }`. */
+/**
+ * Whether `value` is a `{ global }` name.
+ *
+ * @example
+ * ```ts
+ * import { isGlobalName } from "./name.ts";
+ * console.assert(isGlobalName({ global: "db" }) && !isGlobalName("db"));
+ * ```
+ */
 export function isGlobalName(value: unknown): value is GlobalName {
   return typeof value === "object" && value !== null && !(value instanceof Pid) &&
     "global" in value;
 }
 
-/** Whether `value` is `{ via, key }`. */
+/**
+ * Whether `value` is a `{ via, key }` name.
+ *
+ * @example
+ * ```ts
+ * import { isViaName } from "./name.ts";
+ * console.assert(isViaName({ via: "registry", key: 1 }) && !isViaName({ via: "registry" }));
+ * ```
+ */
 export function isViaName(value: unknown): value is ViaName {
   return typeof value === "object" && value !== null && !(value instanceof Pid) &&
     "via" in value && "key" in value;
 }
 
-/** Whether `value` is `{ name: string, node: string }`. */
+/**
+ * Whether `value` is a name on a node, `{ name, node }`.
+ *
+ * @example
+ * ```ts
+ * import { isRemoteName } from "./name.ts";
+ * console.assert(isRemoteName({ name: "db", node: "b@host" }) && !isRemoteName({ name: "db" }));
+ * ```
+ */
 export function isRemoteName(value: unknown): value is RemoteName {
   return typeof value === "object" && value !== null &&
     typeof (value as RemoteName).name === "string" &&
