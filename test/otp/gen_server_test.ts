@@ -481,3 +481,16 @@ Deno.test("GenServer functions refuse malformed arguments with TypeError or Rang
   });
   await assert.rejects(() => GenServer.call("x", "y"), /not inside a Weft process/);
 });
+
+Deno.test("GenServer.start() takes the argument type of the class's init", () => {
+  // Compile-time only: the functions below are never called.
+  const _wrongArgs = () =>
+    // @ts-expect-error KvServer's init takes [string, number][]
+    GenServer.start(KvServer, "not entries");
+  const _rightArgs = () => GenServer.start(KvServer, [["a", 1]]);
+  const _typedReply = async () => {
+    const keys: string[] = await GenServer.call<string[]>("kv", "keys");
+    return keys;
+  };
+  assert.equal(typeof _wrongArgs, "function");
+});
