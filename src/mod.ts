@@ -99,5 +99,32 @@ export {
   startNode,
   type WeftNode,
 } from "./node.ts";
+export {
+  AlreadyStartedError,
+  type CallOptions,
+  type ChildSpec,
+  DynamicSupervisor,
+  type DynamicSupervisorOptions,
+  ExitError,
+  type From,
+  GenServer,
+  type GlobalName,
+  type NameRegistry,
+  Registry,
+  type RegistryOptions,
+  type RestartType,
+  type ServerName,
+  type ServerRef,
+  setGlobalNameRegistry,
+  StartError,
+  type StartOptions,
+  type Strategy,
+  Supervisor,
+  SupervisorError,
+  type SupervisorOptions,
+  Task,
+  TaskSupervisor,
+  type ViaName,
+} from "./otp/mod.ts";
 export { configureLogging, logger, type WeftLogLevel } from "./log.ts";
 export { VERSION } from "./version.ts";
