@@ -192,6 +192,103 @@ export class NotAliveError extends Error {
   }
 }
 
+/**
+ * A remote call or spawn named a module or a function that the node asked
+ * does not have (Erlang's `undef`). `fn` is `undefined` when the module
+ * itself is unknown.
+ *
+ * @example
+ * ```ts
+ * import { UndefinedFunctionError } from "./errors.ts";
+ * const err = new UndefinedFunctionError("b@host", "math", "pow");
+ * console.assert(err.module === "math" && err.fn === "pow");
+ * ```
+ */
+export class UndefinedFunctionError extends Error {
+  /** The node that was asked. */
+  readonly node: string;
+  /** The module named in the call. */
+  readonly module: string;
+  /** The function named in the call; `undefined` when the module is unknown. */
+  readonly fn: string | undefined;
+  /**
+   * @param node the node that was asked
+   * @param module the module named
+   * @param fn the function named, or `undefined` when the module is unknown
+   * @param message optional detail; defaults to a sentence naming what is missing
+   */
+  constructor(
+    node: string,
+    module: string,
+    fn: string | undefined,
+    message?: string,
+    options?: WeftErrorOptions,
+  ) {
+    super(
+      message ?? (fn === undefined
+        ? `Undefined module on ${node}: ${module}`
+        : `Undefined function on ${node}: ${module}.${fn}`),
+      options,
+    );
+    this.name = "UndefinedFunctionError";
+    this.node = node;
+    this.module = module;
+    this.fn = fn;
+  }
+}
+
+/**
+ * The node asked refused the request by its rpc policy: the function is
+ * not among its `--rpc-allow` patterns, or it runs no function source
+ * (`--no-remote-eval`).
+ *
+ * @example
+ * ```ts
+ * import { PolicyError } from "./errors.ts";
+ * const err = new PolicyError("b@host", "Cannot call node.memory on b@host: refused by its rpc policy");
+ * console.assert(err.name === "PolicyError" && err.node === "b@host");
+ * ```
+ */
+export class PolicyError extends Error {
+  /** The node that refused. */
+  readonly node: string;
+  /**
+   * @param node the node that refused
+   * @param message what was refused and why
+   */
+  constructor(node: string, message: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "PolicyError";
+    this.node = node;
+  }
+}
+
+/**
+ * A function to be run on another node uses variables of the code around
+ * it, which do not exist over there; only its source crosses the wire.
+ * A bad argument, so a `TypeError`; `captured` lists the names.
+ *
+ * @example
+ * ```ts
+ * import { CaptureError } from "./errors.ts";
+ * const err = new CaptureError(["x"], "Cannot send function: it captures x");
+ * console.assert(err instanceof TypeError && err.captured[0] === "x");
+ * ```
+ */
+export class CaptureError extends TypeError {
+  /** The outer names the function uses, in order of first use. */
+  readonly captured: readonly string[];
+  /**
+   * @param captured the outer names the function uses
+   * @param message the sentence to show
+   */
+  constructor(captured: readonly string[], message: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "CaptureError";
+    this.captured = captured;
+  }
+}
+
 /** A short human description of an exit reason or error. */
 export function describe(reason: unknown): string {
   if (reason instanceof Error) return `${reason.name}: ${reason.message}`;
