@@ -1,0 +1,358 @@
+/**
+ * Distribution benchmarks, two nodes in two OS processes, side by side with
+ * Erlang/OTP:
+ *
+ * - ping-pong round trip of a small message between a process on each
+ *   node (p50 and p99);
+ * - one-way throughput of small messages (the sender streams N, the
+ *   receiver acknowledges the count at the end);
+ * - throughput of 1 MiB messages, the same way;
+ * - connect time of a fresh node to a named one, port mapper lookup
+ *   included;
+ * - raw Deno TCP ping-pong between the same two processes, the floor.
+ *
+ * This process is node `weftbencha`; scripts/bench/_dist_peer.ts runs
+ * `weftbenchb` (and the TCP echo server) as a child. Weft's port mapper
+ * (`weft epmd`) runs as another child on a private port. Erlang runs the
+ * same measurements in scripts/bench/erlang/weft_bench_dist.erl between two
+ * `erl -sname` nodes, with Erlang's `epmd` on another private port. Every
+ * figure is the median of several runs; nothing is left running.
+ *
+ * Run with `deno run -A scripts/bench/dist.ts` (or `deno task bench dist`).
+ *
+ * @module
+ */
+
+import { listNames } from "../../src/dist/epmd/client.ts";
+import { startNode, type WeftNode } from "../../src/node.ts";
+import type { ProcessContext } from "../../src/process/types.ts";
+import type { Pid } from "../../src/term/pid.ts";
+import { hasErlang, median, percentile, report, runErlang } from "./_erlang.ts";
+
+const RUNS = 5;
+const N_RTT = 10_000;
+const N_SMALL = 500_000;
+const N_BIG = 200;
+const N_CONNECT = 9;
+const COOKIE = "weft-bench-dist";
+const MIB = 1024 * 1024;
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const PEER = new URL("./_dist_peer.ts", import.meta.url).pathname;
+
+/** The figures measured on each side. */
+interface DistFigures {
+  rttP50Us: number;
+  rttP99Us: number;
+  smallPerSec: number;
+  bigMiBPerSec: number;
+  connectMs: number;
+}
+
+/** A free loopback port. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Waits until a port mapper answers on `port`. */
+async function untilEpmdAnswers(port: number, child: Deno.ChildProcess): Promise<void> {
+  let exited = false;
+  child.status.then(() => (exited = true));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && !exited) {
+    if (await listNames({ epmdPort: port, timeout: 500 }).then(() => true, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`No port mapper answered on port ${port}`);
+}
+
+/** Starts a port mapper child (`command args`) and waits until it answers. */
+async function startPortMapper(command: string, args: string[], port: number) {
+  const child = new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    await untilEpmdAnswers(port, child);
+  } catch (e) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw e;
+  }
+  return {
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Gone already.
+      }
+      await child.status;
+    },
+  };
+}
+
+/** The peer node child: its name, distribution port and TCP echo port. */
+async function startPeer(epmdPort: number) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      PEER,
+      "--sname",
+      "weftbenchb",
+      "--cookie",
+      COOKIE,
+      "--epmd-port",
+      String(epmdPort),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`The peer node exited before it was ready: ${text}`);
+    text += value;
+  }
+  const ready = JSON.parse(text.slice(0, text.indexOf("\n"))) as {
+    name: string;
+    tcpPort: number;
+  };
+  return {
+    ...ready,
+    async stop() {
+      await child.stdin.close();
+      // Keep reading so the child never blocks on a full pipe.
+      while (!(await lines.read()).done) { /* discard */ }
+      const status = await child.status;
+      if (!status.success) throw new Error(`The peer node exited with code ${status.code}`);
+    },
+  };
+}
+
+async function call<T>(me: ProcessContext, to: Pid | { name: string; node: string }, msg: object) {
+  me.send(to, { from: me.self, ...msg });
+  return await me.receive<T>(undefined, { timeout: 30_000 });
+}
+
+/** N ping-pongs; the round-trip time of each, in microseconds. */
+async function rtt(me: ProcessContext, echo: Pid, n: number): Promise<number[]> {
+  const times: number[] = [];
+  const from = me.self;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    me.send(echo, { from, ping: i });
+    await me.receive();
+    times.push((performance.now() - t0) * 1000);
+  }
+  return times;
+}
+
+/** Streams `n` copies of `msg(i)`, waiting only while the connection is busy; returns per second. */
+async function stream(
+  node: WeftNode,
+  peer: string,
+  me: ProcessContext,
+  sink: Pid,
+  n: number,
+  msg: (i: number) => unknown,
+  every: number,
+): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    me.send(sink, msg(i));
+    if (i % every === 0 && node.kernel.busy(peer)) await node.kernel.drain(peer);
+  }
+  const { count } = await call<{ count: number }>(me, sink, { done: n });
+  if (count !== n) throw new Error(`The sink counted ${count} messages, not ${n}`);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** A fresh node connects to `peer` by name (lookup, TCP, handshake); milliseconds. */
+async function connectMs(epmdPort: number, peer: string, i: number): Promise<number> {
+  const fresh = await startNode({
+    sname: `weftbenchc${i}`,
+    cookie: COOKIE,
+    epmdPort,
+    startEpmd: false,
+  });
+  try {
+    const t0 = performance.now();
+    if (!(await fresh.connect(peer))) throw new Error(`Cannot connect to ${peer}`);
+    return performance.now() - t0;
+  } finally {
+    await fresh.stop();
+  }
+}
+
+/** Raw TCP ping-pong of 32 bytes with the peer's echo server, in microseconds. */
+async function tcpRtt(port: number, n: number): Promise<number[]> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  conn.setNoDelay(true);
+  const out = new Uint8Array(32).fill(7);
+  const buf = new Uint8Array(32);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await conn.write(out);
+      let got = 0;
+      while (got < out.length) {
+        const r = await conn.read(buf.subarray(got));
+        if (r === null) throw new Error("The TCP echo server closed the connection");
+        got += r;
+      }
+      times.push((performance.now() - t0) * 1000);
+    }
+  } finally {
+    conn.close();
+  }
+  return times;
+}
+
+async function measureWeft(): Promise<{ weft: DistFigures; tcpP50Us: number; tcpP99Us: number }> {
+  const epmdPort = freePort();
+  const epmd = await startPortMapper(Deno.execPath(), [
+    "run",
+    "-A",
+    MAIN,
+    "epmd",
+    "--port",
+    String(epmdPort),
+    "--address",
+    "127.0.0.1",
+  ], epmdPort);
+  let peer: Awaited<ReturnType<typeof startPeer>> | undefined;
+  let node: WeftNode | undefined;
+  try {
+    peer = await startPeer(epmdPort);
+    node = await startNode({ sname: "weftbencha", cookie: COOKIE, epmdPort, startEpmd: false });
+    if (!(await node.connect(peer.name))) throw new Error(`Cannot connect to ${peer.name}`);
+    const me = node.runtime.open({ label: "bench" });
+    const echo = await call<Pid>(me, { name: "echo", node: peer.name }, { whereis: true });
+    const sink = await call<Pid>(me, { name: "sink", node: peer.name }, { whereis: true });
+
+    await rtt(me, echo, 1000);
+    const rtts: number[][] = [];
+    for (let r = 0; r < RUNS; r++) rtts.push(await rtt(me, echo, N_RTT));
+    const small: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      small.push(await stream(node, peer.name, me, sink, N_SMALL, (i) => i, 1024));
+    }
+    const payload = new Uint8Array(MIB).fill(7);
+    const big: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      big.push(await stream(node, peer.name, me, sink, N_BIG, () => payload, 1));
+    }
+    const connect: number[] = [];
+    for (let i = 0; i < N_CONNECT; i++) connect.push(await connectMs(epmdPort, peer.name, i));
+
+    await tcpRtt(peer.tcpPort, 1000);
+    const tcp: number[][] = [];
+    for (let r = 0; r < RUNS; r++) tcp.push(await tcpRtt(peer.tcpPort, N_RTT));
+
+    me.exit("normal");
+    return {
+      weft: {
+        rttP50Us: median(rtts.map((s) => percentile(s, 50))),
+        rttP99Us: median(rtts.map((s) => percentile(s, 99))),
+        smallPerSec: median(small),
+        bigMiBPerSec: median(big),
+        connectMs: median(connect),
+      },
+      tcpP50Us: median(tcp.map((s) => percentile(s, 50))),
+      tcpP99Us: median(tcp.map((s) => percentile(s, 99))),
+    };
+  } finally {
+    await node?.stop();
+    await peer?.stop();
+    await epmd.stop();
+  }
+}
+
+async function measureErlang(): Promise<DistFigures | undefined> {
+  if (!(await hasErlang())) return undefined;
+  const epmdPort = freePort();
+  const epmd = await startPortMapper(
+    "epmd",
+    ["-port", String(epmdPort), "-address", "127.0.0.1"],
+    epmdPort,
+  );
+  try {
+    return await runErlang<DistFigures>(
+      "weft_bench_dist",
+      [N_RTT, N_SMALL, N_BIG, N_CONNECT, RUNS].map(String),
+      { erlArgs: ["-setcookie", COOKIE], env: { ERL_EPMD_PORT: String(epmdPort) } },
+    );
+  } finally {
+    await epmd.stop();
+  }
+}
+
+const { weft, tcpP50Us, tcpP99Us } = await measureWeft();
+const erlang = await measureErlang();
+
+report(`Distribution between two OS processes (median of ${RUNS} runs)`, [
+  {
+    name: "round trip p50 (small message)",
+    weft: weft.rttP50Us,
+    erlang: erlang?.rttP50Us,
+    unit: "µs",
+    higherIsBetter: false,
+    target: { max: 0.5 },
+  },
+  {
+    name: "round trip p99 (small message)",
+    weft: weft.rttP99Us,
+    erlang: erlang?.rttP99Us,
+    unit: "µs",
+    higherIsBetter: false,
+  },
+  {
+    name: `one-way small messages (${N_SMALL.toLocaleString("en-US")})`,
+    weft: weft.smallPerSec,
+    erlang: erlang?.smallPerSec,
+    unit: "msg/s",
+    higherIsBetter: true,
+    target: { min: 2 },
+  },
+  {
+    name: `1 MiB messages (${N_BIG})`,
+    weft: weft.bigMiBPerSec,
+    erlang: erlang?.bigMiBPerSec,
+    unit: "MiB/s",
+    higherIsBetter: true,
+    target: { min: 1 },
+  },
+  {
+    name: `connect with name lookup (median of ${N_CONNECT})`,
+    weft: weft.connectMs,
+    erlang: erlang?.connectMs,
+    unit: "ms",
+    higherIsBetter: false,
+    target: { max: 0.25 },
+  },
+  {
+    name: "raw Deno TCP round trip p50 (floor)",
+    weft: tcpP50Us,
+    unit: "µs",
+    higherIsBetter: false,
+  },
+  {
+    name: "raw Deno TCP round trip p99 (floor)",
+    weft: tcpP99Us,
+    unit: "µs",
+    higherIsBetter: false,
+  },
+]);
+console.log(
+  `\nWeft round trip p50 / raw TCP p50: ${(weft.rttP50Us / tcpP50Us).toFixed(2)}x` +
+    (erlang ? "" : "\n(erl not on PATH: Erlang figures not measured)"),
+);
