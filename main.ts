@@ -1,32 +1,43 @@
 /**
- * The `weft` command: flags -> node -> REPL | `--eval` | `--no-repl` |
- * `weft epmd`.
+ * The `weft` command: flags -> node -> REPL | `--eval` | `--script` |
+ * `--no-repl` | `--remsh` | `weft epmd`.
  *
  * ```sh
- * deno run -A main.ts --sname a                 # a node with a shell
- * deno run -A main.ts --sname b --no-repl       # serve until SIGINT/SIGTERM
- * deno run -A main.ts --eval 'Node.self()'      # evaluate and exit
- * deno run -A main.ts epmd --daemon             # the port mapper
+ * deno run -A main.ts --sname a                     # a node with a shell
+ * deno run -A main.ts --sname b --no-repl           # serve until SIGINT/SIGTERM
+ * deno run -A main.ts --eval 'Node.self()'          # evaluate and exit
+ * deno run -A main.ts --sname c --script job.ts x   # run a script with the shell's names
+ * deno run -A main.ts --remsh b@myhost              # a shell on node b
+ * deno run -A main.ts epmd --daemon                 # the port mapper
  * ```
  *
- * Exit status: 0 on success, 1 when `--eval` code throws, 2 for a bad flag,
- * a bad node name or a node that cannot start (name taken, port in use).
+ * Every node with a shell scope also runs the `weft_remsh` server, so
+ * `--remsh` can open a shell on it.
+ *
+ * Exit status: 0 on success, 1 when `--eval`/`--script` code throws, the
+ * code given to `q(code)`, 2 for a bad flag, a bad node name or a node
+ * that cannot start (name taken, port in use) or be reached (`--remsh`).
  *
  * @module
  */
 
 import { type CliOptions, HELP, parseCli } from "./cli/options.ts";
-import { runEpmdCommand } from "./src/dist/epmd/mod.ts";
+import { EpmdRegistrationError, runEpmdCommand } from "./src/dist/epmd/mod.ts";
 import { readOrCreateCookie } from "./src/dist/cookie.ts";
 import { configureLogging, logger } from "./src/log.ts";
 import { startNode, type WeftNode } from "./src/node.ts";
 import { Runtime } from "./src/process/runtime.ts";
-import { runInProcess, setDefaultContext } from "./src/process/current.ts";
-import { longNodeName, shortNodeName } from "./src/term/node_name.ts";
+import { setDefaultContext } from "./src/process/current.ts";
+import { longNodeName, parseNodeName, shortNodeName } from "./src/term/node_name.ts";
 import { VERSION } from "./src/version.ts";
-import { Evaluator } from "./repl/evaluator.ts";
-import { formatError, formatValue } from "./repl/format.ts";
+import { formatError } from "./repl/format.ts";
+import { LocalShell } from "./repl/local_shell.ts";
+import { ShellOutput } from "./repl/output.ts";
+import { QuitSignal } from "./repl/quit.ts";
+import { RemoteShell } from "./repl/remsh_client.ts";
+import { startRemshServer } from "./repl/remsh_server.ts";
 import { runRepl } from "./repl/repl.ts";
+import { runCode, scriptBindings } from "./repl/run_code.ts";
 import { createShellScope } from "./repl/scope.ts";
 
 /** A failure that ends the command with a status and one line on stderr. */
@@ -56,56 +67,144 @@ async function main(args: string[]): Promise<number> {
         daemon: options.daemon,
       });
     case "node":
-      return await runNode(options);
+      await configureLogging(options.logLevel);
+      return options.remsh !== undefined ? await runRemsh(options) : await runNode(options);
   }
 }
 
 async function runNode(options: CliOptions): Promise<number> {
-  await configureLogging(options.logLevel);
+  const script = options.script !== undefined ? await readScript(options.script) : undefined;
   const node = await startFromOptions(options);
   const runtime = node?.runtime ?? new Runtime();
   const shell = runtime.open({ label: "shell" });
   setDefaultContext(shell);
-  const scope = createShellScope({ runtime, shell, node });
+  const output = new ShellOutput();
+  const quit = new QuitSignal();
+  const scope = createShellScope({
+    runtime,
+    node,
+    print: (text) => output.print(text),
+    quit: (code) => quit.request(code),
+  });
+  if (node) startRemshServer(node);
   const stop = async () => {
     if (node) await node.stop();
     else await runtime.shutdown();
   };
 
-  if (node) {
-    for (const peer of options.connect) {
-      if (!(await node.connect(peer))) {
-        logger("cli").warn("Cannot connect to {peer} at start-up", { peer });
+  try {
+    if (node) {
+      for (const peer of options.connect) {
+        if (!(await node.connect(peer))) {
+          logger("cli").warn("Cannot connect to {peer} at start-up", { peer });
+        }
       }
     }
-  }
 
-  if (options.eval !== undefined) {
-    const evaluator = new Evaluator(scope);
-    let code = 0;
-    try {
-      const value = await runInProcess(shell, () => evaluator.evaluate(options.eval!));
-      if (value !== undefined) console.log(formatValue(value));
-    } catch (e) {
-      console.error(formatError(e));
-      code = 1;
+    if (options.eval !== undefined) {
+      return await runCode({ code: options.eval, shell, scope, quit, printValue: true });
     }
-    await stop();
-    return code;
-  }
 
-  if (options.noRepl) {
-    await waitForTermination();
-    await stop();
-    return 0;
-  }
+    if (script !== undefined) {
+      const { names, importMeta, base } = scriptBindings({
+        path: script.path,
+        args: options.scriptArgs,
+      });
+      Object.assign(scope, names);
+      const signal = waitForTermination();
+      try {
+        return await Promise.race([
+          runCode({ code: script.code, shell, scope, quit, base, importMeta }),
+          signal.promise.then((name) => (name === "SIGINT" ? 130 : 143)),
+        ]);
+      } finally {
+        signal.cancel();
+      }
+    }
 
-  await runRepl({ scope, runtime, shell });
-  await stop();
-  return 0;
+    if (options.noRepl) {
+      await waitForTermination().promise;
+      return 0;
+    }
+
+    const terminal = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+    const local = new LocalShell({ runtime, shell, scope, output, quit, colors: terminal });
+    return await runRepl({
+      backend: local,
+      output,
+      terminal,
+      banner: `Weft ${VERSION} (deno ${Deno.version.deno}) on ${runtime.node}: ` +
+        "h() for help, Ctrl-D or q() to quit",
+    });
+  } finally {
+    await stop();
+  }
 }
 
-async function startFromOptions(options: CliOptions): Promise<WeftNode | undefined> {
+/** `--remsh NODE`: a hidden node of our own, and a shell evaluated on NODE. */
+async function runRemsh(options: CliOptions): Promise<number> {
+  const target = options.remsh!;
+  let host: string;
+  try {
+    host = parseNodeName(target).host;
+  } catch (e) {
+    throw new ExitError(2, `Invalid --remsh: ${(e as Error).message}`);
+  }
+  const generated = options.name === undefined && options.sname === undefined
+    ? `remsh_${crypto.randomUUID().slice(0, 8)}@${host}`
+    : undefined;
+  const node = (await startFromOptions({ ...options, hidden: true }, generated))!;
+  const output = new ShellOutput();
+  const terminal = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+  let remote: RemoteShell;
+  try {
+    remote = await RemoteShell.open(node, target, { output, colors: terminal });
+  } catch (e) {
+    await node.stop();
+    throw new ExitError(2, (e as Error).message);
+  }
+  try {
+    if (options.eval !== undefined) {
+      const outcome = await remote.evaluate(options.eval);
+      const quitCode = await Promise.race([remote.ended, Promise.resolve(undefined)]);
+      if (outcome.kind === "error") {
+        console.error(outcome.text);
+        return quitCode ?? 1;
+      }
+      if (outcome.kind === "value" && outcome.text !== "undefined") console.log(outcome.text);
+      return quitCode ?? 0;
+    }
+    return await runRepl({
+      backend: remote,
+      output,
+      terminal,
+      banner: `Weft ${VERSION}: remote shell on ${remote.node} from ${node.name}; ` +
+        "q() or Ctrl-D leaves it (the node goes on)",
+    });
+  } finally {
+    remote.close();
+    await node.stop();
+  }
+}
+
+async function readScript(file: string): Promise<{ path: string; code: string }> {
+  const path = file.startsWith("/") ? file : `${Deno.cwd()}/${file}`;
+  let code: string;
+  try {
+    code = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ExitError(2, `Cannot read script ${file}: ${(e as Error).message}`);
+  }
+  // A `#!` line keeps its place as a comment, so line numbers stay right.
+  if (code.startsWith("#!")) code = "//" + code.slice(2);
+  return { path, code };
+}
+
+async function startFromOptions(
+  options: CliOptions,
+  generatedName?: string,
+): Promise<WeftNode | undefined> {
+  if (generatedName !== undefined) options = { ...options, name: generatedName };
   if (options.name === undefined && options.sname === undefined) {
     if (options.connect.length > 0) {
       throw new ExitError(
@@ -147,20 +246,33 @@ async function startFromOptions(options: CliOptions): Promise<WeftNode | undefin
         : {}),
     });
   } catch (e) {
+    if (e instanceof EpmdRegistrationError) {
+      throw new ExitError(
+        2,
+        `Cannot start node ${name.full}: the name "${name.name}" is taken by another node ` +
+          `on this host (port mapper on port ${options.epmdPort ?? 4369})`,
+      );
+    }
     throw new ExitError(2, `Cannot start node ${name.full}: ${(e as Error).message}`);
   }
 }
 
-function waitForTermination(): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = () => {
-      Deno.removeSignalListener("SIGINT", onSignal);
-      Deno.removeSignalListener("SIGTERM", onSignal);
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
-  });
+/** Resolves with the signal's name on SIGINT or SIGTERM; `cancel` removes the listeners. */
+function waitForTermination(): { promise: Promise<Deno.Signal>; cancel(): void } {
+  const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
+  const onInt = () => done("SIGINT");
+  const onTerm = () => done("SIGTERM");
+  const cancel = () => {
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+  };
+  const done = (signal: Deno.Signal) => {
+    cancel();
+    resolve(signal);
+  };
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  return { promise, cancel };
 }
 
 if (import.meta.main) {

@@ -32,6 +32,12 @@ export interface CliOptions {
   logLevel: WeftLogLevel;
   /** `--eval CODE`. */
   eval?: string;
+  /** `--script FILE`: run FILE with the shell's names in scope. */
+  script?: string;
+  /** The arguments after `--script FILE` (never parsed as weft flags). */
+  scriptArgs: string[];
+  /** `--remsh NODE`: a shell evaluated on NODE. */
+  remsh?: string;
   /** `--port`: the distribution listen port (0 = any). */
   port?: number;
   /** `--epmd-port`. */
@@ -68,6 +74,7 @@ const FLAGS = {
   "cookie-file": { type: "string" },
   "log-level": { type: "string" },
   eval: { type: "string", short: "e" },
+  remsh: { type: "string" },
   port: { type: "string" },
   "epmd-port": { type: "string" },
   "no-epmd": { type: "boolean" },
@@ -98,6 +105,24 @@ const FLAGS = {
  * ```
  */
 export function parseCli(args: string[]): ParseResult {
+  // Everything after `--script FILE` belongs to the script.
+  let script: string | undefined;
+  let scriptArgs: string[] = [];
+  const at = args.findIndex((a) => a === "--script" || a.startsWith("--script="));
+  if (at !== -1) {
+    const flag = args[at]!;
+    if (flag.startsWith("--script=")) {
+      script = flag.slice("--script=".length);
+      scriptArgs = args.slice(at + 1);
+    } else {
+      script = args[at + 1];
+      scriptArgs = args.slice(at + 2);
+    }
+    if (script === undefined || script === "") {
+      return { ok: false, reason: "Invalid --script: expected a file, as --script FILE [ARGS...]" };
+    }
+    args = args.slice(0, at);
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -137,7 +162,9 @@ export function parseCli(args: string[]): ParseResult {
     hidden: values.hidden ?? false,
     noRepl: values["no-repl"] ?? false,
     daemon: values.daemon ?? false,
+    scriptArgs,
   };
+  if (script !== undefined) options.script = script;
   // The last of --name / --sname wins, so `deno task start --sname b` overrides
   // the task's default `--name a@127.0.0.1`.
   const lastName = tokens.filter((t) =>
@@ -156,6 +183,27 @@ export function parseCli(args: string[]): ParseResult {
   }
   if (values["cookie-file"] !== undefined) options.cookieFile = values["cookie-file"];
   if (values.eval !== undefined) options.eval = values.eval;
+  if (values.remsh !== undefined) {
+    if (values.remsh === "") return { ok: false, reason: "Invalid --remsh: expected a node name" };
+    options.remsh = values.remsh;
+  }
+  const modes = [
+    options.eval !== undefined && "--eval",
+    options.script !== undefined && "--script",
+    options.noRepl && "--no-repl",
+  ].filter(Boolean);
+  if (modes.length > 1) {
+    return { ok: false, reason: `Cannot combine ${modes.join(" and ")}: give one of them` };
+  }
+  if (options.remsh !== undefined && (options.script !== undefined || options.noRepl)) {
+    return {
+      ok: false,
+      reason: `Cannot combine --remsh and ${modes[0]}: a remote shell takes --eval or runs a REPL`,
+    };
+  }
+  if (command === "epmd" && (options.remsh !== undefined || options.script !== undefined)) {
+    return { ok: false, reason: "Invalid flags: weft epmd takes --port, --address and --daemon" };
+  }
   for (
     const [flag, key, max] of [["port", "port", 65535], ["epmd-port", "epmdPort", 65535]] as const
   ) {
@@ -196,8 +244,12 @@ export function parseCli(args: string[]): ParseResult {
 export const HELP = `weft — Erlang/OTP-style distribution for Deno
 
 Usage:
-  weft [--sname NAME | --name NAME@HOST] [options]   start a node (REPL by default)
-  weft epmd [--port P] [--address A] [--daemon]      run the port mapper
+  weft [--sname NAME | --name NAME@HOST] [options]    a node with a shell (REPL)
+  weft ... --eval CODE                                evaluate CODE, print its value
+  weft ... --script FILE.ts [ARGS...]                 run FILE with the shell's names
+  weft ... --no-repl                                  serve until SIGINT/SIGTERM
+  weft --remsh NODE [--cookie C] [--eval CODE]        a shell on another node
+  weft epmd [--port P] [--address A] [--daemon]       the port mapper
 
 Node identity:
   --sname NAME          short name: NAME@<short hostname>
@@ -217,12 +269,26 @@ Distribution:
   --tls-key PATH        TLS private key (PEM)
   --tls-ca PATH         CA for peer certificates (mutual TLS)
 
-Running:
-  -e, --eval CODE       evaluate CODE (top-level await allowed), print the
-                        value of its last expression, exit 0 (1 on error)
+Running (one of; the shell by default):
+  -e, --eval CODE       evaluate CODE (TypeScript, top-level await) as the shell
+                        would, print the value of its last expression; exit 0,
+                        1 if it throws, N on q(N)
+  --script FILE [ARGS]  run FILE (TypeScript) with the shell's names in scope
+                        and ARGS as \`args\`/Deno.args; exit 0, 1 if it throws,
+                        N on q(N) or Deno.exit(N)
   --no-repl             serve until SIGINT/SIGTERM, then leave the cluster
-  --log-level LEVEL     trace, debug, info, warning (default), error, fatal
+  --remsh NODE          connect as a hidden node and open a shell whose input
+                        runs on NODE (as iex --remsh); q() leaves it
 
+Shell keys: Tab completes, Up/Down walk the history (~/.weft_history),
+Ctrl-C clears the line (twice to exit) or interrupts running code,
+Ctrl-D exits, h() lists the shell's names.
+
+Other:
+  --log-level LEVEL     trace, debug, info, warning (default), error, fatal
   -h, --help            this text
   -v, --version         print the version
+
+Exit status: 0 ok, 1 code threw, 2 bad flag or a node that cannot start
+(name taken, port in use, remote node unreachable).
 `;

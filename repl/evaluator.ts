@@ -1,19 +1,27 @@
 /**
- * Evaluates shell input the way an interactive user expects: top-level
- * `await`, the value of the last expression as the result, and bindings
- * (`const pid = spawn(...)`) that persist from one input to the next.
+ * Evaluates shell input the way an interactive user expects: TypeScript
+ * or JavaScript, top-level `await`, the value of the last expression as
+ * the result, and bindings (`const pid = spawn(...)`) that persist from
+ * one input to the next.
  *
- * Input is parsed with acorn. Top-level declarations are rewritten into
- * assignments on a persistent scope object, the last expression statement
- * becomes the return value, and the whole runs as an async function inside
- * `with (scope)`, so names resolve to the shell's bindings first and to
- * globals after.
+ * ```
+ * input --stripTypes (sucrase)--> JavaScript --acorn--> statements
+ *   top-level const/let/var/function/class -> assignments on the scope object
+ *   import ... from "x"                   -> await import("x") into the scope
+ *   export <declaration>                  -> the declaration
+ *   the last statement                    -> `return` of its value
+ * run as an AsyncFunction whose body is `with (scope) { ... }`
+ * ```
+ *
+ * Names resolve to the shell's bindings first and to globals after. An
+ * input that begins with `{` and reads as an object literal is taken as
+ * one (as Node's REPL does), not as a block.
  *
  * @example
  * ```ts
  * import { Evaluator } from "./evaluator.ts";
  * const ev = new Evaluator({ answer: 42 });
- * await ev.evaluate("const x = answer + 1");
+ * await ev.evaluate("const x: number = answer + 1");
  * console.assert((await ev.evaluate("await Promise.resolve(x * 2)")) === 86);
  * ```
  *
@@ -21,16 +29,43 @@
  */
 
 import * as acorn from "acorn";
+import { type PositionedSyntaxError, stripTypes } from "./strip_types.ts";
 
 // deno-lint-ignore no-explicit-any
-type Node = any;
+type AstNode = any;
 
 const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor as new (
   ...args: string[]
-) => (scope: Record<string, unknown>) => Promise<unknown>;
+) => (...args: unknown[]) => Promise<unknown>;
 
 /** The result of {@linkcode Evaluator.check}: whether input is complete. */
 export type InputState = "complete" | "incomplete" | "invalid";
+
+/** What {@linkcode Evaluator.run} produced. */
+export interface Evaluation {
+  /** The value of the last expression or declaration. */
+  value: unknown;
+  /**
+   * `false` when the input ended in a statement that has no value (`for`,
+   * `if`, an `import`, an empty input): a shell prints nothing then.
+   */
+  hasValue: boolean;
+}
+
+/** Options for {@linkcode Evaluator}. */
+export interface EvaluatorOptions {
+  /**
+   * The URL relative import specifiers (`./x.ts`) resolve against: the
+   * script's own URL for `--script`, the working directory at the prompt
+   * (the default).
+   */
+  base?: string | URL;
+  /**
+   * What `import.meta` means in evaluated code (a script's `url`, `main`,
+   * `filename`...). Default: `{ url: base, main: true }`.
+   */
+  importMeta?: Record<string, unknown>;
+}
 
 /**
  * A persistent evaluation scope.
@@ -40,99 +75,250 @@ export type InputState = "complete" | "incomplete" | "invalid";
  * import { Evaluator } from "./evaluator.ts";
  * const ev = new Evaluator({});
  * console.assert(ev.check("[1,") === "incomplete");
+ * console.assert(ev.check("function f(a: number) {") === "incomplete");
+ * console.assert(ev.check("1 +* 2") === "invalid");
  * ```
  */
 export class Evaluator {
   /** The bindings visible to evaluated code; new top-level names land here. */
   readonly scope: Record<string, unknown>;
+  readonly #base: string;
+  readonly #importMeta: Record<string, unknown>;
 
-  /** @param scope initial bindings (the shell's namespaces and helpers) */
-  constructor(scope: Record<string, unknown>) {
+  /**
+   * @param scope initial bindings (the shell's namespaces and helpers)
+   * @param options where relative imports resolve from
+   */
+  constructor(scope: Record<string, unknown>, options: EvaluatorOptions = {}) {
     this.scope = scope;
+    this.#base = String(options.base ?? cwdUrl());
+    this.#importMeta = options.importMeta ?? { url: this.#base, main: true };
   }
 
   /**
    * Tells whether `code` is a complete input, needs more lines (an
-   * unfinished expression, an open bracket or string), or is invalid.
+   * unfinished expression, an open bracket, template or comment), or is
+   * invalid. TypeScript syntax counts as valid.
+   *
+   * @param code the input so far
+   * @returns `"complete"`, `"incomplete"` or `"invalid"`
    */
   check(code: string): InputState {
-    try {
-      parse(code);
-      return "complete";
-    } catch (e) {
-      if (e instanceof SyntaxError && isUnexpectedEnd(e, code)) return "incomplete";
-      return "invalid";
-    }
+    if (code.trim() === "") return "complete";
+    const compiled = compile(code);
+    return compiled.ok ? "complete" : compiled.state;
   }
 
   /**
-   * Runs `code` and resolves to the value of its last expression
-   * (`undefined` when it ends in a declaration or statement).
+   * Runs `code` and resolves to the value of its last expression or
+   * declaration (`undefined` when it ends in another statement).
    *
+   * @param code TypeScript or JavaScript
+   * @returns the value
    * @throws {SyntaxError} when the code does not parse
    * @throws whatever the code throws
    */
   async evaluate(code: string): Promise<unknown> {
-    const body = this.#transform(code);
-    const fn = new AsyncFunction("__weft_scope", `with (__weft_scope) {\n${body}\n}`);
-    return await fn(this.scope);
+    return (await this.run(code)).value;
   }
 
-  #transform(code: string): string {
-    const program = parse(code);
+  /**
+   * Runs `code` and tells its value and whether it has one.
+   *
+   * @param code TypeScript or JavaScript
+   * @returns the value, and whether the input ended in something with a value
+   * @throws {SyntaxError} when the code does not parse
+   * @throws whatever the code throws
+   *
+   * @example
+   * ```ts
+   * import { Evaluator } from "./evaluator.ts";
+   * const ev = new Evaluator({});
+   * console.assert((await ev.run("for (;;) break")).hasValue === false);
+   * console.assert((await ev.run("let y = 3")).value === 3);
+   * ```
+   */
+  async run(code: string): Promise<Evaluation> {
+    if (code.trim() === "") return { value: undefined, hasValue: false };
+    const compiled = compile(code);
+    if (!compiled.ok) throw compiled.error;
+    const js = this.#rewriteModuleSyntax(compiled.js, compiled.program);
+    const program = js === compiled.js ? compiled.program : parse(js);
+    const { body, hasValue } = this.#transform(js, program);
+    const fn = new AsyncFunction(
+      "__weft_scope",
+      "__weft_import_meta",
+      `with (__weft_scope) {\n${body}\n}`,
+    );
+    return { value: await fn(this.scope, this.#importMeta), hasValue };
+  }
+
+  #transform(code: string, program: AstNode): { body: string; hasValue: boolean } {
     const edits: { start: number; end: number; text: string }[] = [];
     const hoisted: string[] = [];
-    const statements: Node[] = program.body;
-    statements.forEach((stmt: Node, index: number) => {
-      const last = index === statements.length - 1;
+    const statements: AstNode[] = program.body;
+    let hasValue = false;
+    const declaration = (stmt: AstNode, start: number, last: boolean): void => {
       switch (stmt.type) {
         case "VariableDeclaration": {
           const parts: string[] = [];
-          for (const decl of stmt.declarations) {
+          stmt.declarations.forEach((decl: AstNode, i: number) => {
             for (const name of boundNames(decl.id)) this.#declare(name);
             const target = code.slice(decl.id.start, decl.id.end);
             const init = decl.init ? code.slice(decl.init.start, decl.init.end) : "undefined";
-            parts.push(`(${target} = ${init});`);
-          }
-          edits.push({ start: stmt.start, end: stmt.end, text: parts.join(" ") });
+            const assign = `(${target} = ${init})`;
+            parts.push(
+              last && i === stmt.declarations.length - 1 ? `return ${assign};` : `${assign};`,
+            );
+          });
+          edits.push({ start, end: stmt.end, text: parts.join(" ") });
+          hasValue = last;
           break;
         }
         case "FunctionDeclaration": {
           this.#declare(stmt.id.name);
           hoisted.push(`${stmt.id.name} = ${code.slice(stmt.start, stmt.end)};`);
-          edits.push({ start: stmt.start, end: stmt.end, text: "" });
+          edits.push({ start, end: stmt.end, text: last ? `return ${stmt.id.name};` : "" });
+          hasValue = last;
           break;
         }
         case "ClassDeclaration": {
           this.#declare(stmt.id.name);
+          const assign = `${stmt.id.name} = ${code.slice(stmt.start, stmt.end)};`;
           edits.push({
-            start: stmt.start,
+            start,
             end: stmt.end,
-            text: `${stmt.id.name} = ${code.slice(stmt.start, stmt.end)};`,
+            text: last ? `${assign} return ${stmt.id.name};` : assign,
           });
+          hasValue = last;
           break;
         }
-        case "ExpressionStatement": {
+      }
+    };
+    statements.forEach((stmt: AstNode, index: number) => {
+      const last = index === statements.length - 1;
+      switch (stmt.type) {
+        case "VariableDeclaration":
+        case "FunctionDeclaration":
+        case "ClassDeclaration":
+          declaration(stmt, stmt.start, last);
+          break;
+        case "ExpressionStatement":
           if (last) {
             edits.push({
               start: stmt.start,
               end: stmt.end,
               text: `return (${code.slice(stmt.expression.start, stmt.expression.end)});`,
             });
+            hasValue = true;
+          }
+          break;
+        case "ImportDeclaration":
+          edits.push({ start: stmt.start, end: stmt.end, text: this.#importText(code, stmt) });
+          break;
+        case "ExportNamedDeclaration":
+          if (stmt.declaration) declaration(stmt.declaration, stmt.start, last);
+          else if (stmt.source) {
+            edits.push({
+              start: stmt.start,
+              end: stmt.end,
+              text: `await import(${this.#specifier(stmt.source.value)});`,
+            });
+          } else edits.push({ start: stmt.start, end: stmt.end, text: "" });
+          break;
+        case "ExportDefaultDeclaration": {
+          const decl = stmt.declaration;
+          if (
+            (decl.type === "FunctionDeclaration" || decl.type === "ClassDeclaration") && decl.id
+          ) {
+            declaration(decl, stmt.start, last);
+          } else {
+            const expr = code.slice(decl.start, decl.end);
+            edits.push({
+              start: stmt.start,
+              end: stmt.end,
+              text: last ? `return (${expr});` : `(${expr});`,
+            });
+            hasValue = last;
           }
           break;
         }
-        case "ImportDeclaration":
-          throw new SyntaxError(
-            'Cannot use import statements here: use `await import("...")` instead',
-          );
+        case "ExportAllDeclaration":
+          edits.push({
+            start: stmt.start,
+            end: stmt.end,
+            text: `await import(${this.#specifier(stmt.source.value)});`,
+          });
+          break;
       }
     });
     let out = code;
     for (const edit of edits.sort((a, b) => b.start - a.start)) {
       out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
     }
-    return hoisted.join("\n") + "\n" + out;
+    return { body: hoisted.join("\n") + "\n" + out, hasValue };
+  }
+
+  /**
+   * Relative `import("./x.ts")` resolves against the base, not against
+   * this file; `import.meta` (a module-only syntax) becomes the object
+   * given as `importMeta`.
+   */
+  #rewriteModuleSyntax(code: string, program: AstNode): string {
+    const edits: { start: number; end: number; text: string }[] = [];
+    walk(program, (node) => {
+      if (
+        node.type === "ImportExpression" && node.source.type === "Literal" &&
+        typeof node.source.value === "string" && isRelative(node.source.value)
+      ) {
+        edits.push({
+          start: node.source.start,
+          end: node.source.end,
+          text: this.#specifier(node.source.value),
+        });
+      } else if (node.type === "MetaProperty" && node.meta.name === "import") {
+        edits.push({ start: node.start, end: node.end, text: "__weft_import_meta" });
+      }
+    });
+    let out = code;
+    for (const edit of edits.sort((a, b) => b.start - a.start)) {
+      out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
+    }
+    return out;
+  }
+
+  /** `import {a, b as c} from "x"` -> `({a, b: c} = await import("x"));` */
+  #importText(code: string, stmt: AstNode): string {
+    const attributes = stmt.attributes?.length
+      ? `, { with: { ${
+        stmt.attributes.map((a: AstNode) => code.slice(a.start, a.end)).join(", ")
+      } } }`
+      : "";
+    const load = `await import(${this.#specifier(stmt.source.value)}${attributes})`;
+    if (stmt.specifiers.length === 0) return `${load};`;
+    const named: string[] = [];
+    let namespace: string | undefined;
+    for (const s of stmt.specifiers) {
+      this.#declare(s.local.name);
+      if (s.type === "ImportNamespaceSpecifier") namespace = s.local.name;
+      else if (s.type === "ImportDefaultSpecifier") named.push(`default: ${s.local.name}`);
+      else {
+        const imported = s.imported.type === "Literal"
+          ? JSON.stringify(s.imported.value)
+          : s.imported.name;
+        named.push(imported === s.local.name ? imported : `${imported}: ${s.local.name}`);
+      }
+    }
+    if (namespace !== undefined) {
+      return named.length === 0
+        ? `(${namespace} = ${load});`
+        : `(${namespace} = ${load}); ({ ${named.join(", ")} } = ${namespace});`;
+    }
+    return `({ ${named.join(", ")} } = ${load});`;
+  }
+
+  #specifier(spec: string): string {
+    return JSON.stringify(isRelative(spec) ? new URL(spec, this.#base).href : spec);
   }
 
   #declare(name: string): void {
@@ -140,32 +326,101 @@ export class Evaluator {
   }
 }
 
-function parse(code: string): Node {
+type Compiled =
+  | { ok: true; js: string; program: AstNode }
+  | { ok: false; state: "incomplete" | "invalid"; error: SyntaxError };
+
+/** Strips types and parses; an input starting with `{` is tried as an object literal first. */
+function compile(code: string): Compiled {
+  if (/^\s*\{/.test(code) && !/;\s*$/.test(code)) {
+    const wrapped = compileOnce(`(${code}\n)`);
+    if (wrapped.ok && wrapped.program.body.length === 1) return wrapped;
+  }
+  return compileOnce(code);
+}
+
+function compileOnce(code: string): Compiled {
+  let js: string;
+  try {
+    js = stripTypes(code);
+  } catch (e) {
+    // Plain JavaScript sucrase cannot handle still runs as written.
+    try {
+      return { ok: true, js: code, program: parse(code) };
+    } catch {
+      return failure(e as PositionedSyntaxError, code);
+    }
+  }
+  try {
+    return { ok: true, js, program: parse(js) };
+  } catch (e) {
+    return failure(e as PositionedSyntaxError, js);
+  }
+}
+
+function failure(error: PositionedSyntaxError, text: string): Compiled {
+  if (!(error instanceof SyntaxError)) {
+    return { ok: false, state: "invalid", error: new SyntaxError(String(error)) };
+  }
+  return { ok: false, state: isUnexpectedEnd(error, text) ? "incomplete" : "invalid", error };
+}
+
+function parse(code: string): AstNode {
   return acorn.parse(code, {
     ecmaVersion: "latest",
     sourceType: "script",
     allowAwaitOutsideFunction: true,
     allowReturnOutsideFunction: true,
+    allowImportExportEverywhere: true,
   });
 }
 
-function isUnexpectedEnd(e: SyntaxError, code: string): boolean {
-  const pos = (e as SyntaxError & { pos?: number }).pos;
+function isUnexpectedEnd(e: PositionedSyntaxError, code: string): boolean {
+  if (/Unterminated (template|comment)/.test(e.message)) return true;
+  const pos = e.pos;
   if (pos === undefined) return false;
-  if (/Unterminated (string|template|comment)/.test(e.message)) return true;
+  if (/Unexpectedly reached the end/.test(e.message)) return true;
   return pos >= code.trimEnd().length && /Unexpected token|Unexpected character/.test(e.message);
 }
 
-function boundNames(pattern: Node): string[] {
+function isRelative(spec: string): boolean {
+  return spec.startsWith("./") || spec.startsWith("../") || spec.startsWith("/");
+}
+
+function cwdUrl(): string {
+  try {
+    const cwd = Deno.cwd();
+    return new URL(`file://${cwd.endsWith("/") ? cwd : cwd + "/"}`).href;
+  } catch {
+    return "file:///";
+  }
+}
+
+function walk(node: AstNode, visit: (node: AstNode) => void): void {
+  if (node === null || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const child of node) walk(child, visit);
+    return;
+  }
+  if (typeof node.type !== "string") return;
+  visit(node);
+  for (const key in node) {
+    if (key === "type" || key === "start" || key === "end") continue;
+    const child = node[key];
+    if (child !== null && typeof child === "object") walk(child, visit);
+  }
+}
+
+function boundNames(pattern: AstNode): string[] {
   switch (pattern.type) {
     case "Identifier":
       return [pattern.name];
     case "ObjectPattern":
-      return pattern.properties.flatMap((p: Node) =>
+      return pattern.properties.flatMap((p: AstNode) =>
         boundNames(p.type === "RestElement" ? p.argument : p.value)
       );
     case "ArrayPattern":
-      return pattern.elements.filter(Boolean).flatMap((p: Node) => boundNames(p));
+      return pattern.elements.filter(Boolean).flatMap((p: AstNode) => boundNames(p));
     case "RestElement":
       return boundNames(pattern.argument);
     case "AssignmentPattern":
