@@ -843,6 +843,7 @@ export class Runtime {
   monitor(watcher: Pid, target: Pid | RemoteName | string): Ref {
     const proc = this.#caller(watcher, "monitor");
     let name: RemoteName | undefined;
+    let address: string | undefined;
     if (typeof target === "string") {
       checkName(target, "monitor");
       name = { name: target, node: this.node };
@@ -854,7 +855,11 @@ export class Runtime {
           }`,
         );
       }
-      name = { name: target.name, node: target.node };
+      // `name@host:port` addresses a node without a port mapper; the node is
+      // `name@host` (pids and node-down events never carry the port), but the
+      // router needs the address to connect.
+      address = target.node;
+      name = { name: target.name, node: withoutPort(target.node) };
     }
     const ref = this.makeRef();
     if (proc === undefined) return ref;
@@ -869,7 +874,7 @@ export class Runtime {
       const m = new Monitor(ref, proc.self, proc, shown, null);
       (proc.monitors ??= new Map()).set(ref.id, m);
       this.#index(shown.node, proc);
-      this.#route(shown.node, { op: "monitor", from: proc.self, to: shown, ref });
+      this.#route(address ?? shown.node, { op: "monitor", from: proc.self, to: shown, ref });
       return ref;
     }
     const other = name === undefined ? this.#local(shown as Pid) : this.#names.get(name.name);
@@ -1543,4 +1548,10 @@ export class Runtime {
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
+}
+
+/** `name@host` of `name@host:port` (IPv6 hosts in brackets); other names unchanged. */
+function withoutPort(node: string): string {
+  const m = /^([^@]+@(?:\[[^\]]+\]|[^:]+)):\d+$/.exec(node);
+  return m === null ? node : m[1]!;
 }

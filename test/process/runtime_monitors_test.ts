@@ -199,3 +199,20 @@ Deno.test("monitor() on behalf of a dead watcher does nothing", async () => {
     assert.equal(rt.demonitor(dead.self, ref), false);
   });
 });
+
+Deno.test("monitor() of {name, node: 'name@host:port'} is indexed by node name, so its node going down is noconnection", async () => {
+  const rt = new Runtime({ node: "a@127.0.0.1" });
+  const routed: string[] = [];
+  rt.router = { route: (node) => void routed.push(node) };
+  const me = rt.open();
+  const ref = rt.monitor(me.self, { name: "srv", node: "ghost@127.0.0.1:4000" });
+  assert.deepEqual(routed, ["ghost@127.0.0.1:4000"]);
+  rt.nodeDown("ghost@127.0.0.1");
+  const down = await me.receive<{ ref: unknown; reason: unknown; pid: unknown }>(undefined, {
+    timeout: 1000,
+  });
+  assert.ok(ref.equals(down.ref));
+  assert.equal(down.reason, "noconnection");
+  assert.deepEqual(down.pid, { name: "srv", node: "ghost@127.0.0.1" });
+  await rt.shutdown();
+});
