@@ -95,6 +95,7 @@ import {
   OP_SPAWN_REQUEST,
   STATUS_ALIVE,
   STATUS_NOK,
+  STATUS_NOT_ALLOWED,
   STATUS_OK,
   STATUS_OK_SIMULTANEOUS,
 } from "./types.ts";
@@ -233,6 +234,8 @@ export class NetKernel implements SignalRouter {
   /** Sockets not yet handed to a connection: handshakes in progress, both directions. */
   #handshaking = new Set<Connection>();
   #accepting = 0;
+  /** Nodes cut off by {@linkcode NetKernel.block} (fault injection): no connection either way. */
+  #blocked = new Set<string>();
   #stopped = false;
   /** Connect attempts, handshakes and accept loops in flight, awaited by `stop`. */
   #tasks = new Set<Promise<unknown>>();
@@ -303,7 +306,7 @@ export class NetKernel implements SignalRouter {
   connect(node: string): Promise<boolean> {
     const name = this.#nameOf(node);
     if (name === this.name) return Promise.resolve(true);
-    if (this.#stopped) return Promise.resolve(false);
+    if (this.#stopped || this.#blocked.has(name)) return Promise.resolve(false);
     let e = this.#nodes.get(name);
     if (e !== undefined && e.state !== "pending") return Promise.resolve(true);
     if (e === undefined) {
@@ -330,6 +333,40 @@ export class NetKernel implements SignalRouter {
       this.#fail(e, "disconnected on request");
     }
     return true;
+  }
+
+  /**
+   * Cuts this node off from `node`, for fault injection (partition tests,
+   * `src/cluster/faults.ts`): the connection, if any, is closed (`nodedown`
+   * with reason `disconnect` here, `connection_closed` there), and until
+   * {@linkcode NetKernel.unblock} connects are refused both ways (ours
+   * fail, the peer's get `not_allowed`) and signals to it are dropped as
+   * for an unreachable node.
+   *
+   * @param node the node to cut off
+   * @throws {TypeError} when `node` is not a valid node name
+   */
+  block(node: string): void {
+    const name = parseNodeName(node).full;
+    if (name === this.name) return;
+    this.#blocked.add(name);
+    this.disconnect(name);
+  }
+
+  /**
+   * Lets `node` connect again after {@linkcode NetKernel.block}; nothing
+   * reconnects by itself.
+   *
+   * @param node the node
+   * @returns `true` when it was blocked
+   */
+  unblock(node: string): boolean {
+    return this.#blocked.delete(bareName(node));
+  }
+
+  /** The nodes cut off by {@linkcode NetKernel.block}. */
+  blocked(): string[] {
+    return [...this.#blocked];
   }
 
   /**
@@ -542,6 +579,11 @@ export class NetKernel implements SignalRouter {
       return;
     }
     if (!connect || this.#stopped || node === this.name) return;
+    if (this.#blocked.has(node)) {
+      // Cut off on purpose: as unreachable, links and monitors fail at once.
+      queueMicrotask(() => this.#runtime.nodeDown(node));
+      return;
+    }
     let name: string;
     try {
       name = this.#nameOf(node);
@@ -601,12 +643,14 @@ export class NetKernel implements SignalRouter {
     let result: HandshakeResult;
     let where = e.name;
     try {
-      const addr = await this.#lookup(e.name);
+      const addr = this.#blocked.has(e.name) ? undefined : await this.#lookup(e.name);
       if (addr === undefined) {
         result = {
           ok: false,
           reason: "closed",
-          detail: "no address known (port mapper or name@host:port)",
+          detail: this.#blocked.has(e.name)
+            ? "blocked (fault injection)"
+            : "no address known (port mapper or name@host:port)",
         };
       } else {
         where = `${e.name} at ${addr.hostname}:${addr.port}`;
@@ -772,6 +816,7 @@ export class NetKernel implements SignalRouter {
   /** The status for a HELLO claiming `name` (OTP's accept_pending). */
   #decide(name: string): HandshakeStatus {
     if (this.#stopped) return STATUS_NOK;
+    if (this.#blocked.has(name)) return STATUS_NOT_ALLOWED;
     const e = this.#nodes.get(name);
     if (e === undefined) {
       this.#pendingEntry(name).incoming = true;
