@@ -20,6 +20,7 @@
  */
 
 import { describe, type WeftErrorOptions } from "../errors.ts";
+import { registerErrorClass } from "../term/codec.ts";
 import type { Pid } from "../term/pid.ts";
 
 /**
@@ -142,4 +143,9 @@ export class SupervisorError extends Error {
     this.name = "SupervisorError";
     this.code = code;
   }
+}
+
+// Rebuilt as these classes when they cross the wire (e.g. a remote call's exit).
+for (const ctor of [ExitError, StartError, AlreadyStartedError, SupervisorError]) {
+  registerErrorClass(ctor);
 }

@@ -168,6 +168,33 @@ const ERROR_CLASSES = new Map<string, ErrorConstructor>(
   ].map((c) => [c.name, c as unknown as ErrorConstructor]),
 );
 
+/**
+ * Makes `decode` rebuild errors named `ctor.name` as instances of `ctor`, so
+ * `instanceof` works on the receiving node. Higher layers register the
+ * error classes they define (the OTP and rpc errors) when they load.
+ *
+ * @param ctor an `Error` subclass whose `name` matches its class name
+ *
+ * @example
+ * ```ts
+ * import { decode, encode, registerErrorClass } from "./codec.ts";
+ * class QuotaError extends Error {
+ *   constructor(message: string) {
+ *     super(message);
+ *     this.name = "QuotaError";
+ *   }
+ * }
+ * registerErrorClass(QuotaError);
+ * console.assert(decode(encode(new QuotaError("over"))) instanceof QuotaError);
+ * ```
+ */
+export function registerErrorClass(ctor: abstract new (...args: never[]) => Error): void {
+  if (typeof ctor !== "function" || !(ctor.prototype instanceof Error)) {
+    throw new TypeError("Cannot register error class: expected a subclass of Error");
+  }
+  ERROR_CLASSES.set(ctor.name, ctor as unknown as ErrorConstructor);
+}
+
 /** Classes that cannot meaningfully be copied to another node. */
 const REFUSED: [string, abstract new (...args: never[]) => unknown][] = [
   ["Promise", Promise],

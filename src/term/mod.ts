@@ -29,6 +29,7 @@ export {
   encode,
   type EncodeOptions,
   MAX_DEPTH,
+  registerErrorClass,
   TAG_ERROR,
   TAG_PID,
   TAG_REF,

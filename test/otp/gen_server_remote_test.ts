@@ -163,3 +163,12 @@ Deno.test("GenServer.call() with a request that cannot cross the wire throws Typ
     await stopAll([a, b]);
   }
 });
+
+Deno.test("OTP errors keep their class when they cross the wire", async () => {
+  const { decode, encode } = await import("../../src/term/codec.ts");
+  const { ExitError, SupervisorError } = await import("../../src/otp/errors.ts");
+  const exit = decode(encode(new ExitError("noproc")));
+  assert.ok(exit instanceof ExitError);
+  assert.equal(exit.reason, "noproc");
+  assert.ok(decode(encode(new SupervisorError("not_found", "x"))) instanceof SupervisorError);
+});
