@@ -82,8 +82,8 @@ export class LineEditor {
   #line = "";
   #cursor = 0;
   readonly #history: History | undefined;
-  /** Where the history walk is: `entries.length` means the line being typed. */
-  #index = 0;
+  /** How far back the history walk is: 0 is the line being typed, 1 the newest entry. */
+  #back = 0;
   /** The line being typed, kept while walking the history. */
   #draft = "";
   /** The last text cut by Ctrl-K/U/W, for Ctrl-Y. */
@@ -94,7 +94,6 @@ export class LineEditor {
   /** @param options the history to walk */
   constructor(options: LineEditorOptions = {}) {
     this.#history = options.history;
-    this.#index = this.#history?.entries.length ?? 0;
   }
 
   /** The text of the line. */
@@ -112,12 +111,13 @@ export class LineEditor {
     return this.#line.slice(0, this.#cursor);
   }
 
-  /** Starts a fresh, empty line and a fresh history walk. */
+  /** Starts a fresh, empty line and a fresh history walk (and disarms Ctrl-C). */
   reset(): void {
     this.#line = "";
     this.#cursor = 0;
     this.#draft = "";
-    this.#index = this.#history?.entries.length ?? 0;
+    this.#back = 0;
+    this.#exitArmed = false;
   }
 
   /**
@@ -272,11 +272,11 @@ export class LineEditor {
 
   #walk(step: -1 | 1): EditorAction {
     const entries = this.#history?.entries ?? [];
-    const target = this.#index + step;
+    const target = this.#back - step;
     if (target < 0 || target > entries.length) return NONE;
-    if (this.#index === entries.length) this.#draft = this.#line;
-    this.#index = target;
-    this.#line = target === entries.length ? this.#draft : entries[target]!;
+    if (this.#back === 0) this.#draft = this.#line;
+    this.#back = target;
+    this.#line = target === 0 ? this.#draft : entries[entries.length - target]!;
     this.#cursor = this.#line.length;
     return REDRAW;
   }

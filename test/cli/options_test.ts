@@ -70,3 +70,48 @@ Deno.test("parseCli() recognises the epmd subcommand, help and version", () => {
   assert.ok(version.ok && version.options.command === "version");
   assert.ok(!parseCli(["frobnicate"]).ok);
 });
+
+Deno.test("parseCli() gives everything after --script FILE to the script", () => {
+  const r = parseCli(["--sname", "a", "--script", "job.ts", "--sname", "x", "-n", "3"]);
+  assert.ok(r.ok);
+  assert.equal(r.options.script, "job.ts");
+  assert.deepEqual(r.options.scriptArgs, ["--sname", "x", "-n", "3"]);
+  assert.equal(r.options.sname, "a");
+  const eq = parseCli(["--script=job.ts", "arg"]);
+  assert.ok(eq.ok && eq.options.script === "job.ts" && eq.options.scriptArgs[0] === "arg");
+  const none = parseCli(["--script"]);
+  assert.ok(!none.ok && none.reason.includes("--script"));
+});
+
+Deno.test("parseCli() reads --remsh and refuses modes that do not go together", () => {
+  const r = parseCli(["--remsh", "b@h", "--cookie", "c", "--eval", "1"]);
+  assert.ok(r.ok && r.options.remsh === "b@h" && r.options.eval === "1");
+  for (
+    const args of [
+      ["--eval", "1", "--no-repl"],
+      ["--eval", "1", "--script", "s.ts"],
+      ["--remsh", "b@h", "--no-repl"],
+      ["--remsh", "b@h", "--script", "s.ts"],
+      ["--remsh", ""],
+    ]
+  ) {
+    const bad = parseCli(args);
+    assert.ok(!bad.ok, args.join(" "));
+    assert.ok(!bad.reason.includes("\n"));
+  }
+});
+
+Deno.test("HELP groups the flags and names every mode", async () => {
+  const { HELP } = await import("../../cli/options.ts");
+  for (
+    const text of [
+      "Node identity:",
+      "Distribution:",
+      "Running",
+      "--script FILE",
+      "--remsh NODE",
+      "weft epmd",
+      "Exit status",
+    ]
+  ) assert.ok(HELP.includes(text), text);
+});

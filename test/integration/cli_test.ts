@@ -128,3 +128,93 @@ Deno.test("weft --no-repl serves until SIGTERM, then leaves: the peer sees noded
     await b.close();
   }
 });
+
+Deno.test("weft --script runs a TypeScript file with the shell's names, its args, and exits with its status", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/lib.ts`,
+      "export const greet = (who: string): string => `hello ${who}`;\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/job.ts`,
+      [
+        "#!/usr/bin/env weft --script",
+        'import { greet } from "./lib.ts";',
+        "const pid: unknown = spawn(async () => { const m = await receive(); send(m.from, m.n * 2) });",
+        "send(pid, { from: self(), n: 21 });",
+        "console.log(greet(args[0]), await receive(), Deno.args.length, Node.self());",
+        'if (args[1] === "fail") throw new Error("asked to fail");',
+        'if (args[1] === "quit") { q(7); await new Promise(() => {}) }',
+      ].join("\n"),
+    );
+    const ok = await runWeft(["--script", `${dir}/job.ts`, "world"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), "hello world 42 1 nonode@nohost");
+    const fail = await runWeft(["--script", `${dir}/job.ts`, "x", "fail"]);
+    assert.equal(fail.code, 1);
+    assert.match(fail.stderr, /Error: asked to fail/);
+    const quit = await runWeft(["--script", `${dir}/job.ts`, "x", "quit"]);
+    assert.equal(quit.code, 7, quit.stderr);
+    const missing = await runWeft(["--script", `${dir}/nope.ts`]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /Cannot read script/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("weft --remsh --eval evaluates on the other node and brings back output and status", async () => {
+  const port = freePort();
+  const b = new WeftProcess([
+    "--name",
+    "b@127.0.0.1",
+    "--no-epmd",
+    "--cookie",
+    "c",
+    "--port",
+    String(port),
+    "--no-repl",
+    "--log-level",
+    "info",
+  ]);
+  try {
+    await b.waitForOutput(/listening/);
+    const target = `b@127.0.0.1:${port}`;
+    const common = ["--remsh", target, "--no-epmd", "--cookie", "c", "--eval"];
+    const r = await runWeft([
+      ...common,
+      "console.log('on', Node.self()); Node.list('hidden').length",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "on b@127.0.0.1\n1\n");
+    const quit = await runWeft([...common, "q(4)"]);
+    assert.equal(quit.code, 4, quit.stderr);
+    const bad = await runWeft(["--remsh", target, "--no-epmd", "--cookie", "wrong", "--eval", "1"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Cannot open a remote shell/);
+    assert.equal(b.status, undefined, "b is still running");
+  } finally {
+    await b.close();
+  }
+});
+
+Deno.test("weft --sname a --no-repl started twice: the second exits 2 with one clear line", async () => {
+  const { startEpmdServer } = await import("../../src/dist/epmd/mod.ts");
+  const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
+  const args = ["--sname", "twice", "--cookie", "c", "--no-repl", "--epmd-port", String(epmd.port)];
+  const first = new WeftProcess([...args, "--log-level", "info"]);
+  try {
+    await first.waitForOutput(/registered with the port mapper/);
+    const second = await runWeft(args);
+    assert.equal(second.code, 2, second.stderr);
+    assert.equal(second.stderr.trim().split("\n").length, 1, second.stderr);
+    assert.match(
+      second.stderr,
+      /^weft: Cannot start node twice@\S+: the name "twice" is taken by another node/,
+    );
+  } finally {
+    await first.close();
+    await epmd.close();
+  }
+});
