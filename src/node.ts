@@ -51,6 +51,8 @@ import type { Listener, Transport } from "./dist/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./dist/types.ts";
 import { logger } from "./log.ts";
 import { Runtime } from "./process/runtime.ts";
+import { RpcPolicy } from "./rpc/policy.ts";
+import { type RpcService, startRpc } from "./rpc/service.ts";
 import { longNodeName, type NodeName, parseNodeName, shortNodeName } from "./term/node_name.ts";
 import type { Pid } from "./term/pid.ts";
 
@@ -98,6 +100,15 @@ export interface NodeOptions {
   highWaterMark?: number;
   /** Largest message accepted from a peer. Default 1 GiB. */
   maxMessageSize?: number;
+  /** `module.function` patterns peers may call by rpc (`--rpc-allow`); default: everything. */
+  rpcAllow?: string[];
+  /**
+   * Whether peers may send function source to run here (`--no-remote-eval`
+   * turns it off). Default: `true`, or `false` when `rpcAllow` is given.
+   */
+  remoteEval?: boolean;
+  /** Modules to expose to rpc from the start: name -> object of functions. */
+  modules?: Record<string, object>;
 }
 
 /** A running node. */
@@ -112,6 +123,8 @@ export interface WeftNode {
   readonly port: number;
   /** The node kernel: busy/drain, ops for higher layers. */
   readonly kernel: NetKernel;
+  /** The node's rpc service: its modules and policy, calls and spawns from it. */
+  readonly rpc: RpcService;
   /**
    * Connects to `node` (`name@host`, or `name@host:port` without a port mapper).
    * @returns `true` once connected, `false` when unreachable or refused
@@ -137,7 +150,8 @@ export interface WeftNode {
  *
  * @param options name, cookie, addressing and timings
  * @returns the running node
- * @throws {TypeError} when the name or cookie is invalid, or neither/both of `name` and `sname` are given
+ * @throws {TypeError} when the name or cookie is invalid, or neither/both of `name` and `sname` are given,
+ *   or an rpc allow pattern or module is malformed
  * @throws {RangeError} when a port or timing is out of range
  * @throws {Deno.errors.AddrInUse} when the port is already in use
  * @throws {EpmdRegistrationError} when another node holds the name at the port mapper
@@ -167,6 +181,8 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Invalid port: must be 0-65535, received ${port}`);
   }
+  // Checked before anything is opened: a bad pattern must not leave a listener behind.
+  new RpcPolicy({ allow: options.rpcAllow, remoteEval: options.remoteEval });
   const cookie = await importCookie(options.cookie);
   const transport = options.transport ??
     (options.tls ? new TlsTransport(options.tls) : new TcpTransport());
@@ -223,6 +239,21 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
     ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
   });
+  // Before the first handshake, so that every peer learns the node serves remote spawns.
+  let rpc: RpcService;
+  try {
+    rpc = startRpc(runtime, kernel, {
+      allow: options.rpcAllow,
+      remoteEval: options.remoteEval,
+      ...(options.modules !== undefined ? { modules: options.modules } : {}),
+    });
+  } catch (e) {
+    await kernel.stop();
+    await runtime.shutdown();
+    listener.close();
+    await registration?.close();
+    throw e;
+  }
   kernel.serve(listener);
   log.info("Node {node} listening on {host}:{port} ({transport}{epmd})", {
     node: parsed.full,
@@ -239,6 +270,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     runtime,
     port: listener.addr.port,
     kernel,
+    rpc,
     connect: (node) => kernel.connect(node),
     disconnect: (node) => Promise.resolve(kernel.disconnect(node)),
     list: (kind) => kernel.nodes(kind),
@@ -248,6 +280,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     stop: () =>
       stopping ??= (async () => {
         await runtime.shutdown();
+        rpc.stop();
         await kernel.stop();
         listener.close();
         await registration?.close();
