@@ -75,6 +75,7 @@ async function main(args: string[]): Promise<number> {
 async function runNode(options: CliOptions): Promise<number> {
   const script = options.script !== undefined ? await readScript(options.script) : undefined;
   const node = await startFromOptions(options);
+  if (node) await loadModules(node, options.load);
   const runtime = node?.runtime ?? new Runtime();
   const shell = runtime.open({ label: "shell" });
   setDefaultContext(shell);
@@ -187,6 +188,23 @@ async function runRemsh(options: CliOptions): Promise<number> {
   }
 }
 
+/** `--load FILE...`: expose each file's functions to rpc; a file that fails stops the node. */
+async function loadModules(node: WeftNode, files: string[]): Promise<void> {
+  for (const file of files) {
+    try {
+      const loaded = await node.rpc.loadModule(file);
+      logger("cli").info("Loaded module {name} ({functions}) from {file}", {
+        name: loaded.name,
+        functions: loaded.functions.join(", "),
+        file,
+      });
+    } catch (e) {
+      await node.stop();
+      throw new ExitError(2, (e as Error).message);
+    }
+  }
+}
+
 async function readScript(file: string): Promise<{ path: string; code: string }> {
   const path = file.startsWith("/") ? file : `${Deno.cwd()}/${file}`;
   let code: string;
@@ -212,6 +230,12 @@ async function startFromOptions(
         "Cannot use --connect: this node has no name (give --sname or --name)",
       );
     }
+    if (options.load.length > 0 || options.rpcAllow.length > 0 || options.noRemoteEval) {
+      throw new ExitError(
+        2,
+        "Cannot use --load, --rpc-allow or --no-remote-eval: this node has no name (give --sname or --name)",
+      );
+    }
     return undefined;
   }
   let name;
@@ -232,6 +256,8 @@ async function startFromOptions(
       cookie,
       hidden: options.hidden,
       noEpmd: options.noEpmd,
+      ...(options.rpcAllow.length > 0 ? { rpcAllow: options.rpcAllow } : {}),
+      ...(options.noRemoteEval ? { remoteEval: false } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.epmdPort !== undefined ? { epmdPort: options.epmdPort } : {}),
       ...(options.netTicktime !== undefined ? { netTicktime: options.netTicktime } : {}),

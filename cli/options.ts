@@ -15,6 +15,7 @@
 
 import { parseArgs } from "node:util";
 import { LOG_LEVELS, type WeftLogLevel } from "../src/log.ts";
+import { checkAllowPattern } from "../src/rpc/policy.ts";
 
 /** What the user asked `weft` to do. */
 export interface CliOptions {
@@ -62,6 +63,12 @@ export interface CliOptions {
   daemon: boolean;
   /** `weft epmd --address A`: the address the port mapper listens on. */
   address?: string;
+  /** `--load FILE`, repeatable: modules to expose to rpc. */
+  load: string[];
+  /** `--rpc-allow PATTERN`, repeatable: what peers may call (`math.*`). */
+  rpcAllow: string[];
+  /** `--no-remote-eval`: refuse function source from peers. */
+  noRemoteEval: boolean;
 }
 
 /** The outcome of {@linkcode parseCli}. */
@@ -87,6 +94,9 @@ const FLAGS = {
   "no-repl": { type: "boolean" },
   daemon: { type: "boolean" },
   address: { type: "string" },
+  load: { type: "string", multiple: true },
+  "rpc-allow": { type: "string", multiple: true },
+  "no-remote-eval": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -163,7 +173,23 @@ export function parseCli(args: string[]): ParseResult {
     noRepl: values["no-repl"] ?? false,
     daemon: values.daemon ?? false,
     scriptArgs,
+    load: values.load ?? [],
+    rpcAllow: values["rpc-allow"] ?? [],
+    noRemoteEval: values["no-remote-eval"] ?? false,
   };
+  for (const pattern of options.rpcAllow) {
+    try {
+      checkAllowPattern(pattern);
+    } catch (e) {
+      return {
+        ok: false,
+        reason: (e as Error).message.replace("Invalid rpc allow pattern", "Invalid --rpc-allow"),
+      };
+    }
+  }
+  if (options.load.some((file) => file === "")) {
+    return { ok: false, reason: "Invalid --load: expected a file" };
+  }
   if (script !== undefined) options.script = script;
   // The last of --name / --sname wins, so `deno task start --sname b` overrides
   // the task's default `--name a@127.0.0.1`.
@@ -279,6 +305,14 @@ Running (one of; the shell by default):
   --no-repl             serve until SIGINT/SIGTERM, then leave the cluster
   --remsh NODE          connect as a hidden node and open a shell whose input
                         runs on NODE (as iex --remsh); q() leaves it
+
+Rpc (what this node exposes to rpc.call from other nodes):
+  --load FILE           expose FILE's exported functions as module <base name>
+                        (or the name FILE exports as \`name\`); repeatable
+  --rpc-allow PATTERN   let peers call only module.function names matching
+                        PATTERN (* matches anything: math.*, node.uptime);
+                        repeatable; implies --no-remote-eval
+  --no-remote-eval      refuse functions sent as source (rpc.call(node, fn))
 
 Shell keys: Tab completes, Up/Down walk the history (~/.weft_history),
 Ctrl-C clears the line (twice to exit) or interrupts running code,
