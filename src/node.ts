@@ -49,8 +49,12 @@ import { TcpTransport } from "./dist/tcp.ts";
 import { type TlsOptions, TlsTransport } from "./dist/tls.ts";
 import type { Listener, Transport } from "./dist/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./dist/types.ts";
+import { GlobalNames } from "./global/global_names.ts";
 import { logger } from "./log.ts";
+import { PgScope } from "./pg/scope.ts";
 import { Runtime } from "./process/runtime.ts";
+import { Presence } from "./pubsub/presence.ts";
+import { PubSub } from "./pubsub/pubsub.ts";
 import { RpcPolicy } from "./rpc/policy.ts";
 import { type RpcService, startRpc } from "./rpc/service.ts";
 import { longNodeName, type NodeName, parseNodeName, shortNodeName } from "./term/node_name.ts";
@@ -109,6 +113,8 @@ export interface NodeOptions {
   remoteEval?: boolean;
   /** Modules to expose to rpc from the start: name -> object of functions. */
   modules?: Record<string, object>;
+  /** Milliseconds a lost node's presences stay listed. Default 30000. */
+  presenceDownPeriod?: number;
 }
 
 /** A running node. */
@@ -125,6 +131,14 @@ export interface WeftNode {
   readonly kernel: NetKernel;
   /** The node's rpc service: its modules and policy, calls and spawns from it. */
   readonly rpc: RpcService;
+  /** Cluster-wide unique names (OTP's `global`). */
+  readonly global: GlobalNames;
+  /** The default process group scope, `pg`. */
+  readonly pg: PgScope;
+  /** Topics across the cluster (Phoenix.PubSub). */
+  readonly pubsub: PubSub;
+  /** Presences on topics, replicated (Phoenix.Presence). */
+  readonly presence: Presence;
   /**
    * Connects to `node` (`name@host`, or `name@host:port` without a port mapper).
    * @returns `true` once connected, `false` when unreachable or refused
@@ -180,6 +194,10 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
   const port = options.port ?? parsed.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Invalid port: must be 0-65535, received ${port}`);
+  }
+  const downPeriod = options.presenceDownPeriod;
+  if (downPeriod !== undefined && !(typeof downPeriod === "number" && downPeriod >= 0)) {
+    throw new RangeError(`Invalid presence down period: must be >= 0 ms, received ${downPeriod}`);
   }
   // Checked before anything is opened: a bad pattern must not leave a listener behind.
   new RpcPolicy({ allow: options.rpcAllow, remoteEval: options.remoteEval });
@@ -254,6 +272,16 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     await registration?.close();
     throw e;
   }
+  // Cluster services, before the first connection so they see every peer come up.
+  const global = new GlobalNames({ runtime, kernel });
+  const pg = new PgScope({ runtime, kernel });
+  const pubsub = new PubSub({ runtime, kernel });
+  const presence = new Presence({
+    runtime,
+    kernel,
+    pubsub,
+    ...(options.presenceDownPeriod !== undefined ? { downPeriod: options.presenceDownPeriod } : {}),
+  });
   kernel.serve(listener);
   log.info("Node {node} listening on {host}:{port} ({transport}{epmd})", {
     node: parsed.full,
@@ -271,6 +299,10 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     port: listener.addr.port,
     kernel,
     rpc,
+    global,
+    pg,
+    pubsub,
+    presence,
     connect: (node) => kernel.connect(node),
     disconnect: (node) => Promise.resolve(kernel.disconnect(node)),
     list: (kind) => kernel.nodes(kind),
@@ -279,6 +311,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     monitorNode: (pid, node, flag) => kernel.monitorNode(pid, node, flag),
     stop: () =>
       stopping ??= (async () => {
+        await Promise.all([presence.stop(), pubsub.stop(), pg.stop(), global.stop()]);
         await runtime.shutdown();
         rpc.stop();
         await kernel.stop();
