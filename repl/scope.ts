@@ -34,7 +34,7 @@ import type { Runtime } from "../src/process/runtime.ts";
 import type { ProcessInfo } from "../src/process/types.ts";
 import { NotAliveError } from "../src/errors.ts";
 import type { WeftNode } from "../src/node.ts";
-import { Pid } from "../src/term/pid.ts";
+import { Pid, type Ref } from "../src/term/pid.ts";
 import {
   type Doc,
   DocIndex,
@@ -44,6 +44,8 @@ import {
   PROCESS_NAMESPACE_DOCS,
 } from "./docs.ts";
 import { formatValue } from "./format.ts";
+import { rpc } from "../src/rpc/rpc.ts";
+import { RPC_PROVIDER } from "./rpc_scope.ts";
 
 /**
  * Returned by helpers that print their result (`h()`, `i()`, `flush()`):
@@ -95,6 +97,12 @@ export interface NodeNamespace {
   ping(node: string): Promise<"pong" | "pang">;
   /** One `{type: "nodedown", node, reason}` to the calling process when `node` goes down. */
   monitor(node: string, flag?: boolean): boolean;
+  /** Starts a process on `node` (`fn`, or `module, fn, args`); what it prints appears here. */
+  spawn(node: string, ...rest: unknown[]): Promise<Pid>;
+  /** As `spawn`, linked to the calling process before it runs. */
+  spawnLink(node: string, ...rest: unknown[]): Promise<Pid>;
+  /** As `spawn`, monitored by the calling process before it runs. */
+  spawnMonitor(node: string, ...rest: unknown[]): Promise<[Pid, Ref]>;
 }
 
 /** The process functions (`self`, `send`, `receive`, `spawn`, ...), acting for the running process. */
@@ -156,6 +164,15 @@ export const NODE_PROVIDER: ScopeProvider = {
         node.monitorNode(current.self(), name, flag);
         return true;
       },
+      spawn: (name: string, ...rest: unknown[]) =>
+        (rpc.spawn as (n: string, ...r: unknown[]) => Promise<Pid>)(name, ...rest),
+      spawnLink: (name: string, ...rest: unknown[]) =>
+        (rpc.spawnLink as (n: string, ...r: unknown[]) => Promise<Pid>)(name, ...rest),
+      spawnMonitor: (name: string, ...rest: unknown[]) =>
+        (rpc.spawnMonitor as (n: string, ...r: unknown[]) => Promise<[Pid, Ref]>)(
+          name,
+          ...rest,
+        ),
     });
     const monitorNodes = (flag = true): boolean => {
       if (!node) throw notAlive("monitor nodes");
@@ -205,6 +222,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   PROCESS_PROVIDER,
   PROCESS_NAMESPACE_PROVIDER,
   NODE_PROVIDER,
+  RPC_PROVIDER,
   HELPER_PROVIDER,
 ];
 
