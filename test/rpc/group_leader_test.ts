@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { groupLeader, runWithGroupLeader } from "../../src/rpc/group_leader.ts";
+import { Runtime } from "../../src/process/runtime.ts";
+import type { ProcessContext } from "../../src/process/types.ts";
+import { Pid } from "../../src/term/pid.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const LEADER = new Pid("origin@h", 7, 0, 1);
+
+Deno.test("runWithGroupLeader() sends the process's console lines, formatted, to the writer", async () => {
+  const rt = new Runtime({ node: "b@h" });
+  const lines: string[] = [];
+  try {
+    rt.spawn((ctx) =>
+      runWithGroupLeader(ctx, LEADER, (level, text) => lines.push(`${level} ${text}`), async () => {
+        console.log("hi %s, %d", "you", 42);
+        console.info({ a: [1, 2] });
+        console.debug("debug");
+        await null;
+        console.warn("after an await");
+        console.error(new RangeError("boom").message);
+        assert.ok(groupLeader()?.equals(LEADER));
+      })
+    );
+    await waitFor(() => lines.length === 5);
+    assert.deepEqual(lines, [
+      "log hi you, 42",
+      "info { a: [ 1, 2 ] }",
+      "debug debug",
+      "warn after an await",
+      "error boom",
+    ]);
+  } finally {
+    await rt.shutdown();
+  }
+});
+
+Deno.test("runWithGroupLeader() forwards only the process itself, not the ones it spawns nor others", async () => {
+  const rt = new Runtime({ node: "b@h" });
+  const lines: string[] = [];
+  const seen: (Pid | undefined)[] = [];
+  try {
+    let child: Pid | undefined;
+    rt.spawn((ctx: ProcessContext) =>
+      runWithGroupLeader(ctx, LEADER, (_l, text) => lines.push(text), () => {
+        child = ctx.spawn(() => {
+          seen.push(groupLeader());
+        });
+        console.log("parent");
+      })
+    );
+    rt.spawn(() => {
+      seen.push(groupLeader());
+    });
+    await waitFor(() => seen.length === 2 && lines.length === 1 && child !== undefined);
+    assert.deepEqual(seen, [undefined, undefined]);
+    assert.deepEqual(lines, ["parent"]);
+    assert.equal(groupLeader(), undefined);
+  } finally {
+    await rt.shutdown();
+  }
+});
+
+Deno.test("a writer that throws does not lose the line: it prints where it was made", async () => {
+  const rt = new Runtime({ node: "b@h" });
+  let done = false;
+  try {
+    rt.spawn((ctx) =>
+      runWithGroupLeader(ctx, LEADER, () => {
+        throw new Error("writer broke");
+      }, () => {
+        console.debug("(expected in the test output) printed locally after the writer failed");
+        done = true;
+      })
+    );
+    await waitFor(() => done);
+  } finally {
+    await rt.shutdown();
+  }
+});
