@@ -96,8 +96,9 @@ interface Parsed {
  *
  * @example
  * ```ts
- * import { functionSource } from "./remote_fn.ts";
- * console.assert(functionSource((a: number, b: number) => a + b) === "(a, b) => a + b");
+ * import { compileSource, functionSource } from "./remote_fn.ts";
+ * const source = functionSource((a: number, b: number) => a + b);
+ * console.assert(compileSource(source, { values: {} })(2, 3) === 5);
  * ```
  */
 export function functionSource(fn: unknown): string {

@@ -17,7 +17,7 @@
  * ```ts
  * import { rpc } from "./rpc.ts";
  * import { startNode } from "../node.ts";
- * import { runInProcess } from "../process/current.ts";
+ * import { runInProcess, self } from "../process/current.ts";
  * const a = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
  * const b = await startNode({ name: "b@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
  * await runInProcess(a.runtime.open(), async () => {

@@ -46,13 +46,13 @@ import { NodeWatch } from "./_node_watch.ts";
 import { checkNode, parseRequest, type Request, type RpcCallOptions } from "./_request.ts";
 import { serviceOf, setService } from "./_services.ts";
 import { nodeModule } from "./builtin_modules.ts";
-import { replyError, RpcClient } from "./client.ts";
+import { replyError, RpcClient } from "./_client.ts";
 import { groupLeader, type LineWriter, writeConsole } from "./group_leader.ts";
 import { type LoadedModule, loadModule, ModuleRegistry } from "./module_registry.ts";
 import { RpcPolicy, type RpcPolicyOptions } from "./policy.ts";
 import { type Prelude, PRELUDE_NAMES } from "./remote_fn.ts";
 import { rpc } from "./rpc.ts";
-import { RpcServer } from "./server.ts";
+import { RpcServer } from "./_server.ts";
 import {
   type ConsoleLevel,
   describeTarget,

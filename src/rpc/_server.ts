@@ -27,7 +27,7 @@
  * @module
  */
 
-import { describe, ProcessExitError } from "../errors.ts";
+import { describe } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { NetKernel } from "../dist/net_kernel.ts";
 import { OP_SPAWN_REPLY } from "../dist/types.ts";
@@ -417,22 +417,12 @@ function plainError(value: unknown): Error | string {
   return err;
 }
 
-/**
- * A sentence for a failed resolution, for logs.
- *
- * @param status the status
- * @param detail its detail
- */
-export function describeFailure(status: ReplyStatus, detail: unknown): string {
+/** A sentence for a failed resolution, for logs. */
+function describeFailure(status: ReplyStatus, detail: unknown): string {
   if (status === STATUS_UNDEFINED && Array.isArray(detail)) {
     return detail.length === 1
       ? `undefined module ${detail[0]}`
       : `undefined function ${detail[0]}.${detail[1]}`;
   }
   return describe(detail);
-}
-
-/** Whether `e` is how a process's receive fails when it is killed. */
-export function isProcessExit(e: unknown): e is ProcessExitError {
-  return e instanceof ProcessExitError;
 }
