@@ -48,9 +48,12 @@ export async function haveTmux(): Promise<boolean> {
 export class TmuxSession {
   readonly #socket: string;
   readonly #target = "weft:0.0";
+  /** A shell around the program writes its exit status here (tmux does not always reap in time). */
+  readonly #statusFile: string;
 
-  private constructor(socket: string) {
+  private constructor(socket: string, statusFile: string) {
     this.#socket = socket;
+    this.#statusFile = statusFile;
   }
 
   /**
@@ -62,7 +65,17 @@ export class TmuxSession {
    */
   static async start(command: string[], options: TmuxOptions = {}): Promise<TmuxSession> {
     const socket = `weft-test-${Deno.pid}-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
-    const session = new TmuxSession(socket);
+    const statusFile = await Deno.makeTempFile({ prefix: "weft-tmux-status-" });
+    const session = new TmuxSession(socket, statusFile);
+    const wrapped = [
+      "sh",
+      "-c",
+      `"$@"; echo $? > ${shellQuote(statusFile)}.done; mv ${shellQuote(statusFile)}.done ${
+        shellQuote(statusFile)
+      }`,
+      "sh",
+      ...command,
+    ];
     const env = Object.entries({ TERM: "xterm-256color", ...options.env }).flatMap((
       [k, v],
     ) => ["-e", `${k}=${v}`]);
@@ -79,7 +92,7 @@ export class TmuxSession {
       String(options.height ?? 50),
       ...(options.cwd !== undefined ? ["-c", options.cwd] : []),
       ...env,
-      command.map(shellQuote).join(" "),
+      wrapped.map(shellQuote).join(" "),
       ";",
       "set-option",
       "-t",
@@ -159,22 +172,15 @@ export class TmuxSession {
    */
   async waitForExit(timeout = 20_000): Promise<number> {
     let status: number | undefined;
-    await waitFor(async () => {
-      const out = await this.#tmux([
-        "display-message",
-        "-p",
-        "-t",
-        this.#target,
-        "#{pane_dead} #{pane_dead_status}",
-      ]);
-      const [dead, code] = out.trim().split(" ");
-      if (dead === "1") status = Number(code);
-      return status !== undefined;
-    }, {
-      timeout,
-      interval: 50,
-      message: `The program did not exit within ${timeout} ms:\n${await this.screen()}`,
-    });
+    try {
+      await waitFor(async () => {
+        const text = await Deno.readTextFile(this.#statusFile);
+        if (/^\d+\n$/.test(text)) status = Number(text);
+        return status !== undefined;
+      }, { timeout, interval: 50 });
+    } catch {
+      throw new Error(`The program did not exit within ${timeout} ms:\n${await this.screen()}`);
+    }
     return status!;
   }
 
@@ -185,6 +191,8 @@ export class TmuxSession {
     } catch {
       // Already gone.
     }
+    await Deno.remove(this.#statusFile).catch(() => {});
+    await Deno.remove(`${this.#statusFile}.done`).catch(() => {});
   }
 
   async #tmux(args: string[]): Promise<string> {

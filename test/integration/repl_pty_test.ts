@@ -1,0 +1,322 @@
+/**
+ * The shell as a person uses it: a real `weft` on a real pseudo-terminal
+ * (tmux), keys typed, the screen read back. Each test has its own HOME,
+ * so history files never mix, and its own tmux server.
+ */
+import assert from "node:assert/strict";
+import { haveTmux, TmuxSession } from "../helpers/tmux.ts";
+import { freePort, WeftProcess } from "../helpers/weft_process.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
+const ignore = !(await haveTmux());
+const A = "weft\\(a@127\\.0\\.0\\.1\\)";
+
+/** `weft --name a@127.0.0.1` on a terminal, HOME in `home`. */
+function startA(home: string, extra: string[] = []): Promise<TmuxSession> {
+  return TmuxSession.start(
+    [
+      Deno.execPath(),
+      "run",
+      "-A",
+      MAIN,
+      "--name",
+      "a@127.0.0.1",
+      "--no-epmd",
+      "--cookie",
+      "c",
+      ...extra,
+    ],
+    { env: { HOME: home, NO_COLOR: "1" }, cwd: ROOT },
+  );
+}
+
+/** A node b with no shell, on a known port. */
+async function startB(port: number): Promise<WeftProcess> {
+  const b = new WeftProcess([
+    "--name",
+    "b@127.0.0.1",
+    "--no-epmd",
+    "--cookie",
+    "c",
+    "--port",
+    String(port),
+    "--no-repl",
+    "--log-level",
+    "info",
+  ]);
+  await b.waitForOutput(/listening/);
+  return b;
+}
+
+/** The last non-empty screen line. */
+function lastLine(screen: string): string {
+  return screen.split("\n").filter((l) => l !== "").at(-1) ?? "";
+}
+
+Deno.test({
+  name: "weft shell on a terminal: Tab completes Node.con to Node.connect and lists spawn*",
+  ignore,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const t = await startA(home);
+    try {
+      await t.waitForScreen(new RegExp(`${A}1>$`, "m"));
+      await t.type("Node.con");
+      await t.keys("Tab");
+      await t.waitForScreen(new RegExp(`${A}1> Node\\.connect$`, "m"));
+      await t.keys("C-u");
+      await t.type("spawn");
+      await t.keys("Tab");
+      const screen = await t.waitForScreen(/spawn\s+spawnLink\s+spawnMonitor/);
+      assert.match(lastLine(screen), new RegExp(`${A}1> spawn$`));
+      await t.keys("C-u", "C-d");
+      assert.equal(await t.waitForExit(), 0);
+    } finally {
+      await t.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "weft shell on a terminal: history is kept across two runs in ~/.weft_history",
+  ignore,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    try {
+      const first = await startA(home);
+      try {
+        await first.waitForScreen(new RegExp(`${A}1>$`, "m"));
+        await first.type("const remembered = 41 + 1");
+        await first.keys("Enter");
+        await first.waitForScreen(/^42$/m);
+        await first.type("q()");
+        await first.keys("Enter");
+        assert.equal(await first.waitForExit(), 0);
+      } finally {
+        await first.close();
+      }
+      const saved = await Deno.readTextFile(`${home}/.weft_history`);
+      assert.match(saved, /^const remembered = 41 \+ 1\nq\(\)\n$/);
+      const second = await startA(home);
+      try {
+        await second.waitForScreen(new RegExp(`${A}1>$`, "m"));
+        await second.keys("Up", "Up");
+        await second.waitForScreen(new RegExp(`${A}1> const remembered = 41 \\+ 1$`, "m"));
+        await second.keys("Enter");
+        await second.waitForScreen(/^42$/m);
+        await second.keys("C-d");
+        assert.equal(await second.waitForExit(), 0);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "weft shell on a terminal: multi-line input continues on ...(N)> lines",
+  ignore,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const t = await startA(home);
+    try {
+      await t.waitForScreen(new RegExp(`${A}1>$`, "m"));
+      await t.type("function add(a: number,");
+      await t.keys("Enter");
+      await t.waitForScreen(/^\.\.\.\(1\)>$/m);
+      await t.type("b: number): number {");
+      await t.keys("Enter");
+      await t.type("return a + b }");
+      await t.keys("Enter");
+      await t.waitForScreen(new RegExp(`\\[Function: add\\]\\n${A}2>$`, "m"));
+      await t.type("add(2, 3)");
+      await t.keys("Enter");
+      await t.waitForScreen(new RegExp(`^5\\n${A}3>$`, "m"));
+      await t.keys("C-d");
+      assert.equal(await t.waitForExit(), 0);
+    } finally {
+      await t.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "weft shell on a terminal: Ctrl-C clears the line, interrupts code, and twice exits",
+  ignore,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const t = await startA(home);
+    try {
+      await t.waitForScreen(new RegExp(`${A}1>$`, "m"));
+      await t.type("some half typed line");
+      await t.keys("C-c");
+      let screen = await t.waitForScreen(new RegExp(`some half typed line\\^C\\n${A}1>$`, "m"));
+      assert.match(lastLine(screen), new RegExp(`^${A}1>$`));
+      await t.type("await receive()");
+      await t.keys("Enter");
+      await t.waitForScreen(/^await receive\(\)$|1> await receive\(\)$/m);
+      await t.keys("C-c");
+      await t.waitForScreen(new RegExp(`\\*\\* Interrupted: .*\\n${A}2>$`, "m"));
+      await t.keys("C-c");
+      screen = await t.waitForScreen(/To exit, press Ctrl-C again/);
+      await t.keys("C-c");
+      assert.equal(await t.waitForExit(), 0);
+    } finally {
+      await t.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "weft shell on a terminal: a nodedown while a line is half typed prints above it, the line stays",
+  ignore,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const port = freePort();
+    const b = await startB(port);
+    const t = await startA(home);
+    try {
+      await t.waitForScreen(new RegExp(`${A}1>$`, "m"));
+      await t.type(`monitorNodes(); await Node.connect("b@127.0.0.1:${port}")`);
+      await t.keys("Enter");
+      await t.waitForScreen(/^true$/m);
+      await t.waitForScreen(/\[mailbox\] \{ type: "nodeup", node: "b@127\.0\.0\.1" \}/);
+      await t.type("const half = [1, 2");
+      await t.waitForScreen(new RegExp(`${A}2> const half = \\[1, 2$`, "m"));
+      b.kill("SIGKILL");
+      const screen = await t.waitForScreen(
+        /\[mailbox\] \{ type: "nodedown", node: "b@127\.0\.0\.1"/,
+      );
+      // The event is above; the prompt with the half line is the last line, and the cursor after it.
+      const lines = screen.split("\n").filter((l) => l !== "");
+      assert.match(lines.at(-1)!, new RegExp(`^${A}2> const half = \\[1, 2$`));
+      assert.ok(
+        lines.findIndex((l) => l.includes('type: "nodedown"')) < lines.length - 1,
+        screen,
+      );
+      const cursor = await t.cursor();
+      assert.equal(cursor.row, lines.length - 1);
+      assert.equal(cursor.col, lines.at(-1)!.length);
+      await t.type(", 3]");
+      await t.keys("Enter");
+      await t.waitForScreen(/^\[ 1, 2, 3 \]$/m);
+      await t.keys("C-d");
+      assert.equal(await t.waitForExit(), 0);
+    } finally {
+      await t.close();
+      await b.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "weft shell on a terminal: a session with two nodes using Node, Process, monitorNodes and the helpers",
+  ignore,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const port = freePort();
+    const b = await startB(port);
+    const t = await startA(home, ["--net-ticktime", "2"]);
+    const step = async (input: string, expect: RegExp) => {
+      await t.type(input);
+      await t.keys("Enter");
+      return await t.waitForScreen(expect);
+    };
+    try {
+      await t.waitForScreen(new RegExp(`${A}1>$`, "m"));
+      await step("monitorNodes()", /^true$/m);
+      await step(`await Node.connect("b@127.0.0.1:${port}")`, /\[mailbox\] \{ type: "nodeup"/);
+      await step("Node.list()", /^\[ "b@127\.0\.0\.1" \]$/m);
+      await step(`await Node.ping("b@127.0.0.1")`, /^"pong"$/m);
+      await step("Node.alive() && Node.self()", /^"a@127\.0\.0\.1"$/m);
+      await step(
+        "const w = spawn(async () => { while (true) { const m = await receive(); send(m.from, m.n * 2) } })",
+        /^#PID<a@127\.0\.0\.1\.\d+\.0>$/m,
+      );
+      await step(
+        'send(w, { from: self(), n: 21 }); await receive((m) => typeof m === "number")',
+        /^42$/m,
+      );
+      await step(
+        'Process.register(w, "doubler"); Process.whereis("doubler")?.equals(w)',
+        /^true$/m,
+      );
+      await step("Process.info(w).registeredName", /^"doubler"$/m);
+      await step("i(w)", /registered name\s+doubler/);
+      await step("const ref = Process.monitor(w)", /^#Reference</m);
+      await step('Process.exit(w, "kill")', /^undefined$/m);
+      await step(
+        'const down = await receive((m) => m.type === "DOWN")',
+        /\{\s+type: "DOWN",\s+ref: #Reference<[^>]+>,\s+pid: #PID<[^>]+>,\s+reason: "killed"/,
+      );
+      await step(
+        'const rref = monitor({ name: "weft_remsh", node: "b@127.0.0.1" }); Process.list().length > 1',
+        /^true$/m,
+      );
+      await step(`Node.monitor("b@127.0.0.1")`, /^true$/m);
+      await step("h(Node.connect)", /^ {2}connect to node; true on success/m);
+      b.kill("SIGKILL");
+      await t.waitForScreen(/\[mailbox\] \{ type: "nodedown", node: "b@127\.0\.0\.1"/);
+      await t.waitForScreen(/reason: "noconnection"/);
+      await step("Node.list()", /^\[\]$/m);
+      await step("flush()", /Shell got \{ type: "nodedown"/);
+      await step("q()", /q\(\)/);
+      assert.equal(await t.waitForExit(), 0);
+    } finally {
+      await t.close();
+      await b.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "weft --remsh on a terminal: the prompt names the remote node and input runs there",
+  ignore,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const port = freePort();
+    const b = await startB(port);
+    const t = await TmuxSession.start(
+      [
+        Deno.execPath(),
+        "run",
+        "-A",
+        MAIN,
+        "--remsh",
+        `b@127.0.0.1:${port}`,
+        "--no-epmd",
+        "--cookie",
+        "c",
+      ],
+      { env: { HOME: home, NO_COLOR: "1" }, cwd: ROOT },
+    );
+    try {
+      await t.waitForScreen(/^weft\(b@127\.0\.0\.1\)1>$/m);
+      await t.type("Node.pi");
+      await t.keys("Tab");
+      await t.waitForScreen(/^weft\(b@127\.0\.0\.1\)1> Node\.ping$/m);
+      await t.keys("C-u");
+      await t.type("console.log('printed on', Node.self()); Node.list('hidden')");
+      await t.keys("Enter");
+      await t.waitForScreen(/^printed on b@127\.0\.0\.1\n\[ "remsh_[0-9a-f]+@127\.0\.0\.1" \]$/m);
+      await t.type("q()");
+      await t.keys("Enter");
+      assert.equal(await t.waitForExit(), 0);
+      assert.equal(b.status, undefined, "q() in a remote shell leaves the node running");
+    } finally {
+      await t.close();
+      await b.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
