@@ -228,12 +228,16 @@ export function parseClusterArgs(
     );
   }
   const weft = values.weft !== undefined ? values.weft.split(/\s+/).filter(Boolean) : defaultWeft();
+  // Module paths in a config file are relative to the file.
+  const configDir = values.config !== undefined && values.config.includes("/")
+    ? values.config.slice(0, values.config.lastIndexOf("/") + 1)
+    : "";
   return {
     nodes,
     cookie,
     host,
     ...(epmdPort !== undefined ? { epmdPort } : {}),
-    modules: modules as string[],
+    modules: (modules as string[]).map((m) => m.startsWith("/") ? m : configDir + m),
     repl: !values["no-repl"],
     weft,
     timeout,
