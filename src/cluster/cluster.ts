@@ -1,0 +1,421 @@
+/**
+ * A node's cluster membership: its topologies (discovery and reconnects),
+ * its quorum, the optional guard against overlapping partitions, and the
+ * membership events of all three. One per node, run by a process
+ * registered as `weft_cluster` that follows `nodeup`/`nodedown` and talks
+ * to the `weft_cluster` processes of the other nodes.
+ *
+ * ```
+ * startCluster(node, {topologies, quorum, preventOverlappingPartitions})
+ *   weft_cluster process: monitorNodes (visible)
+ *   each topology: strategy.start -> updates -> connects
+ * nodeup   -> topologies reset their backoff; guard; quorum (quorum_regained)
+ * nodedown -> listed? member_lost + redial after backoff; guard reports; quorum (partition)
+ * cluster.stop()   topologies and guard stop; nodes stay connected
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { startNode } from "../node.ts";
+ * import { startCluster } from "./cluster.ts";
+ * const opts = { cookie: "c", noEpmd: true, hostname: "127.0.0.1" };
+ * const a = await startNode({ name: "a@127.0.0.1", ...opts });
+ * const b = await startNode({ name: "b@127.0.0.1", ...opts });
+ * const cluster = await startCluster(a, {
+ *   topologies: { local: { strategy: "static", config: { nodes: [`b@127.0.0.1:${b.port}`] } } },
+ *   quorum: { expected: ["a@127.0.0.1", "b@127.0.0.1"] },
+ * });
+ * while (!cluster.hasQuorum()) await new Promise((r) => setTimeout(r, 10));
+ * console.assert(a.list().includes("b@127.0.0.1"));
+ * await cluster.stop();
+ * await a.stop();
+ * await b.stop();
+ * ```
+ *
+ * @module
+ */
+
+import { NameError, ProcessExitError } from "../errors.ts";
+import type { NodeDownMessage, NodeUpMessage } from "../dist/net_kernel.ts";
+import { logger } from "../log.ts";
+import type { Runtime } from "../process/runtime.ts";
+import type { ProcessContext } from "../process/types.ts";
+import type { Pid } from "../term/pid.ts";
+import { type ClusterOptions, createStrategy } from "./config.ts";
+import { type ClusterEvent, ClusterEvents, type ClusterListener } from "./events.ts";
+import { isOverlapMessage, OverlapGuard, type OverlapMessage } from "./overlap_guard.ts";
+import { type QuorumStatus, QuorumWatch } from "./quorum.ts";
+import { type ClusterHost, Topology, type TopologyInfo } from "./topology.ts";
+
+export type { ClusterOptions } from "./config.ts";
+
+const log = logger("cluster");
+
+/** The name of the cluster process on each node. */
+export const CLUSTER_PROCESS = "weft_cluster";
+
+/** A node a cluster runs on: a `WeftNode` is one. */
+export interface ClusterNode extends ClusterHost {
+  /** Its process runtime. */
+  readonly runtime: Runtime;
+}
+
+const clusters = new WeakMap<Runtime, Cluster>();
+
+/**
+ * The cluster running on a node, if any.
+ *
+ * @param node the node (or its runtime)
+ * @returns its cluster, or `undefined`
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "../process/runtime.ts";
+ * import { clusterOf } from "./cluster.ts";
+ * console.assert(clusterOf(new Runtime()) === undefined);
+ * ```
+ */
+export function clusterOf(node: { runtime: Runtime } | Runtime): Cluster | undefined {
+  return clusters.get("runtime" in node ? node.runtime : node);
+}
+
+/**
+ * Starts a node's cluster membership.
+ *
+ * @param node the node
+ * @param options topologies, quorum and partition handling
+ * @returns the running cluster
+ * @throws {TypeError} when a topology's config is malformed or its strategy cannot start
+ * @throws {RangeError} when a number is out of range
+ * @throws {NameError} when a cluster already runs on this node
+ *
+ * @example
+ * ```ts
+ * import { startNode } from "../node.ts";
+ * import { startCluster } from "./cluster.ts";
+ * const a = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
+ * const cluster = await startCluster(a, { topologies: {} });
+ * console.assert(cluster.hasQuorum() && cluster.members().length === 0);
+ * await cluster.stop();
+ * await a.stop();
+ * ```
+ */
+export async function startCluster(node: ClusterNode, options: ClusterOptions): Promise<Cluster> {
+  const cluster = new Cluster(node, options);
+  await cluster.start();
+  return cluster;
+}
+
+/**
+ * One node's cluster membership.
+ *
+ * @example
+ * ```ts
+ * import { startNode } from "../node.ts";
+ * import { startCluster } from "./cluster.ts";
+ * const a = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
+ * const cluster = await startCluster(a, {
+ *   topologies: { t: { strategy: "static", config: { nodes: ["z@127.0.0.1:1"] } } },
+ *   quorum: { expected: ["a@127.0.0.1", "z@127.0.0.1"], size: 2 },
+ * });
+ * console.assert(!cluster.hasQuorum() && cluster.members()[0] === "z@127.0.0.1");
+ * await cluster.stop();
+ * await a.stop();
+ * ```
+ */
+export class Cluster {
+  /** This node's name. */
+  readonly node: string;
+  #host: ClusterNode;
+  #options: ClusterOptions;
+  #events: ClusterEvents;
+  #topologies: Topology[] = [];
+  #quorum: QuorumWatch;
+  #guard: OverlapGuard | undefined;
+  #ctx: ProcessContext | undefined;
+  #loop: Promise<void> | undefined;
+  #started = false;
+  #stopped = false;
+
+  /**
+   * Checks the options and makes the topologies; {@linkcode Cluster.start} runs them.
+   *
+   * @param host the node
+   * @param options topologies, quorum and partition handling
+   * @throws {TypeError} when a topology's config is malformed
+   * @throws {RangeError} when a number is out of range
+   */
+  constructor(host: ClusterNode, options: ClusterOptions) {
+    this.node = host.name;
+    this.#host = host;
+    this.#options = options;
+    this.#events = new ClusterEvents(host.runtime);
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot start the cluster: options must be an object");
+    }
+    const topologies = options.topologies ?? {};
+    if (typeof topologies !== "object" || topologies === null) {
+      throw new TypeError("Cannot start the cluster: topologies must be an object");
+    }
+    this.#quorum = new QuorumWatch(host.name, options.quorum);
+    for (const [name, spec] of Object.entries(topologies)) {
+      const strategy = typeof spec.strategy === "string"
+        ? createStrategy(spec.strategy, spec.config, `topologies.${name}`)
+        : spec.strategy;
+      if (typeof strategy?.start !== "function" || typeof strategy.members !== "function") {
+        throw new TypeError(
+          `Invalid cluster config: topologies.${name}.strategy: expected a strategy name or object`,
+        );
+      }
+      this.#topologies.push(
+        new Topology(host, {
+          name,
+          strategy,
+          events: this.#events,
+          ...(spec.reconnect !== undefined ? { reconnect: spec.reconnect } : {}),
+          ...(spec.disconnectUnlisted !== undefined
+            ? { disconnectUnlisted: spec.disconnectUnlisted }
+            : {}),
+          ...(options.cookie !== undefined ? { cookie: options.cookie } : {}),
+          listedElsewhere: (node) => this.#topologies.some((t) => t.name !== name && t.lists(node)),
+        }),
+      );
+    }
+  }
+
+  /**
+   * Opens the cluster process and starts every topology.
+   *
+   * @throws {NameError} when a cluster already runs on this node
+   * @throws {TypeError} when a strategy cannot start (the others are stopped)
+   */
+  async start(): Promise<void> {
+    if (this.#started) throw new TypeError("Cannot start the cluster: already started");
+    this.#started = true;
+    const runtime = this.#host.runtime;
+    if (clusters.has(runtime) || runtime.whereis(CLUSTER_PROCESS) !== undefined) {
+      throw new NameError(`Cannot start the cluster: one already runs on ${this.node}`);
+    }
+    const ctx = runtime.open({ label: CLUSTER_PROCESS });
+    runtime.register(CLUSTER_PROCESS, ctx.self);
+    this.#ctx = ctx;
+    clusters.set(runtime, this);
+    this.#host.kernel.monitorNodes(ctx.self);
+    const pop = this.#options.preventOverlappingPartitions;
+    if (pop) {
+      this.#guard = new OverlapGuard({
+        self: this.node,
+        pid: ctx.self,
+        kernel: this.#host.kernel,
+        events: this.#events,
+        send: (node, msg) => this.#sendPeer(node, msg),
+        kick: (node) => this.reconnect(node),
+      }, typeof pop === "object" ? pop : {});
+      this.#guard.start();
+    }
+    this.#loop = this.#run(ctx);
+    try {
+      for (const t of this.#topologies) await t.start();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.#quorum.update(this.#host.kernel.nodes("visible"), this.members());
+    log.info("Cluster on {node}: {topologies}", {
+      node: this.node,
+      topologies: this.#topologies.map((t) => `${t.name} (${t.strategy.kind})`).join(", ") ||
+        "no topologies",
+    });
+  }
+
+  /** The nodes any topology lists now. */
+  members(): string[] {
+    return [...new Set(this.#topologies.flatMap((t) => t.members()))].sort();
+  }
+
+  /** Each topology: its strategy, members and which of them are connected. */
+  topologies(): TopologyInfo[] {
+    return this.#topologies.map((t) => t.info());
+  }
+
+  /**
+   * A topology by name.
+   *
+   * @param name its name
+   * @returns the topology (its strategy is `.strategy`), or `undefined`
+   */
+  topology(name: string): Topology | undefined {
+    return this.#topologies.find((t) => t.name === name);
+  }
+
+  /** The quorum now: expected, reachable and unreachable members, size, and whether it holds. */
+  quorum(): QuorumStatus {
+    return this.#quorum.status(this.#host.kernel.nodes("visible"), this.members());
+  }
+
+  /** Whether the expected members this node reaches are a quorum. */
+  hasQuorum(): boolean {
+    return this.quorum().hasQuorum;
+  }
+
+  /**
+   * The overlap guard's state, when `preventOverlappingPartitions` is on.
+   *
+   * @returns the nodes it keeps cut off and the lost links it knows, or `undefined`
+   */
+  overlap(): { dropped: string[]; missing: [string, string][] } | undefined {
+    if (this.#guard === undefined) return undefined;
+    return { dropped: this.#guard.dropped(), missing: this.#guard.missing() };
+  }
+
+  /**
+   * Sends every later membership event to `pid` as a message (or stops).
+   *
+   * @param pid a local process
+   * @param flag `true` to subscribe, `false` to stop
+   */
+  subscribe(pid: Pid, flag = true): void {
+    this.#events.subscribe(pid, flag);
+  }
+
+  /**
+   * Calls `listener` with every later membership event.
+   *
+   * @param listener the function
+   * @returns a function that removes it
+   */
+  on(listener: ClusterListener): () => void {
+    return this.#events.on(listener);
+  }
+
+  /**
+   * Dials `node` (or every listed node not connected) now, with a fresh backoff.
+   *
+   * @param node one node, or all
+   */
+  reconnect(node?: string): void {
+    for (const t of this.#topologies) t.kick(node);
+  }
+
+  /** Stops the topologies, the guard and the cluster process; nodes stay connected. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#guard?.stop();
+    await Promise.all(this.#topologies.map((t) => t.stop()));
+    if (this.#ctx !== undefined) {
+      this.#host.kernel.monitorNodes(this.#ctx.self, false);
+      if (this.#host.runtime.isAlive(this.#ctx.self)) this.#ctx.exit("normal");
+    }
+    await this.#loop;
+    if (clusters.get(this.#host.runtime) === this) clusters.delete(this.#host.runtime);
+  }
+
+  #sendPeer(node: string, msg: OverlapMessage): void {
+    if (this.#stopped || this.#ctx === undefined) return;
+    // Never dial for this: only nodes connected now are told.
+    if (!this.#host.kernel.nodes("visible").includes(node)) return;
+    this.#ctx.send({ name: CLUSTER_PROCESS, node }, msg);
+  }
+
+  #emit(event: ClusterEvent): void {
+    this.#events.emit(event);
+  }
+
+  async #run(ctx: ProcessContext): Promise<void> {
+    try {
+      for (;;) {
+        const msg = await ctx.receive();
+        if (this.#stopped) return;
+        try {
+          this.#handle(msg);
+        } catch (e) {
+          log.error("Cluster on {node} failed to handle {msg}: {error}", {
+            node: this.node,
+            msg,
+            error: e,
+          });
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof ProcessExitError)) throw e;
+      if (!this.#stopped) {
+        // The node is shutting down under us: let go of sockets and timers.
+        log.debug("Cluster process on {node} exited: {reason}", {
+          node: this.node,
+          reason: e.reason,
+        });
+        this.#stopped = true;
+        this.#guard?.stop();
+        await Promise.all(this.#topologies.map((t) => t.stop()));
+        if (clusters.get(this.#host.runtime) === this) clusters.delete(this.#host.runtime);
+      }
+    }
+  }
+
+  #handle(msg: unknown): void {
+    if (isOverlapMessage(msg)) {
+      this.#guard?.receive(msg);
+      return;
+    }
+    const m = msg as NodeUpMessage | NodeDownMessage;
+    if (typeof m !== "object" || m === null || typeof m.node !== "string") return;
+    if (m.type === "nodeup") {
+      for (const t of this.#topologies) t.nodeUp(m.node);
+      this.#guard?.nodeUp(m.node);
+    } else if (m.type === "nodedown") {
+      if (this.#host.kernel.nodes("all").includes(m.node)) return; // Up again already.
+      const listedBy: string[] = [];
+      let retryIn: number | undefined;
+      for (const t of this.#topologies) {
+        const delay = t.nodeDown(m.node);
+        if (delay === undefined) continue;
+        listedBy.push(t.name);
+        retryIn = Math.min(retryIn ?? delay, delay);
+      }
+      if (listedBy.length > 0) {
+        this.#emit({
+          type: "member_lost",
+          node: m.node,
+          reason: m.reason,
+          topologies: listedBy,
+          retryIn: retryIn ?? 0,
+        });
+      }
+      this.#guard?.nodeDown(m.node);
+    } else {
+      return;
+    }
+    this.#checkQuorum();
+  }
+
+  #checkQuorum(): void {
+    const { status, transition } = this.#quorum.update(
+      this.#host.kernel.nodes("visible"),
+      this.members(),
+    );
+    if (transition === undefined) return;
+    const view = {
+      expected: status.expected,
+      reachable: status.reachable,
+      unreachable: status.unreachable,
+      size: status.size,
+    };
+    if (transition === "lost") {
+      this.#emit({ type: "partition", ...view });
+      this.#callback(this.#options.onPartition, status);
+    } else {
+      this.#emit({ type: "quorum_regained", ...view });
+      this.#callback(this.#options.onQuorum, status);
+    }
+  }
+
+  #callback(fn: ((status: QuorumStatus) => void) | undefined, status: QuorumStatus): void {
+    if (fn === undefined) return;
+    try {
+      fn(status);
+    } catch (e) {
+      log.error("A quorum callback failed: {error}", { error: e });
+    }
+  }
+}
