@@ -71,6 +71,7 @@
  */
 
 import { DecodeError, NoConnectionError } from "../errors.ts";
+import { EncodedParts } from "../term/codec.ts";
 import type { FrameReader } from "./frame_reader.ts";
 import type { Connection } from "./transport.ts";
 import {
@@ -104,14 +105,24 @@ export interface DistConnectionOptions {
   maxMessageSize?: number;
 }
 
+/**
+ * A message body as the node kernel hands it over: CBOR bytes, or the parts
+ * {@linkcode encodeParts} cut them into around large byte strings (which are
+ * then copied straight from the sender's memory into the write).
+ */
+export type MessageBody = Uint8Array | EncodedParts;
+
 /** A message waiting in the bulk queue. */
 interface BulkItem {
-  body: Uint8Array;
+  body: MessageBody;
   key: unknown;
   /** Bytes of `body` already framed. */
   off: number;
   /** Fragment stream id, once the first fragment is out. */
   stream: number;
+  /** For parts: the part holding byte `off`, and the offset in it. */
+  part: number;
+  partOff: number;
 }
 
 /** A fragmented message being reassembled. */
@@ -121,7 +132,14 @@ interface Reassembly {
 }
 
 const INITIAL_BUFFER = 64 * 1024;
-const DONE: BulkItem = { body: new Uint8Array(0), key: undefined, off: 0, stream: 0 };
+const DONE: BulkItem = {
+  body: new Uint8Array(0),
+  key: undefined,
+  off: 0,
+  stream: 0,
+  part: 0,
+  partOff: 0,
+};
 const KEEP_BUFFER_MAX = 1024 * 1024;
 /** Bytes taken from the bulk queue into one write, at most, in fragments of this many. */
 const FRAGMENTS_PER_WRITE = 8;
@@ -244,12 +262,13 @@ export class DistConnection {
    * Queues one message body (CBOR `[op, ...]`). Never blocks and never
    * throws; after close it drops the message.
    *
-   * @param body the encoded message; must not change afterwards
+   * @param body the encoded message, whole or in parts; must not change
+   *   afterwards (parts are read when they are written)
    * @param key the sender's identity (compared with `===`, e.g. its pid
    *   object): messages of one key keep their order across the small and
    *   bulk queues; `undefined` is one more key
    */
-  send(body: Uint8Array, key: unknown = undefined): void {
+  send(body: MessageBody, key: unknown = undefined): void {
     if (this.#closed) return;
     const n = body.length;
     if (n <= this.#fragmentSize && (this.#bulk.length === 0 || !this.#bulkKeys.has(key))) {
@@ -261,9 +280,10 @@ export class DistConnection {
       buf[start + 2] = (len >>> 8) & 0xff;
       buf[start + 3] = len & 0xff;
       buf[start + 4] = FRAME_MESSAGE;
-      buf.set(body, start + 5);
+      if (body instanceof Uint8Array) buf.set(body, start + 5);
+      else copyParts(body, { part: 0, partOff: 0 }, n, buf, start + 5);
     } else {
-      this.#bulk.push({ body, key, off: 0, stream: 0 });
+      this.#bulk.push({ body, key, off: 0, stream: 0, part: 0, partOff: 0 });
       this.#bulkBytes += n;
       this.#bulkKeys.set(key, (this.#bulkKeys.get(key) ?? 0) + 1);
     }
@@ -397,7 +417,8 @@ export class DistConnection {
         const start = this.#reserve(body.length + 5);
         writeU32(this.#buf, start, body.length + 1);
         this.#buf[start + 4] = FRAME_MESSAGE;
-        this.#buf.set(body, start + 5);
+        if (body instanceof Uint8Array) this.#buf.set(body, start + 5);
+        else copyParts(body, item, body.length, this.#buf, start + 5);
         item.off = body.length;
         budget -= body.length + 5;
       } else {
@@ -417,7 +438,11 @@ export class DistConnection {
           buf[start + 4] = FRAME_FRAGMENT_CONT;
           writeU32(buf, start + 5, item.stream);
         }
-        buf.set(body.subarray(item.off, item.off + take), start + 4 + header);
+        if (body instanceof Uint8Array) {
+          buf.set(body.subarray(item.off, item.off + take), start + 4 + header);
+        } else {
+          copyParts(body, item, take, buf, start + 4 + header);
+        }
         item.off += take;
         budget -= take + 4 + header;
       }
@@ -518,6 +543,42 @@ export class DistConnection {
         throw new DecodeError(`Malformed frame: unknown kind ${buf[start]}`);
     }
   }
+}
+
+/**
+ * Copies the next `n` bytes of `body` from the cursor into `dest` at `at`,
+ * and moves the cursor past them. A part found shorter than when it was
+ * encoded (its buffer detached or shrunk since) is padded with zeros, so the
+ * frames still hold the length they announce.
+ */
+function copyParts(
+  body: EncodedParts,
+  cursor: { part: number; partOff: number },
+  n: number,
+  dest: Uint8Array,
+  at: number,
+): void {
+  const { parts, sizes } = body;
+  let i = cursor.part;
+  let off = cursor.partOff;
+  while (n > 0) {
+    const part = parts[i]!;
+    const count = Math.min(sizes[i]! - off, n);
+    const present = Math.max(0, Math.min(count, part.length - off));
+    if (present > 0) {
+      dest.set(present === part.length ? part : part.subarray(off, off + present), at);
+    }
+    if (present < count) dest.fill(0, at + present, at + count);
+    at += count;
+    n -= count;
+    off += count;
+    if (off === sizes[i]) {
+      i++;
+      off = 0;
+    }
+  }
+  cursor.part = i;
+  cursor.partOff = off;
 }
 
 function writeU32(buf: Uint8Array, off: number, v: number): void {

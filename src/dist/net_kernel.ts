@@ -70,7 +70,7 @@ import type { Runtime } from "../process/runtime.ts";
 import type { Signal, SignalRouter } from "../process/types.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import type { Pid } from "../term/pid.ts";
-import { DistConnection } from "./connection.ts";
+import { DistConnection, type MessageBody } from "./connection.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
 import {
   acceptHandshake,
@@ -178,7 +178,7 @@ interface NodeEntry {
   /** Callers of `connect` waiting for the outcome. */
   waiters: Array<(ok: boolean) => void>;
   /** Signals routed while pending, with their order keys. */
-  queue: Array<{ body: Uint8Array; key: unknown }>;
+  queue: Array<{ body: MessageBody; key: unknown }>;
   /** We already dialled once after an attempt of the peer's failed. */
   triedOwn: boolean;
 }
@@ -571,7 +571,7 @@ export class NetKernel implements SignalRouter {
 
   // ---------------------------------------------------------------- routing
 
-  #sendBody(node: string, body: Uint8Array, key: unknown, connect: boolean): void {
+  #sendBody(node: string, body: MessageBody, key: unknown, connect: boolean): void {
     const e = this.#nodes.get(node);
     if (e !== undefined) {
       if (e.conn !== undefined) e.conn.send(body, key);

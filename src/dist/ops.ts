@@ -34,7 +34,7 @@
  * import { decodeBody, encodeSignal } from "./ops.ts";
  * import { Pid } from "../term/pid.ts";
  * const to = new Pid("b@h", 5, 0, 1);
- * const body = encodeSignal({ op: "send", to, msg: "hi" });
+ * const body = encodeSignal({ op: "send", to, msg: "hi" }) as Uint8Array; // small: not in parts
  * const back = decodeBody(body, "a@h", "b@h");
  * console.assert(back.kind === "signal" && back.signal.op === "send");
  * ```
@@ -44,7 +44,8 @@
 
 import { DecodeError } from "../errors.ts";
 import type { Signal } from "../process/types.ts";
-import { decode, encode } from "../term/codec.ts";
+import { decode, encodeParts } from "../term/codec.ts";
+import type { MessageBody } from "./connection.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import {
   OP_DEMONITOR,
@@ -87,7 +88,8 @@ export type DecodedBody =
  * Encodes a process signal as a message body.
  *
  * @param signal the signal, as the runtime routes it
- * @returns the CBOR body
+ * @returns the CBOR body: bytes, or parts that reference the large byte
+ *   strings of the message (see `encodeParts` in codec.ts)
  * @throws {TypeError} when a message or reason cannot cross the wire
  *
  * @example
@@ -99,7 +101,7 @@ export type DecodedBody =
  * console.assert(encodeSignal({ op: "link", from: a, to: b }).length > 0);
  * ```
  */
-export function encodeSignal(signal: Signal): Uint8Array {
+export function encodeSignal(signal: Signal): MessageBody {
   try {
     return encodeSignalBody(signal);
   } catch (e) {
@@ -107,28 +109,28 @@ export function encodeSignal(signal: Signal): Uint8Array {
   }
 }
 
-function encodeSignalBody(signal: Signal): Uint8Array {
+function encodeSignalBody(signal: Signal): MessageBody {
   switch (signal.op) {
     case "send": {
       const to = signal.to;
-      return encode([OP_SEND, to.id, to.serial, to.creation, signal.msg]);
+      return encodeParts([OP_SEND, to.id, to.serial, to.creation, signal.msg]);
     }
     case "reg_send":
-      return encode([OP_REG_SEND, signal.to.name, signal.msg]);
+      return encodeParts([OP_REG_SEND, signal.to.name, signal.msg]);
     case "link":
-      return encode([OP_LINK, signal.from, signal.to]);
+      return encodeParts([OP_LINK, signal.from, signal.to]);
     case "unlink":
-      return encode([OP_UNLINK, signal.from, signal.to]);
+      return encodeParts([OP_UNLINK, signal.from, signal.to]);
     case "exit":
-      return encode([OP_EXIT, signal.from, signal.to, signal.reason]);
+      return encodeParts([OP_EXIT, signal.from, signal.to, signal.reason]);
     case "link_exit":
-      return encode([OP_LINK_EXIT, signal.from, signal.to, signal.reason]);
+      return encodeParts([OP_LINK_EXIT, signal.from, signal.to, signal.reason]);
     case "monitor":
-      return encode([OP_MONITOR, signal.from, targetField(signal.to), signal.ref]);
+      return encodeParts([OP_MONITOR, signal.from, targetField(signal.to), signal.ref]);
     case "demonitor":
-      return encode([OP_DEMONITOR, signal.from, targetField(signal.to), signal.ref]);
+      return encodeParts([OP_DEMONITOR, signal.from, targetField(signal.to), signal.ref]);
     case "down":
-      return encode([
+      return encodeParts([
         OP_MONITOR_EXIT,
         targetField(signal.from),
         signal.to,
@@ -169,7 +171,7 @@ function renamePath(e: TypeError, op: Signal["op"]): TypeError {
  *
  * @param op the operation code
  * @param fields its fields
- * @returns the CBOR body
+ * @returns the CBOR body, whole or in parts (as {@linkcode encodeSignal})
  * @throws {TypeError} when a field cannot cross the wire
  *
  * @example
@@ -179,8 +181,8 @@ function renamePath(e: TypeError, op: Signal["op"]): TypeError {
  * console.assert(encodeOp(OP_PING, [1]).length === 3);
  * ```
  */
-export function encodeOp(op: number, fields: readonly unknown[]): Uint8Array {
-  return encode([op, ...fields]);
+export function encodeOp(op: number, fields: readonly unknown[]): MessageBody {
+  return encodeParts([op, ...fields]);
 }
 
 /**

@@ -43,8 +43,11 @@
  *
  * Speed: the encoder writes into a shared slab and returns a view of it, so a
  * small message costs no allocation beyond its view; a large byte string is
- * copied exactly once, into the result. The decoder hands out byte strings as
- * views of its input, without copying (see {@linkcode decode}).
+ * copied exactly once, into the result. {@linkcode encodeParts} does not copy
+ * large byte strings at all: it returns the CBOR as a list of parts in which
+ * each of them is the caller's own view, for a writer that sends parts one
+ * after another. The decoder hands out byte strings as views of its input,
+ * without copying (see {@linkcode decode}).
  *
  * @example
  * ```ts
@@ -82,6 +85,74 @@ export const TAG_ERROR = 40963;
  * {@linkcode encode} sends and {@linkcode decode} accepts.
  */
 export const MAX_DEPTH = 1000;
+
+/**
+ * Byte strings (a `Uint8Array`, `ArrayBuffer`, `DataView` or other typed
+ * array) of at least this many bytes are referenced, not copied, by
+ * {@linkcode encodeParts}.
+ */
+export const BY_REFERENCE_MIN = 4096;
+
+/**
+ * A value encoded by {@linkcode encodeParts} as a sequence of byte arrays
+ * whose concatenation is the CBOR encoding.
+ *
+ * Parts alternate between bytes the encoder wrote (views of its slab, never
+ * written again) and byte strings of the value itself, as views of the
+ * caller's memory: those are read when the parts are consumed, not when the
+ * value was encoded, so the caller must not change them until then (sent
+ * messages are to be treated as immutable). `sizes` holds each part's length
+ * at encoding time; a consumer that finds a part shorter than that (its
+ * buffer was detached or shrunk meanwhile) pads it with zeros so that the
+ * total stays `length`.
+ *
+ * @example
+ * ```ts
+ * import { decode, encodeParts, EncodedParts } from "./codec.ts";
+ * const big = new Uint8Array(100_000).fill(7);
+ * const encoded = encodeParts({ big }) as EncodedParts;
+ * console.assert(encoded instanceof EncodedParts && encoded.parts[1] === big);
+ * console.assert((decode(encoded.toBytes()) as { big: Uint8Array }).big[99_999] === 7);
+ * ```
+ */
+export class EncodedParts {
+  /** The parts, in order; none is empty. */
+  readonly parts: readonly Uint8Array[];
+  /** The length of each part when it was encoded. */
+  readonly sizes: readonly number[];
+  /** Total bytes: the sum of `sizes`. */
+  readonly length: number;
+
+  /**
+   * @param parts the parts, in order
+   * @param sizes their lengths at encoding time (default: their lengths now)
+   */
+  constructor(parts: readonly Uint8Array[], sizes: readonly number[] = parts.map((p) => p.length)) {
+    let length = 0;
+    for (const n of sizes) length += n;
+    this.parts = parts;
+    this.sizes = sizes;
+    this.length = length;
+  }
+
+  /**
+   * Joins the parts into one new array (a part now shorter than its size is
+   * padded with zeros).
+   *
+   * @returns the whole encoding
+   */
+  toBytes(): Uint8Array {
+    const bytes = new Uint8Array(this.length);
+    let at = 0;
+    for (let i = 0; i < this.parts.length; i++) {
+      const part = this.parts[i]!;
+      const size = this.sizes[i]!;
+      bytes.set(part.length > size ? part.subarray(0, size) : part, at);
+      at += size;
+    }
+    return bytes;
+  }
+}
 
 /** Options for {@linkcode encode}. */
 export interface EncodeOptions {
@@ -231,6 +302,11 @@ let pos = 0;
 let start = 0;
 let depth = 0;
 let busy = false;
+/** Whether byte strings are taken by reference (encoding parts). */
+let byRef = false;
+/** Byte strings taken by reference, and where each goes: its offset from `start`. */
+let refs: Uint8Array[] = [];
+let cuts: number[] = [];
 
 /**
  * Encodes a value as CBOR.
@@ -258,15 +334,53 @@ let busy = false;
  * ```
  */
 export function encode(value: unknown, options?: EncodeOptions): Uint8Array {
-  if (busy) return encodeNested(value, options);
+  return encodeWith(value, options, false) as Uint8Array;
+}
+
+/**
+ * Encodes a value as CBOR, like {@linkcode encode}, but without copying its
+ * large byte strings: when the value holds byte strings of
+ * {@linkcode BY_REFERENCE_MIN} bytes or more, the result is an
+ * {@linkcode EncodedParts} that references them; otherwise it is the same
+ * bytes `encode` returns.
+ *
+ * The referenced byte strings are read when the parts are consumed: do not
+ * change them until then. (A `SharedArrayBuffer` or a resizable
+ * `ArrayBuffer` is always copied.)
+ *
+ * @param value the value to send
+ * @param options headroom to reserve for a header (in the first part)
+ * @returns the CBOR bytes, or the parts that make them up
+ * @throws {TypeError} as {@linkcode encode} does
+ *
+ * @example
+ * ```ts
+ * import { encodeParts, EncodedParts } from "./codec.ts";
+ * console.assert(encodeParts({ n: 1 }) instanceof Uint8Array);
+ * const file = new Uint8Array(1 << 20);
+ * const encoded = encodeParts(["file", file]) as EncodedParts;
+ * console.assert(encoded.parts[1] === file && encoded.length === 1 + 5 + 5 + (1 << 20));
+ * ```
+ */
+export function encodeParts(value: unknown, options?: EncodeOptions): Uint8Array | EncodedParts {
+  return encodeWith(value, options, true);
+}
+
+function encodeWith(
+  value: unknown,
+  options: EncodeOptions | undefined,
+  byReference: boolean,
+): Uint8Array | EncodedParts {
+  if (busy) return encodeNested(value, options, byReference);
   busy = true;
   start = pos;
   depth = 0;
+  byRef = byReference;
   try {
     const headroom = options?.headroom ?? 0;
     if (headroom !== 0) writeHeadroom(headroom);
     writeItem(value);
-    const result = out.subarray(start, pos);
+    const result = refs.length === 0 ? out.subarray(start, pos) : collectParts();
     if (out.length > SLAB_KEEP_LIMIT || out.length - pos < SLAB_MIN_FREE) {
       out = EMPTY;
       pos = 0;
@@ -278,19 +392,49 @@ export function encode(value: unknown, options?: EncodeOptions): Uint8Array {
     throw e;
   } finally {
     busy = false;
+    byRef = false;
+    if (refs.length !== 0) refs.length = cuts.length = 0;
   }
 }
 
+/** The encoder's bytes of this message cut where the referenced byte strings go. */
+function collectParts(): EncodedParts {
+  const parts: Uint8Array[] = [];
+  const sizes: number[] = [];
+  let prev = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const cut = cuts[i]!;
+    if (cut > prev) {
+      parts.push(out.subarray(start + prev, start + cut));
+      sizes.push(cut - prev);
+    }
+    parts.push(refs[i]!);
+    sizes.push(refs[i]!.length);
+    prev = cut;
+  }
+  if (pos - start > prev) {
+    parts.push(out.subarray(start + prev, pos));
+    sizes.push(pos - start - prev);
+  }
+  return new EncodedParts(parts, sizes);
+}
+
 /** A getter called `encode` while we were encoding: run it on its own slab. */
-function encodeNested(value: unknown, options?: EncodeOptions): Uint8Array {
-  const saved = [out, outView, pos, start, depth] as const;
+function encodeNested(
+  value: unknown,
+  options: EncodeOptions | undefined,
+  byReference: boolean,
+): Uint8Array | EncodedParts {
+  const saved = [out, outView, pos, start, depth, byRef, refs, cuts] as const;
   out = EMPTY;
   pos = 0;
   busy = false;
+  refs = [];
+  cuts = [];
   try {
-    return encode(value, options);
+    return encodeWith(value, options, byReference);
   } finally {
-    [out, outView, pos, start, depth] = saved;
+    [out, outView, pos, start, depth, byRef, refs, cuts] = saved;
     busy = true;
   }
 }
@@ -457,10 +601,23 @@ function writeString(s: string): void {
 
 function writeBytes(bytes: Uint8Array): void {
   const n = bytes.length;
+  if (n >= BY_REFERENCE_MIN && byRef && referable(bytes)) {
+    ensure(9);
+    writeHead(2, n);
+    refs.push(bytes);
+    cuts.push(pos - start);
+    return;
+  }
   ensure(9 + n);
   writeHead(2, n);
   out.set(bytes, pos);
   pos += n;
+}
+
+/** Whether a byte string may be sent by reference: its memory holds still. */
+function referable(bytes: Uint8Array): boolean {
+  const buffer = bytes.buffer;
+  return !(buffer instanceof SharedArrayBuffer) && !(buffer as ArrayBuffer).resizable;
 }
 
 function writeBigInt(v: bigint): void {
@@ -541,6 +698,10 @@ function patchMapHeader(head: number, count: number): void {
   at = start + head;
   out.copyWithin(at + 1 + extra, at + 1, pos);
   pos += extra;
+  if (refs.length !== 0) {
+    // Byte strings referenced inside this map move with its entries.
+    for (let i = cuts.length - 1; i >= 0 && cuts[i]! > head; i--) cuts[i] = cuts[i]! + extra;
+  }
   const saved = pos;
   pos = at;
   writeHead(5, count);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeBody, encodeOp, encodeSignal } from "../../src/dist/ops.ts";
 import type { Signal } from "../../src/process/types.ts";
-import { encode } from "../../src/term/codec.ts";
+import { encode, EncodedParts } from "../../src/term/codec.ts";
 import { Pid, Ref } from "../../src/term/pid.ts";
 import { OP_PEERS, OP_PING, OP_SPAWN_REQUEST, OP_USER_MIN } from "../../src/dist/types.ts";
 
@@ -10,6 +10,11 @@ const B = "b@h";
 const pa = new Pid(A, 3, 0, 11);
 const pb = new Pid(B, 4, 1, 22);
 const ref = new Ref(A, 9, 11);
+
+/** A body as bytes, joined when it came in parts. */
+function bytes(body: Uint8Array | EncodedParts): Uint8Array {
+  return body instanceof EncodedParts ? body.toBytes() : body;
+}
 
 Deno.test("encodeSignal() and decodeBody() carry every signal, names resolved on the right node", () => {
   const cases: [Signal, Signal][] = [
@@ -49,7 +54,7 @@ Deno.test("encodeSignal() and decodeBody() carry every signal, names resolved on
     ],
   ];
   for (const [sent, expected] of cases) {
-    const decoded = decodeBody(encodeSignal(sent), B, A);
+    const decoded = decodeBody(bytes(encodeSignal(sent)), B, A);
     assert.equal(decoded.kind, "signal");
     assert.deepEqual(decoded.kind === "signal" ? decoded.signal : undefined, expected, sent.op);
   }
@@ -63,18 +68,18 @@ Deno.test("encodeSignal() throws TypeError naming where an unsendable value sits
 });
 
 Deno.test("decodeBody() decodes kernel and higher-layer ops", () => {
-  assert.deepEqual(decodeBody(encodeOp(OP_PEERS, [4370, [["c@h", 4371]]]), B, A), {
+  assert.deepEqual(decodeBody(bytes(encodeOp(OP_PEERS, [4370, [["c@h", 4371]]])), B, A), {
     kind: "peers",
     listenPort: 4370,
     peers: [{ name: "c@h", port: 4371 }],
   });
-  assert.deepEqual(decodeBody(encodeOp(OP_PING, [7]), B, A), { kind: "ping", id: 7 });
-  assert.deepEqual(decodeBody(encodeOp(OP_SPAWN_REQUEST, [ref, pa, "m:f", {}]), B, A), {
+  assert.deepEqual(decodeBody(bytes(encodeOp(OP_PING, [7])), B, A), { kind: "ping", id: 7 });
+  assert.deepEqual(decodeBody(bytes(encodeOp(OP_SPAWN_REQUEST, [ref, pa, "m:f", {}])), B, A), {
     kind: "op",
     op: OP_SPAWN_REQUEST,
     fields: [ref, pa, "m:f", {}],
   });
-  assert.deepEqual(decodeBody(encodeOp(OP_USER_MIN + 1, ["x"]), B, A), {
+  assert.deepEqual(decodeBody(bytes(encodeOp(OP_USER_MIN + 1, ["x"])), B, A), {
     kind: "op",
     op: OP_USER_MIN + 1,
     fields: ["x"],
