@@ -320,3 +320,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "README's transcript: the same lines typed into a real shell give the shown output",
+  ignore,
+  fn: async () => {
+    const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+    const block = /```text\n(\$ npx deno task weft --name a@127\.0\.0\.1\n[\s\S]*?)```/.exec(
+      readme,
+    );
+    assert.ok(block, "the README opens with a transcript");
+    const lines = block[1]!.trimEnd().split("\n");
+    const first = lines.findIndex((l) => l.startsWith("weft(a@127.0.0.1)1> "));
+    const expected = lines.slice(first);
+    const inputs = expected.filter((l) => /^weft\(a@127\.0\.0\.1\)\d+> /.test(l))
+      .map((l) => l.replace(/^weft\(a@127\.0\.0\.1\)\d+> /, ""));
+    const home = await Deno.makeTempDir();
+    const t = await startA(home);
+    try {
+      await t.waitForScreen(new RegExp(`${A}1>$`, "m"));
+      for (const [i, input] of inputs.entries()) {
+        await t.type(input);
+        await t.keys("Enter");
+        await t.waitForScreen(new RegExp(`${A}${i + 2}>$`, "m"));
+      }
+      const screen = (await t.screen()).split("\n");
+      const start = screen.findIndex((l) => l.startsWith("weft(a@127.0.0.1)1> "));
+      const shown = screen.slice(start, -1);
+      const pids = (s: string) => s.replace(/#PID<[^>]+>/g, "#PID<…>");
+      assert.deepEqual(shown.map(pids), expected.map(pids));
+      await t.keys("C-d");
+      assert.equal(await t.waitForExit(), 0);
+    } finally {
+      await t.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
