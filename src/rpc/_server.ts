@@ -27,12 +27,12 @@
  * @module
  */
 
-import { describe } from "../errors.ts";
+import { describe, ProcessExitError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { NetKernel } from "../dist/net_kernel.ts";
 import { OP_SPAWN_REPLY } from "../dist/types.ts";
 import type { Runtime } from "../process/runtime.ts";
-import type { ProcessContext } from "../process/types.ts";
+import type { DownMessage, ProcessContext } from "../process/types.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import type { NodeWatch, Watched } from "./_node_watch.ts";
 import { type LineWriter, runWithGroupLeader, writeConsole } from "./group_leader.ts";
@@ -78,12 +78,20 @@ export interface ServerHost {
   isOwnLeader(pid: Pid): boolean;
   /** Writes a line whose group leader is `leader`, a process of this node. */
   deliverLine(leader: Pid, level: ConsoleLevel, text: string): void;
+  /** The node's rpc process (opened on first use); it monitors running calls. */
+  agent(): Pid;
 }
 
 /** A target ready to run, or why not. */
 export type Resolved =
   | { ok: true; fn: (...args: unknown[]) => unknown; thisArg: unknown; label: string }
   | { ok: false; status: ReplyStatus; detail: unknown };
+
+/** A call whose function runs. */
+interface Running {
+  pid: Pid;
+  finish(status: ReplyStatus, value: unknown, key: Pid): void;
+}
 
 /** A process of a monitored spawn, waiting for SPAWN_GO. */
 interface Gate extends Watched {
@@ -94,6 +102,8 @@ interface Gate extends Watched {
 export class RpcServer {
   readonly #host: ServerHost;
   readonly #gates = new Map<string, Gate>();
+  /** Calls running, by the ref of the rpc process's monitor on them. */
+  readonly #running = new Map<number, Running>();
 
   /** @param host the node it serves */
   constructor(host: ServerHost) {
@@ -213,28 +223,99 @@ export class RpcServer {
       this.#reply(node, id, resolved.status, resolved.detail, undefined);
       return;
     }
-    this.#spawn(
-      node,
-      async (ctx) => {
-        let replied = false;
-        const reply = (status: ReplyStatus, value: unknown) => {
-          if (replied) return;
-          replied = true;
-          this.#reply(node, id, status, value, ctx.self);
-        };
-        // Killed while the function still runs: answer now rather than never.
-        ctx.signal.addEventListener("abort", () => reply(STATUS_THREW, ctx.signal.reason), {
-          once: true,
-        });
-        try {
-          reply(STATUS_OK, await this.run(ctx, resolved, args, leader));
-        } catch (e) {
-          reply(STATUS_THREW, e);
-        }
-      },
-      resolved.label,
-      () => this.#reply(node, id, STATUS_BAD_REQUEST, "The node is stopping", undefined),
+    const started = this.execute(
+      resolved,
+      args,
+      leader,
+      (status, value, key) => this.#reply(node, id, status, value, key),
     );
+    if (!started) this.#reply(node, id, STATUS_BAD_REQUEST, "The node is stopping", undefined);
+  }
+
+  /**
+   * Runs a resolved target in a process of its own and reports how it
+   * ended: `done(STATUS_OK, result)`, `done(STATUS_THREW, error)`, or, when
+   * the process is killed before the function completes, `done(STATUS_THREW,
+   * ProcessExitError)` at once. The node's rpc process monitors the call's
+   * process for that (a monitor costs far less than an abort listener).
+   *
+   * @param resolved the function
+   * @param args its arguments
+   * @param leader the caller's group leader
+   * @param done called once, with the process's pid as the order key
+   * @returns `false` when the node is stopping and nothing was started
+   */
+  execute(
+    resolved: Resolved & { ok: true },
+    args: unknown[],
+    leader: Pid | null,
+    done: (status: ReplyStatus, value: unknown, key: Pid) => void,
+  ): boolean {
+    const host = this.#host;
+    const runtime = host.runtime;
+    let agent: Pid;
+    try {
+      agent = host.agent();
+    } catch {
+      return false;
+    }
+    let settled = false;
+    let mref: Ref | undefined;
+    const finish = (status: ReplyStatus, value: unknown, key: Pid) => {
+      if (settled) return;
+      settled = true;
+      if (mref !== undefined) {
+        this.#running.delete(mref.id);
+        runtime.demonitor(agent, mref);
+      }
+      done(status, value, key);
+    };
+    let pid: Pid;
+    try {
+      pid = runtime.spawn((ctx) => {
+        const key = ctx.self;
+        let result: unknown;
+        try {
+          result = this.run(ctx, resolved, args, leader);
+        } catch (e) {
+          finish(STATUS_THREW, e, key);
+          return;
+        }
+        if (!isThenable(result)) {
+          // A plain value answers at once, without a turn of the microtask queue.
+          finish(STATUS_OK, result, key);
+          return;
+        }
+        return Promise.resolve(result).then(
+          (value) => finish(STATUS_OK, value, key),
+          (e) => finish(STATUS_THREW, e, key),
+        );
+      }, { label: resolved.label });
+    } catch (e) {
+      log.debug("Cannot run {label}: {error}", { label: resolved.label, error: e });
+      return false;
+    }
+    if (!settled) {
+      mref = runtime.monitor(agent, pid);
+      this.#running.set(mref.id, { pid, finish });
+    }
+    return true;
+  }
+
+  /**
+   * A process running a call went down (the node's rpc process got its
+   * `DOWN`): if its function had not completed, the call ends with the
+   * exit reason.
+   *
+   * @param down the `DOWN` message
+   * @returns whether it was one of ours
+   */
+  onDown(down: DownMessage): boolean {
+    const running = this.#running.get(down.ref.id);
+    if (running === undefined) return false;
+    this.#running.delete(down.ref.id);
+    running.finish(STATUS_THREW, new ProcessExitError(down.reason), running.pid);
+    return true;
   }
 
   /** RPC_CAST `[target, args, gl]`, sent from the rpc client of `node`. */
@@ -357,7 +438,7 @@ export class RpcServer {
     let pid: Pid;
     try {
       pid = this.#host.runtime.spawn(async (ctx) => {
-        if (go !== undefined && (!(await go) || ctx.signal.aborted)) return;
+        if (go !== undefined && (!(await go) || !this.#host.runtime.isAlive(ctx.self))) return;
         await this.run(ctx, resolved, args, leader);
       }, opts.link === true ? { label: resolved.label, link: from } : { label: resolved.label });
     } catch (e) {
@@ -405,7 +486,13 @@ export class RpcServer {
   close(): void {
     for (const gate of this.#gates.values()) gate.open(false);
     this.#gates.clear();
+    this.#running.clear();
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 /** An error reduced to what always crosses the wire: name, message and stack. */

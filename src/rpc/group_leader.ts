@@ -12,12 +12,12 @@
  * ```
  *
  * `console` is global, shared by every node of an OS process, so the
- * methods are wrapped once, on first use, and each call looks up which
- * process runs (an `AsyncLocalStorage`) to see whether its lines go
- * elsewhere. Only the process that was started for the other node
- * forwards (and code that runs as it: its timers, its callbacks);
- * processes it spawns in turn print where they run. While the origin node
- * is not connected, lines are printed where they are made.
+ * methods are wrapped once, when a process first forwards, and each call
+ * looks up which process runs (the process layer's `AsyncLocalStorage`)
+ * to see whether its lines go elsewhere. Only the process that was started
+ * for the other node forwards (and code that runs as it: its timers, its
+ * callbacks); processes it spawns in turn print where they run. While the
+ * origin node is not connected, lines are printed where they are made.
  *
  * @example
  * ```ts
@@ -49,29 +49,30 @@ import { CONSOLE_LEVELS, type ConsoleLevel } from "./types.ts";
 export type LineWriter = (level: ConsoleLevel, text: string) => void;
 
 interface Forwarding {
-  /** The process whose lines are forwarded. */
-  ctx: ProcessContext;
   /** Its group leader. */
   leader: Pid;
   /** Sends a line on. */
   write: LineWriter;
 }
 
-const forwarding = new AsyncLocalStorage<Forwarding>();
+/** The processes whose lines go elsewhere. */
+const forwarding = new WeakMap<ProcessContext, Forwarding>();
+/** Set while a line is written locally on purpose (a group leader writing what it got). */
+const local = new AsyncLocalStorage<true>();
 
+/** Whether any process of this OS process ever forwarded: until then the console is untouched. */
 let installed = false;
 
 /** The forwarding of the running process, if it forwards. */
 function active(): Forwarding | undefined {
-  const f = forwarding.getStore();
-  if (f === undefined) return undefined;
-  let ctx: ProcessContext | undefined;
+  if (!installed || local.getStore() === true) return undefined;
+  let ctx: ProcessContext;
   try {
     ctx = current();
   } catch {
     return undefined;
   }
-  return ctx === f.ctx ? f : undefined;
+  return forwarding.get(ctx);
 }
 
 /** Wraps the console methods once per OS process; without forwarding they behave as before. */
@@ -132,7 +133,8 @@ export function runWithGroupLeader<T>(
   fn: () => T,
 ): T {
   install();
-  return forwarding.run({ ctx, leader, write }, fn);
+  forwarding.set(ctx, { leader, write });
+  return fn();
 }
 
 /**
@@ -165,5 +167,5 @@ export function groupLeader(): Pid | undefined {
  * ```
  */
 export function writeConsole(level: ConsoleLevel, text: string): void {
-  forwarding.exit(() => console[level]("%s", text));
+  local.run(true, () => console[level]("%s", text));
 }

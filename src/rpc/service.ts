@@ -38,7 +38,7 @@ import { OP_SPAWN_REPLY, OP_SPAWN_REQUEST } from "../dist/types.ts";
 import * as current from "../process/current.ts";
 import { Process } from "../process/process_namespace.ts";
 import type { Runtime } from "../process/runtime.ts";
-import type { ProcessContext } from "../process/types.ts";
+import type { DownMessage, ProcessContext } from "../process/types.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import type { Pid, Ref } from "../term/pid.ts";
 import { Deadlines } from "./_deadlines.ts";
@@ -61,6 +61,7 @@ import {
   OP_RPC_IO,
   OP_RPC_REPLY,
   OP_SPAWN_GO,
+  STATUS_OK,
   type Target,
 } from "./types.ts";
 
@@ -229,6 +230,7 @@ export class RpcService {
       watch: this.#watch,
       isOwnLeader: (pid) => this.#agent !== undefined && pid.equals(this.#agent.self),
       deliverLine: (leader, level, text) => this.#deliverLine(leader, level, text),
+      agent: () => this.#agentPid(),
     });
     kernel.onOp(OP_RPC_CALL, (node, fields) => this.#server.onCall(node, fields));
     kernel.onOp(OP_RPC_CAST, (node, fields) => this.#server.onCast(node, fields));
@@ -591,19 +593,17 @@ export class RpcService {
           } on ${this.node}: no reply within ${request.timeout} ms`,
         ),
       ));
-    const leader = groupLeader() ?? null;
-    this.#runtime.spawn(async (proc) => {
-      proc.signal.addEventListener(
-        "abort",
-        () => settle(false, new RemoteError(this.node, proc.signal.reason)),
-        { once: true },
-      );
-      try {
-        settle(true, await this.#server.run(proc, resolved, request.args, leader));
-      } catch (e) {
-        settle(false, new RemoteError(this.node, e));
-      }
-    }, { label: resolved.label });
+    const started = this.#server.execute(
+      resolved,
+      request.args,
+      groupLeader() ?? null,
+      (status, value) =>
+        settle(
+          status === STATUS_OK,
+          status === STATUS_OK ? value : new RemoteError(this.node, value),
+        ),
+    );
+    if (!started) settle(false, this.#notAlive("call"));
     return promise;
   }
 
@@ -681,7 +681,9 @@ export class RpcService {
         break; // The node is shutting down.
       }
       if (m === null || typeof m !== "object") continue;
-      if (m.type === "nodedown" && typeof m.node === "string") {
+      if (m.type === "DOWN") {
+        this.#server.onDown(m as DownMessage);
+      } else if (m.type === "nodedown" && typeof m.node === "string") {
         this.#watch.nodeDown(m.node, String(m.reason));
       } else if (m.type === "io" && typeof m.text === "string") {
         const level = (["log", "info", "debug", "warn", "error"] as unknown[]).includes(m.level)
