@@ -188,6 +188,29 @@ Deno.test("call() times out with TimeoutError, and the late reply is dropped, ne
   });
 });
 
+Deno.test("a call whose process is killed before its function completes fails with RemoteError at once", async () => {
+  await withNodes(async (a, b) => {
+    const pending = a.rpc.call(
+      b.name,
+      async () => {
+        register("doomed", self());
+        await new Promise(() => {});
+      },
+      [],
+      { timeout: 10_000 },
+    );
+    const outcome = rejection(pending);
+    await waitFor(() => b.runtime.whereis("doomed") !== undefined);
+    const t0 = performance.now();
+    b.runtime.exit(b.runtime.whereis("doomed")!, "kill");
+    const err = await outcome;
+    assert.ok(err instanceof RemoteError, String(err));
+    assert.equal((err.cause as Error).name, "ProcessExitError");
+    assert.match((err.cause as Error).message, /killed/);
+    assert.ok(performance.now() - t0 < 1000);
+  });
+});
+
 Deno.test("call() to a node that cannot be reached rejects with NoConnectionError", async () => {
   const a = await startTestNode("a");
   try {
