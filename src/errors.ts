@@ -225,9 +225,10 @@ export class UndefinedFunctionError extends Error {
     options?: WeftErrorOptions,
   ) {
     super(
-      message ?? (fn === undefined
-        ? `Undefined module on ${node}: ${module}`
-        : `Undefined function on ${node}: ${module}.${fn}`),
+      message ??
+        (fn === undefined
+          ? `Undefined module on ${node}: ${module}`
+          : `Undefined function on ${node}: ${module}.${fn}`),
       options,
     );
     this.name = "UndefinedFunctionError";
