@@ -41,9 +41,9 @@ export const PROCESS_FUNCTION_DOCS: Readonly<Record<string, Doc>> = {
   self: { signature: "self()", summary: "this process's pid", example: "self()" },
   send: {
     signature: "send(dest, msg)",
-    summary: "send msg to a pid, a local name or {name, node}",
+    summary: "send msg to a pid, a local name or {name, node}; returns msg",
     detail: "Never throws for a dead or unknown pid; throws TypeError at once for a value " +
-      "that cannot cross the wire (a function, a symbol).",
+      "that cannot cross the wire (a function, a symbol). Returns msg, as Erlang's ! does.",
     example: 'send(self(), "hi"); flush()',
   },
   receive: {

@@ -31,7 +31,7 @@
 import * as current from "../src/process/current.ts";
 import { Process } from "../src/process/mod.ts";
 import type { Runtime } from "../src/process/runtime.ts";
-import type { ProcessInfo } from "../src/process/types.ts";
+import type { Dest, ProcessInfo } from "../src/process/types.ts";
 import { NotAliveError } from "../src/errors.ts";
 import type { WeftNode } from "../src/node.ts";
 import { Pid, type Ref } from "../src/term/pid.ts";
@@ -111,7 +111,11 @@ export const PROCESS_PROVIDER: ScopeProvider = {
   docs: PROCESS_FUNCTION_DOCS,
   names: (context) => ({
     self: current.self,
-    send: current.send,
+    // As Erlang's `Pid ! Msg`, the value of a send is the message.
+    send: (dest: Dest, msg: unknown) => {
+      current.send(dest, msg);
+      return msg;
+    },
     receive: current.receive,
     flush: () => {
       for (const msg of current.flush()) context.print(`Shell got ${formatValue(msg)}`);
