@@ -72,12 +72,35 @@ export interface ReplOptions {
   captureConsole?: boolean;
 }
 
-/** The main prompt: `weft(a@host)1> `. */
+/**
+ * The main prompt: `weft(a@host)1> `.
+ *
+ * @param node the node the shell evaluates on
+ * @param counter the number of the next input
+ * @returns the prompt
+ *
+ * @example
+ * ```ts
+ * import { mainPrompt } from "./repl.ts";
+ * console.assert(mainPrompt("a@h", 3) === "weft(a@h)3> ");
+ * ```
+ */
 export function mainPrompt(node: string, counter: number): string {
   return `weft(${node})${counter}> `;
 }
 
-/** The prompt of a continuation line: `...(1)> `. */
+/**
+ * The prompt of a continuation line: `...(1)> `.
+ *
+ * @param counter the number of the input being continued
+ * @returns the prompt
+ *
+ * @example
+ * ```ts
+ * import { continuationPrompt } from "./repl.ts";
+ * console.assert(continuationPrompt(3) === "...(3)> ");
+ * ```
+ */
 export function continuationPrompt(counter: number): string {
   return `...(${counter})> `;
 }
