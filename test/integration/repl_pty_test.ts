@@ -263,6 +263,11 @@ Deno.test({
         /^true$/m,
       );
       await step(`Node.monitor("b@127.0.0.1")`, /^true$/m);
+      await step(`await rpc.call("b@127.0.0.1", "node", "self", [])`, /^"b@127\.0\.0\.1"$/m);
+      await step(
+        `const far = await Node.spawn("b@127.0.0.1", async () => { await receive() }); far.node`,
+        /^"b@127\.0\.0\.1"$/m,
+      );
       await step("h(Node.connect)", /^ {2}connect to node; true on success/m);
       b.kill("SIGKILL");
       await t.waitForScreen(/\[mailbox\] \{ type: "nodedown", node: "b@127\.0\.0\.1"/);
