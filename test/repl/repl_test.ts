@@ -9,10 +9,9 @@ import { EXIT_HINT, runRepl } from "../../repl/repl.ts";
 import { createShellScope } from "../../repl/scope.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const PROMPT = "weft(a@127.0.0.1)";
-
 /** Strips escape sequences and carriage returns: roughly what reaches the screen, line by line. */
 function plain(text: string): string {
+  // deno-lint-ignore no-control-regex
   return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
 }
 

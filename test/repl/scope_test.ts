@@ -65,8 +65,8 @@ Deno.test("h() lists every documented name; h(Node.connect) and h('Node') descri
       assert.ok(lines[0]!.includes(name), name);
     }
     fn(scope, "h")(fn(scope, "Node.connect"));
-    assert.match(lines[1]!, /^Node\.connect\(node\)\n\n  connect to node/);
-    assert.match(lines[1]!, /Example:\n    await Node\.connect/);
+    assert.match(lines[1]!, /^Node\.connect\(node\)\n\n {2}connect to node/);
+    assert.match(lines[1]!, /Example:\n {4}await Node\.connect/);
     fn(scope, "h")(scope.Node);
     assert.match(lines[2]!, /Node\.ping\(node\)/);
     fn(scope, "h")("monitorNodes");
@@ -192,7 +192,7 @@ Deno.test("createShellScope() takes extra providers and refuses a name given twi
     });
     assert.equal(fn(scope, "extra")(), 42);
     fn(scope, "h")();
-    assert.match(lines[0]!, /Extra\n  extra\(\)\s+an extra helper/);
+    assert.match(lines[0]!, /Extra\n {2}extra\(\)\s+an extra helper/);
     assert.throws(
       () => createShellScope({ runtime, providers: [extra, extra] }),
       /given by two providers/,
