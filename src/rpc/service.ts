@@ -32,7 +32,15 @@
  * @module
  */
 
-import { NotAliveError, RemoteError, TimeoutError } from "../errors.ts";
+import {
+  CaptureError,
+  NotAliveError,
+  PolicyError,
+  RemoteError,
+  TimeoutError,
+  UndefinedFunctionError,
+} from "../errors.ts";
+import { registerErrorClass } from "../term/codec.ts";
 import type { NetKernel } from "../dist/net_kernel.ts";
 import { OP_SPAWN_REPLY, OP_SPAWN_REQUEST } from "../dist/types.ts";
 import * as current from "../process/current.ts";
@@ -91,6 +99,10 @@ export interface MulticallResult<T> {
    */
   badNodes: string[];
 }
+
+// rpc's errors keep their class when they cross the wire inside another error (a nested call's
+// failure is the cause of the outer RemoteError).
+for (const error of [UndefinedFunctionError, PolicyError, CaptureError]) registerErrorClass(error);
 
 /** What remote functions are evaluated with: the process functions, `Process`, `rpc`. */
 const PRELUDE: Prelude = {

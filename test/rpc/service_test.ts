@@ -14,6 +14,7 @@ import { receive, register, runInProcess, self, send } from "../../src/process/c
 import type { DownMessage, ExitMessage, ProcessContext } from "../../src/process/types.ts";
 import type { ConsoleLevel } from "../../src/rpc/types.ts";
 import { Pid } from "../../src/term/pid.ts";
+import { rpc } from "../../src/rpc/rpc.ts";
 import { startTestNode, type TestNode } from "../helpers/nodes.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -91,6 +92,18 @@ Deno.test("call() of a function that throws rejects with RemoteError keeping the
     assert.ok(thrown instanceof RemoteError);
     assert.equal(thrown.cause, "a plain string");
   });
+});
+
+Deno.test("a nested call's typed error reaches the first caller as the cause, with its class and fields", async () => {
+  await withNodes(async (a, b) => {
+    const err = await rejection(
+      a.rpc.call(b.name, (home: string) => rpc.call(home, "nomod", "f"), [a.name]),
+    );
+    assert.ok(err instanceof RemoteError);
+    const cause = err.cause as UndefinedFunctionError;
+    assert.ok(cause instanceof UndefinedFunctionError, String(cause));
+    assert.deepEqual([cause.node, cause.module, cause.fn], [a.name, "nomod", undefined]);
+  }, { remoteEval: true });
 });
 
 Deno.test("call() tells an unknown module from an unknown function with UndefinedFunctionError", async () => {
