@@ -49,6 +49,7 @@ import { TcpTransport } from "./dist/tcp.ts";
 import { type TlsOptions, TlsTransport } from "./dist/tls.ts";
 import type { Listener, Transport } from "./dist/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./dist/types.ts";
+import { type Cluster, type ClusterOptions, startCluster } from "./cluster/cluster.ts";
 import { GlobalNames } from "./global/global_names.ts";
 import { logger } from "./log.ts";
 import { PgScope } from "./pg/scope.ts";
@@ -115,6 +116,12 @@ export interface NodeOptions {
   modules?: Record<string, object>;
   /** Milliseconds a lost node's presences stay listed. Default 30000. */
   presenceDownPeriod?: number;
+  /**
+   * Cluster formation (`--cluster-config`): discovery topologies, quorum
+   * and partition handling, started with the node and stopped before it.
+   * The node's cookie signs gossip unless a topology gives its own secret.
+   */
+  cluster?: ClusterOptions;
 }
 
 /** A running node. */
@@ -139,6 +146,8 @@ export interface WeftNode {
   readonly pubsub: PubSub;
   /** Presences on topics, replicated (Phoenix.Presence). */
   readonly presence: Presence;
+  /** Cluster membership, when started with `cluster` options (`--cluster-config`). */
+  readonly cluster?: Cluster | undefined;
   /**
    * Connects to `node` (`name@host`, or `name@host:port` without a port mapper).
    * @returns `true` once connected, `false` when unreachable or refused
@@ -170,6 +179,7 @@ export interface WeftNode {
  * @throws {Deno.errors.AddrInUse} when the port is already in use
  * @throws {EpmdRegistrationError} when another node holds the name at the port mapper
  * @throws {EpmdUnavailableError} when no port mapper answers and none could be started
+ * @throws {TypeError} when `cluster` holds a malformed topology (the node is stopped again)
  *
  * @example
  * ```ts
@@ -292,7 +302,8 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
   });
 
   let stopping: Promise<void> | undefined;
-  return {
+  let cluster: Cluster | undefined;
+  const node: WeftNode = {
     name: parsed.full,
     creation: runtime.creation,
     runtime,
@@ -303,6 +314,9 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     pg,
     pubsub,
     presence,
+    get cluster() {
+      return cluster;
+    },
     connect: (node) => kernel.connect(node),
     disconnect: (node) => Promise.resolve(kernel.disconnect(node)),
     list: (kind) => kernel.nodes(kind),
@@ -311,6 +325,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     monitorNode: (pid, node, flag) => kernel.monitorNode(pid, node, flag),
     stop: () =>
       stopping ??= (async () => {
+        await cluster?.stop();
         await Promise.all([presence.stop(), pubsub.stop(), pg.stop(), global.stop()]);
         await runtime.shutdown();
         rpc.stop();
@@ -320,6 +335,15 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
         log.info("Node {node} stopped", { node: parsed.full });
       })(),
   };
+  if (options.cluster !== undefined) {
+    try {
+      cluster = await startCluster(node, { cookie: options.cookie, ...options.cluster });
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+  }
+  return node;
 }
 
 function nodeName(options: NodeOptions): NodeName {
