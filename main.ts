@@ -22,6 +22,7 @@
  */
 
 import { type CliOptions, HELP, parseCli } from "./cli/options.ts";
+import { type ClusterOptions, loadClusterConfig } from "./src/cluster/config.ts";
 import { EpmdRegistrationError, runEpmdCommand } from "./src/dist/epmd/mod.ts";
 import { readOrCreateCookie } from "./src/dist/cookie.ts";
 import { configureLogging, logger } from "./src/log.ts";
@@ -224,10 +225,12 @@ async function startFromOptions(
 ): Promise<WeftNode | undefined> {
   if (generatedName !== undefined) options = { ...options, name: generatedName };
   if (options.name === undefined && options.sname === undefined) {
-    if (options.connect.length > 0) {
+    if (options.connect.length > 0 || options.clusterConfig !== undefined) {
       throw new ExitError(
         2,
-        "Cannot use --connect: this node has no name (give --sname or --name)",
+        `Cannot use ${
+          options.connect.length > 0 ? "--connect" : "--cluster-config"
+        }: this node has no name (give --sname or --name)`,
       );
     }
     if (options.load.length > 0 || options.rpcAllow.length > 0 || options.noRemoteEval) {
@@ -250,6 +253,14 @@ async function startFromOptions(
   } catch (e) {
     throw new ExitError(2, `Cannot read the cookie: ${(e as Error).message}`);
   }
+  let cluster: ClusterOptions | undefined;
+  if (options.clusterConfig !== undefined) {
+    try {
+      cluster = await loadClusterConfig(options.clusterConfig);
+    } catch (e) {
+      throw new ExitError(2, `Cannot use --cluster-config: ${(e as Error).message}`);
+    }
+  }
   try {
     return await startNode({
       name: name.port !== undefined ? `${name.full}:${name.port}` : name.full,
@@ -258,6 +269,7 @@ async function startFromOptions(
       noEpmd: options.noEpmd,
       ...(options.rpcAllow.length > 0 ? { rpcAllow: options.rpcAllow } : {}),
       ...(options.noRemoteEval ? { remoteEval: false } : {}),
+      ...(cluster !== undefined ? { cluster } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.epmdPort !== undefined ? { epmdPort: options.epmdPort } : {}),
       ...(options.netTicktime !== undefined ? { netTicktime: options.netTicktime } : {}),

@@ -69,6 +69,8 @@ export interface CliOptions {
   rpcAllow: string[];
   /** `--no-remote-eval`: refuse function source from peers. */
   noRemoteEval: boolean;
+  /** `--cluster-config FILE`: discovery topologies, quorum and partition handling (JSON). */
+  clusterConfig?: string;
 }
 
 /** The outcome of {@linkcode parseCli}. */
@@ -97,6 +99,7 @@ const FLAGS = {
   load: { type: "string", multiple: true },
   "rpc-allow": { type: "string", multiple: true },
   "no-remote-eval": { type: "boolean" },
+  "cluster-config": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -189,6 +192,12 @@ export function parseCli(args: string[]): ParseResult {
   }
   if (options.load.some((file) => file === "")) {
     return { ok: false, reason: "Invalid --load: expected a file" };
+  }
+  if (values["cluster-config"] !== undefined) {
+    if (values["cluster-config"] === "") {
+      return { ok: false, reason: "Invalid --cluster-config: expected a JSON file" };
+    }
+    options.clusterConfig = values["cluster-config"];
   }
   if (script !== undefined) options.script = script;
   // The last of --name / --sname wins, so `deno task start --sname b` overrides
@@ -294,6 +303,9 @@ Distribution:
   --tls-cert PATH       TLS certificate (PEM); with --tls-key turns on TLS 1.3
   --tls-key PATH        TLS private key (PEM)
   --tls-ca PATH         CA for peer certificates (mutual TLS)
+  --cluster-config FILE join and keep a cluster by discovery: topologies
+                        (static, epmd_hosts, gossip, dns_poll, kubernetes_dns),
+                        quorum, partition handling (JSON; docs/cluster.md)
 
 Running (one of; the shell by default):
   -e, --eval CODE       evaluate CODE (TypeScript, top-level await) as the shell
