@@ -3,6 +3,7 @@ import { NotAliveError, RemoteError } from "../../src/errors.ts";
 import { runInProcess, self } from "../../src/process/current.ts";
 import { Runtime } from "../../src/process/runtime.ts";
 import { rpc } from "../../src/rpc/rpc.ts";
+import { Task } from "../../src/otp/task.ts";
 import { createShellScope } from "../../repl/scope.ts";
 import { startTestNode } from "../helpers/nodes.ts";
 
@@ -85,5 +86,21 @@ Deno.test("the shell has rpc, c(file) and Node.spawn", async () => {
     await a.stop();
     await b.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a Task runs an rpc call: remote work awaited as a task", async () => {
+  const a = await startTestNode("a");
+  const b = await startTestNode("b");
+  try {
+    assert.ok(await a.connect(b.address));
+    b.rpc.registerModule("math", { square: (n: number) => n * n });
+    await runInProcess(a.runtime.open(), async () => {
+      const tasks = [2, 3, 4].map((n) => Task.async(() => rpc.call(b.name, "math", "square", [n])));
+      assert.deepEqual(await Task.awaitMany(tasks, 5000), [4, 9, 16]);
+    });
+  } finally {
+    await a.stop();
+    await b.stop();
   }
 });
