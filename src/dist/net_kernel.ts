@@ -946,7 +946,8 @@ export class NetKernel implements SignalRouter {
     } else if (this.#nodes.get(e.name) === e) {
       this.#nodes.delete(e.name);
     }
-    const level = reason === "disconnect" ? "info" : "warning";
+    // An orderly close or disconnect is news, not trouble; a silent peer is.
+    const level = reason === "net_tick_timeout" ? "warning" : "info";
     log[level]("Node {node} is down: {reason} ({detail})", { node: e.name, reason, detail });
     this.#runtime.nodeDown(e.name);
     this.#notifyMonitors({ type: "nodedown", node: e.name, reason }, hidden);
