@@ -946,8 +946,11 @@ export class NetKernel implements SignalRouter {
     } else if (this.#nodes.get(e.name) === e) {
       this.#nodes.delete(e.name);
     }
-    // An orderly close or disconnect is news, not trouble; a silent peer is.
-    const level = reason === "net_tick_timeout" ? "warning" : "info";
+    // An orderly close or disconnect is news, not trouble; a silent peer or a
+    // connection dropped for bad input is.
+    const orderly = reason === "disconnect" ||
+      (reason === "connection_closed" && detail === "the peer closed the connection");
+    const level = orderly ? "info" : "warning";
     log[level]("Node {node} is down: {reason} ({detail})", { node: e.name, reason, detail });
     this.#runtime.nodeDown(e.name);
     this.#notifyMonitors({ type: "nodedown", node: e.name, reason }, hidden);
