@@ -198,6 +198,7 @@ export class RpcService {
   #agent: ProcessContext | undefined;
   #writer: LineWriter = writeConsole;
   #stopped = false;
+  #bareNames = new Map<string, string>();
 
   /**
    * Use {@linkcode startRpc}, which also registers the service for the `rpc` namespace.
@@ -522,13 +523,17 @@ export class RpcService {
     return ctx.runtime === this.#runtime ? ctx : undefined;
   }
 
-  /** `[address as given, bare name]`. */
+  /** `[address as given, bare name]`; names parsed once are remembered (a few hundred at most). */
   #address(what: string, node: string): [string, string] {
-    let bare: string;
-    try {
-      bare = parseNodeName(node).full;
-    } catch (e) {
-      throw new TypeError(`Cannot ${what}: ${(e as Error).message}`, { cause: e });
+    let bare = this.#bareNames.get(node);
+    if (bare === undefined) {
+      try {
+        bare = parseNodeName(node).full;
+      } catch (e) {
+        throw new TypeError(`Cannot ${what}: ${(e as Error).message}`, { cause: e });
+      }
+      if (this.#bareNames.size >= 512) this.#bareNames.clear();
+      this.#bareNames.set(node, bare);
     }
     return [node, bare];
   }
