@@ -110,7 +110,11 @@ export interface RegisterOptions {
 
 /** Options for {@linkcode GlobalNames.trans}. */
 export interface TransOptions {
-  /** How many times to retry when another node holds the lock somewhere. Default: for ever. */
+  /**
+   * How many times to try again, after a short random pause, while the
+   * lock is held. Default: for ever, waiting in line (first come, first
+   * served) rather than polling.
+   */
   retries?: number;
 }
 
@@ -732,8 +736,9 @@ export class GlobalNames implements NameRegistry {
   }
 
   /**
-   * `trans`: the boss's lock (queued), then every other peer's (a refusal
-   * releases them all and retries after a random pause).
+   * `trans`: the boss's lock (queued when retrying for ever), then every
+   * other peer's (a refusal releases them all and retries after a random
+   * pause).
    *
    * @returns each node holding the lock for us, with the request it knows it by
    */
@@ -741,7 +746,8 @@ export class GlobalNames implements NameRegistry {
     for (let attempt = 0;;) {
       const boss = this.#boss();
       const req = this.#nextReq++;
-      const first = await this.#lock(boss, req, "t", id, true);
+      // For ever: wait in the boss's queue. With a bound: ask, and retry when held.
+      const first = await this.#lock(boss, req, "t", id, retries === Infinity);
       this.#alive("trans");
       if (first === "retry") continue; // the boss was lost: ask the next one
       const taken: Array<[string, number]> = [];

@@ -193,6 +193,19 @@ export class Presence {
     this.#svc.start();
   }
 
+  /** Milliseconds a lost node's presences stay listed (for nodes lost from now on). */
+  get downPeriod(): number {
+    return this.#downPeriod;
+  }
+
+  /** @throws {RangeError} when negative or not a number */
+  set downPeriod(ms: number) {
+    if (!(typeof ms === "number" && ms >= 0)) {
+      throw new RangeError(`Invalid presence down period: must be >= 0 ms, received ${ms}`);
+    }
+    this.#downPeriod = ms;
+  }
+
   /**
    * Tracks a process of this node as present on `topic` under `key`.
    *
