@@ -63,6 +63,9 @@ const local = new AsyncLocalStorage<true>();
 /** Whether any process of this OS process ever forwarded: until then the console is untouched. */
 let installed = false;
 
+/** Marks the console methods this module wrapped. */
+const WRAPPED = Symbol("weft.rpc.console");
+
 /** The forwarding of the running process, if it forwards. */
 function active(): Forwarding | undefined {
   if (!installed || local.getStore() === true) return undefined;
@@ -75,14 +78,17 @@ function active(): Forwarding | undefined {
   return forwarding.get(ctx);
 }
 
-/** Wraps the console methods once per OS process; without forwarding they behave as before. */
+/**
+ * Wraps the console methods (once; again if someone, such as the shell,
+ * has replaced them since); without forwarding they behave as before.
+ */
 function install(): void {
-  if (installed) return;
   installed = true;
   const target = console as unknown as Record<ConsoleLevel, (...args: unknown[]) => void>;
   for (const level of CONSOLE_LEVELS) {
     const original = target[level];
-    target[level] = function (this: unknown, ...args: unknown[]): void {
+    if ((original as { [WRAPPED]?: true })[WRAPPED]) continue;
+    const wrapped = function (this: unknown, ...args: unknown[]): void {
       const f = active();
       if (f === undefined) return original.apply(this, args);
       let text: string;
@@ -97,6 +103,8 @@ function install(): void {
         original.call(this, "%s", text);
       }
     };
+    Object.defineProperty(wrapped, WRAPPED, { value: true });
+    target[level] = wrapped;
   }
 }
 

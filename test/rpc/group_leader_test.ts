@@ -78,3 +78,30 @@ Deno.test("a writer that throws does not lose the line: it prints where it was m
     await rt.shutdown();
   }
 });
+
+Deno.test("forwarding survives a console method replaced after it was set up (as the shell does)", async () => {
+  const rt = new Runtime({ node: "b@h" });
+  const lines: string[] = [];
+  const printed: string[] = [];
+  const saved = console.info;
+  try {
+    // Set up forwarding once, then replace console.info as an interactive shell would.
+    rt.spawn((ctx) => runWithGroupLeader(ctx, LEADER, () => {}, () => {}));
+    await waitFor(() => rt.list().length === 0);
+    console.info = (...args: unknown[]) => void printed.push(args.join(" "));
+    let done = false;
+    rt.spawn((ctx) =>
+      runWithGroupLeader(ctx, LEADER, (_l, text) => lines.push(text), () => {
+        console.info("forwarded");
+        done = true;
+      })
+    );
+    rt.spawn(() => console.info("printed here"));
+    await waitFor(() => done && printed.length === 1);
+    assert.deepEqual(lines, ["forwarded"]);
+    assert.deepEqual(printed, ["printed here"]);
+  } finally {
+    console.info = saved;
+    await rt.shutdown();
+  }
+});
