@@ -386,6 +386,38 @@ Deno.test("spawn() starts a process on the other node and returns its pid", asyn
   });
 });
 
+Deno.test("spawn() runs a module's function, and spawns on this node itself work the same way", async () => {
+  await withNodes(async (a, b, me) => {
+    const worker = {
+      report(to: Pid, tag: string) {
+        send(to, { tag, node: self().node });
+      },
+    };
+    b.rpc.registerModule("worker", worker);
+    a.rpc.registerModule("worker", worker);
+    await a.rpc.spawn(b.name, "worker", "report", [me.self, "remote"]);
+    assert.deepEqual(await me.receive(undefined, { timeout: 3000 }), {
+      tag: "remote",
+      node: b.name,
+    });
+    await a.rpc.spawn(a.name, "worker", "report", [me.self, "local"]);
+    assert.deepEqual(await me.receive(undefined, { timeout: 3000 }), {
+      tag: "local",
+      node: a.name,
+    });
+    const [pid, ref] = await a.rpc.spawnMonitor(a.name, () => {
+      throw new Error("local crash");
+    });
+    const down = await me.receive<DownMessage>(
+      (m) => (m as DownMessage).type === "DOWN" && (m as DownMessage).ref.equals(ref),
+      { timeout: 3000 },
+    );
+    assert.ok((down.pid as Pid).equals(pid));
+    assert.equal((down.reason as Error).message, "local crash");
+    assert.ok(await rejection(a.rpc.spawn(a.name, "none", "f")) instanceof UndefinedFunctionError);
+  });
+});
+
 Deno.test("spawn() of an unknown function or a refused one fails with the typed error", async () => {
   await withNodes(async (a, b) => {
     assert.ok(await rejection(a.rpc.spawn(b.name, "nomod", "f")) instanceof UndefinedFunctionError);
