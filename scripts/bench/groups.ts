@@ -1,0 +1,224 @@
+/**
+ * Cluster-service benchmarks on three nodes in three OS processes, side by
+ * side with Erlang/OTP:
+ *
+ * - global registration latency: `node.global.register(name, pid)` from
+ *   this node (a fresh pid per name), against `global:register_name/2`.
+ *   The far nodes are `wbga` and `wbgb` and this one `wbgmain`, so the
+ *   boss that serialises registrations is a far node: every registration
+ *   takes the longer path (a lock round trip, then the ADD round trip);
+ * - broadcast fan-out: deliveries per second of `node.pubsub.broadcast`
+ *   to 100 subscribers on each of two far nodes, against a `pg` fan-out
+ *   sending to each of the 200 members of a group (`[P ! M || P <-
+ *   pg:get_members(G)]`), each run until every subscriber has every
+ *   message.
+ *
+ * scripts/bench/_groups_peer.ts runs the far Weft nodes (without a port
+ * mapper); scripts/bench/erlang/weft_bench_groups.erl runs the Erlang side
+ * with `peer` nodes and Erlang's `epmd` on a private port. Every figure is
+ * the median of several runs; nothing is left running.
+ *
+ * Run with `deno run -A scripts/bench/groups.ts` (or `deno task bench groups`).
+ *
+ * @module
+ */
+
+import { listNames } from "../../src/dist/epmd/client.ts";
+import { startNode, type WeftNode } from "../../src/node.ts";
+import type { ProcessContext } from "../../src/process/types.ts";
+import { hasErlang, median, report, runErlang } from "./_erlang.ts";
+
+const RUNS = 5;
+const N_REGISTER = 1000;
+const N_MESSAGES = 5000;
+const PER_NODE = 100;
+const COOKIE = "weft-bench-groups";
+
+const PEER = new URL("./_groups_peer.ts", import.meta.url).pathname;
+
+/** The figures measured on each side. */
+interface GroupFigures {
+  registerUs: number;
+  deliveriesPerSec: number;
+}
+
+/** A free loopback port. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** A far node child; resolves with its address once it is ready. */
+async function startPeer(name: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", PEER, "--name", name, "--cookie", COOKIE],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`The peer node ${name} exited before it was ready: ${text}`);
+    text += value;
+  }
+  const ready = JSON.parse(text.slice(0, text.indexOf("\n"))) as { name: string; port: number };
+  return {
+    name: ready.name,
+    address: `${ready.name}:${ready.port}`,
+    async stop() {
+      await child.stdin.close();
+      while (!(await lines.read()).done) { /* discard */ }
+      const status = await child.status;
+      if (!status.success) throw new Error(`The peer node ${name} exited with code ${status.code}`);
+    },
+  };
+}
+
+/** Mean microseconds of one registration, over `n` names, each with a fresh pid. */
+async function registerUs(node: WeftNode, n: number, run: string): Promise<number> {
+  const pids = Array.from({ length: n }, () => node.runtime.open({ label: "named" }));
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    if (!(await node.global.register(`${run}:${i}`, pids[i]!.self))) {
+      throw new Error(`Registration ${run}:${i} refused`);
+    }
+  }
+  const us = ((performance.now() - t0) * 1000) / n;
+  for (let i = 0; i < n; i++) await node.global.unregister(`${run}:${i}`);
+  for (const p of pids) p.exit("normal");
+  return us;
+}
+
+/** Deliveries per second of `N_MESSAGES` broadcasts to `PER_NODE` subscribers on each far node. */
+async function fanOut(
+  node: WeftNode,
+  me: ProcessContext,
+  far: string[],
+  run: number,
+): Promise<number> {
+  const topic = `fan${run}`;
+  for (const name of far) {
+    me.send({ name: "bench_agent", node: name }, {
+      from: me.self,
+      op: "subscribe",
+      topic,
+      count: PER_NODE,
+      expect: N_MESSAGES,
+    });
+  }
+  for (const _ of far) await me.receive((m) => (m as { ready?: boolean })?.ready === true);
+  while (node.pubsub.subscriberNodes(topic).length < far.length) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const total = PER_NODE * far.length;
+  const t0 = performance.now();
+  for (let i = 0; i < N_MESSAGES; i++) {
+    node.pubsub.broadcast(topic, { msg: i });
+    if (i % 200 === 199) {
+      for (const name of far) if (node.kernel.busy(name)) await node.kernel.drain(name);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  for (let k = 0; k < total; k++) await me.receive((m) => m === "done");
+  const seconds = (performance.now() - t0) / 1000;
+  return (total * N_MESSAGES) / seconds;
+}
+
+async function measureWeft(): Promise<GroupFigures> {
+  const peers = await Promise.all([startPeer("wbga"), startPeer("wbgb")]);
+  let node: WeftNode | undefined;
+  try {
+    node = await startNode({
+      name: "wbgmain@127.0.0.1",
+      cookie: COOKIE,
+      hostname: "127.0.0.1",
+      noEpmd: true,
+    });
+    for (const p of peers) {
+      if (!(await node.connect(p.address))) throw new Error(`Cannot connect to ${p.name}`);
+    }
+    await node.global.sync();
+    const far = peers.map((p) => p.name);
+    await registerUs(node, 300, "warm");
+    const reg: number[] = [];
+    for (let r = 0; r < RUNS; r++) reg.push(await registerUs(node, N_REGISTER, `run${r}`));
+    const me = node.runtime.open({ label: "bench" });
+    const fan: number[] = [];
+    for (let r = 0; r < RUNS; r++) fan.push(await fanOut(node, me, far, r));
+    me.exit("normal");
+    return { registerUs: median(reg), deliveriesPerSec: median(fan) };
+  } finally {
+    await node?.stop();
+    await Promise.all(peers.map((p) => p.stop()));
+  }
+}
+
+/** Starts Erlang's `epmd` on `port` and waits until it answers. */
+async function startEpmd(port: number) {
+  const child = new Deno.Command("epmd", {
+    args: ["-port", String(port), "-address", "127.0.0.1"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const deadline = Date.now() + 10_000;
+  let up = false;
+  while (!up && Date.now() < deadline) {
+    up = await listNames({ epmdPort: port, timeout: 500 }).then(() => true, () => false);
+    if (!up) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Gone already.
+    }
+    await child.status;
+  };
+  if (!up) {
+    await stop();
+    throw new Error(`Erlang's epmd did not answer on port ${port}`);
+  }
+  return { stop };
+}
+
+async function measureErlang(): Promise<GroupFigures | undefined> {
+  if (!(await hasErlang())) return undefined;
+  const epmdPort = freePort();
+  const epmd = await startEpmd(epmdPort);
+  try {
+    return await runErlang<GroupFigures>(
+      "weft_bench_groups",
+      [N_REGISTER, N_MESSAGES, RUNS, PER_NODE].map(String),
+      { erlArgs: ["-setcookie", COOKIE], env: { ERL_EPMD_PORT: String(epmdPort) } },
+    );
+  } finally {
+    await epmd.stop();
+  }
+}
+
+const weft = await measureWeft();
+const erlang = await measureErlang();
+
+report(`Cluster services on three OS processes (median of ${RUNS} runs)`, [
+  {
+    name: `global registration (global:register_name), ${N_REGISTER.toLocaleString("en-US")} names`,
+    weft: weft.registerUs,
+    erlang: erlang?.registerUs,
+    unit: "µs",
+    higherIsBetter: false,
+    target: { max: 0.25 },
+  },
+  {
+    name: `broadcast to ${PER_NODE} subscribers on each of 2 nodes (pg fan-out)`,
+    weft: weft.deliveriesPerSec,
+    erlang: erlang?.deliveriesPerSec,
+    unit: "deliveries/s",
+    higherIsBetter: true,
+    target: { min: 3 },
+  },
+]);
