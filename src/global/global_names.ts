@@ -3,34 +3,43 @@
  * each holding the whole table, so `whereis` is a local lookup.
  *
  * Design. Every registration is owned by the node of its process: only
- * that node adds it, removes it, and tells new peers about it. A node's
- * table is the union of its own registrations and those of the peers it
- * is connected to now; when a connection goes, that peer's registrations
- * go with it (the names of a lost node are freed everywhere, each node
- * deciding for itself). Two registrations of one name are serialised by a
- * per-name lock on the *boss*, the connected node with the smallest name
- * (every node of a stable cluster agrees on it), which also refuses a name
- * it already holds:
+ * that node removes it and tells new peers about it. A node's table is the
+ * union of its own registrations and those of the peers it is connected
+ * to now; when a connection goes, that peer's registrations go with it
+ * (the names of a lost node are freed everywhere, each node deciding for
+ * itself). Registrations of one name are serialised by the *boss*, the
+ * connected node with the smallest name (every node of a stable cluster
+ * agrees on it): it checks and takes the name in one step and relays the
+ * registration to everyone else; no lock is held:
  *
  * ```
- * register(n, pid) on O        boss B                    every other peer P
+ * register(n, pid) on O        boss B                      every other peer P
  *   local table has n? -> false
- *   O ----- LOCK(req, n) ----->  n in table? -> REPLY false
- *                                lock held?   -> queue
- *   O <---- LOCK_REPLY true ---  lock n for (O, req)
+ *   O ----- CLAIM(req, n, pid) --> n taken? -> CLAIM_REPLY false
+ *                                  insert n -> pid
+ *                                  ---- ADD(n, pid) ---------> insert
+ *   O <---- CLAIM_REPLY true ------
  *   insert, monitor pid
- *   O ----- ADD(req, n, pid) --> insert, unlock, --------> insert
- *   O <---- ACK -------------------------------------------- ACK
- *   -> true (every peer has it)
- *   (the next LOCK for n queued on B now gets false)
+ *   O ----- ADD(n, pid) ------------------------------------> insert (again)
+ *   -> true
+ *   (a later CLAIM of n on B: taken)
  *
- * process exits on O:  O ---- DEL(n, pid) ----> all     (no lock needed)
- * O is lost:           every node drops O's registrations by itself
+ * O is the boss:       O: check, insert; O ---- ADD ----> all; -> true
+ * unregister(n):       O ---- DEL(req, n, pid) ----> all; all ---- ACK ----> O; -> done
+ * process exits on O:  O ---- DEL(n, pid) ----> all
+ * O is lost:           every node drops O's registrations by itself (a relayed
+ *                      ADD for a node no longer connected is ignored)
+ * B is lost mid-claim: O claims again from the next boss (which may have the
+ *                      name for pid already: granted again)
  * new connection O-P:  O ---- SYNC(O's own registrations) ----> P, and P -> O
  * ```
  *
- * When the boss is O itself the lock is local, so a registration costs one
- * round trip (ADD/ACK) or two.
+ * So a registration costs one round trip to the boss (none on the boss).
+ * It resolves once the name is decided: the boss's relay is then on its
+ * way to every peer, and O's own ADD goes ahead of anything O sends
+ * afterwards on the same connection, so a peer told about the name by a
+ * message from O already has it. `unregister` resolves once every peer
+ * has applied it.
  *
  * Conflicts. Nodes cut apart can register the same name on both sides.
  * When they meet again SYNC brings the two registrations together; every
@@ -47,9 +56,9 @@
  * The loser is told, not killed. Registrations made while nodes disagree
  * on who is boss (a node just joined or was just lost) can both succeed;
  * they then conflict and are settled the same way. `trans(id, fn)` takes a
- * lock on the boss (queued) and then on every other peer (not queued; if
- * one refuses, all are released and it retries after a random pause), so
- * it holds even when the boss is lost meanwhile.
+ * lock on the boss (waiting in line) and then on every other peer (not
+ * waiting; if one refuses, all are released and it retries after a random
+ * pause), so it holds even when the boss is lost meanwhile.
  *
  * @example
  * ```ts
@@ -80,9 +89,10 @@ import {
   type GlobalEntry,
   type GlobalNameConflictMessage,
   type GlobalResolver,
-  type LockKind,
   OP_GLOBAL_ACK,
   OP_GLOBAL_ADD,
+  OP_GLOBAL_CLAIM,
+  OP_GLOBAL_CLAIM_REPLY,
   OP_GLOBAL_DEL,
   OP_GLOBAL_LOCK,
   OP_GLOBAL_LOCK_REPLY,
@@ -150,6 +160,7 @@ interface Lock {
 /** Something this node waits for from peers. */
 type Wait =
   | { kind: "lock"; node: string; resolve: (granted: boolean | "retry") => void }
+  | { kind: "claim"; node: string; resolve: (granted: boolean | "retry") => void }
   | { kind: "acks"; nodes: Set<string>; resolve: () => void }
   | { kind: "request"; node: string; resolve: (result: boolean) => void };
 
@@ -187,7 +198,7 @@ export class GlobalNames implements NameRegistry {
   #resolvers = new Map<string, GlobalResolver>();
   /** Names whose conflict this node is deciding now. */
   #resolving = new Set<string>();
-  /** Locks held on this node, by kind + id. */
+  /** `trans` locks held on this node, by id. */
   #locks = new Map<string, Lock>();
   /** What this node waits for, by request number. */
   #waits = new Map<number, Wait>();
@@ -223,6 +234,8 @@ export class GlobalNames implements NameRegistry {
         if (this.#svc.observe(node)) handler(node, fields);
       });
     on(OP_GLOBAL_SYNC, (node, f) => this.#onSync(node, f));
+    on(OP_GLOBAL_CLAIM, (node, f) => this.#onClaim(node, f));
+    on(OP_GLOBAL_CLAIM_REPLY, (node, f) => this.#onClaimReply(node, f));
     on(OP_GLOBAL_LOCK, (node, f) => this.#onLock(node, f));
     on(OP_GLOBAL_LOCK_REPLY, (node, f) => this.#onLockReply(node, f));
     on(OP_GLOBAL_UNLOCK, (node, f) => this.#onUnlock(node, f));
@@ -245,8 +258,10 @@ export class GlobalNames implements NameRegistry {
    * @param name the name
    * @param pid the process (of any connected node); default the calling process
    * @param options a custom conflict resolver (for a process of this node)
-   * @returns `true` once every connected node has it; `false` when the
-   *   name is taken anywhere, the process is dead, or its node is not connected
+   * @returns `true` once the name is decided (every peer has it or is
+   *   about to, before any later message from this node); `false` when
+   *   the name is taken anywhere, the process is dead, or its node is not
+   *   connected
    * @throws {TypeError} when `name` is not a non-empty string or `pid` is not a pid
    * @throws {NotAliveError} when the name server has stopped
    *
@@ -426,7 +441,7 @@ export class GlobalNames implements NameRegistry {
       return await fn();
     } finally {
       if (heldKey !== undefined) this.#held.delete(heldKey);
-      for (const [node, req] of taken) this.#unlock(node, "t", lockId, req);
+      for (const [node, req] of taken) this.#unlock(node, lockId, req);
     }
   }
 
@@ -469,6 +484,8 @@ export class GlobalNames implements NameRegistry {
     for (
       const op of [
         OP_GLOBAL_SYNC,
+        OP_GLOBAL_CLAIM,
+        OP_GLOBAL_CLAIM_REPLY,
         OP_GLOBAL_LOCK,
         OP_GLOBAL_LOCK_REPLY,
         OP_GLOBAL_UNLOCK,
@@ -484,6 +501,7 @@ export class GlobalNames implements NameRegistry {
     for (const [req, w] of this.#waits) {
       this.#waits.delete(req);
       if (w.kind === "lock") w.resolve(false);
+      else if (w.kind === "claim") w.resolve(false);
       else if (w.kind === "acks") w.resolve();
       else w.resolve(false);
     }
@@ -498,26 +516,37 @@ export class GlobalNames implements NameRegistry {
 
   async #registerLocal(name: string, pid: Pid, resolve?: GlobalResolver): Promise<boolean> {
     if (this.#names.has(name) || !this.#runtime.isAlive(pid)) return false;
-    const req = this.#nextReq++;
-    let boss: string;
-    for (;;) {
-      boss = this.#boss();
-      const granted = await this.#lock(boss, req, "n", name, true);
-      if (granted === "retry") continue;
-      if (!granted) return false;
-      break;
-    }
-    if (this.#svc.stopped || this.#names.has(name) || !this.#runtime.isAlive(pid)) {
-      this.#unlock(boss, "n", name, req);
-      return false;
-    }
     const entry: GlobalEntry = { name, pid, at: Date.now(), resolver: resolve !== undefined };
-    this.#insert(entry);
-    if (resolve !== undefined) this.#resolvers.set(name, resolve);
-    if (boss === this.node) this.#release("n", name, { node: this.node, req });
-    // The boss unlocks when this ADD reaches it.
-    await this.#sendAwait(req, OP_GLOBAL_ADD, [req, name, pid, entry.at, entry.resolver]);
-    return true;
+    const fields = [name, pid, entry.at, entry.resolver];
+    for (;;) {
+      const boss = this.#boss();
+      if (boss !== this.node) {
+        const granted = await this.#claim(boss, fields);
+        if (granted === "retry") continue; // the boss was lost: ask the next one
+        if (!granted || this.#svc.stopped) return false;
+      } else {
+        // This node decides: check and take the name here.
+        const current = this.#names.get(name);
+        if (this.#svc.stopped || (current !== undefined && !current.pid.equals(pid))) return false;
+      }
+      this.#insert(entry);
+      if (resolve !== undefined) this.#resolvers.set(name, resolve);
+      // Ahead of whatever this node sends next; the boss has relayed it already.
+      for (const n of this.#svc.peers()) {
+        if (n !== boss) this.#svc.send(n, OP_GLOBAL_ADD, [0, ...fields]);
+      }
+      return true;
+    }
+  }
+
+  /** Sends CLAIM to the boss; resolves with its answer, or "retry" when it is lost. */
+  #claim(boss: string, fields: unknown[]): Promise<boolean | "retry"> {
+    if (!this.#svc.isPeer(boss)) return Promise.resolve("retry");
+    const req = this.#nextReq++;
+    return new Promise((resolve) => {
+      this.#waits.set(req, { kind: "claim", node: boss, resolve });
+      this.#svc.send(boss, OP_GLOBAL_CLAIM, [req, ...fields]);
+    });
   }
 
   async #unregisterLocal(name: string, pid: Pid): Promise<boolean> {
@@ -703,7 +732,7 @@ export class GlobalNames implements NameRegistry {
 
   // ---------------------------------------------------------------- locks
 
-  /** The node whose lock serialises registrations: the smallest name among the synced peers and this one. */
+  /** The node that serialises registrations (and `trans`): the smallest name among the synced peers and this one. */
   #boss(): string {
     let boss = this.node;
     for (const n of this.#synced) if (n < boss && this.#svc.isPeer(n)) boss = n;
@@ -711,28 +740,22 @@ export class GlobalNames implements NameRegistry {
   }
 
   /** Takes a lock on `node` (this one or a peer). */
-  #lock(
-    node: string,
-    req: number,
-    kind: LockKind,
-    id: string,
-    queue: boolean,
-  ): Promise<boolean | "retry"> {
+  #lock(node: string, req: number, id: string, queue: boolean): Promise<boolean | "retry"> {
     if (node === this.node) {
       return new Promise((resolve) =>
-        this.#acquire(kind, id, { node, req }, queue, (granted) => resolve(granted))
+        this.#acquire(id, { node, req }, queue, (granted) => resolve(granted))
       );
     }
     if (!this.#svc.isPeer(node)) return Promise.resolve("retry");
     return new Promise((resolve) => {
       this.#waits.set(req, { kind: "lock", node, resolve });
-      this.#svc.send(node, OP_GLOBAL_LOCK, [req, kind, id, queue]);
+      this.#svc.send(node, OP_GLOBAL_LOCK, [req, id, queue]);
     });
   }
 
-  #unlock(node: string, kind: LockKind, id: string, req: number): void {
-    if (node === this.node) this.#release(kind, id, { node, req });
-    else this.#svc.send(node, OP_GLOBAL_UNLOCK, [req, kind, id]);
+  #unlock(node: string, id: string, req: number): void {
+    if (node === this.node) this.#release(id, { node, req });
+    else this.#svc.send(node, OP_GLOBAL_UNLOCK, [req, id]);
   }
 
   /**
@@ -747,7 +770,7 @@ export class GlobalNames implements NameRegistry {
       const boss = this.#boss();
       const req = this.#nextReq++;
       // For ever: wait in the boss's queue. With a bound: ask, and retry when held.
-      const first = await this.#lock(boss, req, "t", id, retries === Infinity);
+      const first = await this.#lock(boss, req, id, retries === Infinity);
       this.#alive("trans");
       if (first === "retry") continue; // the boss was lost: ask the next one
       const taken: Array<[string, number]> = [];
@@ -758,12 +781,12 @@ export class GlobalNames implements NameRegistry {
         );
         const results = await Promise.all(others.map(async (n) => {
           const r = this.#nextReq++;
-          return [n, r, await this.#lock(n, r, "t", id, false)] as const;
+          return [n, r, await this.#lock(n, r, id, false)] as const;
         }));
         for (const [n, r, granted] of results) if (granted === true) taken.push([n, r]);
         if (results.every(([, , granted]) => granted === true)) return taken;
       }
-      for (const [n, r] of taken) this.#unlock(n, "t", id, r);
+      for (const [n, r] of taken) this.#unlock(n, id, r);
       if (++attempt > retries) {
         throw new TimeoutError(
           `Cannot take lock "${id}": still held elsewhere after ${retries} retries`,
@@ -775,18 +798,10 @@ export class GlobalNames implements NameRegistry {
   }
 
   /** Takes a lock held on this node for `holder`, or queues it. */
-  #acquire(
-    kind: LockKind,
-    id: string,
-    holder: Holder,
-    queue: boolean,
-    reply: (granted: boolean) => void,
-  ): void {
-    if (kind === "n" && this.#names.has(id)) return reply(false);
-    const key = `${kind}\0${id}`;
-    const lock = this.#locks.get(key);
+  #acquire(id: string, holder: Holder, queue: boolean, reply: (granted: boolean) => void): void {
+    const lock = this.#locks.get(id);
     if (lock === undefined) {
-      this.#locks.set(key, { holder, queue: [] });
+      this.#locks.set(id, { holder, queue: [] });
       return reply(true);
     }
     if (!queue) return reply(false);
@@ -794,26 +809,19 @@ export class GlobalNames implements NameRegistry {
   }
 
   /** Releases `holder`'s lock (or its place in the queue) and grants the next. */
-  #release(kind: LockKind, id: string, holder: Holder): void {
-    const key = `${kind}\0${id}`;
-    const lock = this.#locks.get(key);
+  #release(id: string, holder: Holder): void {
+    const lock = this.#locks.get(id);
     if (lock === undefined) return;
     if (lock.holder.node !== holder.node || lock.holder.req !== holder.req) {
       const i = lock.queue.findIndex((q) => q.node === holder.node && q.req === holder.req);
       if (i >= 0) lock.queue.splice(i, 1);
       return;
     }
-    this.#locks.delete(key);
-    while (lock.queue.length > 0) {
-      const next = lock.queue.shift()!;
-      if (kind === "n" && this.#names.has(id)) {
-        next.reply(false);
-        continue;
-      }
-      this.#locks.set(key, { holder: { node: next.node, req: next.req }, queue: lock.queue });
-      next.reply(true);
-      return;
-    }
+    this.#locks.delete(id);
+    const next = lock.queue.shift();
+    if (next === undefined) return;
+    this.#locks.set(id, { holder: { node: next.node, req: next.req }, queue: lock.queue });
+    next.reply(true);
   }
 
   // ---------------------------------------------------------------- peers
@@ -838,12 +846,9 @@ export class GlobalNames implements NameRegistry {
       for (const e of list) if (e.pid.node === node) gone.push([e.name, e.pid]);
     }
     for (const [name, pid] of gone) this.#remove(name, pid);
-    for (const [key, lock] of [...this.#locks]) {
+    for (const [id, lock] of [...this.#locks]) {
       lock.queue = lock.queue.filter((q) => q.node !== node);
-      if (lock.holder.node === node) {
-        const [kind, id] = splitKey(key);
-        this.#release(kind, id, lock.holder);
-      }
+      if (lock.holder.node === node) this.#release(id, lock.holder);
     }
     for (const [req, w] of [...this.#waits]) {
       if (w.kind === "acks") {
@@ -854,7 +859,7 @@ export class GlobalNames implements NameRegistry {
         }
       } else if (w.node === node) {
         this.#waits.delete(req);
-        if (w.kind === "lock") w.resolve("retry");
+        if (w.kind === "lock" || w.kind === "claim") w.resolve("retry");
         else w.resolve(false);
       }
     }
@@ -896,12 +901,11 @@ export class GlobalNames implements NameRegistry {
 
   /** LOCK, sent by the name server of `node` that wants a lock held here. */
   #onLock(node: string, f: unknown[]): void {
-    const [req, kind, id, queue] = f;
-    if (!isReq(req) || !isKind(kind) || typeof id !== "string" || typeof queue !== "boolean") {
+    const [req, id, queue] = f;
+    if (!isReq(req) || typeof id !== "string" || typeof queue !== "boolean") {
       throw malformed("LOCK");
     }
     this.#acquire(
-      kind,
       id,
       { node, req },
       queue,
@@ -921,19 +925,53 @@ export class GlobalNames implements NameRegistry {
 
   /** UNLOCK, sent by the name server of `node` that held (or asked for) a lock here. */
   #onUnlock(node: string, f: unknown[]): void {
-    const [req, kind, id] = f;
-    if (!isReq(req) || !isKind(kind) || typeof id !== "string") throw malformed("UNLOCK");
-    this.#release(kind, id, { node, req });
+    const [req, id] = f;
+    if (!isReq(req) || typeof id !== "string") throw malformed("UNLOCK");
+    this.#release(id, { node, req });
   }
 
-  /** ADD, sent by the name server of `node`, which owns the registration. */
+  /** CLAIM, sent by the name server of `node`, which takes this node for the boss. */
+  #onClaim(node: string, f: unknown[]): void {
+    const [req, ...rest] = f;
+    if (!isReq(req)) throw malformed("CLAIM");
+    const e = entryOf(rest, "CLAIM");
+    if (e.pid.node !== node) throw malformed("CLAIM");
+    const current = this.#names.get(e.name);
+    if (this.#svc.stopped || (current !== undefined && !current.pid.equals(e.pid))) {
+      this.#svc.send(node, OP_GLOBAL_CLAIM_REPLY, [req, false]);
+      return;
+    }
+    this.#insert(e);
+    for (const peer of this.#svc.peers()) {
+      if (peer !== node) this.#svc.send(peer, OP_GLOBAL_ADD, [0, ...rest]);
+    }
+    this.#svc.send(node, OP_GLOBAL_CLAIM_REPLY, [req, true]);
+  }
+
+  /** CLAIM_REPLY, sent by the boss `node` we sent a CLAIM to. */
+  #onClaimReply(node: string, f: unknown[]): void {
+    const [req, granted] = f;
+    if (!isReq(req) || typeof granted !== "boolean") throw malformed("CLAIM_REPLY");
+    const w = this.#waits.get(req);
+    if (w?.kind !== "claim" || w.node !== node) return;
+    this.#waits.delete(req);
+    w.resolve(granted);
+  }
+
+  /**
+   * ADD, sent by the name server of the registration's node, or relayed
+   * by the boss (`node`) for it: taken only while that node is connected,
+   * in the incarnation of the pid.
+   */
   #onAdd(node: string, f: unknown[]): void {
     const [req, ...rest] = f;
     if (!isReq(req) && req !== 0) throw malformed("ADD");
     const e = entryOf(rest, "ADD");
-    if (e.pid.node === node) this.#insert(e);
-    this.#release("n", e.name, { node, req: req as number });
-    if ((req as number) > 0) this.#svc.send(node, OP_GLOBAL_ACK, [req]);
+    const owner = e.pid.node;
+    if (owner !== node && this.#svc.kernel.peer(owner)?.creation !== e.pid.creation) return;
+    if (owner !== node && !this.#svc.isPeer(owner)) return;
+    this.#insert(e);
+    if ((req as number) > 0) this.#svc.send(owner, OP_GLOBAL_ACK, [req]);
   }
 
   /** DEL, sent by the name server of `node`, which owns the registration. */
@@ -1074,15 +1112,6 @@ function entryOf(raw: unknown, op: string): GlobalEntry {
 
 function isReq(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
-}
-
-function isKind(value: unknown): value is LockKind {
-  return value === "n" || value === "t";
-}
-
-function splitKey(key: string): [LockKind, string] {
-  const i = key.indexOf("\0");
-  return [key.slice(0, i) as LockKind, key.slice(i + 1)];
 }
 
 function malformed(op: string): DecodeError {

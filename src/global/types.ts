@@ -2,7 +2,7 @@
  * Wire constants and message shapes of the global name service.
  *
  * Op codes 64-95 belong to the cluster services of this repository
- * (global 64-73, pg 74-77, pubsub 80-81, presence 84-85); the distribution
+ * (global 64-75, pg 76-78, pubsub 80, presence 84-85); the distribution
  * layer hands them to the handler installed with `NetKernel.onOp` and
  * ignores them on a node without one. Each body is the CBOR array
  * `[op, ...fields]` of docs/PROTOCOL.md section 7.
@@ -26,35 +26,40 @@ export const GLOBAL_VERSION = 1;
 /** `[64, version, entries]`: the sender's own registrations, first thing on each new connection. */
 export const OP_GLOBAL_SYNC = 64;
 
+// ---------------------------------------------------------------- registering
+
+/** `[65, req, name, pid, at, resolver]`: to the boss: register `pid` (of the sender) if `name` is free. */
+export const OP_GLOBAL_CLAIM = 65;
+/** `[66, req, granted]`: the boss's answer; when granted it has sent ADD to its other peers. */
+export const OP_GLOBAL_CLAIM_REPLY = 66;
+/**
+ * `[67, req, name, pid, at, resolver]`: a registration, from the node of
+ * `pid` or relayed by the boss (req 0); when req > 0 the receiver sends
+ * ACK to the node of `pid`.
+ */
+export const OP_GLOBAL_ADD = 67;
+/** `[68, req, name, pid]`: a registration removed by the node of `pid`; ACK wanted when req > 0. */
+export const OP_GLOBAL_DEL = 68;
+/** `[69, req]`: ADD or DEL applied. */
+export const OP_GLOBAL_ACK = 69;
+/** `[70, name, keep | null, losers]`: the outcome of a name conflict, from its decider. */
+export const OP_GLOBAL_RESOLVED = 70;
+
 // ---------------------------------------------------------------- locks
 
-/** `[65, req, kind, id, queue]`: take a lock (`kind` "n": a name, "t": a `trans` lock). */
-export const OP_GLOBAL_LOCK = 65;
-/** `[66, req, granted]`: the answer to LOCK. */
-export const OP_GLOBAL_LOCK_REPLY = 66;
-/** `[67, req, kind, id]`: release a lock (or drop a queued request). */
-export const OP_GLOBAL_UNLOCK = 67;
-
-// ---------------------------------------------------------------- the table
-
-/** `[68, req, name, pid, at, resolver]`: a registration by the owner of `pid`; ACK wanted when req > 0. */
-export const OP_GLOBAL_ADD = 68;
-/** `[69, req, name, pid]`: a registration removed by the owner of `pid`; ACK wanted when req > 0. */
-export const OP_GLOBAL_DEL = 69;
-/** `[70, req]`: ADD or DEL applied. */
-export const OP_GLOBAL_ACK = 70;
-/** `[71, name, keep | null, losers]`: the outcome of a name conflict, from its decider. */
-export const OP_GLOBAL_RESOLVED = 71;
+/** `[71, req, id, queue]`: take the `trans` lock `id` here (waiting in line when `queue`). */
+export const OP_GLOBAL_LOCK = 71;
+/** `[72, req, granted]`: the answer to LOCK. */
+export const OP_GLOBAL_LOCK_REPLY = 72;
+/** `[73, req, id]`: release a lock (or leave its line). */
+export const OP_GLOBAL_UNLOCK = 73;
 
 // ---------------------------------------------------------------- forwarding
 
-/** `[72, req, what, name, pid]`: register / unregister `pid` on the node that owns it. */
-export const OP_GLOBAL_REQUEST = 72;
-/** `[73, req, result]`: the answer to REQUEST. */
-export const OP_GLOBAL_REPLY = 73;
-
-/** Lock kinds: a registration's name lock, or a `trans` lock. */
-export type LockKind = "n" | "t";
+/** `[74, req, what, name, pid]`: register / unregister `pid` on the node that owns it. */
+export const OP_GLOBAL_REQUEST = 74;
+/** `[75, req, result]`: the answer to REQUEST. */
+export const OP_GLOBAL_REPLY = 75;
 
 /** One registration, as every node holds it. */
 export interface GlobalEntry {

@@ -1,7 +1,7 @@
 /**
  * Wire constants and message shapes of process groups (pg).
  *
- * Op codes 74-77 of the 64-95 range the cluster services use (see
+ * Op codes 76-78 of the 64-95 range the cluster services use (see
  * `src/global/types.ts`). Every operation names its scope first, so any
  * number of scopes share these codes; a node that does not run a scope
  * ignores operations about it.
@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { OP_PG_SYNC } from "./types.ts";
- * console.assert(OP_PG_SYNC === 74);
+ * console.assert(OP_PG_SYNC === 76);
  * ```
  *
  * @module
@@ -18,15 +18,15 @@
 import type { Pid, Ref } from "../term/pid.ts";
 
 /**
- * `[74, scope, groups, reply]`: the sender's local members of every group
+ * `[76, scope, groups, reply]`: the sender's local members of every group
  * (`[[group, [pid, ...]], ...]`), replacing all the receiver knew of the
  * sender; `reply` asks for the receiver's own SYNC back.
  */
-export const OP_PG_SYNC = 74;
-/** `[75, scope, group, pids]`: processes of the sender joined `group` (once per entry). */
-export const OP_PG_JOIN = 75;
-/** `[76, scope, group, pids]`: processes of the sender left `group` (once per entry). */
-export const OP_PG_LEAVE = 76;
+export const OP_PG_SYNC = 76;
+/** `[77, scope, group, pids]`: processes of the sender joined `group` (once per entry). */
+export const OP_PG_JOIN = 77;
+/** `[78, scope, group, pids]`: processes of the sender left `group` (once per entry). */
+export const OP_PG_LEAVE = 78;
 
 /** The scope every node starts, as OTP's default scope `pg`. */
 export const DEFAULT_SCOPE = "pg";

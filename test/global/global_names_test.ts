@@ -7,7 +7,7 @@ import { whereisServer } from "../../src/otp/name.ts";
 import { runInProcess } from "../../src/process/current.ts";
 import { Pid } from "../../src/term/pid.ts";
 import { connectAll, converged, startCluster } from "../helpers/cluster.ts";
-import { startTestNode, stopAll } from "../helpers/nodes.ts";
+import { startTestNode, stopAll, type TestNode } from "../helpers/nodes.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const names = (n: { global: { registered(): string[]; whereis(x: string): Pid | undefined } }) =>
@@ -87,8 +87,7 @@ Deno.test("register() raced by every node of 5 for one name: exactly one wins an
       const results = await Promise.all(nodes.map((n, i) => n.global.register(name, pids[i])));
       assert.equal(results.filter((r) => r).length, 1, `round ${round}: ${results}`);
       const winner = pids[results.indexOf(true)]!;
-      // Every node has the name as soon as register() resolved.
-      for (const n of nodes) assert.ok(n.global.whereis(name)?.equals(winner), n.name);
+      await converged(nodes, (n) => String(n.global.whereis(name)), String(winner));
     }
     // And racing for many names at once, each node on its own set of them.
     const pid = (i: number) => nodes[i % 5]!.runtime.open().self;
@@ -107,7 +106,7 @@ Deno.test("a name is freed on every node when its process exits", async () => {
   try {
     const p = nodes[1]!.runtime.open();
     assert.ok(await nodes[1]!.global.register("worker", p.self));
-    for (const n of nodes) assert.ok(n.global.whereis("worker")?.equals(p.self));
+    await converged(nodes, names, { worker: String(p.self) });
     p.exit("boom");
     await converged(nodes, names, {});
     const q = nodes[2]!.runtime.open();
@@ -139,7 +138,7 @@ Deno.test("register() and unregister() of a process of another node go through i
     const [a, b, c] = nodes as [typeof nodes[0], typeof nodes[0], typeof nodes[0]];
     const pc = c.runtime.open();
     assert.equal(await a.global.register("remote", pc.self), true);
-    for (const n of nodes) assert.ok(n.global.whereis("remote")?.equals(pc.self));
+    await converged(nodes, names, { remote: String(pc.self) });
     assert.equal(await b.global.register("remote", b.runtime.open().self), false);
     assert.throws(
       () => a.global.register("r2", pc.self, { resolve: () => undefined }),
@@ -151,6 +150,30 @@ Deno.test("register() and unregister() of a process of another node go through i
     assert.ok(await a.global.register("remote", pc.self));
     pc.exit("normal");
     await converged(nodes, names, {});
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+Deno.test("a node told about a name by a message from the registering node already has it", async () => {
+  const nodes = await startCluster(["a", "b", "c"]);
+  try {
+    const [, b, c] = nodes as [TestNode, TestNode, TestNode];
+    // c is not the boss (a is): its registration takes the claim path.
+    const seen: (string | undefined)[] = [];
+    const probe = b.runtime.spawn(async (ctx) => {
+      for (;;) {
+        const name = await ctx.receive<string>();
+        seen.push(b.global.whereis(name) === undefined ? undefined : name);
+      }
+    });
+    const me = c.runtime.open();
+    for (let i = 0; i < 50; i++) {
+      assert.ok(await c.global.register(`told${i}`, c.runtime.open().self));
+      me.send(probe, `told${i}`);
+    }
+    await waitFor(() => seen.length === 50);
+    assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => `told${i}`));
   } finally {
     await stopAll(nodes);
   }
@@ -320,6 +343,7 @@ Deno.test("{ global: name } server names resolve through the global name server"
   try {
     const p = nodes[0]!.runtime.open();
     assert.ok(await nodes[0]!.global.register("kv", p.self));
+    await converged(nodes, names, { kv: String(p.self) });
     assert.ok(p.self.equals(whereisServer({ global: "kv" }, nodes[1]!.runtime)));
   } finally {
     await stopAll(nodes);
