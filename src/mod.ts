@@ -30,15 +30,18 @@
  */
 
 export {
+  CaptureError,
   DecodeError,
   describe,
   HandshakeError,
   NameError,
   NoConnectionError,
   NotAliveError,
+  PolicyError,
   ProcessExitError,
   RemoteError,
   TimeoutError,
+  UndefinedFunctionError,
   type WeftErrorOptions,
 } from "./errors.ts";
 export {
@@ -126,5 +129,13 @@ export {
   TaskSupervisor,
   type ViaName,
 } from "./otp/mod.ts";
+export {
+  type MulticallOutcome,
+  type MulticallResult,
+  rpc,
+  type RpcCallOptions,
+  type RpcNamespace,
+  RpcService,
+} from "./rpc/mod.ts";
 export { configureLogging, logger, type WeftLogLevel } from "./log.ts";
 export { VERSION } from "./version.ts";
