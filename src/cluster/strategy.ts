@@ -215,6 +215,11 @@ export abstract class PollingStrategy implements Strategy {
           this.#lastError = undefined;
         }
         this.#members = [...new Set(nodes.map((n) => n.name))].filter((n) => n !== context.self);
+        log.debug("Topology {topology} ({kind}) polled: {members}", {
+          topology: context.topology,
+          kind: this.kind,
+          members: this.#members.join(", ") || "nobody",
+        });
         context.update(nodes.filter((n) => n.name !== context.self));
       } catch (e) {
         if (this.#stopped) return;
