@@ -127,6 +127,20 @@ export interface MonitorNodesOptions {
   nodeType?: "visible" | "hidden" | "all";
 }
 
+/**
+ * Fault injection on the link to one node ({@linkcode NetKernel.setLinkFault}):
+ * what this node sends there (signals and operations; not ticks) is
+ * delayed or dropped. Delayed messages keep their order.
+ */
+export interface LinkFault {
+  /** Milliseconds added to each message. Default 0. */
+  delay?: number;
+  /** Up to this many more milliseconds, at random. Default 0. */
+  jitter?: number;
+  /** The share of messages dropped, 0-1. Default 0. */
+  drop?: number;
+}
+
 /** Finds where a node listens (a port mapper lookup); `undefined` when it cannot tell. */
 export type NodeResolver = (node: string) => Promise<TransportAddress | undefined>;
 
@@ -236,6 +250,12 @@ export class NetKernel implements SignalRouter {
   #accepting = 0;
   /** Nodes cut off by {@linkcode NetKernel.block} (fault injection): no connection either way. */
   #blocked = new Set<string>();
+  /** Links with injected latency or loss, and what waits on each (in order). */
+  #links = new Map<string, {
+    fault: LinkFault;
+    queue: Array<{ due: number; body: MessageBody; key: unknown; connect: boolean }>;
+    timer: number | undefined;
+  }>();
   #stopped = false;
   /** Connect attempts, handshakes and accept loops in flight, awaited by `stop`. */
   #tasks = new Set<Promise<unknown>>();
@@ -367,6 +387,49 @@ export class NetKernel implements SignalRouter {
   /** The nodes cut off by {@linkcode NetKernel.block}. */
   blocked(): string[] {
     return [...this.#blocked];
+  }
+
+  /**
+   * Injects latency or loss on what this node sends to `node` (for chaos
+   * tests, `src/cluster/chaos.ts`), or removes it (`undefined`). Messages
+   * already delayed still go out, in order, before later ones.
+   *
+   * @param node the node at the other end
+   * @param fault the delay, jitter and drop rate, or `undefined` for none
+   * @throws {TypeError} when `node` is not a valid node name
+   * @throws {RangeError} when a delay is negative or the drop rate is not in 0-1
+   */
+  setLinkFault(node: string, fault: LinkFault | undefined): void {
+    const name = parseNodeName(node).full;
+    const f = { delay: fault?.delay ?? 0, jitter: fault?.jitter ?? 0, drop: fault?.drop ?? 0 };
+    if (!(f.delay >= 0 && f.jitter >= 0 && f.drop >= 0 && f.drop <= 1)) {
+      throw new RangeError(
+        `Invalid link fault: delay and jitter must be >= 0 ms and drop 0-1, received ${
+          JSON.stringify(fault)
+        }`,
+      );
+    }
+    const none = f.delay === 0 && f.jitter === 0 && f.drop === 0;
+    const link = this.#links.get(name);
+    if (link !== undefined) {
+      link.fault = f;
+      if (none && link.queue.length === 0) {
+        clearTimeout(link.timer);
+        this.#links.delete(name);
+      }
+    } else if (!none) {
+      this.#links.set(name, { fault: f, queue: [], timer: undefined });
+    }
+  }
+
+  /** The links with injected latency or loss, by node. */
+  linkFaults(): Record<string, LinkFault> {
+    const out: Record<string, LinkFault> = {};
+    for (const [node, link] of this.#links) {
+      const { delay = 0, jitter = 0, drop = 0 } = link.fault;
+      if (delay > 0 || jitter > 0 || drop > 0) out[node] = { ...link.fault };
+    }
+    return out;
   }
 
   /**
@@ -555,6 +618,8 @@ export class NetKernel implements SignalRouter {
     }
     for (const resolve of this.#pings.values()) resolve(false);
     this.#pings.clear();
+    for (const link of this.#links.values()) clearTimeout(link.timer);
+    this.#links.clear();
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     if (this.#runtime.router === this) this.#runtime.router = undefined;
   }
@@ -572,6 +637,41 @@ export class NetKernel implements SignalRouter {
   // ---------------------------------------------------------------- routing
 
   #sendBody(node: string, body: MessageBody, key: unknown, connect: boolean): void {
+    const link = this.#links.get(node);
+    if (link !== undefined && !this.#stopped) {
+      // Injected fault: drop, or hold until due behind what is held already.
+      const { delay = 0, jitter = 0, drop = 0 } = link.fault;
+      if (drop > 0 && Math.random() < drop) return;
+      const due = Math.max(
+        performance.now() + delay + Math.random() * jitter,
+        link.queue.at(-1)?.due ?? 0,
+      );
+      link.queue.push({ due, body, key, connect });
+      if (link.timer === undefined) this.#releaseLater(node);
+      return;
+    }
+    this.#sendNow(node, body, key, connect);
+  }
+
+  /** Sends the messages of a faulty link as they fall due. */
+  #releaseLater(node: string): void {
+    const link = this.#links.get(node);
+    const head = link?.queue[0];
+    if (link === undefined || head === undefined) return;
+    link.timer = setTimeout(() => {
+      link.timer = undefined;
+      const now = performance.now();
+      while (link.queue[0] !== undefined && link.queue[0].due <= now + 0.5) {
+        const q = link.queue.shift()!;
+        this.#sendNow(node, q.body, q.key, q.connect);
+      }
+      const { delay = 0, jitter = 0, drop = 0 } = link.fault;
+      if (link.queue.length > 0) this.#releaseLater(node);
+      else if (delay === 0 && jitter === 0 && drop === 0) this.#links.delete(node);
+    }, Math.max(0, head.due - performance.now()));
+  }
+
+  #sendNow(node: string, body: MessageBody, key: unknown, connect: boolean): void {
     const e = this.#nodes.get(node);
     if (e !== undefined) {
       if (e.conn !== undefined) e.conn.send(body, key);
