@@ -15,7 +15,9 @@
  * one write: `send` appends the frame to a batch buffer and schedules one
  * flush (a microtask); while a write is in flight, later frames gather in a
  * second buffer and leave together when it completes. So a burst of small
- * messages costs one system call, and a sender never awaits a write.
+ * messages costs one system call, and a sender never awaits a write. A
+ * body may come in parts (`encodeParts`): its large byte strings are then
+ * copied once, from the sender's own memory straight into the write.
  *
  * No head-of-line blocking. A body longer than the fragment size goes to a
  * bulk queue and leaves in fragments, at most eight fragments' worth of
@@ -39,8 +41,12 @@
  * stall for 1.5 intervals (1.5 s at the default 4 s) without a false down.
  *
  * Receiving. A whole message's body is handed on as a view of the bytes
- * read (no copy); fragments are copied into one buffer per message, and
- * read buffers that no message kept a view of are read into again.
+ * read (no copy). Fragments land in one buffer per message, allocated at
+ * the first fragment: copied from the read buffer, or, for the rest of a
+ * fragment that did not fit in one read, read from the socket straight into
+ * place. Read buffers that no message kept a view of are read into again.
+ * A peer cannot make us allocate what it does not send: past
+ * `maxPreallocated` announced bytes, a message's buffer grows with its data.
  *
  * Failure. A broken socket, a frame over the size limit or a malformed
  * payload closes the connection (`connection_closed`) with a reason for the
@@ -103,6 +109,14 @@ export interface DistConnectionOptions {
   highWaterMark?: number;
   /** Largest reassembled message accepted. Default 1 GiB. */
   maxMessageSize?: number;
+  /**
+   * Bytes of fragmented messages that may be allocated before they arrive:
+   * a message's buffer is allocated whole at its first fragment while the
+   * announced bytes not yet received stay under this, and grows with the
+   * data past it, so a peer that announces huge messages and sends nothing
+   * costs no memory. Default 256 MiB.
+   */
+  maxPreallocated?: number;
 }
 
 /**
@@ -127,9 +141,19 @@ interface BulkItem {
 
 /** A fragmented message being reassembled. */
 interface Reassembly {
+  id: number;
+  /** The message so far: all of it, or less while it grows with the data. */
   buf: Uint8Array;
+  /** Bytes received. */
   fill: number;
+  /** The announced size. */
+  total: number;
 }
+
+/** Default of {@linkcode DistConnectionOptions.maxPreallocated}. */
+const DEFAULT_MAX_PREALLOCATED = 256 * 1024 * 1024;
+/** A buffer that grows with the data starts at this size (or `maxPreallocated`, if less). */
+const GROW_MIN = 1024 * 1024;
 
 const INITIAL_BUFFER = 64 * 1024;
 const DONE: BulkItem = {
@@ -170,6 +194,7 @@ export class DistConnection {
   #fragmentSize: number;
   #highWater: number;
   #maxMessage: number;
+  #maxPreallocated: number;
   #tickMs: number;
 
   // Sending
@@ -190,6 +215,11 @@ export class DistConnection {
 
   // Receiving
   #streams = new Map<number, Reassembly>();
+  /** Bytes allocated for open streams and not yet received. */
+  #reserved = 0;
+  /** The stream whose fragment the frame reader is filling, and that fragment's size. */
+  #sinking: Reassembly | undefined;
+  #sinkBytes = 0;
 
   // Liveness
   #timer: number | undefined;
@@ -216,6 +246,7 @@ export class DistConnection {
     this.#fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
     this.#highWater = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+    this.#maxPreallocated = options.maxPreallocated ?? DEFAULT_MAX_PREALLOCATED;
     this.#tickMs = Math.max(1, options.ticktime / TICKS_PER_TICKTIME);
     if (this.#fragmentSize < 16 || this.#fragmentSize + 16 > MAX_FRAME) {
       throw new RangeError(`Invalid fragment size: must be 16..${MAX_FRAME - 16}`);
@@ -251,6 +282,10 @@ export class DistConnection {
       MAX_FRAME,
       (buf, start, end) => this.#receive(buf, start, end),
       () => (this.#heard = true),
+      {
+        begin: (buf, start, end, length) => this.#beginFragment(buf, start, end, length),
+        end: () => this.#endFragment(),
+      },
     ).then(
       () => this.close("connection_closed", "the peer closed the connection"),
       (e) => this.close("connection_closed", reasonOf(e)),
@@ -336,6 +371,8 @@ export class DistConnection {
     this.#bulkKeys.clear();
     this.#len = 0;
     this.#streams.clear();
+    this.#reserved = 0;
+    this.#sinking = undefined;
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const w of waiters) w.reject(new NoConnectionError(this.peer));
@@ -496,51 +533,105 @@ export class DistConnection {
       case FRAME_MESSAGE:
         this.#onMessage(buf.subarray(start + 1, end));
         return true;
-      case FRAME_FRAGMENT_HEAD: {
-        if (end - start < 9) throw new DecodeError("Malformed fragment: header too short");
-        const stream = readU32(buf, start + 1);
-        const total = readU32(buf, start + 5);
-        const n = end - start - 9;
-        if (this.#streams.has(stream)) {
-          throw new DecodeError(`Malformed fragment: stream ${stream} is already open`);
-        }
-        if (total > this.#maxMessage) {
-          throw new DecodeError(`Message too large: ${total} bytes, limit ${this.#maxMessage}`);
-        }
-        if (n > total) {
-          throw new DecodeError("Malformed fragment: more bytes than the announced total");
-        }
-        if (this.#streams.size >= MAX_OPEN_STREAMS) {
-          throw new DecodeError(`Too many fragment streams open: limit ${MAX_OPEN_STREAMS}`);
-        }
-        const message = new Uint8Array(total);
-        message.set(buf.subarray(start + 9, end));
-        if (n === total) {
-          this.#onMessage(message);
-        } else {
-          this.#streams.set(stream, { buf: message, fill: n });
-        }
-        return false;
-      }
+      case FRAME_FRAGMENT_HEAD:
       case FRAME_FRAGMENT_CONT: {
-        if (end - start < 5) throw new DecodeError("Malformed fragment: header too short");
-        const stream = readU32(buf, start + 1);
-        const r = this.#streams.get(stream);
-        if (r === undefined) throw new DecodeError(`Malformed fragment: unknown stream ${stream}`);
-        const n = end - start - 5;
-        if (r.fill + n > r.buf.length) {
-          throw new DecodeError("Malformed fragment: more bytes than the announced total");
-        }
-        r.buf.set(buf.subarray(start + 5, end), r.fill);
-        r.fill += n;
-        if (r.fill === r.buf.length) {
-          this.#streams.delete(stream);
-          this.#onMessage(r.buf);
-        }
+        const r = this.#fragment(buf, start, end - start);
+        const from = start + (buf[start] === FRAME_FRAGMENT_HEAD ? 9 : 5);
+        r.buf.set(buf.subarray(from, end), r.fill);
+        this.#filled(r, end - from);
         return false;
       }
       default:
         throw new DecodeError(`Malformed frame: unknown kind ${buf[start]}`);
+    }
+  }
+
+  /**
+   * The frame reader has the first `end - start` bytes of a fragment of
+   * `length` bytes: copy them into the message and hand back the memory for
+   * the rest, so that it is read (or copied) straight into place.
+   */
+  #beginFragment(
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    length: number,
+  ): Uint8Array | undefined {
+    const kind = buf[start];
+    if (this.#closed || (kind !== FRAME_FRAGMENT_HEAD && kind !== FRAME_FRAGMENT_CONT)) {
+      return undefined;
+    }
+    const r = this.#fragment(buf, start, length);
+    const header = kind === FRAME_FRAGMENT_HEAD ? 9 : 5;
+    const here = end - start - header;
+    r.buf.set(buf.subarray(start + header, end), r.fill);
+    this.#sinking = r;
+    this.#sinkBytes = length - header;
+    return r.buf.subarray(r.fill + here, r.fill + this.#sinkBytes);
+  }
+
+  #endFragment(): void {
+    const r = this.#sinking;
+    this.#sinking = undefined;
+    if (r !== undefined && !this.#closed) this.#filled(r, this.#sinkBytes);
+  }
+
+  /**
+   * Checks the header of a fragment frame of `length` bytes at `buf[start]`
+   * and returns its stream, opened for a FRAGMENT_HEAD, with room for the
+   * fragment's payload after `fill`.
+   */
+  #fragment(buf: Uint8Array, start: number, length: number): Reassembly {
+    if (buf[start] === FRAME_FRAGMENT_HEAD) {
+      if (length < 9) throw new DecodeError("Malformed fragment: header too short");
+      const id = readU32(buf, start + 1);
+      const total = readU32(buf, start + 5);
+      const n = length - 9;
+      if (this.#streams.has(id)) {
+        throw new DecodeError(`Malformed fragment: stream ${id} is already open`);
+      }
+      if (total > this.#maxMessage) {
+        throw new DecodeError(`Message too large: ${total} bytes, limit ${this.#maxMessage}`);
+      }
+      if (n > total) {
+        throw new DecodeError("Malformed fragment: more bytes than the announced total");
+      }
+      if (this.#streams.size >= MAX_OPEN_STREAMS) {
+        throw new DecodeError(`Too many fragment streams open: limit ${MAX_OPEN_STREAMS}`);
+      }
+      const size = this.#reserved + total <= this.#maxPreallocated
+        ? total
+        : Math.min(total, Math.max(n, Math.min(GROW_MIN, this.#maxPreallocated)));
+      const r: Reassembly = { id, buf: new Uint8Array(size), fill: 0, total };
+      this.#reserved += size;
+      this.#streams.set(id, r);
+      return r;
+    }
+    if (length < 5) throw new DecodeError("Malformed fragment: header too short");
+    const id = readU32(buf, start + 1);
+    const r = this.#streams.get(id);
+    if (r === undefined) throw new DecodeError(`Malformed fragment: unknown stream ${id}`);
+    const need = r.fill + length - 5;
+    if (need > r.total) {
+      throw new DecodeError("Malformed fragment: more bytes than the announced total");
+    }
+    if (need > r.buf.length) {
+      // Grown with the data: at least double, so the copies add up to at most the total.
+      const grown = new Uint8Array(Math.min(r.total, Math.max(need, 2 * r.buf.length)));
+      grown.set(r.buf.subarray(0, r.fill));
+      this.#reserved += grown.length - r.buf.length;
+      r.buf = grown;
+    }
+    return r;
+  }
+
+  /** `n` more bytes of `r` are in place; delivers the message when it is complete. */
+  #filled(r: Reassembly, n: number): void {
+    r.fill += n;
+    this.#reserved -= n;
+    if (r.fill === r.total) {
+      this.#streams.delete(r.id);
+      this.#onMessage(r.buf);
     }
   }
 }

@@ -9,7 +9,9 @@
  *   handshake;
  * - `run(max, onFrame)`, every frame as it arrives, for an established
  *   connection: frames inside a chunk are handed out as views (no copy),
- *   only a frame split across chunks is assembled in a buffer of its own.
+ *   only a frame split across chunks is assembled in a buffer of its own,
+ *   or, when a {@linkcode FrameSink} takes it, in the caller's memory: the
+ *   rest of a large frame is then read from the socket straight into it.
  *
  * A length over the limit is a {@linkcode DecodeError} before any byte of
  * the payload is buffered, so a 4 GiB length prefix costs nothing. (The
@@ -39,6 +41,58 @@ import type { Connection } from "./transport.ts";
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Takes over frames that arrive split across chunks, so their bytes land
+ * where they belong (a message being reassembled) without passing through
+ * a buffer of the reader's.
+ *
+ * @example
+ * ```ts
+ * import type { FrameSink } from "./frame_reader.ts";
+ * const target = new Uint8Array(100);
+ * const sink: FrameSink = {
+ *   begin(buf, start, end, length) {
+ *     target.set(buf.subarray(start, end));
+ *     return target.subarray(end - start, length);
+ *   },
+ *   end() {},
+ * };
+ * console.assert(sink.begin(new Uint8Array(10), 0, 10, 100)!.length === 90);
+ * ```
+ */
+export interface FrameSink {
+  /**
+   * A frame of `length` bytes starts at `buf[start]`, but only
+   * `buf[start..end)` (at least {@linkcode SINK_MIN_BYTES}) is here. Either
+   * take these bytes and return the array of exactly
+   * `length - (end - start)` bytes that the rest of the frame is to be
+   * written to, or return `undefined` to get the frame whole from
+   * `onFrame` later. May throw, which ends `run()` with that error.
+   */
+  begin(buf: Uint8Array, start: number, end: number, length: number): Uint8Array | undefined;
+  /** The array `begin` returned is full: the frame is complete. */
+  end(): void;
+}
+
+/** {@linkcode FrameSink.begin} always gets at least this many bytes of the frame. */
+export const SINK_MIN_BYTES = 16;
+
+/**
+ * A connection that can read into memory the caller chooses (the TCP and
+ * TLS connections can), which lets the rest of a large frame skip the
+ * transport's read buffer.
+ */
+export interface DirectReadable {
+  /**
+   * Reads at most `target.length` bytes into `target`.
+   * @returns the number of bytes read, or `null` at the end of the stream
+   */
+  readInto(target: Uint8Array): Promise<number | null>;
+}
+
+/** Read the rest of a frame straight into the sink's memory when at least this much is missing. */
+const DIRECT_READ_MIN = 16 * 1024;
+
+/**
  * Frame parser over one connection. Not safe for two concurrent readers.
  *
  * @example
@@ -64,6 +118,10 @@ export class FrameReader {
   #head = new Uint8Array(4);
   #headFill = 0;
   #stopped = false;
+  #sink: FrameSink | undefined;
+  /** Where the rest of a frame taken by the sink goes, and how much of it is there. */
+  #dest: Uint8Array | undefined;
+  #destFill = 0;
 
   /** @param conn the connection to read frames from */
   constructor(conn: Connection) {
@@ -112,14 +170,19 @@ export class FrameReader {
    *   `buf[start..end)`; returns `true` when it keeps a view of it (which
    *   then stays valid for ever)
    * @param onChunk called with the byte count of each chunk (liveness)
+   * @param sink takes frames split across chunks (see {@linkcode FrameSink});
+   *   when the connection is {@linkcode DirectReadable}, the rest of such a
+   *   frame is read straight into the sink's memory
    * @throws {DecodeError} when a length prefix exceeds `maxFrame`; whatever
-   *   `onFrame` throws ends the loop with that error
+   *   `onFrame` or the sink throws ends the loop with that error
    */
   async run(
     maxFrame: number,
     onFrame: (buf: Uint8Array, start: number, end: number) => boolean,
     onChunk?: (bytes: number) => void,
+    sink?: FrameSink,
   ): Promise<void> {
+    this.#sink = sink;
     if (this.#rest.length > 0) {
       const rest = this.#rest;
       this.#rest = EMPTY;
@@ -127,7 +190,22 @@ export class FrameReader {
       this.#feed(rest, maxFrame, onFrame);
     }
     const conn = this.#conn;
+    const direct = typeof (conn as Partial<DirectReadable>).readInto === "function"
+      ? conn as Connection & DirectReadable
+      : undefined;
     while (!this.#stopped) {
+      const dest = this.#dest;
+      if (
+        direct !== undefined && dest !== undefined &&
+        dest.length - this.#destFill >= DIRECT_READ_MIN
+      ) {
+        const n = await direct.readInto(dest.subarray(this.#destFill));
+        if (n === null || this.#stopped) return;
+        onChunk?.(n);
+        this.#destFill += n;
+        if (this.#destFill === dest.length) this.#endDest();
+        continue;
+      }
       const chunk = await conn.read();
       if (chunk === null || this.#stopped) return;
       onChunk?.(chunk.length);
@@ -149,7 +227,16 @@ export class FrameReader {
     let off = 0;
     let kept = false;
     const end = chunk.length;
-    if (this.#partial !== undefined) {
+    if (this.#dest !== undefined) {
+      const dest = this.#dest;
+      const take = Math.min(dest.length - this.#destFill, end);
+      dest.set(take === end ? chunk : chunk.subarray(0, take), this.#destFill);
+      this.#destFill += take;
+      off = take;
+      if (this.#destFill < dest.length) return false;
+      this.#endDest();
+      if (this.#stopped) return false;
+    } else if (this.#partial !== undefined) {
       const partial = this.#partial;
       const take = Math.min(partial.length - this.#partialFill, end);
       partial.set(take === end ? chunk : chunk.subarray(0, take), this.#partialFill);
@@ -199,7 +286,29 @@ export class FrameReader {
     return kept;
   }
 
+  /** The sink's frame is complete. */
+  #endDest(): void {
+    this.#dest = undefined;
+    this.#destFill = 0;
+    this.#sink!.end();
+  }
+
   #startPartial(chunk: Uint8Array, off: number, len: number): void {
+    if (this.#sink !== undefined && chunk.length - off >= SINK_MIN_BYTES) {
+      const dest = this.#sink.begin(chunk, off, chunk.length, len);
+      if (dest !== undefined) {
+        if (dest.length !== len - (chunk.length - off)) {
+          throw new RangeError(
+            `Invalid frame sink: expected room for ${
+              len - (chunk.length - off)
+            } bytes, got ${dest.length}`,
+          );
+        }
+        this.#dest = dest;
+        this.#destFill = 0;
+        return;
+      }
+    }
     let partial: Uint8Array;
     if (len <= SCRATCH_MAX) {
       if (this.#scratch === undefined || this.#scratch.length < len) {

@@ -3,12 +3,16 @@
  * off, since distribution batches its own writes and a round trip should
  * not wait for a delayed ACK.
  *
- * Reads land in a large slab that is handed out in views, so a chunk costs
- * no copy and decoded messages may keep views into it. A slab is written
+ * Reads land in a slab that is handed out in views, so a chunk costs no
+ * copy and decoded messages may keep views into it. A slab is written
  * again only once every chunk of it was recycled (nothing kept a view);
  * otherwise a new slab is taken when little room is left. A bulk transfer,
  * whose fragments are copied out, thus reads into the same memory again
- * and again.
+ * and again. The slab grows (64 KiB up to 1 MiB) while reads fill it,
+ * so a bulk transfer takes few reads, and shrinks again when reads are
+ * small. `readInto` reads into memory of the caller's choice instead: the
+ * frame reader uses it for the rest of a large fragment, which then lands
+ * in its message without a copy.
  *
  * @example
  * ```ts
@@ -28,6 +32,7 @@
  * @module
  */
 
+import type { DirectReadable } from "./frame_reader.ts";
 import {
   type Connection,
   type ConnectOptions,
@@ -39,7 +44,8 @@ import {
   type TransportAddress,
 } from "./transport.ts";
 
-const SLAB_BYTES = 256 * 1024;
+const SLAB_MIN_BYTES = 64 * 1024;
+const SLAB_MAX_BYTES = 1024 * 1024;
 const MIN_READ_BYTES = 32 * 1024;
 
 /**
@@ -74,11 +80,13 @@ export function isClosedError(e: unknown): boolean {
  * listener.close();
  * ```
  */
-export class ConnConnection implements Connection {
+export class ConnConnection implements Connection, DirectReadable {
   /** The peer's address as `host:port`. */
   readonly remoteAddr: string;
   #conn: Deno.Conn;
-  #slab = new Uint8Array(SLAB_BYTES);
+  #slab = new Uint8Array(SLAB_MIN_BYTES);
+  /** The size of the next slab: doubles while reads fill the slab, halves while they are small. */
+  #slabSize = SLAB_MIN_BYTES;
   #pos = 0;
   /** Chunks of the current slab handed out and not recycled. */
   #lent = 0;
@@ -94,13 +102,14 @@ export class ConnConnection implements Connection {
   /** Reads the next chunk; `null` at the end of the stream or after `close()`. */
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) return null;
-    if (this.#lent === 0) {
+    if (this.#lent === 0 && this.#slab.length === this.#slabSize) {
       this.#pos = 0; // every chunk came back: read into the slab from the start
-    } else if (this.#slab.length - this.#pos < MIN_READ_BYTES) {
-      this.#slab = new Uint8Array(SLAB_BYTES);
+    } else if (this.#lent === 0 || this.#slab.length - this.#pos < MIN_READ_BYTES) {
+      this.#slab = new Uint8Array(this.#slabSize);
       this.#pos = 0;
       this.#lent = 0;
     }
+    const room = this.#slab.length - this.#pos;
     let n: number | null;
     try {
       n = await this.#conn.read(this.#slab.subarray(this.#pos));
@@ -109,10 +118,31 @@ export class ConnConnection implements Connection {
       throw e;
     }
     if (n === null) return null;
+    if (n === room) {
+      if (this.#slabSize < SLAB_MAX_BYTES) this.#slabSize *= 2;
+    } else if (n < this.#slabSize >> 4 && this.#slabSize > SLAB_MIN_BYTES) {
+      this.#slabSize >>= 1;
+    }
     const chunk = this.#slab.subarray(this.#pos, this.#pos + n);
     this.#pos += n;
     this.#lent++;
     return chunk;
+  }
+
+  /**
+   * Reads at most `target.length` bytes into `target`, past the slab.
+   *
+   * @returns the number of bytes read, or `null` at the end of the stream
+   *   or after `close()`
+   */
+  async readInto(target: Uint8Array): Promise<number | null> {
+    if (this.#closed) return null;
+    try {
+      return await this.#conn.read(target);
+    } catch (e) {
+      if (this.#closed || isClosedError(e)) return null;
+      throw e;
+    }
   }
 
   /** Takes back a chunk nobody references any more. */

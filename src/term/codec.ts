@@ -147,7 +147,8 @@ export class EncodedParts {
     for (let i = 0; i < this.parts.length; i++) {
       const part = this.parts[i]!;
       const size = this.sizes[i]!;
-      bytes.set(part.length > size ? part.subarray(0, size) : part, at);
+      const present = Math.min(part.length, size); // 0 once its buffer is detached
+      if (present > 0) bytes.set(present < part.length ? part.subarray(0, present) : part, at);
       at += size;
     }
     return bytes;
@@ -1160,8 +1161,10 @@ function readItem(): unknown {
     }
     case 2:
       return readBytes(readLength(info, 1));
-    case 3:
-      return readText(readLength(info, 1));
+    case 3: {
+      const n = readLength(info, 1);
+      return n <= SHORT_TEXT_MAX ? readShortText(n) : readText(n);
+    }
     case 4:
       return readArray(readLength(info, 1));
     case 5:
@@ -1305,41 +1308,45 @@ function readKey(): string {
   if (at < end && src[at]! >> 5 === 3) {
     const info = src[at++]! & 31;
     const n = readLength(info, 1);
-    return n <= KEY_CACHE_MAX ? readCachedKey(n) : readText(n);
+    return n <= SHORT_TEXT_MAX ? readShortText(n) : readText(n);
   }
   return fail("object key is not a text string (a Map is sent with tag 259)");
 }
 
-// Object keys repeat from message to message. Handing back the same string
-// saves building it, and V8 then finds it already internalized when it is
-// used as a property name.
-const KEY_CACHE_MAX = 24;
-const keyCacheText = new Array<string>(4096).fill("");
-const keyCacheBytes = new Array<Uint8Array>(4096).fill(EMPTY);
+// Short strings repeat from message to message: object keys, node names in
+// pids, names, tags like "ok" or "ping". A string found in this cache is
+// handed back as it is, which saves building it (and V8 then finds a key
+// already internalized). The cache has a fixed size: slots are picked by a
+// hash of the bytes, their bytes kept in one arena, and a collision only
+// replaces the slot.
+const SHORT_TEXT_MAX = 24;
+const TEXT_SLOTS = 4096;
+const textCacheText = new Array<string>(TEXT_SLOTS).fill("");
+/** Byte length of each slot's string; 0 for an empty slot. */
+const textCacheLength = new Uint8Array(TEXT_SLOTS);
+const textCacheBytes = new Uint8Array(TEXT_SLOTS * SHORT_TEXT_MAX);
 
-function readCachedKey(n: number): string {
-  let h = n;
+/** Reads a text string of `n <= SHORT_TEXT_MAX` bytes, known to be present. */
+function readShortText(n: number): string {
+  if (n === 0) return "";
   const stop = at + n;
+  let h = n;
   for (let i = at; i < stop; i++) h = (Math.imul(h, 31) + src[i]!) | 0;
-  const slot = (h ^ (h >>> 12)) & 4095;
-  const cached = keyCacheBytes[slot]!;
-  if (cached.length === n) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (cached[i] !== src[at + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) {
+  const slot = (h ^ (h >>> 12)) & (TEXT_SLOTS - 1);
+  const base = slot * SHORT_TEXT_MAX;
+  if (textCacheLength[slot] === n) {
+    let i = 0;
+    while (i < n && textCacheBytes[base + i] === src[at + i]) i++;
+    if (i === n) {
       at = stop;
-      return keyCacheText[slot]!;
+      return textCacheText[slot]!;
     }
   }
-  const bytes = src.slice(at, stop);
-  const text = readText(n);
-  keyCacheBytes[slot] = bytes;
-  keyCacheText[slot] = text;
+  const from = at;
+  const text = readText(n); // only valid UTF-8 gets here and into the cache
+  for (let i = 0; i < n; i++) textCacheBytes[base + i] = src[from + i]!;
+  textCacheLength[slot] = n;
+  textCacheText[slot] = text;
   return text;
 }
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { DistConnection, type DistConnectionOptions } from "../../src/dist/connection.ts";
-import { FrameReader } from "../../src/dist/frame_reader.ts";
+import { type DirectReadable, FrameReader } from "../../src/dist/frame_reader.ts";
 import { memoryPair, type MemoryPairOptions } from "../../src/dist/memory.ts";
+import { TcpTransport } from "../../src/dist/tcp.ts";
 import type { Connection } from "../../src/dist/transport.ts";
 import {
   FRAME_FRAGMENT_CONT,
@@ -9,6 +10,7 @@ import {
   FRAME_MESSAGE,
   type NodeDownReason,
 } from "../../src/dist/types.ts";
+import { encode, EncodedParts, encodeParts } from "../../src/term/codec.ts";
 import { encodeFrame } from "../../src/term/frame.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -16,7 +18,11 @@ import { waitFor } from "../helpers/wait.ts";
 class CountingConnection implements Connection {
   writes = 0;
   bytes = 0;
-  constructor(readonly inner: Connection) {}
+  readInto: DirectReadable["readInto"] | undefined;
+  constructor(readonly inner: Connection) {
+    const direct = (inner as Partial<DirectReadable>).readInto;
+    if (direct !== undefined) this.readInto = (target) => direct.call(inner, target);
+  }
   get remoteAddr(): string {
     return this.inner.remoteAddr;
   }
@@ -26,6 +32,55 @@ class CountingConnection implements Connection {
   write(bytes: Uint8Array): Promise<void> {
     this.writes++;
     this.bytes += bytes.length;
+    return this.inner.write(bytes);
+  }
+  close(): void {
+    this.inner.close();
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.inner[Symbol.asyncIterator]();
+  }
+}
+
+/**
+ * Hands out what the inner connection reads in pieces of the given sizes
+ * (in turn), so frames fall across chunks; with `direct`, it also reads
+ * into the caller's memory, as the TCP connection does.
+ */
+class RechunkingConnection implements Connection {
+  directReads = 0;
+  #pending: Uint8Array = new Uint8Array(0);
+  #turn = 0;
+  constructor(readonly inner: Connection, readonly sizes: number[], direct: boolean) {
+    if (!direct) this.readInto = undefined;
+  }
+  get remoteAddr(): string {
+    return this.inner.remoteAddr;
+  }
+  async #fill(): Promise<boolean> {
+    while (this.#pending.length === 0) {
+      const chunk = await this.inner.read();
+      if (chunk === null) return false;
+      this.#pending = chunk;
+    }
+    return true;
+  }
+  async read(): Promise<Uint8Array | null> {
+    if (!(await this.#fill())) return null;
+    const size = this.sizes[this.#turn++ % this.sizes.length]!;
+    const piece = this.#pending.subarray(0, size);
+    this.#pending = this.#pending.subarray(piece.length);
+    return piece;
+  }
+  readInto: ((target: Uint8Array) => Promise<number | null>) | undefined = async (target) => {
+    if (!(await this.#fill())) return null;
+    const n = Math.min(target.length, this.#pending.length);
+    target.set(this.#pending.subarray(0, n));
+    this.#pending = this.#pending.subarray(n);
+    this.directReads++;
+    return n;
+  };
+  write(bytes: Uint8Array): Promise<void> {
     return this.inner.write(bytes);
   }
   close(): void {
@@ -130,6 +185,115 @@ Deno.test("DistConnection reassembles a fragmented message and lets other sender
   assert.deepEqual(b.got[1], big);
   a.conn.close("disconnect");
   b.conn.close("disconnect");
+});
+
+Deno.test("DistConnection sends bodies in parts, whole or in fragments, as the bytes they join to", async () => {
+  const [a, b] = pair({ fragmentSize: 4096 });
+  const big = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+  const values = [
+    { file: big, name: "big" }, // fragments
+    ["small", new Uint8Array(5000).fill(3)], // parts, but one frame
+    { n: 1 }, // no parts
+    [big.subarray(1, 250_001), "tail", big.subarray(0, 9000)],
+  ];
+  const bodies = values.map((v) => encodeParts(v));
+  assert.ok(bodies[0] instanceof EncodedParts && bodies[1] instanceof EncodedParts);
+  for (const body of bodies) a.conn.send(body, "p");
+  await waitFor(() => b.got.length === values.length, { message: "messages not delivered" });
+  for (let i = 0; i < values.length; i++) assert.deepEqual(b.got[i], encode(values[i]).slice());
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
+Deno.test("DistConnection pads a part detached before it was written with zeros, and goes on", async () => {
+  const [a, b] = pair({ fragmentSize: 4096 });
+  const buffer = new ArrayBuffer(50_000);
+  new Uint8Array(buffer).fill(5);
+  a.conn.send(encodeParts([new Uint8Array(buffer)]), "p");
+  a.conn.send(encodeParts("after"), "p");
+  buffer.transfer(); // the sender broke its promise not to touch what it sent
+  await waitFor(() => b.got.length === 2, { message: "messages not delivered" });
+  assert.deepEqual(b.got[0], encode([new Uint8Array(50_000)]).slice());
+  assert.deepEqual(b.got[1], encode("after").slice());
+  assert.equal(a.closed, undefined);
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
+for (const direct of [false, true]) {
+  Deno.test(`DistConnection reassembles fragments split across reads${direct ? ", reading straight into the message" : ""}`, async () => {
+    const [x, y] = memoryPair();
+    const a = side(x, "b@h", { fragmentSize: 50_000 });
+    const io = new RechunkingConnection(y, [7, 1000, 70_000, 3, 20_000, 65_536], direct);
+    const b = side(io, "a@h", { fragmentSize: 50_000 });
+    a.conn.start();
+    b.conn.start();
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 12; i++) {
+      const m = new Uint8Array(i % 3 === 0 ? 30 : 180_000 + i).map((_, j) => (i + j) & 0xff);
+      sent.push(m);
+      a.conn.send(m, `p${i % 4}`);
+    }
+    await waitFor(() => b.got.length === sent.length, { message: `${b.got.length} delivered` });
+    const byLength = (p: Uint8Array, q: Uint8Array) => p.length - q.length || p[0]! - q[0]!;
+    assert.deepEqual([...b.got].sort(byLength), [...sent].sort(byLength));
+    if (direct) assert.ok(io.directReads > 0, "no direct read");
+    assert.equal(b.closed, undefined);
+    a.conn.close("disconnect");
+    b.conn.close("disconnect");
+  });
+}
+
+Deno.test("DistConnection carries large messages in parts over TCP, in order per sender", async () => {
+  const tcp = new TcpTransport();
+  const listener = tcp.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const a = side(await tcp.connect(listener.addr), "b@h", {});
+  const b = side((await accepted)!, "a@h", {});
+  a.conn.start();
+  b.conn.start();
+  const big = new Uint8Array(1 << 20).map((_, i) => (i * 13) & 0xff);
+  const values: unknown[] = [];
+  for (let i = 0; i < 24; i++) values.push(i % 3 === 2 ? { i } : [i, big.subarray(i, 900_000 + i)]);
+  for (const v of values) a.conn.send(encodeParts(v), "p");
+  await waitFor(() => b.got.length === values.length, { message: `${b.got.length} delivered` });
+  for (let i = 0; i < values.length; i++) {
+    assert.deepEqual(b.got[i], encode(values[i]).slice(), `message ${i}`);
+  }
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+  listener.close();
+});
+
+Deno.test("DistConnection grows a message with its data past maxPreallocated", async () => {
+  const [a, b] = pair({ fragmentSize: 1000, maxPreallocated: 10_000 });
+  const sent = [0, 1, 2].map((i) => new Uint8Array(100_000 + i).map((_, j) => (i * j) & 0xff));
+  // Three senders: their fragments interleave, three streams grow at once.
+  sent.forEach((m, i) => a.conn.send(m, `p${i}`));
+  await waitFor(() => b.got.length === 3, { message: `${b.got.length} delivered` });
+  assert.deepEqual([...b.got].sort((p, q) => p.length - q.length), sent);
+  a.conn.close("disconnect");
+  b.conn.close("disconnect");
+});
+
+Deno.test("DistConnection does not allocate what a peer announces but does not send", async () => {
+  const [a, raw] = memoryPair();
+  const s = side(a, "b@h", {});
+  s.conn.start();
+  const before = Deno.memoryUsage().external;
+  for (let stream = 1; stream <= 8; stream++) {
+    const head = new Uint8Array(9 + 10);
+    head[0] = FRAME_FRAGMENT_HEAD;
+    new DataView(head.buffer).setUint32(1, stream);
+    new DataView(head.buffer).setUint32(5, 900 * 1024 * 1024); // 900 MiB, under the 1 GiB limit
+    await raw.write(encodeFrame(head));
+  }
+  await raw.write(encodeFrame(new Uint8Array([FRAME_MESSAGE, 0x01])));
+  await waitFor(() => s.got.length === 1, { message: "message after the heads not delivered" });
+  const grown = Deno.memoryUsage().external - before;
+  assert.ok(grown < 600 * 1024 * 1024, `${grown} bytes allocated for 7.2 GB announced`);
+  s.conn.close("disconnect");
+  raw.close();
 });
 
 Deno.test("DistConnection keeps one sender's order behind its own bulk message", async () => {

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { framedIO, FrameReader } from "../../src/dist/frame_reader.ts";
+import {
+  type DirectReadable,
+  framedIO,
+  FrameReader,
+  type FrameSink,
+  SINK_MIN_BYTES,
+} from "../../src/dist/frame_reader.ts";
+import { DecodeError } from "../../src/errors.ts";
 import { memoryPair } from "../../src/dist/memory.ts";
 import type { Connection } from "../../src/dist/transport.ts";
 import { encodeFrame, encodeFrames } from "../../src/term/frame.ts";
@@ -80,6 +87,111 @@ Deno.test("FrameReader reuses its scratch buffer for split frames unless one was
     },
   );
   assert.notEqual(kept[0], kept[1], "a kept frame keeps its buffer");
+});
+
+/** A scripted connection that can also read into the caller's memory. */
+class DirectScriptedConnection extends ScriptedConnection implements DirectReadable {
+  directReads: number[] = [];
+  #rest: Uint8Array = new Uint8Array(0);
+  #source: ScriptedConnection;
+  constructor(chunks: Uint8Array[]) {
+    super([]);
+    this.#source = new ScriptedConnection(chunks);
+  }
+  override async read(): Promise<Uint8Array | null> {
+    if (this.#rest.length > 0) {
+      const rest = this.#rest;
+      this.#rest = new Uint8Array(0);
+      return rest;
+    }
+    return await this.#source.read();
+  }
+  async readInto(target: Uint8Array): Promise<number | null> {
+    const chunk = await this.read();
+    if (chunk === null) return null;
+    const n = Math.min(target.length, chunk.length);
+    target.set(chunk.subarray(0, n));
+    this.#rest = chunk.subarray(n);
+    this.directReads.push(n);
+    return n;
+  }
+}
+
+/** A sink that takes the frames whose first byte is odd, into buffers of its own. */
+function oddSink(into: Uint8Array[]): FrameSink & { begun: number } {
+  let current: Uint8Array | undefined;
+  const sink = {
+    begun: 0,
+    begin(buf: Uint8Array, start: number, end: number, length: number) {
+      assert.ok(end - start >= SINK_MIN_BYTES || end - start === length);
+      if (buf[start]! % 2 === 0) return undefined;
+      sink.begun++;
+      current = new Uint8Array(length);
+      current.set(buf.subarray(start, end));
+      return current.subarray(end - start);
+    },
+    end() {
+      into.push(current!);
+      current = undefined;
+    },
+  };
+  return sink;
+}
+
+Deno.test("FrameReader.run() hands frames split across chunks to the sink, however the stream is cut", async () => {
+  const frames = payloads(1, 0, 300, 5, 30_000, 2, 20_000, 20, 50_000);
+  const wire = encodeFrames(frames);
+  for (const direct of [false, true]) {
+    for (const cut of [3, 17, 1000, 20_000, 65_536]) {
+      const chunks: Uint8Array[] = [];
+      for (let off = 0; off < wire.length; off += cut) chunks.push(wire.slice(off, off + cut));
+      const whole: Uint8Array[] = [];
+      const sunk: Uint8Array[] = [];
+      const sink = oddSink(sunk);
+      const conn = direct ? new DirectScriptedConnection(chunks) : new ScriptedConnection(chunks);
+      await new FrameReader(conn).run(
+        1 << 20,
+        (buf, start, end) => {
+          whole.push(buf.slice(start, end));
+          return false;
+        },
+        undefined,
+        sink,
+      );
+      const all = [...whole, ...sunk].sort((p, q) => p.length - q.length);
+      assert.deepEqual(all, [...frames].sort((p, q) => p.length - q.length), `cut ${cut}`);
+      for (const frame of sunk) assert.ok(frame[0]! % 2 === 1, "only frames the sink took");
+      if (cut === 1000 || cut === 20_000) assert.ok(sink.begun > 0, `cut ${cut}: sink unused`);
+      if (direct && cut === 1000) {
+        const reads = (conn as DirectScriptedConnection).directReads;
+        assert.ok(reads.length > 0, "no direct read");
+      }
+    }
+  }
+});
+
+Deno.test("FrameReader.run() reads the rest of a large split frame straight into the sink's memory", async () => {
+  const wire = encodeFrames(payloads(200_000));
+  const conn = new DirectScriptedConnection([wire.slice(0, 100), wire.slice(100)]);
+  const sunk: Uint8Array[] = [];
+  await new FrameReader(conn).run(1 << 20, () => false, undefined, oddSink(sunk));
+  assert.deepEqual(conn.directReads, [200_004 - 100]);
+  assert.deepEqual(sunk, payloads(200_000));
+});
+
+Deno.test("FrameReader.run() ends with the error the sink throws", async () => {
+  const wire = encodeFrames(payloads(50_000));
+  const conn = new ScriptedConnection([wire.slice(0, 100), wire.slice(100)]);
+  const sink: FrameSink = {
+    begin() {
+      throw new DecodeError("Malformed fragment: test");
+    },
+    end() {},
+  };
+  await assert.rejects(new FrameReader(conn).run(1 << 20, () => false, undefined, sink), {
+    name: "DecodeError",
+    message: "Malformed fragment: test",
+  });
 });
 
 Deno.test("FrameReader refuses a length over the limit before reading the payload", async () => {

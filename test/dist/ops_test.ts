@@ -67,6 +67,18 @@ Deno.test("encodeSignal() throws TypeError naming where an unsendable value sits
   });
 });
 
+Deno.test("encodeSignal() and encodeOp() reference large byte strings instead of copying them", () => {
+  const file = new Uint8Array(1 << 20).fill(1);
+  const sent = encodeSignal({ op: "send", to: pb, msg: { file } });
+  assert.ok(sent instanceof EncodedParts);
+  assert.ok(sent.parts.includes(file));
+  const decoded = decodeBody(sent.toBytes(), B, A);
+  assert.ok(decoded.kind === "signal" && decoded.signal.op === "send");
+  assert.deepEqual(decoded.signal.msg, { file });
+  const op = encodeOp(OP_USER_MIN, [file]);
+  assert.ok(op instanceof EncodedParts && op.parts.includes(file));
+});
+
 Deno.test("decodeBody() decodes kernel and higher-layer ops", () => {
   assert.deepEqual(decodeBody(bytes(encodeOp(OP_PEERS, [4370, [["c@h", 4371]]])), B, A), {
     kind: "peers",

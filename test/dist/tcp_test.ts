@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TcpTransport } from "../../src/dist/tcp.ts";
+import { ConnConnection, TcpTransport } from "../../src/dist/tcp.ts";
 
 Deno.test("TcpTransport connects, carries bytes both ways and ends reads on close", async () => {
   const tcp = new TcpTransport();
@@ -48,6 +48,57 @@ Deno.test("TcpTransport reads into the same memory again once chunks are recycle
   client.close();
   server.close();
   listener.close();
+});
+
+Deno.test("ConnConnection.readInto() reads into the caller's memory, past its slab", async () => {
+  const tcp = new TcpTransport();
+  const listener = tcp.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const client = await tcp.connect(listener.addr);
+  const server = (await accepted)! as ConnConnection;
+  await client.write(new Uint8Array([1, 2, 3, 4, 5]));
+  const target = new Uint8Array(3);
+  let got = 0;
+  while (got < 3) got += (await server.readInto(target.subarray(got)))!;
+  assert.deepEqual(target, new Uint8Array([1, 2, 3]));
+  const rest: number[] = [];
+  while (rest.length < 2) rest.push(...(await server.read())!);
+  assert.deepEqual(rest, [4, 5]);
+  client.close();
+  assert.equal(await server.readInto(new Uint8Array(8)), null);
+  server.close();
+  assert.equal(await server.readInto(new Uint8Array(8)), null);
+  listener.close();
+});
+
+/** A socket that always has `available` bytes ready. */
+function fakeSocket(available: () => number): Deno.Conn {
+  return {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+    read: (buf: Uint8Array) => Promise.resolve(Math.min(buf.length, available())),
+    close() {},
+  } as unknown as Deno.Conn;
+}
+
+Deno.test("ConnConnection grows its read slab while reads fill it, and shrinks it when they are small", async () => {
+  let available = Infinity;
+  const conn = new ConnConnection(fakeSocket(() => available));
+  const sizes: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const chunk = (await conn.read())!;
+    sizes.push(chunk.length);
+    conn.recycle(chunk);
+  }
+  assert.deepEqual(sizes.map((n) => n / 1024), [64, 128, 256, 512, 1024, 1024, 1024, 1024]);
+  available = 10;
+  const slabs = new Set<number>();
+  for (let i = 0; i < 8; i++) {
+    const chunk = (await conn.read())!;
+    slabs.add(chunk.buffer.byteLength);
+    conn.recycle(chunk);
+  }
+  assert.ok(slabs.has(64 * 1024), `slabs ${[...slabs]}`);
+  conn.close();
 });
 
 Deno.test("TcpTransport.listen() throws AddrInUse on a taken port and connect() rejects when refused", async () => {

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { Decoder, Encoder } from "cbor-x";
 import fc from "fast-check";
-import { decode, encode, MAX_DEPTH, TAG_PID } from "../../src/term/codec.ts";
+import {
+  BY_REFERENCE_MIN,
+  decode,
+  encode,
+  EncodedParts,
+  encodeParts,
+  MAX_DEPTH,
+  TAG_PID,
+} from "../../src/term/codec.ts";
 import { Pid, Ref } from "../../src/term/pid.ts";
 import {
   DecodeError,
@@ -584,6 +592,125 @@ Deno.test("encode() may be called from a getter while encoding", () => {
   assert.equal(back.before, "x");
   assert.equal(back.after, "y");
   assert.deepEqual(decode(back.nested), inner);
+});
+
+/** encodeParts() joined into one array. */
+function joined(value: unknown): Uint8Array {
+  const encoded = encodeParts(value);
+  return encoded instanceof EncodedParts ? encoded.toBytes() : encoded.slice();
+}
+
+Deno.test("encodeParts() gives the bytes of encode() when no byte string is large", () => {
+  for (const value of [1, "text", { a: new Uint8Array(BY_REFERENCE_MIN - 1) }, [null, 2n]]) {
+    const encoded = encodeParts(value);
+    assert.ok(encoded instanceof Uint8Array);
+    assert.equal(hex(encoded), hex(encode(value)));
+  }
+});
+
+Deno.test("encodeParts() references large byte strings instead of copying them", () => {
+  const big = new Uint8Array(100_000).fill(7);
+  const other = new Uint8Array(BY_REFERENCE_MIN).fill(9);
+  const value = { head: "h", big, mid: [1, 2], other, tail: "t" };
+  const encoded = encodeParts(value);
+  assert.ok(encoded instanceof EncodedParts);
+  assert.equal(encoded.parts.length, 5);
+  assert.equal(encoded.parts[1], big);
+  assert.equal(encoded.parts[3], other);
+  assert.deepEqual(encoded.sizes, encoded.parts.map((p) => p.length));
+  assert.equal(encoded.length, encode(value).length);
+  assert.equal(hex(encoded.toBytes()), hex(encode(value)));
+  assert.deepEqual(decode(encoded.toBytes()), value);
+  // A byte string at the very end leaves no empty tail part.
+  const last = encodeParts(["x", big]) as EncodedParts;
+  assert.equal(last.parts.at(-1), big);
+});
+
+Deno.test("encodeParts() references typed arrays, ArrayBuffers and DataViews by their bytes", () => {
+  const floats = new Float64Array(1000).fill(1.5);
+  const buffer = new ArrayBuffer(5000);
+  const view = new DataView(buffer, 100, 4500);
+  const value = [floats, buffer, view];
+  const encoded = encodeParts(value) as EncodedParts;
+  const referenced = encoded.parts.filter((p) => p.length >= BY_REFERENCE_MIN);
+  assert.equal(referenced.length, 3);
+  assert.equal(referenced[0]!.buffer, floats.buffer);
+  assert.equal(referenced[1]!.buffer, buffer);
+  assert.equal(referenced[2]!.byteOffset, 100);
+  assert.equal(hex(encoded.toBytes()), hex(encode(value)));
+});
+
+Deno.test("encodeParts() copies shared and resizable buffers, whose bytes may move", () => {
+  const shared = new Uint8Array(new SharedArrayBuffer(8192)).fill(3);
+  const resizable = new Uint8Array(new ArrayBuffer(8192, { maxByteLength: 16384 })).fill(4);
+  const encoded = encodeParts([shared, resizable]);
+  assert.ok(encoded instanceof Uint8Array);
+  assert.deepEqual(decode(encoded), [new Uint8Array(8192).fill(3), new Uint8Array(8192).fill(4)]);
+});
+
+Deno.test("encodeParts() keeps references in place when a long map's header grows", () => {
+  // A plain object's entry count is patched in after its entries: with 24 or
+  // more, the entries written so far move, and a reference inside must too.
+  const big = new Uint8Array(10_000).fill(5);
+  const value: Record<string, unknown> = {};
+  for (let i = 0; i < 30; i++) value[`k${i}`] = i === 7 ? big : i;
+  const outer = { first: big, inner: value, last: big };
+  assert.equal(hex(joined(outer)), hex(encode(outer)));
+  assert.deepEqual(decode(joined(outer)), outer);
+});
+
+Deno.test("encodeParts() puts headroom in the first part", () => {
+  const big = new Uint8Array(BY_REFERENCE_MIN);
+  const encoded = encodeParts([big], { headroom: 4 }) as EncodedParts;
+  assert.deepEqual(encoded.parts[0], bytes(0, 0, 0, 0, 0x81, 0x59, 0x10, 0x00));
+  assert.equal(encoded.parts[1], big);
+});
+
+Deno.test("encodeParts() may be nested in a getter and recovers from an unsendable value", () => {
+  const big = new Uint8Array(BY_REFERENCE_MIN).fill(1);
+  const value = {
+    a: big,
+    get b() {
+      return encodeParts({ c: big }) instanceof EncodedParts && encode([big]).length > 0;
+    },
+    d: big,
+  };
+  const encoded = encodeParts(value) as EncodedParts;
+  assert.deepEqual(encoded.parts.filter((p) => p === big).length, 2);
+  assert.deepEqual(decode(encoded.toBytes()), { a: big, b: true, d: big });
+  assert.throws(() => encodeParts({ big, f: () => 1 }), {
+    name: "TypeError",
+    message: "Cannot send value: function at msg.f",
+  });
+  // Nothing of the failed value leaks into the next one.
+  assert.equal(hex(joined({ x: 1 })), hex(encode({ x: 1 })));
+  const again = encodeParts([big]) as EncodedParts;
+  assert.equal(again.parts.length, 2);
+});
+
+Deno.test("EncodedParts.toBytes() pads a part that shrank after encoding with zeros", () => {
+  const buffer = new ArrayBuffer(BY_REFERENCE_MIN);
+  new Uint8Array(buffer).fill(8);
+  const encoded = encodeParts([new Uint8Array(buffer)]) as EncodedParts;
+  buffer.transfer(); // detaches: the referenced view is now empty
+  const flat = encoded.toBytes();
+  assert.equal(flat.length, encoded.length);
+  assert.deepEqual(decode(flat), [new Uint8Array(BY_REFERENCE_MIN)]);
+});
+
+Deno.test("decode() returns the right short strings however their hashes collide", () => {
+  // Far more distinct short strings than cache slots, decoded twice over.
+  const strings = Array.from({ length: 20_000 }, (_, i) => `s${i.toString(36)}é${i % 7}`);
+  for (let round = 0; round < 2; round++) {
+    for (const s of strings) assert.equal(decode(encode(s)), s);
+  }
+  const keys = Object.fromEntries(strings.slice(0, 300).map((s, i) => [s, i]));
+  assert.deepEqual(decode(encode(keys)), keys);
+});
+
+Deno.test("decode() refuses invalid UTF-8 in a short string every time, not only the first", () => {
+  const bad = bytes(0x62, 0xc3, 0x28); // "\xc3(" is not UTF-8
+  for (let i = 0; i < 3; i++) assertDecodeError(bad, /UTF-8/);
 });
 
 Deno.test("decode() hands out byte strings as views of its input, without copying", () => {
