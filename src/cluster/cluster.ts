@@ -41,6 +41,7 @@ import { logger } from "../log.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
 import type { Pid } from "../term/pid.ts";
+import { startChaosAgents } from "./chaos.ts";
 import { type ClusterOptions, createStrategy } from "./config.ts";
 import { type ClusterEvent, ClusterEvents, type ClusterListener } from "./events.ts";
 import { isOverlapMessage, OverlapGuard, type OverlapMessage } from "./overlap_guard.ts";
@@ -201,6 +202,7 @@ export class Cluster {
     this.#ctx = ctx;
     clusters.set(runtime, this);
     this.#host.kernel.monitorNodes(ctx.self);
+    if (this.#options.chaos) startChaosAgents(runtime);
     const pop = this.#options.preventOverlappingPartitions;
     if (pop) {
       this.#guard = new OverlapGuard({

@@ -16,7 +16,8 @@
  *     "lan": { "strategy": "gossip", "config": { "seeds": ["10.0.0.1:45892"] } }
  *   },
  *   "quorum": { "expected": ["app@10.0.0.1", "app@10.0.0.2", "app@10.0.0.3"] },
- *   "preventOverlappingPartitions": true
+ *   "preventOverlappingPartitions": true,
+ *   "chaos": false
  * }
  * ```
  *
@@ -86,6 +87,8 @@ export interface ClusterOptions {
   preventOverlappingPartitions?: boolean | OverlapGuardOptions;
   /** The node's cookie, for gossip without its own secret. */
   cookie?: string;
+  /** Run the chaos agents (`weft_faults`, `weft_chaos`) so `Chaos` can act on this node. Default `false`. */
+  chaos?: boolean;
   /** Called when the reachable members fall below the quorum. */
   onPartition?: (status: QuorumStatus) => void;
   /** Called when the quorum is regained. */
@@ -149,7 +152,7 @@ export function createStrategy(kind: string, config: unknown, path = "strategy")
  */
 export function parseClusterConfig(raw: unknown): ClusterOptions {
   const o = object(raw, "cluster config");
-  onlyKeys(o, ["topologies", "quorum", "preventOverlappingPartitions"], "cluster config");
+  onlyKeys(o, ["topologies", "quorum", "preventOverlappingPartitions", "chaos"], "cluster config");
   const tops = object(o.topologies, "topologies");
   const topologies: Record<string, TopologySpec> = {};
   for (const [name, value] of Object.entries(tops)) {
@@ -172,6 +175,8 @@ export function parseClusterConfig(raw: unknown): ClusterOptions {
     topologies[name] = spec;
   }
   const options: ClusterOptions = { topologies };
+  const chaos = optionalBoolean(o, "chaos", "cluster config");
+  if (chaos !== undefined) options.chaos = chaos;
   if (o.quorum !== undefined) options.quorum = parseQuorumConfig(o.quorum, "quorum");
   const pop = o.preventOverlappingPartitions;
   if (pop !== undefined) {

@@ -8,6 +8,7 @@
 
 import { type NodeOptions, startNode, type WeftNode } from "../../src/node.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "../../src/cluster/cluster.ts";
+import { TimeoutError } from "../../src/errors.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { freePort } from "../helpers/weft_process.ts";
 
@@ -81,13 +82,57 @@ export async function waitForMesh(
   timeout = 15_000,
   since = performance.now(),
 ): Promise<number> {
-  await waitFor(() => fullMesh(nodes), {
-    timeout,
-    message: `No full mesh within ${timeout} ms:\n${
-      nodes.map((n) => `  ${n.name}: ${n.list().sort().join(" ")}`).join("\n")
-    }`,
-  });
+  try {
+    await waitFor(() => fullMesh(nodes), { timeout });
+  } catch (e) {
+    throw new TimeoutError(
+      `No full mesh within ${timeout} ms:\n${
+        nodes.map((n) => `  ${n.name}: ${n.list().sort().join(" ")}`).join("\n")
+      }`,
+      { cause: e },
+    );
+  }
   return performance.now() - since;
+}
+
+/**
+ * Starts nodes `name@127.0.0.1`, then a cluster on each whose static
+ * topology lists every node (`name@127.0.0.1:port`), with chaos agents.
+ *
+ * @param names bare names
+ * @param extra more cluster options for every node
+ */
+export async function startStaticCluster(
+  names: string[],
+  extra: Partial<ClusterOptions> = {},
+): Promise<ClusterTestNode[]> {
+  const bare = await Promise.all(names.map((n) => startBareNode(`${n}@127.0.0.1`)));
+  const all = bare.map((n) => `${n.name}:${n.port}`);
+  const out: ClusterTestNode[] = [];
+  try {
+    for (const node of bare) {
+      out.push({
+        node,
+        cluster: await startCluster(node, {
+          cookie: COOKIE,
+          topologies: {
+            all: {
+              strategy: "static",
+              config: { nodes: all },
+              reconnect: { initial: 50, max: 200 },
+            },
+          },
+          chaos: true,
+          ...extra,
+        }),
+      });
+    }
+  } catch (e) {
+    await stopClusterNodes(out);
+    await Promise.all(bare.map((n) => n.stop()));
+    throw e;
+  }
+  return out;
 }
 
 /** The path of `dnsmasq`, or `undefined` when it is not installed. */
