@@ -177,7 +177,9 @@ const services = new WeakMap<Runtime, GlobalNames>();
  * await a.connect(`b@127.0.0.1:${b.port}`);
  * await a.global.sync();
  * const me = a.runtime.open();
- * await a.global.register("db", me.self);
+ * console.assert(await a.global.register("db", me.self));
+ * // b has it once a's ADD (or the boss's relay) has arrived.
+ * while (b.global.whereis("db") === undefined) await new Promise((r) => setTimeout(r, 1));
  * console.assert(b.global.whereis("db")?.equals(me.self));
  * await a.stop();
  * await b.stop();
