@@ -139,11 +139,9 @@ export class PresenceState {
     return this.#values.get(ref);
   }
 
-  /** Every replica the state knows of (in its context or its presences). */
+  /** Every replica the state knows of (its presences are all within its context). */
   replicas(): Set<string> {
-    const out = new Set([...this.#ctx.keys(), ...this.#cloud.keys()]);
-    for (const e of this.#values.values()) out.add(e.replica);
-    return out;
+    return new Set([...this.#ctx.keys(), ...this.#cloud.keys()]);
   }
 
   /** Whether the dot `(replica, n)` has been seen. */
