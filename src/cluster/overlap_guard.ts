@@ -24,9 +24,10 @@
  * ```
  *
  * Every node runs the same rule over the same reports, so the nodes that
- * see both ends of a lost link cut off the same end. A report about a node
- * that restarted since (a different creation) is applied only after
- * `grace` ms, leaving the reporter time to reach the new incarnation.
+ * see both ends of a lost link cut off the same end. A report is held
+ * against a link only once both its ends have been connected here for
+ * `grace` ms: a node that just joined, restarted or came back from a heal
+ * gets that long to reach the others before it counts as cut off from them.
  *
  * Only visible nodes take part; a node that does not run the guard is
  * neither informed nor consulted.
@@ -58,7 +59,7 @@ export interface LinkReport {
   peer: string;
   /** Up again (`true`) or lost. */
   up: boolean;
-  /** The peer's creation when the link was lost. */
+  /** The peer's creation when the link was lost (for diagnostics). */
   creation: number;
   /** Grows with each report of the reporter (its clock, kept increasing). */
   seq: number;
@@ -108,7 +109,7 @@ export function isOverlapMessage(msg: unknown): msg is OverlapMessage {
 export interface OverlapGuardOptions {
   /** Milliseconds between two checks of the cut-off nodes (and re-resolves). Default 1000. */
   probeInterval?: number;
-  /** Milliseconds before a report about an earlier incarnation of a node applies. Default 3000. */
+  /** Milliseconds a node newly connected here has to reach the others before reports count against it. Default 3000. */
   grace?: number;
 }
 
@@ -231,7 +232,7 @@ export class OverlapGuard {
 
   /** The links known lost between connected peers, as `[reporter, peer]`. */
   missing(): [string, string][] {
-    return this.#missing(new Set(this.#host.kernel.nodes("visible")), Date.now()).links;
+    return this.#missing(new Set(this.#host.kernel.nodes("visible")), Date.now());
   }
 
   /**
@@ -346,32 +347,31 @@ export class OverlapGuard {
   #missing(
     peers: Set<string>,
     now: number,
-  ): { links: [string, string][]; recheck: number | undefined } {
+  ): [string, string][] {
     const links: [string, string][] = [];
-    let recheck: number | undefined;
     for (const [reporter, entries] of this.#reports) {
       if (!peers.has(reporter)) continue;
       for (const [peer, e] of entries) {
         if (e.up || peer === this.#host.self || !peers.has(peer)) continue;
-        const current = this.#peers.get(peer);
-        if (current !== undefined && current.creation !== e.creation && e.creation !== 0) {
-          // The peer restarted since: give the reporter time to reach the new one.
-          const due = current.since + this.#grace;
-          if (now < due) {
-            recheck = Math.min(recheck ?? due, due);
-            continue;
-          }
-        }
+        // Either end joined us only just (a restart, a heal, a reconnect):
+        // give the mesh time to re-form before holding the report against it.
+        // (An end whose nodeup is still on its way counts as just joined.)
+        const due = Math.max(
+          this.#peers.get(peer)?.since ?? now,
+          this.#peers.get(reporter)?.since ?? now,
+        ) + this.#grace;
+        // The periodic check looks again once it is due.
+        if (now < due) continue;
         links.push([reporter, peer]);
       }
     }
-    return { links, recheck };
+    return links;
   }
 
   #resolve(): void {
     if (this.#stopped) return;
     const peers = new Set(this.#host.kernel.nodes("visible"));
-    const { links } = this.#missing(peers, Date.now());
+    const links = this.#missing(peers, Date.now());
     if (links.length === 0) return;
     const keep = missingLinksKeep(this.#host.self, peers, links);
     for (const node of peers) {
