@@ -114,7 +114,8 @@ export interface DistConnectionOptions {
    * a message's buffer is allocated whole at its first fragment while the
    * announced bytes not yet received stay under this, and grows with the
    * data past it, so a peer that announces huge messages and sends nothing
-   * costs no memory. Default 256 MiB.
+   * costs little memory. Default `maxMessageSize`: any one message is
+   * allocated at once, but not several huge ones that have yet to arrive.
    */
   maxPreallocated?: number;
 }
@@ -150,8 +151,6 @@ interface Reassembly {
   total: number;
 }
 
-/** Default of {@linkcode DistConnectionOptions.maxPreallocated}. */
-const DEFAULT_MAX_PREALLOCATED = 256 * 1024 * 1024;
 /** A buffer that grows with the data starts at this size (or `maxPreallocated`, if less). */
 const GROW_MIN = 1024 * 1024;
 
@@ -246,7 +245,7 @@ export class DistConnection {
     this.#fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
     this.#highWater = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
-    this.#maxPreallocated = options.maxPreallocated ?? DEFAULT_MAX_PREALLOCATED;
+    this.#maxPreallocated = options.maxPreallocated ?? this.#maxMessage;
     this.#tickMs = Math.max(1, options.ticktime / TICKS_PER_TICKTIME);
     if (this.#fragmentSize < 16 || this.#fragmentSize + 16 > MAX_FRAME) {
       throw new RangeError(`Invalid fragment size: must be 16..${MAX_FRAME - 16}`);
