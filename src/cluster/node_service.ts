@@ -23,6 +23,17 @@
  *
  * Hidden peers (or a hidden node itself) take no part, as in OTP.
  *
+ * Why the services talk through the node kernel's operations for higher
+ * layers (`kernel.sendOp` / `kernel.onOp`, op codes 64-95) rather than by
+ * messages between registered processes, as OTP's `global_name_server`
+ * and `pg` do: an operation is handled the moment its connection delivers
+ * it, in the connection's order and without a mailbox round, so a pg JOIN
+ * is applied before any message that followed it from the same node, and
+ * a pubsub BROADCAST is decoded once and fanned out to every local
+ * subscriber in the same turn. The server process is still there for
+ * what only a process can do: monitor local processes and receive node
+ * events.
+ *
  * @example
  * ```ts
  * import { startNode } from "../node.ts";
