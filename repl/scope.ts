@@ -46,6 +46,7 @@ import {
 import { formatValue } from "./format.ts";
 import { rpc } from "../src/rpc/rpc.ts";
 import { RPC_PROVIDER } from "./rpc_scope.ts";
+import { CLUSTER_SHELL_PROVIDER } from "../src/cluster/shell.ts";
 
 /**
  * Returned by helpers that print their result (`h()`, `i()`, `flush()`):
@@ -227,6 +228,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   PROCESS_NAMESPACE_PROVIDER,
   NODE_PROVIDER,
   RPC_PROVIDER,
+  CLUSTER_SHELL_PROVIDER,
   HELPER_PROVIDER,
 ];
 
