@@ -697,3 +697,22 @@ Deno.test("a 256 MiB message crosses a link with a 2 s tick time without a spuri
     await a.stop();
   }
 });
+
+Deno.test("send() to {name, node: 'name@host:port'} uses the live connection to that node", async () => {
+  const [a, b] = await startTestNodes(["portaddr_a", "portaddr_b"]);
+  try {
+    assert.equal(await a!.connect(b!.address), true);
+    const server = b!.runtime.open();
+    b!.runtime.register("srv", server.self);
+    const watcher = a!.runtime.open();
+    a!.monitorNodes(watcher.self);
+    const client = a!.runtime.open();
+    client.send({ name: "srv", node: b!.address }, "over the live link");
+    assert.equal(await server.receive(undefined, { timeout: 5000 }), "over the live link");
+    // The connection was not replaced: no nodedown, b still listed.
+    assert.deepEqual(watcher.flush(), []);
+    assert.deepEqual(a!.list(), [b!.name]);
+  } finally {
+    await stopAll([a, b]);
+  }
+});

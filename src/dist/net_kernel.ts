@@ -672,6 +672,14 @@ export class NetKernel implements SignalRouter {
   }
 
   #sendNow(node: string, body: MessageBody, key: unknown, connect: boolean): void {
+    if (node.includes(":") && !this.#nodes.has(node)) {
+      // `name@host:port` addressing: the node is `name@host`, and may be up already.
+      try {
+        node = this.#nameOf(node);
+      } catch {
+        // Not a node name: handled below as unreachable.
+      }
+    }
     const e = this.#nodes.get(node);
     if (e !== undefined) {
       if (e.conn !== undefined) e.conn.send(body, key);
