@@ -45,6 +45,7 @@ import {
 } from "./docs.ts";
 import { formatValue } from "./format.ts";
 import { rpc } from "../src/rpc/rpc.ts";
+import { GROUPS_PROVIDERS } from "./groups_scope.ts";
 import { RPC_PROVIDER } from "./rpc_scope.ts";
 import { CLUSTER_SHELL_PROVIDER } from "../src/cluster/shell.ts";
 
@@ -228,6 +229,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   PROCESS_NAMESPACE_PROVIDER,
   NODE_PROVIDER,
   RPC_PROVIDER,
+  ...GROUPS_PROVIDERS,
   CLUSTER_SHELL_PROVIDER,
   HELPER_PROVIDER,
 ];
