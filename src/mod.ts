@@ -137,5 +137,23 @@ export {
   type RpcNamespace,
   RpcService,
 } from "./rpc/mod.ts";
+export {
+  global,
+  type GlobalNameConflictMessage,
+  GlobalNames,
+  type GlobalResolver,
+  type RegisterOptions as GlobalRegisterOptions,
+} from "./global/mod.ts";
+export { pg, type PgEvent, PgScope } from "./pg/mod.ts";
+export {
+  Presence,
+  presence,
+  type PresenceDiffMessage,
+  type PresenceList,
+  type PresenceMeta,
+  PubSub,
+  pubsub,
+} from "./pubsub/mod.ts";
+export { Faults, type FaultsOptions, startFaultAgent } from "./cluster/faults.ts";
 export { configureLogging, logger, type WeftLogLevel } from "./log.ts";
 export { VERSION } from "./version.ts";
