@@ -276,7 +276,9 @@ export class DistConnection {
   start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
-    this.#timer = setInterval(() => this.#tick(), this.#tickMs);
+    // Checked every half interval, so that timer lateness never stretches the
+    // silence allowed past the tick time (see #tick).
+    this.#timer = setInterval(() => this.#tick(), this.#tickMs / 2);
     this.#reader.run(
       MAX_FRAME,
       (buf, start, end) => this.#receive(buf, start, end),
@@ -504,18 +506,22 @@ export class DistConnection {
     if (this.#heard) {
       this.#silent = 0;
       this.#heard = false;
-    } else if (++this.#silent >= TICKS_PER_TICKTIME - 1) {
+    } else if (++this.#silent >= 2 * (TICKS_PER_TICKTIME - 1)) {
+      // Silence is counted in half intervals: down after 6 silent checks, so
+      // between 0.75 and 0.875 of the tick time after the last byte heard —
+      // never past it, however late the timer fires by a few milliseconds.
       this.close(
         "net_tick_timeout",
-        `nothing heard from ${this.peer} for ${Math.round(this.#silent * this.#tickMs)} ms`,
+        `nothing heard from ${this.peer} for ${Math.round((this.#silent * this.#tickMs) / 2)} ms`,
       );
       return;
     }
-    // Tick unless a write completed in the last half interval (bytes reached
-    // the peer, which is all a tick says); so the peer never waits more than
-    // 1.5 intervals. A tick queued behind a stalled write leaves with the
-    // next one, between the fragments of a bulk transfer.
-    if (!this.#tickQueued && performance.now() - this.#lastWrite >= this.#tickMs / 2) {
+    // Tick unless a write completed in the last interval (bytes reached the
+    // peer, which is all a tick says); checked every half interval, so the
+    // peer never waits more than 1.5 intervals. A tick queued behind a
+    // stalled write leaves with the next one, between the fragments of a
+    // bulk transfer.
+    if (!this.#tickQueued && performance.now() - this.#lastWrite >= this.#tickMs) {
       this.#tickQueued = true;
       const start = this.#reserve(4);
       this.#buf.fill(0, start, start + 4);
