@@ -1,0 +1,76 @@
+/**
+ * The workload of each node of `scripts/chaos.ts`, run as
+ * `weft --name N --cluster-config F --script scripts/_chaos_worker.ts`
+ * (the shell's names — spawn, receive, send, register, Node — are in scope):
+ *
+ * - a worker process registered globally as `worker:<node>` and joined to
+ *   the pg group `workers`;
+ * - a contender that keeps one process registered globally as `leader`
+ *   whenever no node holds the name (after a partition heals, global's
+ *   conflict resolution leaves one);
+ * - `chaos_probe`, which answers `{from, ref}` with this node's view:
+ *   connected nodes, global names, pg members, quorum.
+ *
+ * Prints `WORKER-READY` once all three run, then serves until killed.
+ */
+
+// deno-lint-ignore-file no-explicit-any
+declare const spawn: (fn: () => unknown) => any;
+declare const receive: (
+  matcher?: (m: unknown) => boolean,
+  options?: { timeout?: number },
+) => Promise<any>;
+declare const send: (to: unknown, msg: unknown) => void;
+declare const register: (name: string, pid: unknown) => void;
+declare const monitor: (pid: unknown) => unknown;
+declare const Node: { self(): string; list(): string[] };
+
+import { global } from "../src/global/mod.ts";
+import { pg } from "../src/pg/mod.ts";
+import { clusterOf } from "../src/cluster/cluster.ts";
+import { current } from "../src/process/current.ts";
+
+const me = Node.self();
+
+spawn(async () => {
+  if (!(await global.register(`worker:${me}`))) throw new Error(`worker:${me} is taken`);
+  pg.join("workers");
+  for (;;) await receive();
+});
+
+spawn(async () => {
+  for (;;) {
+    if (global.whereis("leader") === undefined) {
+      const leader = spawn(async () => {
+        if (!(await global.register("leader"))) return;
+        for (;;) await receive();
+      });
+      monitor(leader);
+    }
+    // Wake on a leader's DOWN (a conflict lost), or look again in a while.
+    await receive((m) => (m as { type?: string })?.type === "DOWN", { timeout: 500 }).catch(
+      () => {},
+    );
+  }
+});
+
+register(
+  "chaos_probe",
+  spawn(async () => {
+    for (;;) {
+      const m = await receive();
+      const names = global.registered().sort();
+      send(m.from, {
+        ref: m.ref,
+        node: me,
+        nodes: Node.list().sort(),
+        global: Object.fromEntries(names.map((n) => [n, String(global.whereis(n))])),
+        pg: pg.getMembers("workers").map(String).sort(),
+        quorum: clusterOf(current().runtime)?.hasQuorum() ?? null,
+      });
+    }
+  }),
+);
+
+console.log("WORKER-READY");
+for (;;) await receive();
