@@ -11,10 +11,10 @@
 
 import { ProcessExitError } from "../errors.ts";
 import { current } from "../process/current.ts";
+import { Deadlines } from "../process/deadlines.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
 import type { Ref } from "../term/pid.ts";
-import { cancelDeadline, startDeadline } from "./_deadlines.ts";
 import { isDownOf } from "./_supervision.ts";
 
 /** The node to act on and the calling process, if there is one. */
@@ -59,14 +59,34 @@ export function callerOf(runtime: Runtime | undefined, what: string): Caller {
 /** Delivered to an alias when its wait's deadline passes. */
 const TIMED_OUT = Object.freeze({ type: "$otp_timeout" });
 
+/** The call deadlines of each node, one timer per deadline length (see `process/deadlines.ts`). */
+const nodeDeadlines = new WeakMap<Runtime, Deadlines>();
+
+/** The node's call deadlines; `undefined` once the node has shut down. */
+function deadlinesOf(runtime: Runtime): Deadlines | undefined {
+  const known = nodeDeadlines.get(runtime);
+  if (known !== undefined) return known;
+  if (runtime.closed) return undefined;
+  // A process of the node, doing nothing, whose exit (the node's shutdown)
+  // clears the timers, so that none outlives its node.
+  const keeper = runtime.open({ label: "otp:deadlines" });
+  const created = new Deadlines();
+  nodeDeadlines.set(runtime, created);
+  keeper.signal.addEventListener("abort", () => {
+    if (nodeDeadlines.get(runtime) === created) nodeDeadlines.delete(runtime);
+    created.close();
+  }, { once: true });
+  return created;
+}
+
 /**
  * Waits on `alias` (a process opened for one request) for the first
  * message `matcher` accepts, for at most `timeout` ms.
  *
  * The alias also monitors the calling process: should the caller exit
  * meanwhile, the wait rejects with the `ProcessExitError` the caller's own
- * `receive` would have. The deadline is kept by `_deadlines.ts`, not by a
- * timer of its own.
+ * `receive` would have. The deadline is kept in the node's
+ * {@linkcode Deadlines}, not by a timer of its own.
  *
  * @returns the message, or `undefined` when the deadline passed first
  * @throws {ProcessExitError} when the caller or the alias exits meanwhile
@@ -80,7 +100,9 @@ export async function waitOnAlias<T>(
   const callerRef: Ref | undefined = caller === undefined ? undefined : alias.monitor(caller.self);
   const runtime = alias.runtime;
   const self = alias.self;
-  const deadline = startDeadline(runtime, timeout, () => runtime.send(self, TIMED_OUT));
+  // No deadline, no keeper process: a node that only waits forever opens none.
+  const deadlines = timeout === Infinity ? undefined : deadlinesOf(runtime);
+  const deadline = deadlines?.start(timeout, () => runtime.send(self, TIMED_OUT));
   try {
     const msg = await alias.receive(
       (m) => m === TIMED_OUT || matcher(m) || isDownOf(m, callerRef),
@@ -89,7 +111,7 @@ export async function waitOnAlias<T>(
     if (isDownOf(msg, callerRef)) throw new ProcessExitError(msg.reason);
     return msg as T;
   } finally {
-    cancelDeadline(deadline);
+    deadlines?.cancel(deadline);
   }
 }
 

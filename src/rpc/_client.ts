@@ -36,7 +36,7 @@ import { OP_SPAWN_REQUEST } from "../dist/types.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
 import { Pid, type Ref } from "../term/pid.ts";
-import type { Deadline, Deadlines } from "./_deadlines.ts";
+import type { Deadline, Deadlines } from "../process/deadlines.ts";
 import type { NodeWatch, Watched } from "./_node_watch.ts";
 import { groupLeader } from "./group_leader.ts";
 import {

@@ -49,7 +49,7 @@ import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage, ProcessContext } from "../process/types.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import type { Pid, Ref } from "../term/pid.ts";
-import { Deadlines } from "./_deadlines.ts";
+import { Deadlines } from "../process/deadlines.ts";
 import { NodeWatch } from "./_node_watch.ts";
 import { checkNode, parseRequest, type Request, type RpcCallOptions } from "./_request.ts";
 import { serviceOf, setService } from "./_services.ts";

@@ -1,4 +1,4 @@
-// Call deadlines are kept by src/otp/_deadlines.ts (one timer per list of
+// Call deadlines are kept by src/process/deadlines.ts (one timer per list of
 // deadlines of a node, not one per call); these tests observe them through
 // GenServer.call.
 import assert from "node:assert/strict";
