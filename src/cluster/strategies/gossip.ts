@@ -47,6 +47,7 @@ import {
 } from "../_config.ts";
 import type { DiscoveredNode, Strategy, StrategyContext } from "../strategy.ts";
 import { decodeGossip, encodeGossip, type GossipMember, importGossipKey } from "./gossip_packet.ts";
+import { GossipTable } from "./gossip_table.ts";
 import { openMulticast, openUnicast, type UdpAddress, type UdpSocket } from "./_udp.ts";
 
 const log = logger("cluster");
@@ -84,11 +85,6 @@ export interface GossipConfig {
   distHost?: string;
 }
 
-interface Known extends GossipMember {
-  /** Local time its [incarnation, seq] last grew. */
-  changedAt: number;
-}
-
 /**
  * Gossip discovery over UDP.
  *
@@ -114,7 +110,7 @@ export class GossipStrategy implements Strategy {
   #key: CryptoKey | undefined;
   #socket: UdpSocket | undefined;
   #self: GossipMember | undefined;
-  #members = new Map<string, Known>();
+  #table: GossipTable | undefined;
   #timer: number | undefined;
   #stopped = false;
   #pending = new Set<Promise<unknown>>();
@@ -158,6 +154,7 @@ export class GossipStrategy implements Strategy {
       );
     }
     this.#key = await importGossipKey(secret);
+    this.#table = new GossipTable(context.self, this.#expireAfter);
     const ifAddr = this.#config.ifAddr ?? "0.0.0.0";
     const port = this.#config.port ?? GOSSIP_DEFAULT_PORT;
     const onMessage = (bytes: Uint8Array, from: UdpAddress) =>
@@ -206,7 +203,7 @@ export class GossipStrategy implements Strategy {
 
   /** The nodes heard from (first hand or relayed) and not expired. */
   members(): string[] {
-    return [...this.#members.keys()];
+    return this.#table?.names() ?? [];
   }
 
   #track(p: Promise<unknown>): void {
@@ -217,21 +214,16 @@ export class GossipStrategy implements Strategy {
   /** One heartbeat: expire the silent, announce to everyone, schedule the next. */
   #tick(): void {
     if (this.#stopped) return;
-    const now = Date.now();
-    let changed = false;
-    for (const [name, m] of this.#members) {
-      if (now - m.changedAt > this.#expireAfter) {
-        this.#members.delete(name);
-        changed = true;
-        log.debug("Gossip: {node} expired (silent for {ms} ms)", {
-          node: name,
-          ms: now - m.changedAt,
-        });
-      }
+    const gone = this.#table!.expire(Date.now());
+    for (const node of gone) {
+      log.debug("Gossip: {node} expired (no newer heartbeat for {ms} ms)", {
+        node,
+        ms: this.#expireAfter,
+      });
     }
     this.#self!.seq++;
     this.#track(this.#announce(this.#targets()));
-    this.#report(changed);
+    this.#report(gone.length > 0);
     this.#timer = setTimeout(() => this.#tick(), this.heartbeatInterval);
   }
 
@@ -244,7 +236,7 @@ export class GossipStrategy implements Strategy {
     }
     const out = new Map<string, UdpAddress>();
     for (const s of this.#seeds) out.set(`${s.hostname}:${s.port}`, s);
-    for (const m of this.#members.values()) {
+    for (const m of this.#table!.members()) {
       out.set(`${m.gossip.hostname}:${m.gossip.port}`, m.gossip);
     }
     out.delete(`${this.#self!.gossip.hostname}:${this.#self!.gossip.port}`);
@@ -256,8 +248,7 @@ export class GossipStrategy implements Strategy {
 
   async #announce(to: UdpAddress[]): Promise<void> {
     if (to.length === 0 || this.#stopped) return;
-    const relayed = [...this.#members.values()]
-      .sort((a, b) => b.changedAt - a.changedAt)
+    const relayed = this.#table!.members()
       .slice(0, MAX_RELAYED)
       .map(({ changedAt: _, ...m }) => m);
     const bytes = await encodeGossip({
@@ -289,21 +280,11 @@ export class GossipStrategy implements Strategy {
     }
     const fresh: GossipMember[] = [];
     let changed = false;
+    const now = Date.now();
     for (const m of packet.members) {
-      if (m.name === this.#self!.name) continue;
-      const known = this.#members.get(m.name);
-      if (
-        known !== undefined &&
-        (m.incarnation < known.incarnation ||
-          (m.incarnation === known.incarnation && m.seq <= known.seq))
-      ) continue;
-      const isNew = known === undefined || m.incarnation !== known.incarnation;
-      if (
-        known === undefined || known.dist.port !== m.dist.port ||
-        known.dist.hostname !== m.dist.hostname
-      ) changed = true;
-      this.#members.set(m.name, { ...m, changedAt: Date.now() });
-      if (isNew) fresh.push(m);
+      const result = this.#table!.merge(m, now);
+      if (result === "new") fresh.push(m);
+      if (result === "new" || result === "moved") changed = true;
     }
     if (fresh.length > 0) {
       // Introduce ourselves to the new ones at once, so they need not wait for a heartbeat.
@@ -323,7 +304,7 @@ export class GossipStrategy implements Strategy {
   #report(changed: boolean): void {
     if (!changed || this.#stopped) return;
     this.#context!.update(
-      [...this.#members.values()].map((m): DiscoveredNode => ({
+      this.#table!.members().map((m): DiscoveredNode => ({
         name: m.name,
         address: { hostname: m.dist.hostname, port: m.dist.port },
       })),
