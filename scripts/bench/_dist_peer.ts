@@ -19,16 +19,9 @@
 
 import { startNode } from "../../src/node.ts";
 import type { Pid } from "../../src/term/pid.ts";
+import { peerFlags, servePeer } from "./_peers.ts";
 
-const flags: Record<string, string> = {};
-for (let i = 0; i < Deno.args.length; i += 2) {
-  const [flag, value] = [Deno.args[i]!, Deno.args[i + 1]];
-  if (!/^--(sname|cookie|epmd-port)$/.test(flag) || value === undefined) {
-    console.error(`_dist_peer.ts: bad argument ${flag}`);
-    Deno.exit(2);
-  }
-  flags[flag.slice(2)] = value;
-}
+const flags = peerFlags("_dist_peer.ts", ["sname", "cookie", "epmd-port"]);
 
 const node = await startNode({
   sname: flags.sname!,
@@ -83,12 +76,10 @@ const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   }
 })().catch(() => {});
 
-console.log(
-  JSON.stringify({ name: node.name, port: node.port, tcpPort: (tcp.addr as Deno.NetAddr).port }),
+await servePeer(
+  { name: node.name, port: node.port, tcpPort: (tcp.addr as Deno.NetAddr).port },
+  async () => {
+    tcp.close();
+    await node.stop();
+  },
 );
-
-// Serve until the benchmark closes our stdin.
-for await (const _ of Deno.stdin.readable) { /* nothing is sent */ }
-tcp.close();
-await node.stop();
-Deno.exit(0);

@@ -17,16 +17,9 @@
 
 import { startNode } from "../../src/node.ts";
 import type { Pid } from "../../src/term/pid.ts";
+import { peerFlags, servePeer } from "./_peers.ts";
 
-const flags: Record<string, string> = {};
-for (let i = 0; i < Deno.args.length; i += 2) {
-  const [flag, value] = [Deno.args[i]!, Deno.args[i + 1]];
-  if (!/^--(name|cookie)$/.test(flag) || value === undefined) {
-    console.error(`_groups_peer.ts: bad argument ${flag}`);
-    Deno.exit(2);
-  }
-  flags[flag.slice(2)] = value;
-}
+const flags = peerFlags("_groups_peer.ts", ["name", "cookie"]);
 
 const node = await startNode({
   name: `${flags.name}@127.0.0.1`,
@@ -57,9 +50,4 @@ node.runtime.spawn(async (ctx) => {
   }
 }, { name: "bench_agent" });
 
-console.log(JSON.stringify({ name: node.name, port: node.port }));
-
-// Serve until the benchmark closes our stdin.
-for await (const _ of Deno.stdin.readable) { /* nothing is sent */ }
-await node.stop();
-Deno.exit(0);
+await servePeer({ name: node.name, port: node.port }, () => node.stop());

@@ -17,16 +17,9 @@
 import { startNode } from "../../src/node.ts";
 import { type CallResult, type From, GenServer } from "../../src/otp/gen_server.ts";
 import type { Pid } from "../../src/term/pid.ts";
+import { peerFlags, servePeer } from "./_peers.ts";
 
-const flags: Record<string, string> = {};
-for (let i = 0; i < Deno.args.length; i += 2) {
-  const [flag, value] = [Deno.args[i]!, Deno.args[i + 1]];
-  if (!/^--(sname|cookie|epmd-port)$/.test(flag) || value === undefined) {
-    console.error(`_rpc_peer.ts: bad argument ${flag}`);
-    Deno.exit(2);
-  }
-  flags[flag.slice(2)] = value;
-}
+const flags = peerFlags("_rpc_peer.ts", ["sname", "cookie", "epmd-port"]);
 
 class EchoServer extends GenServer<null> {
   override init() {
@@ -52,9 +45,4 @@ node.runtime.spawn(async (ctx) => {
   }
 }, { name: "echo" });
 
-console.log(JSON.stringify({ name: node.name }));
-
-// Serve until the benchmark closes our stdin.
-for await (const _ of Deno.stdin.readable) { /* nothing is sent */ }
-await node.stop();
-Deno.exit(0);
+await servePeer({ name: node.name }, () => node.stop());

@@ -23,11 +23,11 @@
  * @module
  */
 
-import { listNames } from "../../src/dist/epmd/client.ts";
 import { startNode, type WeftNode } from "../../src/node.ts";
 import type { ProcessContext } from "../../src/process/types.ts";
 import type { Pid } from "../../src/term/pid.ts";
 import { hasErlang, median, percentile, report, runErlang } from "./_erlang.ts";
+import { freePort, startErlangEpmd, startPeer, startWeftEpmd } from "./_peers.ts";
 
 const RUNS = 5;
 const N_RTT = 10_000;
@@ -37,7 +37,6 @@ const N_CONNECT = 9;
 const COOKIE = "weft-bench-dist";
 const MIB = 1024 * 1024;
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const PEER = new URL("./_dist_peer.ts", import.meta.url).pathname;
 
 /** The figures measured on each side. */
@@ -49,92 +48,16 @@ interface DistFigures {
   connectMs: number;
 }
 
-/** A free loopback port. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Waits until a port mapper answers on `port`. */
-async function untilEpmdAnswers(port: number, child: Deno.ChildProcess): Promise<void> {
-  let exited = false;
-  child.status.then(() => (exited = true));
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && !exited) {
-    if (await listNames({ epmdPort: port, timeout: 500 }).then(() => true, () => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`No port mapper answered on port ${port}`);
-}
-
-/** Starts a port mapper child (`command args`) and waits until it answers. */
-async function startPortMapper(command: string, args: string[], port: number) {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  try {
-    await untilEpmdAnswers(port, child);
-  } catch (e) {
-    child.kill("SIGKILL");
-    await child.status;
-    throw e;
-  }
-  return {
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Gone already.
-      }
-      await child.status;
-    },
-  };
-}
-
 /** The peer node child: its name, distribution port and TCP echo port. */
-async function startPeer(epmdPort: number) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      PEER,
-      "--sname",
-      "weftbenchb",
-      "--cookie",
-      COOKIE,
-      "--epmd-port",
-      String(epmdPort),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`The peer node exited before it was ready: ${text}`);
-    text += value;
-  }
-  const ready = JSON.parse(text.slice(0, text.indexOf("\n"))) as {
-    name: string;
-    tcpPort: number;
-  };
-  return {
-    ...ready,
-    async stop() {
-      await child.stdin.close();
-      // Keep reading so the child never blocks on a full pipe.
-      while (!(await lines.read()).done) { /* discard */ }
-      const status = await child.status;
-      if (!status.success) throw new Error(`The peer node exited with code ${status.code}`);
-    },
-  };
+function startDistPeer(epmdPort: number) {
+  return startPeer<{ name: string; tcpPort: number }>(PEER, [
+    "--sname",
+    "weftbenchb",
+    "--cookie",
+    COOKIE,
+    "--epmd-port",
+    String(epmdPort),
+  ]);
 }
 
 async function call<T>(me: ProcessContext, to: Pid | { name: string; node: string }, msg: object) {
@@ -219,20 +142,11 @@ async function tcpRtt(port: number, n: number): Promise<number[]> {
 
 async function measureWeft(): Promise<{ weft: DistFigures; tcpP50Us: number; tcpP99Us: number }> {
   const epmdPort = freePort();
-  const epmd = await startPortMapper(Deno.execPath(), [
-    "run",
-    "-A",
-    MAIN,
-    "epmd",
-    "--port",
-    String(epmdPort),
-    "--address",
-    "127.0.0.1",
-  ], epmdPort);
-  let peer: Awaited<ReturnType<typeof startPeer>> | undefined;
+  const epmd = await startWeftEpmd(epmdPort);
+  let peer: Awaited<ReturnType<typeof startDistPeer>> | undefined;
   let node: WeftNode | undefined;
   try {
-    peer = await startPeer(epmdPort);
+    peer = await startDistPeer(epmdPort);
     node = await startNode({ sname: "weftbencha", cookie: COOKIE, epmdPort, startEpmd: false });
     if (!(await node.connect(peer.name))) throw new Error(`Cannot connect to ${peer.name}`);
     const me = node.runtime.open({ label: "bench" });
@@ -280,11 +194,7 @@ async function measureWeft(): Promise<{ weft: DistFigures; tcpP50Us: number; tcp
 async function measureErlang(): Promise<DistFigures | undefined> {
   if (!(await hasErlang())) return undefined;
   const epmdPort = freePort();
-  const epmd = await startPortMapper(
-    "epmd",
-    ["-port", String(epmdPort), "-address", "127.0.0.1"],
-    epmdPort,
-  );
+  const epmd = await startErlangEpmd(epmdPort);
   try {
     return await runErlang<DistFigures>(
       "weft_bench_dist",

@@ -23,10 +23,10 @@
  * @module
  */
 
-import { listNames } from "../../src/dist/epmd/client.ts";
 import { startNode, type WeftNode } from "../../src/node.ts";
 import type { ProcessContext } from "../../src/process/types.ts";
 import { hasErlang, median, report, runErlang } from "./_erlang.ts";
+import { freePort, startErlangEpmd, startPeer } from "./_peers.ts";
 
 const RUNS = 5;
 const N_REGISTER = 1000;
@@ -42,40 +42,14 @@ interface GroupFigures {
   deliveriesPerSec: number;
 }
 
-/** A free loopback port. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /** A far node child; resolves with its address once it is ready. */
-async function startPeer(name: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", PEER, "--name", name, "--cookie", COOKIE],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`The peer node ${name} exited before it was ready: ${text}`);
-    text += value;
-  }
-  const ready = JSON.parse(text.slice(0, text.indexOf("\n"))) as { name: string; port: number };
-  return {
-    name: ready.name,
-    address: `${ready.name}:${ready.port}`,
-    async stop() {
-      await child.stdin.close();
-      while (!(await lines.read()).done) { /* discard */ }
-      const status = await child.status;
-      if (!status.success) throw new Error(`The peer node ${name} exited with code ${status.code}`);
-    },
-  };
+async function startFarNode(name: string) {
+  const peer = await startPeer<{ name: string; port: number }>(
+    PEER,
+    ["--name", name, "--cookie", COOKIE],
+    `The peer node ${name}`,
+  );
+  return { name: peer.name, address: `${peer.name}:${peer.port}`, stop: peer.stop };
 }
 
 /** Mean microseconds of one registration, over `n` names, each with a fresh pid. */
@@ -129,7 +103,7 @@ async function fanOut(
 }
 
 async function measureWeft(): Promise<GroupFigures> {
-  const peers = await Promise.all([startPeer("wbga"), startPeer("wbgb")]);
+  const peers = await Promise.all([startFarNode("wbga"), startFarNode("wbgb")]);
   let node: WeftNode | undefined;
   try {
     node = await startNode({
@@ -157,39 +131,10 @@ async function measureWeft(): Promise<GroupFigures> {
   }
 }
 
-/** Starts Erlang's `epmd` on `port` and waits until it answers. */
-async function startEpmd(port: number) {
-  const child = new Deno.Command("epmd", {
-    args: ["-port", String(port), "-address", "127.0.0.1"],
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const deadline = Date.now() + 10_000;
-  let up = false;
-  while (!up && Date.now() < deadline) {
-    up = await listNames({ epmdPort: port, timeout: 500 }).then(() => true, () => false);
-    if (!up) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Gone already.
-    }
-    await child.status;
-  };
-  if (!up) {
-    await stop();
-    throw new Error(`Erlang's epmd did not answer on port ${port}`);
-  }
-  return { stop };
-}
-
 async function measureErlang(): Promise<GroupFigures | undefined> {
   if (!(await hasErlang())) return undefined;
   const epmdPort = freePort();
-  const epmd = await startEpmd(epmdPort);
+  const epmd = await startErlangEpmd(epmdPort);
   try {
     return await runErlang<GroupFigures>(
       "weft_bench_groups",

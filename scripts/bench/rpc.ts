@@ -23,19 +23,18 @@
  * @module
  */
 
-import { listNames } from "../../src/dist/epmd/client.ts";
 import { startNode, type WeftNode } from "../../src/node.ts";
 import { GenServer } from "../../src/otp/gen_server.ts";
 import { runInProcess } from "../../src/process/current.ts";
 import type { ProcessContext } from "../../src/process/types.ts";
 import type { Pid } from "../../src/term/pid.ts";
 import { hasErlang, median, percentile, report, runErlang } from "./_erlang.ts";
+import { freePort, startErlangEpmd, startPeer, startWeftEpmd } from "./_peers.ts";
 
 const RUNS = 5;
 const N = 10_000;
 const COOKIE = "weft-bench-rpc";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const PEER = new URL("./_rpc_peer.ts", import.meta.url).pathname;
 
 /** The figures measured on each side, in microseconds. */
@@ -47,82 +46,16 @@ interface RpcFigures {
   msgP50Us: number;
 }
 
-/** A free loopback port. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Starts a port mapper child (`command args`) and waits until it answers on `port`. */
-async function startPortMapper(command: string, args: string[], port: number) {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  let exited = false;
-  child.status.then(() => (exited = true));
-  const deadline = Date.now() + 10_000;
-  let up = false;
-  while (!up && Date.now() < deadline && !exited) {
-    up = await listNames({ epmdPort: port, timeout: 500 }).then(() => true, () => false);
-    if (!up) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  if (!up) {
-    if (!exited) child.kill("SIGKILL");
-    await child.status;
-    throw new Error(`No port mapper answered on port ${port}`);
-  }
-  return {
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Gone already.
-      }
-      await child.status;
-    },
-  };
-}
-
 /** The peer node child; resolves with its name once it is ready. */
-async function startPeer(epmdPort: number) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      PEER,
-      "--sname",
-      "weftrpcb",
-      "--cookie",
-      COOKIE,
-      "--epmd-port",
-      String(epmdPort),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`The peer node exited before it was ready: ${text}`);
-    text += value;
-  }
-  const ready = JSON.parse(text.slice(0, text.indexOf("\n"))) as { name: string };
-  return {
-    ...ready,
-    async stop() {
-      await child.stdin.close();
-      while (!(await lines.read()).done) { /* discard */ }
-      const status = await child.status;
-      if (!status.success) throw new Error(`The peer node exited with code ${status.code}`);
-    },
-  };
+function startRpcPeer(epmdPort: number) {
+  return startPeer<{ name: string }>(PEER, [
+    "--sname",
+    "weftrpcb",
+    "--cookie",
+    COOKIE,
+    "--epmd-port",
+    String(epmdPort),
+  ]);
 }
 
 /** N timed round trips of `once(i)`, in microseconds each. */
@@ -147,20 +80,11 @@ async function figures(once: (i: number) => Promise<unknown>): Promise<[number, 
 
 async function measureWeft(): Promise<RpcFigures & { fnP50Us: number; fnP99Us: number }> {
   const epmdPort = freePort();
-  const epmd = await startPortMapper(Deno.execPath(), [
-    "run",
-    "-A",
-    MAIN,
-    "epmd",
-    "--port",
-    String(epmdPort),
-    "--address",
-    "127.0.0.1",
-  ], epmdPort);
-  let peer: Awaited<ReturnType<typeof startPeer>> | undefined;
+  const epmd = await startWeftEpmd(epmdPort);
+  let peer: Awaited<ReturnType<typeof startRpcPeer>> | undefined;
   let node: WeftNode | undefined;
   try {
-    peer = await startPeer(epmdPort);
+    peer = await startRpcPeer(epmdPort);
     node = await startNode({ sname: "weftrpca", cookie: COOKIE, epmdPort, startEpmd: false });
     if (!(await node.connect(peer.name))) throw new Error(`Cannot connect to ${peer.name}`);
     const b = peer.name;
@@ -190,11 +114,7 @@ async function measureWeft(): Promise<RpcFigures & { fnP50Us: number; fnP99Us: n
 async function measureErlang(): Promise<RpcFigures | undefined> {
   if (!(await hasErlang())) return undefined;
   const epmdPort = freePort();
-  const epmd = await startPortMapper(
-    "epmd",
-    ["-port", String(epmdPort), "-address", "127.0.0.1"],
-    epmdPort,
-  );
+  const epmd = await startErlangEpmd(epmdPort);
   try {
     return await runErlang<RpcFigures>(
       "weft_bench_rpc",
