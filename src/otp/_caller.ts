@@ -13,9 +13,15 @@ import { ProcessExitError } from "../errors.ts";
 import { current } from "../process/current.ts";
 import { Deadlines } from "../process/deadlines.ts";
 import type { Runtime } from "../process/runtime.ts";
-import type { ProcessContext } from "../process/types.ts";
+import type { DownMessage, ProcessContext } from "../process/types.ts";
 import type { Ref } from "../term/pid.ts";
-import { isDownOf } from "./_supervision.ts";
+
+/** Whether `msg` is the `DOWN` message of monitor `ref`. */
+export function isDownOf(msg: unknown, ref: Ref | undefined): msg is DownMessage {
+  const m = msg as DownMessage;
+  return ref !== undefined && typeof msg === "object" && msg !== null && m.type === "DOWN" &&
+    ref.equals(m.ref);
+}
 
 /** The node to act on and the calling process, if there is one. */
 export interface Caller {

@@ -21,9 +21,11 @@ import { describe, TimeoutError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage, ExitMessage, ProcessContext } from "../process/types.ts";
-import { Pid, type Ref } from "../term/pid.ts";
+import { Pid } from "../term/pid.ts";
+import { isDownOf } from "./_caller.ts";
 import { isCleanExit, isCrash } from "./_reason.ts";
 import type { ChildType, FullChildSpec, Shutdown } from "./child_spec.ts";
+import { GenServer, type ServerName, type ServerRef, type StartOptions } from "./gen_server.ts";
 import {
   AlreadyStartedError,
   StartError,
@@ -32,13 +34,6 @@ import {
 } from "./errors.ts";
 
 const log = logger("otp");
-
-/** Whether `msg` is the `DOWN` message of monitor `ref`. */
-export function isDownOf(msg: unknown, ref: Ref | undefined): msg is DownMessage {
-  const m = msg as DownMessage;
-  return ref !== undefined && typeof msg === "object" && msg !== null && m.type === "DOWN" &&
-    ref.equals(m.ref);
-}
 
 /** Whether `msg` is an `EXIT` message from `pid`. */
 export function isExitFrom(msg: unknown, pid: Pid): msg is ExitMessage {
@@ -153,6 +148,23 @@ export class RestartIntensity {
   }
 }
 
+/**
+ * Counts a restart against the supervisor's intensity and, when it is one
+ * too many, logs OTP's `reached_max_restart_intensity`.
+ *
+ * @param intensity the supervisor's restart counter
+ * @param label how the supervisor reads in logs
+ * @returns `false` when the supervisor must give up (stop with `"shutdown"`)
+ */
+export function countRestart(intensity: RestartIntensity, label: string): boolean {
+  if (intensity.add()) return true;
+  log.error(
+    "Supervisor {sup}: reached maximum restart intensity ({intensity} restarts in {period} s), shutting down",
+    { sup: label, intensity: intensity.intensity, period: intensity.period },
+  );
+  return false;
+}
+
 /** What starting a child came to. */
 export type StartOutcome =
   /** Running, linked to the supervisor. */
@@ -198,6 +210,43 @@ export interface SupervisorCallOptions {
   timeout?: number;
   /** The node to act from when not inside a process. */
   runtime?: Runtime;
+}
+
+/** The options of starting either kind of supervisor that are passed to its server. */
+export interface SupervisorServerOptions {
+  /** Register the supervisor under a local name, `{ global }` or `{ via, key }`. */
+  name?: ServerName;
+  /** The node to start it on; default the calling process's. */
+  runtime?: Runtime;
+  /** Link it to the calling process (what `startLink` sets). */
+  link?: boolean;
+}
+
+/** The `GenServer.start` options of a supervisor's server: only those given. */
+export function serverStartOptions(options: SupervisorServerOptions): StartOptions {
+  return {
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
+    ...(options.link ? { link: true } : {}),
+  };
+}
+
+/**
+ * Sends a request to a supervisor and unwraps its reply (see
+ * {@linkcode unwrapReply}); waits for ever unless `options.timeout` says.
+ *
+ * @param what the operation, for error messages
+ */
+export function callSupervisor<Request>(
+  sup: ServerRef,
+  request: Request,
+  options: SupervisorCallOptions | undefined,
+  what: string,
+): Promise<unknown> {
+  return GenServer.call<SupervisorReply>(sup, request, {
+    timeout: options?.timeout ?? Infinity,
+    ...(options?.runtime !== undefined ? { runtime: options.runtime } : {}),
+  }).then((reply) => unwrapReply(reply, what));
 }
 
 /** One child as `whichChildren` reports it. */

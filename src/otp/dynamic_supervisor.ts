@@ -43,17 +43,19 @@ import type { ExitMessage } from "../process/types.ts";
 import { Pid } from "../term/pid.ts";
 import { isCleanExit } from "./_reason.ts";
 import {
+  callSupervisor,
   type ChildCounts,
   type ChildInfo,
   countChildren,
+  countRestart,
   type IntensityOptions,
   logChildExit,
   RestartIntensity,
+  serverStartOptions,
   startChildProcess,
   stopChild,
   type SupervisorCallOptions,
   type SupervisorReply,
-  unwrapReply,
 } from "./_supervision.ts";
 import { type ChildSpec, type FullChildSpec, normalizeChildSpec } from "./child_spec.ts";
 import {
@@ -212,13 +214,7 @@ class DynamicSupervisorServer extends GenServer<State, InitArgs> {
   }
 
   async #restart(id: number, child: Child, state: State): Promise<InfoResult<State>> {
-    if (!state.intensity.add()) {
-      log.error(
-        "Supervisor {sup}: reached maximum restart intensity ({intensity} restarts in {period} s), shutting down",
-        { sup: state.label, intensity: state.intensity.intensity, period: state.intensity.period },
-      );
-      return { stop: "shutdown", state };
-    }
+    if (!countRestart(state.intensity, state.label)) return { stop: "shutdown", state };
     const ctx = current();
     const outcome = await startChildProcess(ctx, child.spec);
     if ("ok" in outcome) {
@@ -267,23 +263,11 @@ async function start(options: DynamicSupervisorOptions = {}): Promise<Pid> {
   }
   const intensity = new RestartIntensity(options, what);
   const label = options.name === undefined ? "" : describeServer(options.name);
-  return await GenServer.start(DynamicSupervisorServer, { maxChildren, intensity, label }, {
-    ...(options.name !== undefined ? { name: options.name } : {}),
-    ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
-    ...(options.link ? { link: true } : {}),
-  });
-}
-
-function request(
-  sup: ServerRef,
-  req: Request,
-  options: SupervisorCallOptions | undefined,
-  what: string,
-): Promise<unknown> {
-  return GenServer.call<SupervisorReply>(sup, req, {
-    timeout: options?.timeout ?? Infinity,
-    ...(options?.runtime !== undefined ? { runtime: options.runtime } : {}),
-  }).then((reply) => unwrapReply(reply, what));
+  return await GenServer.start(
+    DynamicSupervisorServer,
+    { maxChildren, intensity, label },
+    serverStartOptions(options),
+  );
 }
 
 /** The shape of {@linkcode DynamicSupervisor}. */
@@ -381,16 +365,30 @@ export const DynamicSupervisor: DynamicSupervisorNamespace = Object.freeze({
     options?: SupervisorCallOptions,
   ): Promise<Pid> {
     const full = normalizeChildSpec(spec, "start child", false);
-    return await request(sup, { dsup: "start_child", spec: full }, options, "start child") as Pid;
+    return await callSupervisor<Request>(
+      sup,
+      { dsup: "start_child", spec: full },
+      options,
+      "start child",
+    ) as Pid;
   },
   async terminateChild(sup: ServerRef, pid: Pid, options?: SupervisorCallOptions): Promise<void> {
     if (!(pid instanceof Pid)) throw new TypeError("Cannot terminate child: expected a pid");
-    await request(sup, { dsup: "terminate_child", pid }, options, `terminate child ${pid}`);
+    await callSupervisor<Request>(
+      sup,
+      { dsup: "terminate_child", pid },
+      options,
+      `terminate child ${pid}`,
+    );
   },
   whichChildren: (sup: ServerRef, options?: SupervisorCallOptions) =>
-    request(sup, { dsup: "which_children" }, options, "list children") as Promise<ChildInfo[]>,
+    callSupervisor<Request>(sup, { dsup: "which_children" }, options, "list children") as Promise<
+      ChildInfo[]
+    >,
   countChildren: (sup: ServerRef, options?: SupervisorCallOptions) =>
-    request(sup, { dsup: "count_children" }, options, "count children") as Promise<ChildCounts>,
+    callSupervisor<Request>(sup, { dsup: "count_children" }, options, "count children") as Promise<
+      ChildCounts
+    >,
   stop: (sup: ServerRef, reason: unknown = "normal", options?: SupervisorCallOptions) =>
     GenServer.stop(sup, reason, options),
 });

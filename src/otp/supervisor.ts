@@ -55,17 +55,19 @@ import type { ExitMessage, ProcessContext } from "../process/types.ts";
 import { Pid } from "../term/pid.ts";
 import { isCleanExit } from "./_reason.ts";
 import {
+  callSupervisor,
   type ChildCounts,
   type ChildInfo,
   countChildren,
+  countRestart,
   type IntensityOptions,
   logChildExit,
   RestartIntensity,
+  serverStartOptions,
   startChildProcess,
   stopChild,
   type SupervisorCallOptions,
   type SupervisorReply,
-  unwrapReply,
 } from "./_supervision.ts";
 
 export type { ChildCounts, ChildInfo, SupervisorCallOptions } from "./_supervision.ts";
@@ -270,13 +272,7 @@ class SupervisorServer extends GenServer<State, InitArgs> {
   /** One restart of the child at `index`, by the strategy; gives up past the intensity. */
   async #restart(index: number, state: State): Promise<InfoResult<State>> {
     const ctx = current();
-    if (!state.intensity.add()) {
-      log.error(
-        "Supervisor {sup}: reached maximum restart intensity ({intensity} restarts in {period} s), shutting down",
-        { sup: state.label, intensity: state.intensity.intensity, period: state.intensity.period },
-      );
-      return { stop: "shutdown", state };
-    }
+    if (!countRestart(state.intensity, state.label)) return { stop: "shutdown", state };
     const failed = state.children[index]!;
     let group: Child[];
     switch (state.strategy) {
@@ -366,23 +362,11 @@ async function start(children: ChildSpec[], options: SupervisorOptions = {}): Pr
   const strategy = checkStrategy(options.strategy ?? "one_for_one", what);
   const intensity = new RestartIntensity(options, what);
   const label = options.name === undefined ? "" : describeServer(options.name);
-  return await GenServer.start(SupervisorServer, { specs, strategy, intensity, label }, {
-    ...(options.name !== undefined ? { name: options.name } : {}),
-    ...(options.runtime !== undefined ? { runtime: options.runtime } : {}),
-    ...(options.link ? { link: true } : {}),
-  });
-}
-
-function request(
-  sup: ServerRef,
-  req: Request,
-  options: SupervisorCallOptions | undefined,
-  what: string,
-): Promise<unknown> {
-  return GenServer.call<SupervisorReply>(sup, req, {
-    timeout: options?.timeout ?? Infinity,
-    ...(options?.runtime !== undefined ? { runtime: options.runtime } : {}),
-  }).then((reply) => unwrapReply(reply, what));
+  return await GenServer.start(
+    SupervisorServer,
+    { specs, strategy, intensity, label },
+    serverStartOptions(options),
+  );
 }
 
 function checkId(id: unknown, what: string): string {
@@ -500,25 +484,34 @@ export const Supervisor: SupervisorNamespace = Object.freeze({
     return spec;
   },
   whichChildren: (sup: ServerRef, options?: SupervisorCallOptions) =>
-    request(sup, { sup: "which_children" }, options, "list children") as Promise<ChildInfo[]>,
+    callSupervisor<Request>(sup, { sup: "which_children" }, options, "list children") as Promise<
+      ChildInfo[]
+    >,
   countChildren: (sup: ServerRef, options?: SupervisorCallOptions) =>
-    request(sup, { sup: "count_children" }, options, "count children") as Promise<ChildCounts>,
+    callSupervisor<Request>(sup, { sup: "count_children" }, options, "count children") as Promise<
+      ChildCounts
+    >,
   async startChild(sup: ServerRef, spec: ChildSpec, options?: SupervisorCallOptions): Promise<Pid> {
     const full = normalizeChildSpec(spec, "start child");
     const what = `start child "${full.id}"`;
-    return await request(sup, { sup: "start_child", spec: full }, options, what) as Pid;
+    return await callSupervisor<Request>(
+      sup,
+      { sup: "start_child", spec: full },
+      options,
+      what,
+    ) as Pid;
   },
   async terminateChild(sup: ServerRef, id: string, options?: SupervisorCallOptions): Promise<void> {
     const what = `terminate child "${checkId(id, "terminate child")}"`;
-    await request(sup, { sup: "terminate_child", id }, options, what);
+    await callSupervisor<Request>(sup, { sup: "terminate_child", id }, options, what);
   },
   async restartChild(sup: ServerRef, id: string, options?: SupervisorCallOptions): Promise<Pid> {
     const what = `restart child "${checkId(id, "restart child")}"`;
-    return await request(sup, { sup: "restart_child", id }, options, what) as Pid;
+    return await callSupervisor<Request>(sup, { sup: "restart_child", id }, options, what) as Pid;
   },
   async deleteChild(sup: ServerRef, id: string, options?: SupervisorCallOptions): Promise<void> {
     const what = `delete child "${checkId(id, "delete child")}"`;
-    await request(sup, { sup: "delete_child", id }, options, what);
+    await callSupervisor<Request>(sup, { sup: "delete_child", id }, options, what);
   },
   stop: (sup: ServerRef, reason: unknown = "normal", options?: SupervisorCallOptions) =>
     GenServer.stop(sup, reason, options),
