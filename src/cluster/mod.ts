@@ -139,6 +139,7 @@ export {
   type GossipPacket,
   importGossipKey,
 } from "./strategies/gossip_packet.ts";
+export { GossipTable, type KnownMember, type MergeResult } from "./strategies/gossip_table.ts";
 export {
   type KubernetesDnsConfig,
   KubernetesDnsStrategy,
