@@ -70,6 +70,30 @@ export function isClosedError(e: unknown): boolean {
 }
 
 /**
+ * What an error of `Deno.Listener.accept()` means for the listener (TCP or
+ * TLS): `"stop"`, the listener is closed; `"skip"`, a connection failed
+ * between SYN and accept (reset, TLS error), that one peer's problem, the
+ * listener goes on; `"fail"`, anything else.
+ *
+ * @param e the error `accept()` threw
+ * @param closed whether the listener was closed by its owner
+ * @returns what the accept loop should do
+ *
+ * @example
+ * ```ts
+ * import { acceptFailure } from "./tcp.ts";
+ * console.assert(acceptFailure(new Deno.errors.ConnectionReset("reset"), false) === "skip");
+ * console.assert(acceptFailure(new Deno.errors.BadResource("gone"), false) === "stop");
+ * console.assert(acceptFailure(new TypeError("bug"), false) === "fail");
+ * ```
+ */
+export function acceptFailure(e: unknown, closed: boolean): "stop" | "skip" | "fail" {
+  if (closed || e instanceof Deno.errors.BadResource) return "stop";
+  if (isClosedError(e) || e instanceof Deno.errors.InvalidData) return "skip";
+  return "fail";
+}
+
+/**
  * A {@linkcode Connection} over any `Deno.Conn` (TCP or TLS).
  *
  * @example
@@ -212,10 +236,9 @@ export class ConnListener implements Listener {
       try {
         conn = await this.#listener.accept();
       } catch (e) {
-        if (this.#closed || e instanceof Deno.errors.BadResource) return null;
-        // A connection that failed between SYN and accept (reset, TLS error):
-        // that one peer's problem, the listener goes on.
-        if (isClosedError(e) || e instanceof Deno.errors.InvalidData) continue;
+        const failure = acceptFailure(e, this.#closed);
+        if (failure === "stop") return null;
+        if (failure === "skip") continue;
         throw e;
       }
       return this.#wrap(conn);

@@ -49,7 +49,7 @@
 import { logger } from "../log.ts";
 import { decode, encode } from "../term/codec.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
-import { ConnConnection, isClosedError } from "./tcp.ts";
+import { acceptFailure, ConnConnection } from "./tcp.ts";
 import {
   type Connection,
   type ConnectOptions,
@@ -243,9 +243,9 @@ class TlsListener implements Listener {
       try {
         tls = await this.#listener.accept();
       } catch (e) {
-        if (this.#closed || e instanceof Deno.errors.BadResource) break;
-        if (isClosedError(e) || e instanceof Deno.errors.InvalidData) continue;
-        log.error("TLS listener failed: {error}", { error: e });
+        const failure = acceptFailure(e, this.#closed);
+        if (failure === "skip") continue;
+        if (failure === "fail") log.error("TLS listener failed: {error}", { error: e });
         break;
       }
       const conn = new ConnConnection(tls);
