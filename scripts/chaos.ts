@@ -193,8 +193,11 @@ async function probe(ctx: ProcessContext, node: string, timeout = 2000): Promise
   }
 }
 
-/** What is wrong with the cluster now; empty when every invariant holds. */
-async function check(ctx: ProcessContext, procs: NodeProc[]): Promise<string[]> {
+/** What is wrong with the cluster now (empty when every invariant holds), and the views. */
+async function check(
+  ctx: ProcessContext,
+  procs: NodeProc[],
+): Promise<{ problems: string[]; views: (View | undefined)[] }> {
   const names = procs.map((p) => p.name).sort();
   const views = await Promise.all(procs.map((p) => probe(ctx, p.name)));
   const problems: string[] = [];
@@ -211,7 +214,7 @@ async function check(ctx: ProcessContext, procs: NodeProc[]): Promise<string[]> 
     if (v.quorum !== true) problems.push(`${name}: no quorum`);
   });
   const ok = views.filter((v): v is View => v !== undefined);
-  if (ok.length === 0) return problems;
+  if (ok.length === 0) return { problems, views };
   const first = ok[0]!;
   for (const v of ok.slice(1)) {
     if (JSON.stringify(v.global) !== JSON.stringify(first.global)) {
@@ -246,7 +249,7 @@ async function check(ctx: ProcessContext, procs: NodeProc[]): Promise<string[]> 
       }
     }
   }
-  return problems;
+  return { problems, views };
 }
 
 /** This run's processes still alive (by the run id in their command line). */
@@ -310,6 +313,7 @@ async function main(): Promise<number> {
   let chaos: Chaos | undefined;
   let ctx: ProcessContext | undefined;
   const problems: string[] = [];
+  let finalView = "";
   const log = (text: string) =>
     console.log(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${text}`);
   const t0 = performance.now();
@@ -393,10 +397,18 @@ async function main(): Promise<number> {
     log(`chaos over; waiting up to ${opts.settle} s for the invariants`);
     const settleStart = performance.now();
     let last: string[] = [];
+    let views: (View | undefined)[] = [];
     while (performance.now() - settleStart < opts.settle * 1000) {
-      last = await check(ctx, procs);
+      ({ problems: last, views } = await check(ctx, procs));
       if (last.length === 0) break;
       await sleep(500);
+    }
+    const sample = views[0];
+    if (sample !== undefined) {
+      finalView = `every node sees ${sample.nodes.length + 1} nodes, ` +
+        `${Object.keys(sample.global).length} global names (leader ${
+          sample.global.leader ?? "none"
+        }), ${sample.pg.length} pg workers`;
     }
     const settled = (performance.now() - settleStart) / 1000;
     if (last.length === 0) log(`invariants hold after ${settled.toFixed(1)} s`);
@@ -440,7 +452,7 @@ async function main(): Promise<number> {
     }
     return 1;
   }
-  console.log("  all invariants hold");
+  console.log(`  all invariants hold: ${finalView}`);
   return 0;
 }
 
