@@ -154,6 +154,17 @@ export {
   PubSub,
   pubsub,
 } from "./pubsub/mod.ts";
-export { Faults, type FaultsOptions, startFaultAgent } from "./cluster/faults.ts";
+export {
+  Chaos,
+  Cluster,
+  type ClusterEvent,
+  type ClusterOptions,
+  Faults,
+  type FaultsOptions,
+  loadClusterConfig,
+  startCluster,
+  startFaultAgent,
+  type TopologySpec,
+} from "./cluster/mod.ts";
 export { configureLogging, logger, type WeftLogLevel } from "./log.ts";
 export { VERSION } from "./version.ts";
