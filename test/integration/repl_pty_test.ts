@@ -219,7 +219,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "weft shell on a terminal: a session with two nodes using Node, Process, monitorNodes and the helpers",
+    "weft shell on a terminal: a session with two nodes using Node, Process, rpc, global, pubsub, monitorNodes and the helpers",
   ignore,
   fn: async () => {
     const home = await Deno.makeTempDir();
@@ -267,6 +267,13 @@ Deno.test({
       await step(
         `const far = await Node.spawn("b@127.0.0.1", async () => { await receive() }); far.node`,
         /^"b@127\.0\.0\.1"$/m,
+      );
+      await step('await global.register("pty_db", self())', /^true$/m);
+      await step('global.whereis("pty_db")?.equals(self()) && global.registered()', /"pty_db"/);
+      await step('pubsub.subscribe("room"); pubsub.subscribers("room").length', /^1$/m);
+      await step(
+        'pubsub.broadcast("room", { text: "hello" }); await receive((m) => m.text === "hello")',
+        /^\{ text: "hello" \}$/m,
       );
       await step("h(Node.connect)", /^ {2}connect to node; true on success/m);
       b.kill("SIGKILL");
