@@ -16,7 +16,7 @@ import { deferred, waitFor } from "../helpers/wait.ts";
 import { exitReason, inProcess } from "./_helpers.ts";
 
 Deno.test("TaskSupervisor.asyncNolink() runs a supervised task the caller awaits", async () => {
-  await inProcess(async (rt, me) => {
+  await inProcess(async (_rt, me) => {
     const sup = await TaskSupervisor.start({ name: "tasks" });
     const task = await TaskSupervisor.asyncNolink("tasks", () => ({ runner: self(), n: 42 }));
     const result = await Task.await(task);
