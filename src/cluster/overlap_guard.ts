@@ -265,7 +265,10 @@ export class OverlapGuard {
     const creation = this.#peers.get(node)?.creation ?? 0;
     this.#peers.delete(node);
     this.#reports.delete(node);
-    this.#broadcast({ up: false, peer: node, creation }, [node]);
+    // A node this guard cut off on purpose is not a lost link: reporting it
+    // would make the others cut it off too, and each of those cuts would be
+    // reported in turn, until the node is isolated for good.
+    if (!this.#dropped.has(node)) this.#broadcast({ up: false, peer: node, creation }, [node]);
     this.#resolve();
   }
 
@@ -286,7 +289,10 @@ export class OverlapGuard {
           type: "overlap_probe_reply",
           from: this.#host.self,
           node: msg.node,
-          connected: this.#host.kernel.nodes("visible").includes(msg.node),
+          // Cut off here on purpose counts as connected: the link itself is
+          // not lost, so it is no reason for the asker to keep its cut.
+          connected: this.#host.kernel.nodes("visible").includes(msg.node) ||
+            this.#dropped.has(msg.node),
         });
         return;
       }

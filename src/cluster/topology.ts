@@ -91,6 +91,8 @@ interface Tracked {
   attempts: number;
   /** The next dial. */
   timer: number | undefined;
+  /** When the next dial is due (`performance.now()` time), while `timer` is set. */
+  due?: number;
   /** A dial is in flight. */
   dialing: boolean;
 }
@@ -136,6 +138,8 @@ export class Topology {
   #listedElsewhere: (node: string) => boolean;
   #tracked = new Map<string, Tracked>();
   #badNames = new Set<string>();
+  /** When the strategy last reported its answer; the gap between reports is its interval. */
+  #lastUpdate: number | undefined;
   #abort = new AbortController();
   #started = false;
   #stopped = false;
@@ -298,10 +302,21 @@ export class Topology {
       if (full === this.#host.name) continue;
       next.set(full, address !== undefined ? { name: full, address } : { name: full });
     }
+    // Discovery listing a node again is a reason to try it soon: a dial that
+    // backoff put further away than one discovery interval is brought
+    // forward, so a healed or restarted node is back within two intervals.
+    const now = performance.now();
+    const interval = this.#lastUpdate === undefined ? Infinity : now - this.#lastUpdate;
+    this.#lastUpdate = now;
     for (const [name, node] of next) {
       const t = this.#tracked.get(name);
       if (t !== undefined) {
         t.node = node;
+        if (t.timer !== undefined && !t.dialing && (t.due ?? 0) - now > interval) {
+          clearTimeout(t.timer);
+          t.timer = undefined;
+          this.#dial(t);
+        }
         continue;
       }
       const fresh: Tracked = { node, attempts: 0, timer: undefined, dialing: false };
@@ -338,6 +353,7 @@ export class Topology {
 
   #schedule(t: Tracked, delay: number): void {
     clearTimeout(t.timer);
+    t.due = performance.now() + delay;
     t.timer = setTimeout(() => {
       t.timer = undefined;
       this.#dial(t);

@@ -223,7 +223,9 @@ export class GossipStrategy implements Strategy {
     }
     this.#self!.seq++;
     this.#track(this.#announce(this.#targets()));
-    this.#report(gone.length > 0);
+    // The whole answer every heartbeat, changed or not: the topology uses
+    // the repeats to bring a backed-off redial forward after a heal.
+    this.#report(true);
     this.#timer = setTimeout(() => this.#tick(), this.heartbeatInterval);
   }
 
