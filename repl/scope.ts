@@ -112,32 +112,16 @@ export const PROCESS_PROVIDER: ScopeProvider = {
   title: "Processes (they act for the process running the code: the shell at the prompt)",
   docs: PROCESS_FUNCTION_DOCS,
   names: (context) => ({
-    self: current.self,
+    ...current.PROCESS_FUNCTIONS,
     // As Erlang's `Pid ! Msg`, the value of a send is the message.
     send: (dest: Dest, msg: unknown) => {
       current.send(dest, msg);
       return msg;
     },
-    receive: current.receive,
     flush: () => {
       for (const msg of current.flush()) context.print(`Shell got ${formatValue(msg)}`);
       return SILENT;
     },
-    spawn: current.spawn,
-    spawnLink: current.spawnLink,
-    spawnMonitor: current.spawnMonitor,
-    link: current.link,
-    unlink: current.unlink,
-    monitor: current.monitor,
-    demonitor: current.demonitor,
-    exit: current.exit,
-    trapExit: current.trapExit,
-    register: current.register,
-    unregister: current.unregister,
-    whereis: current.whereis,
-    sendAfter: current.sendAfter,
-    cancelTimer: current.cancelTimer,
-    makeRef: current.makeRef,
   }),
 };
 

@@ -583,3 +583,36 @@ export function makeRef(): Ref {
 export function flush(): unknown[] {
   return current().flush();
 }
+
+/**
+ * Every process function above by name, for code that puts them in scope
+ * as a set: the shell's names, and the prelude of functions sent to
+ * another node.
+ *
+ * @example
+ * ```ts
+ * import { PROCESS_FUNCTIONS } from "./current.ts";
+ * console.assert(typeof PROCESS_FUNCTIONS.receive === "function");
+ * ```
+ */
+export const PROCESS_FUNCTIONS = Object.freeze({
+  self,
+  send,
+  receive,
+  spawn,
+  spawnLink,
+  spawnMonitor,
+  link,
+  unlink,
+  monitor,
+  demonitor,
+  exit,
+  trapExit,
+  register,
+  unregister,
+  whereis,
+  sendAfter,
+  cancelTimer,
+  makeRef,
+  flush,
+});
