@@ -56,6 +56,7 @@ export async function runWeft(
 export class WeftProcess {
   readonly #child: Deno.ChildProcess;
   readonly #lines: string[] = [];
+  readonly #partial = new Map<ReadableStream<Uint8Array>, string>();
   readonly #done: Promise<void>;
   #status: Deno.CommandStatus | undefined;
 
@@ -86,9 +87,12 @@ export class WeftProcess {
     return this.#child.pid;
   }
 
-  /** Every line printed so far, stdout and stderr interleaved as they arrived. */
+  /**
+   * Everything printed so far, stdout and stderr interleaved line by line as
+   * they arrived, then any unfinished last lines (a prompt has no newline).
+   */
   get output(): string {
-    return this.#lines.join("\n");
+    return [...this.#lines, ...this.#partial.values()].filter((l) => l !== "").join("\n");
   }
 
   /** The exit status, once the process has exited. */
@@ -102,7 +106,9 @@ export class WeftProcess {
       const parts = (rest + chunk).split("\n");
       rest = parts.pop()!;
       this.#lines.push(...parts);
+      this.#partial.set(stream, rest);
     }
+    this.#partial.delete(stream);
     if (rest) this.#lines.push(rest);
   }
 

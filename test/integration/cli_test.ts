@@ -114,10 +114,14 @@ Deno.test("weft --no-repl serves until SIGTERM, then leaves: the peer sees noded
   ]);
   const a = new WeftProcess(["--name", "a@127.0.0.1", "--no-epmd", "--cookie", "c"]);
   try {
+    // Both started: b listening, a at its prompt (generous deadlines: CI runs
+    // many node processes at once).
+    await b.waitForOutput(/listening on/, 60_000);
+    await a.waitForOutput(/weft\(a@127\.0\.0\.1\)1> /, 60_000);
     await a.write(
       `monitorNodes(); await Node.connect("b@127.0.0.1:${port}")\n`,
     );
-    await a.waitForOutput(/true/);
+    await a.waitForOutput(/1> true$/m);
     b.kill("SIGTERM");
     const status = await b.exited();
     assert.equal(status.code, 0, b.output);
