@@ -716,3 +716,22 @@ Deno.test("send() to {name, node: 'name@host:port'} uses the live connection to 
     await stopAll([a, b]);
   }
 });
+
+Deno.test("without a port mapper, nodes joining one member at the same moment still mesh with each other", async () => {
+  for (let round = 0; round < 5; round++) {
+    const [a, b, c] = await startTestNodes([`mesh${round}_a`, `mesh${round}_b`, `mesh${round}_c`]);
+    try {
+      // b and c dial a at once: a may tell one about the other before it
+      // knows where the other listens (port 0), and must say so later.
+      assert.deepEqual(await Promise.all([b!.connect(a!.address), c!.connect(a!.address)]), [
+        true,
+        true,
+      ]);
+      await waitFor(() => b!.list().length === 2 && c!.list().length === 2, {
+        message: `round ${round}: b lists ${b!.list()}, c lists ${c!.list()}`,
+      });
+    } finally {
+      await stopAll([a, b, c]);
+    }
+  }
+});

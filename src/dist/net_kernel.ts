@@ -1112,10 +1112,21 @@ export class NetKernel implements SignalRouter {
 
   /** PEERS from `e`: where it listens, and the nodes it is connected to. */
   #peers(e: NodeEntry, listenPort: number, peers: PeerAddress[]): void {
-    if (listenPort > 0) {
-      this.#addresses.set(e.name, { hostname: parseNodeName(e.name).host, port: listenPort });
+    if (this.hidden || e.peer?.hidden) {
+      if (listenPort > 0) {
+        this.#addresses.set(e.name, { hostname: parseNodeName(e.name).host, port: listenPort });
+      }
+      return;
     }
-    if (this.hidden || e.peer?.hidden) return;
+    if (listenPort > 0 && this.#addresses.get(e.name)?.port !== listenPort) {
+      this.#addresses.set(e.name, { hostname: parseNodeName(e.name).host, port: listenPort });
+      // Peers we told about `e` before we knew its port (port 0) could not
+      // reach it without a port mapper: tell them where it listens now.
+      for (const other of this.#nodes.values()) {
+        if (other === e || other.conn === undefined || other.peer?.hidden !== false) continue;
+        other.conn.send(encodeOp(OP_PEERS, [this.#listenPort, [[e.name, listenPort]]]));
+      }
+    }
     for (const p of peers) {
       let parsed;
       try {
@@ -1126,6 +1137,11 @@ export class NetKernel implements SignalRouter {
       if (parsed.full === this.name || parsed.port !== undefined) continue;
       if (p.port > 0 && !this.#addresses.has(parsed.full)) {
         this.#addresses.set(parsed.full, { hostname: parsed.host, port: p.port });
+      }
+      // Without a port mapper a peer of unknown port cannot be reached yet;
+      // `e` sends its port once it learns it.
+      if (p.port === 0 && this.#resolve === undefined && !this.#addresses.has(parsed.full)) {
+        continue;
       }
       if (!this.#nodes.has(parsed.full)) {
         log.debug("Meshing with {node}, a peer of {via}", { node: parsed.full, via: e.name });
