@@ -25,27 +25,32 @@ export async function readFull(conn: Deno.Conn, buffer: Uint8Array): Promise<num
 }
 
 /**
- * Reads until the peer closes, failing with a `RangeError` once more than
- * `limit` bytes have come.
+ * Reads until the peer closes, or until `complete` says the bytes so far
+ * hold a whole reply (its length), failing with a `RangeError` once more
+ * than `limit` bytes have come. Stopping at the end of the reply saves
+ * waiting for the peer's close, one wake-up of each side.
  */
-export async function readToEnd(conn: Deno.Conn, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
+export async function readToEnd(
+  conn: Deno.Conn,
+  limit: number,
+  complete?: (bytes: Uint8Array) => number | undefined,
+): Promise<Uint8Array> {
+  let buffer = new Uint8Array(complete === undefined ? 4096 : 256);
   let total = 0;
-  const buffer = new Uint8Array(4096);
   for (;;) {
-    const n = await conn.read(buffer);
+    if (total === buffer.length) {
+      const bigger = new Uint8Array(Math.min(buffer.length * 2, limit + 1));
+      bigger.set(buffer);
+      buffer = bigger;
+    }
+    const n = await conn.read(buffer.subarray(total));
     if (n === null) break;
     total += n;
     if (total > limit) throw new RangeError(`Reply too large: more than ${limit} bytes`);
-    chunks.push(buffer.slice(0, n));
+    const whole = complete?.(buffer.subarray(0, total));
+    if (whole !== undefined && total >= whole) return buffer.slice(0, whole);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return buffer.slice(0, total);
 }
 
 /** Closes a socket or listener that may already be closed. */

@@ -53,6 +53,7 @@ import {
   decodePort2Response,
   encodeRequest,
   nameBytes,
+  port2ResponseLength,
 } from "./wire.ts";
 
 /** Where the port mapper is, and how long to wait for it. */
@@ -216,7 +217,9 @@ export async function lookupNode(options: LookupNodeOptions): Promise<EpmdNodeEn
   const request = encodeRequest({ type: "port_please2", name: options.name });
   return await exchange(resolveTarget(options), "PORT_PLEASE2", false, async (conn) => {
     await writeAll(conn, request);
-    return decodePort2Response(await readReply(conn, MAX_PORT2_REPLY, "PORT2"));
+    return decodePort2Response(
+      await readReply(conn, MAX_PORT2_REPLY, "PORT2", port2ResponseLength),
+    );
   });
 }
 
@@ -347,9 +350,14 @@ async function exchange<T>(
   }
 }
 
-async function readReply(conn: Deno.Conn, limit: number, what: string): Promise<Uint8Array> {
+async function readReply(
+  conn: Deno.Conn,
+  limit: number,
+  what: string,
+  complete?: (bytes: Uint8Array) => number | undefined,
+): Promise<Uint8Array> {
   try {
-    return await readToEnd(conn, limit);
+    return await readToEnd(conn, limit, complete);
   } catch (cause) {
     if (cause instanceof RangeError) {
       throw new DecodeError(`Invalid ${what} reply: more than ${limit} bytes`, { cause });

@@ -320,9 +320,41 @@ export function encodePort2Response(entry: EpmdNodeEntry | undefined): Uint8Arra
 }
 
 /**
+ * How long the PORT2_RESP that opens `bytes` is, once that can be told
+ * from the bytes received so far: a client can then stop reading at the
+ * end of the reply instead of waiting for the port mapper to close.
+ *
+ * @param bytes the reply received so far
+ * @returns the reply's whole length in bytes, or `undefined` while too few
+ *   bytes have come to tell; a reply that does not open with PORT2_RESP
+ *   counts as complete as it is, so that decoding it names what came
+ *
+ * @example
+ * ```ts
+ * import { encodePort2Response, port2ResponseLength } from "./wire.ts";
+ * import { weftEntry } from "./types.ts";
+ * const reply = encodePort2Response(weftEntry({ name: "a", port: 9 }));
+ * console.assert(port2ResponseLength(reply.subarray(0, 5)) === undefined);
+ * console.assert(port2ResponseLength(reply) === reply.length);
+ * console.assert(port2ResponseLength(Uint8Array.of(119, 1)) === 2);
+ * ```
+ */
+export function port2ResponseLength(bytes: Uint8Array): number | undefined {
+  if (bytes.length === 0) return undefined;
+  if (bytes[0] !== PORT2_RESP) return bytes.length;
+  if (bytes.length < 2) return undefined;
+  if (bytes[1] !== RESULT_OK) return 2;
+  if (bytes.length < 12) return undefined;
+  const nameLength = (bytes[10]! << 8) | bytes[11]!;
+  if (bytes.length < 14 + nameLength) return undefined;
+  const extraLength = (bytes[12 + nameLength]! << 8) | bytes[13 + nameLength]!;
+  return 14 + nameLength + extraLength;
+}
+
+/**
  * Decodes a PORT2_RESP.
  *
- * @param bytes the whole reply (the port mapper closes after it)
+ * @param bytes the whole reply (see {@linkcode port2ResponseLength})
  * @returns the entry, or `undefined` when the name is not registered
  * @throws {DecodeError} when the bytes are not such a reply
  *
@@ -390,7 +422,7 @@ export function encodeNamesResponse(epmdPort: number, names: readonly EpmdName[]
 /**
  * Decodes a NAMES reply.
  *
- * @param bytes the whole reply (the port mapper closes after it)
+ * @param bytes the whole reply (see {@linkcode port2ResponseLength})
  * @returns the port mapper's port and the names
  * @throws {DecodeError} when the header is missing or a line is not `name N at port P`
  *

@@ -4,7 +4,13 @@ import { killEpmd, listNames, lookupNode, registerNode } from "../../../src/dist
 import { EpmdRegistrationError, EpmdUnavailableError } from "../../../src/dist/epmd/errors.ts";
 import { startEpmdServer } from "../../../src/dist/epmd/server.ts";
 import { waitFor } from "../../helpers/wait.ts";
-import { isWeftEntry, NODE_TYPE_HIDDEN, NODE_TYPE_NORMAL } from "../../../src/dist/epmd/types.ts";
+import {
+  isWeftEntry,
+  NODE_TYPE_HIDDEN,
+  NODE_TYPE_NORMAL,
+  weftEntry,
+} from "../../../src/dist/epmd/types.ts";
+import { encodePort2Response } from "../../../src/dist/epmd/wire.ts";
 
 function start() {
   return startEpmdServer({ hostname: "127.0.0.1", port: 0 });
@@ -189,6 +195,24 @@ Deno.test("requests throw DecodeError when the reply is garbage", async () => {
     await assert.rejects(killEpmd({ epmdPort }), DecodeError);
   } finally {
     await liar.close();
+  }
+});
+
+Deno.test("lookupNode() returns once the whole reply has come, without waiting for the close", async () => {
+  const reply = encodePort2Response(weftEntry({ name: "held", port: 4321 }));
+  // Sends the reply in two pieces, then holds the connection until the client closes it.
+  const holder = fakeEpmd(async (conn) => {
+    await readSome(conn);
+    await conn.write(reply.subarray(0, 7));
+    await conn.write(reply.subarray(7));
+    while (await conn.read(new Uint8Array(64)) !== null) { /* until the client closes */ }
+  });
+  try {
+    const entry = await lookupNode({ epmdPort: holder.port, name: "held", timeout: 10_000 });
+    assert.equal(entry?.port, 4321);
+    assert.equal(entry?.name, "held");
+  } finally {
+    await holder.close();
   }
 });
 

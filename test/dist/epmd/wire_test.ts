@@ -14,6 +14,7 @@ import {
   encodeRequest,
   type EpmdRequest,
   nameBytes,
+  port2ResponseLength,
 } from "../../../src/dist/epmd/wire.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
@@ -138,6 +139,22 @@ Deno.test("encodePort2Response() answers a hit with the entry and a miss with re
   }));
   assert.deepEqual(encodePort2Response(undefined), bytes(119, 1));
   assert.equal(decodePort2Response(bytes(119, 1)), undefined);
+});
+
+Deno.test("port2ResponseLength() tells a PORT2 reply's length only once enough has come", () => {
+  const good = encodePort2Response(weftEntry({ name: "abc", port: 1 }));
+  for (let n = 0; n < 14 + 3; n++) {
+    assert.equal(
+      port2ResponseLength(good.subarray(0, n)),
+      n < 2 ? undefined : n < 17 ? undefined : good.length,
+      `${n} bytes`,
+    );
+  }
+  assert.equal(port2ResponseLength(good), good.length);
+  assert.equal(port2ResponseLength(bytes(119, 1)), 2);
+  assert.equal(port2ResponseLength(bytes(119)), undefined);
+  // Not a PORT2 reply at all: complete as it is, so that decoding names it.
+  assert.equal(port2ResponseLength(bytes(72, 84, 84)), 3);
 });
 
 Deno.test("decodePort2Response() throws DecodeError on truncated or foreign replies", () => {
