@@ -211,7 +211,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
   }
   // Checked before anything is opened: a bad pattern must not leave a listener behind.
   new RpcPolicy({ allow: options.rpcAllow, remoteEval: options.remoteEval });
-  const cookie = await importCookie(options.cookie);
+  const cookie = importCookie(options.cookie);
   const transport = options.transport ??
     (options.tls ? new TlsTransport(options.tls) : new TcpTransport());
   const hostname = options.hostname ?? "0.0.0.0";

@@ -40,7 +40,7 @@
  * import { acceptHandshake, importCookie, initiateHandshake } from "./handshake.ts";
  * const [a, b] = memoryPair();
  * const io = (c: typeof a) => framedIO(c, new FrameReader(c), 65536);
- * const cookie = await importCookie("secret");
+ * const cookie = importCookie("secret");
  * const [ra, rb] = await Promise.all([
  *   initiateHandshake(io(a), { self: { name: "a@h", creation: 1, capabilities: 1 }, cookie, peer: "b@h" }),
  *   acceptHandshake(io(b), { self: { name: "b@h", creation: 2, capabilities: 1 }, cookie, decide: () => "ok" }),
@@ -53,6 +53,7 @@
  * @module
  */
 
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import { decode, encode } from "../term/codec.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import {
@@ -164,7 +165,7 @@ export interface InitiateOptions {
   /** This node. */
   self: HandshakeIdentity;
   /** The cookie as an HMAC key ({@linkcode importCookie}). */
-  cookie: CryptoKey;
+  cookie: CookieKey;
   /** The full name of the node being dialled; a responder of another name is refused. */
   peer: string;
   /** Versions offered, newest first. Default: every supported version. */
@@ -176,7 +177,7 @@ export interface AcceptOptions {
   /** This node. */
   self: HandshakeIdentity;
   /** The cookie as an HMAC key ({@linkcode importCookie}). */
-  cookie: CryptoKey;
+  cookie: CookieKey;
   /**
    * Settles the status for the claimed name, synchronously, from the node
    * table (ok, ok_simultaneous, nok, alive, not_allowed).
@@ -189,31 +190,32 @@ export interface AcceptOptions {
 const encoder = new TextEncoder();
 
 /**
+ * The cookie as an HMAC-SHA256 key, from {@linkcode importCookie}. It is
+ * a `node:crypto` key, so proofs are computed synchronously: a handshake
+ * spends no event-loop turn waiting for a crypto thread.
+ */
+export type CookieKey = KeyObject;
+
+/**
  * Turns a cookie into the HMAC-SHA256 key the proofs use. Import once per
- * node; the key is not extractable.
+ * node.
  *
  * @param cookie the cluster cookie
- * @returns an HMAC key for `crypto.subtle.sign`
+ * @returns the key for {@linkcode makeProof}
  * @throws {TypeError} when the cookie is empty
  *
  * @example
  * ```ts
  * import { importCookie } from "./handshake.ts";
- * const key = await importCookie("secret");
- * console.assert(key.algorithm.name === "HMAC");
+ * const key = importCookie("secret");
+ * console.assert(key.type === "secret");
  * ```
  */
-export function importCookie(cookie: string): Promise<CryptoKey> {
+export function importCookie(cookie: string): CookieKey {
   if (typeof cookie !== "string" || cookie.length === 0) {
     throw new TypeError("Invalid cookie: must be a non-empty string");
   }
-  return crypto.subtle.importKey(
-    "raw",
-    encoder.encode(cookie),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  return createSecretKey(encoder.encode(cookie));
 }
 
 /** The fields a proof binds, in order. */
@@ -299,16 +301,16 @@ export function proofInput(f: ProofFields): Uint8Array {
  * @example
  * ```ts
  * import { importCookie, makeProof } from "./handshake.ts";
- * const proof = await makeProof(await importCookie("c"), {
+ * const proof = makeProof(importCookie("c"), {
  *   version: 1, role: 2, nameA: "a@h", nameB: "b@h", creationA: 1, creationB: 2,
  *   capsA: 0, capsB: 0, nonceA: new Uint8Array(32), nonceB: new Uint8Array(32),
  * });
  * console.assert(proof.length === 32);
  * ```
  */
-export async function makeProof(cookie: CryptoKey, fields: ProofFields): Promise<Uint8Array> {
-  const input = proofInput(fields);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", cookie, input as Uint8Array<ArrayBuffer>));
+export function makeProof(cookie: CookieKey, fields: ProofFields): Uint8Array {
+  const mac = createHmac("sha256", cookie).update(proofInput(fields)).digest();
+  return new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength);
 }
 
 /**
@@ -344,7 +346,7 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
  * import { initiateHandshake, importCookie } from "./handshake.ts";
  * const result = await initiateHandshake(
  *   { send: async () => {}, recv: () => Promise.reject(new Error("closed")) },
- *   { self: { name: "a@h", creation: 1, capabilities: 1 }, cookie: await importCookie("c"), peer: "b@h" },
+ *   { self: { name: "a@h", creation: 1, capabilities: 1 }, cookie: importCookie("c"), peer: "b@h" },
  * );
  * console.assert(!result.ok && result.reason === "closed");
  * ```
@@ -411,11 +413,8 @@ export async function initiateHandshake(
       nonceA,
       nonceB,
     };
-    // Both proofs at once: one round of the crypto thread instead of two.
-    const [expectedA, proofB] = await Promise.all([
-      makeProof(cookie, fields),
-      makeProof(cookie, { ...fields, role: ROLE_INITIATOR }),
-    ]);
+    const expectedA = makeProof(cookie, fields);
+    const proofB = makeProof(cookie, { ...fields, role: ROLE_INITIATOR });
     if (!timingSafeEqual(expectedA, proofA)) {
       await io.send(encode([MSG_ABORT, "bad_cookie"])).catch(() => {});
       return fail("bad_cookie", "the peer's proof does not match our cookie", name);
@@ -456,7 +455,7 @@ export async function initiateHandshake(
  * import { acceptHandshake, importCookie } from "./handshake.ts";
  * const result = await acceptHandshake(
  *   { send: async () => {}, recv: async () => new Uint8Array([0xff]) },
- *   { self: { name: "b@h", creation: 1, capabilities: 1 }, cookie: await importCookie("c"), decide: () => "ok" },
+ *   { self: { name: "b@h", creation: 1, capabilities: 1 }, cookie: importCookie("c"), decide: () => "ok" },
  * );
  * console.assert(!result.ok && result.reason === "protocol");
  * ```
@@ -519,10 +518,8 @@ export async function acceptHandshake(
       nonceA,
       nonceB,
     };
-    const [proofA, expectedB] = await Promise.all([
-      makeProof(cookie, fields),
-      makeProof(cookie, { ...fields, role: ROLE_INITIATOR }),
-    ]);
+    const proofA = makeProof(cookie, fields);
+    const expectedB = makeProof(cookie, { ...fields, role: ROLE_INITIATOR });
     await io.send(
       encode([
         MSG_CHALLENGE,

@@ -42,7 +42,7 @@
  * import { MemoryNetwork } from "./memory.ts";
  * import { Runtime } from "../process/runtime.ts";
  * const net = new MemoryNetwork();
- * const cookie = await importCookie("secret");
+ * const cookie = importCookie("secret");
  * const make = (name: string) => {
  *   const runtime = new Runtime({ node: name });
  *   const listener = net.listen({ hostname: "mem", port: 0 });
@@ -74,6 +74,7 @@ import { DistConnection, type MessageBody } from "./connection.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
 import {
   acceptHandshake,
+  type CookieKey,
   type HandshakeResult,
   initiateHandshake,
   type PeerInfo,
@@ -152,7 +153,7 @@ export interface NetKernelOptions {
   /** The local runtime; the kernel becomes its `router`. */
   runtime: Runtime;
   /** The cookie as an HMAC key (`importCookie`). */
-  cookie: CryptoKey;
+  cookie: CookieKey;
   /** How to reach peers. */
   transport: Transport;
   /** The port this node listens on, told to peers (0 when not listening). */
@@ -213,7 +214,7 @@ interface NodeMonitor {
  * import { Runtime } from "../process/runtime.ts";
  * const runtime = new Runtime({ node: "a@h" });
  * const kernel = new NetKernel({
- *   runtime, cookie: await importCookie("c"), transport: new MemoryNetwork(), listenPort: 0,
+ *   runtime, cookie: importCookie("c"), transport: new MemoryNetwork(), listenPort: 0,
  * });
  * console.assert(runtime.router === kernel && kernel.nodes().length === 0);
  * await kernel.stop();
@@ -226,7 +227,7 @@ export class NetKernel implements SignalRouter {
   /** Whether this node is hidden. */
   readonly hidden: boolean;
   #runtime: Runtime;
-  #cookie: CryptoKey;
+  #cookie: CookieKey;
   #transport: Transport;
   #listenPort: number;
   #resolve: NodeResolver | undefined;

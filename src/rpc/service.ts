@@ -134,7 +134,7 @@ if (Object.keys(PRELUDE.values).join() !== PRELUDE_NAMES.join()) {
  * import { MemoryNetwork } from "../dist/memory.ts";
  * import { Runtime } from "../process/runtime.ts";
  * const runtime = new Runtime({ node: "a@h" });
- * const kernel = new NetKernel({ runtime, cookie: await importCookie("c"), transport: new MemoryNetwork(), listenPort: 0 });
+ * const kernel = new NetKernel({ runtime, cookie: importCookie("c"), transport: new MemoryNetwork(), listenPort: 0 });
  * const service = startRpc(runtime, kernel, { allow: ["node.*"] });
  * console.assert(service.policy.allows("node", "uptime") && !service.policy.remoteEval);
  * service.stop();

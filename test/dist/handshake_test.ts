@@ -55,10 +55,8 @@ async function pairUp(options: {
 }): Promise<[HandshakeResult, HandshakeResult]> {
   const [ca, cb] = memoryPair();
   try {
-    const [keyA, keyB] = await Promise.all([
-      importCookie(options.cookieA ?? "secret"),
-      importCookie(options.cookieB ?? "secret"),
-    ]);
+    const keyA = importCookie(options.cookieA ?? "secret");
+    const keyB = importCookie(options.cookieB ?? "secret");
     const a = options.a ?? A;
     return await Promise.all([
       initiateHandshake(io(ca), {
@@ -115,7 +113,7 @@ Deno.test("the cookie never crosses the wire", async () => {
   const [ca, cb] = memoryPair();
   const sent: Uint8Array[] = [];
   const received: Uint8Array[] = [];
-  const key = await importCookie(cookie);
+  const key = importCookie(cookie);
   const [ra, rb] = await Promise.all([
     initiateHandshake(recording(io(ca), sent, received), { self: A, cookie: key, peer: B.name }),
     acceptHandshake(io(cb), { self: B, cookie: key, decide: () => "ok" }),
@@ -130,7 +128,7 @@ Deno.test("the cookie never crosses the wire", async () => {
 });
 
 Deno.test("acceptHandshake() refuses a replayed REPLY", async () => {
-  const key = await importCookie("secret");
+  const key = importCookie("secret");
   // An honest session, recorded by an eavesdropper.
   const [c1, s1] = memoryPair();
   const sent: Uint8Array[] = [];
@@ -160,7 +158,7 @@ Deno.test("acceptHandshake() refuses a replayed REPLY", async () => {
 });
 
 Deno.test("acceptHandshake() refuses its own proof reflected back as REPLY", async () => {
-  const key = await importCookie("secret");
+  const key = importCookie("secret");
   const [c, s] = memoryPair();
   const attacker = io(c);
   const accepted = acceptHandshake(io(s), { self: B, cookie: key, decide: () => "ok" });
@@ -176,8 +174,8 @@ Deno.test("acceptHandshake() refuses its own proof reflected back as REPLY", asy
   assert.equal(result.reason, "bad_cookie");
 });
 
-Deno.test("makeProof() differs by role, so a responder's proof never passes as an initiator's", async () => {
-  const key = await importCookie("secret");
+Deno.test("makeProof() differs by role, so a responder's proof never passes as an initiator's", () => {
+  const key = importCookie("secret");
   const fields = {
     version: 1,
     role: 1,
@@ -190,11 +188,11 @@ Deno.test("makeProof() differs by role, so a responder's proof never passes as a
     nonceA: new Uint8Array(32).fill(1),
     nonceB: new Uint8Array(32).fill(2),
   };
-  const responder = await makeProof(key, fields);
-  const initiator = await makeProof(key, { ...fields, role: 2 });
+  const responder = makeProof(key, fields);
+  const initiator = makeProof(key, { ...fields, role: 2 });
   assert.ok(!timingSafeEqual(responder, initiator));
   // Swapping the names (the same nonces seen from the other side) changes the proof too.
-  const swapped = await makeProof(key, { ...fields, nameA: "b@h", nameB: "a@h" });
+  const swapped = makeProof(key, { ...fields, nameA: "b@h", nameB: "a@h" });
   assert.ok(!timingSafeEqual(responder, swapped));
   assert.equal(
     proofInput(fields).subarray(0, 16).join(),
@@ -240,7 +238,7 @@ Deno.test("initiateHandshake() refuses a responder that is not the node dialled"
 });
 
 Deno.test("acceptHandshake() fails with protocol on garbage and with closed on an early end", async () => {
-  const key = await importCookie("secret");
+  const key = importCookie("secret");
   const garbage = await acceptHandshake(
     {
       send: () => Promise.resolve(),
@@ -270,7 +268,7 @@ Deno.test("acceptHandshake() fails with protocol on garbage and with closed on a
 });
 
 Deno.test("acceptHandshake() fails with protocol on a frame over 64 KiB", async () => {
-  const key = await importCookie("secret");
+  const key = importCookie("secret");
   const [c, s] = memoryPair();
   const accepted = acceptHandshake(io(s), { self: B, cookie: key, decide: () => "ok" });
   await c.write(new Uint8Array([0xff, 0xff, 0xff, 0xff]));

@@ -15,12 +15,12 @@ interface TestKernel {
   stop(): Promise<void>;
 }
 
-async function kernels(
+function kernels(
   names: string[],
   options: Partial<NetKernelOptions> = {},
-): Promise<TestKernel[]> {
+): TestKernel[] {
   const net = new MemoryNetwork();
-  const cookie = await importCookie("kernel-test");
+  const cookie = importCookie("kernel-test");
   const made = names.map((name) => {
     const runtime = new Runtime({ node: name });
     const listener = net.listen({ hostname: "mem", port: 0 });
@@ -51,7 +51,7 @@ async function kernels(
 }
 
 Deno.test("NetKernel connects over any transport and becomes the runtime's router", async () => {
-  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  const [a, b] = kernels(["a@mem", "b@mem"]);
   try {
     assert.equal(a!.runtime.router, a!.kernel);
     assert.equal(await a!.kernel.connect("b@mem"), true);
@@ -68,7 +68,7 @@ Deno.test("NetKernel connects over any transport and becomes the runtime's route
 });
 
 Deno.test("NetKernel.sendOp() reaches the handler installed with onOp() on the other node", async () => {
-  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  const [a, b] = kernels(["a@mem", "b@mem"]);
   try {
     const got: [string, unknown[]][] = [];
     b!.kernel.onOp(OP_USER_MIN + 3, (node, fields) => got.push([node, fields]));
@@ -86,7 +86,7 @@ Deno.test("NetKernel.sendOp() reaches the handler installed with onOp() on the o
 });
 
 Deno.test("NetKernel announces CAP_SPAWN only while a spawn handler is installed", async () => {
-  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  const [a, b] = kernels(["a@mem", "b@mem"]);
   try {
     await a!.kernel.connect("b@mem");
     assert.equal((a!.kernel.peer("b@mem")!.capabilities & CAP_SPAWN) !== 0, false);
@@ -101,7 +101,7 @@ Deno.test("NetKernel announces CAP_SPAWN only while a spawn handler is installed
 });
 
 Deno.test("NetKernel queues signals for a pending node and sends them in order once up", async () => {
-  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  const [a, b] = kernels(["a@mem", "b@mem"]);
   try {
     const sink = b!.runtime.open();
     for (let i = 0; i < 100; i++) a!.runtime.send(sink.self, i);
@@ -117,7 +117,7 @@ Deno.test("NetKernel queues signals for a pending node and sends them in order o
 });
 
 Deno.test("NetKernel does not connect for exit, unlink or demonitor signals", async () => {
-  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  const [a, b] = kernels(["a@mem", "b@mem"]);
   try {
     const me = a!.runtime.open();
     const remote = new Pid("b@mem", 1, 0, b!.runtime.creation);
@@ -132,7 +132,7 @@ Deno.test("NetKernel does not connect for exit, unlink or demonitor signals", as
 });
 
 Deno.test("NetKernel.stop() refuses new connects and ends every connection", async () => {
-  const [a, b] = await kernels(["a@mem", "b@mem"]);
+  const [a, b] = kernels(["a@mem", "b@mem"]);
   try {
     await a!.kernel.connect("b@mem");
     await a!.kernel.stop();
@@ -146,7 +146,7 @@ Deno.test("NetKernel.stop() refuses new connects and ends every connection", asy
 });
 
 Deno.test("NetKernel.connect() throws TypeError on an invalid node name", async () => {
-  const [a] = await kernels(["a@mem"]);
+  const [a] = kernels(["a@mem"]);
   try {
     assert.throws(() => a!.kernel.connect("no-at-sign"), TypeError);
   } finally {

@@ -118,7 +118,7 @@ export async function rawPeer(
       creation: options.creation ?? 1,
       capabilities: CAPS_DEFAULT,
     },
-    cookie: await importCookie(options.cookie ?? "test-cookie"),
+    cookie: importCookie(options.cookie ?? "test-cookie"),
     peer,
   });
   return { conn, result, reader };
