@@ -39,8 +39,8 @@ import { closeQuietly, readFull, readToEnd, writeAll } from "./_io.ts";
 import { EpmdRegistrationError, EpmdUnavailableError } from "./errors.ts";
 import {
   EPMD_DEFAULT_PORT,
+  type EpmdFoundEntry,
   type EpmdName,
-  type EpmdNodeEntry,
   MAX_EXTRA_BYTES,
   MAX_NAME_BYTES,
   RESULT_OK,
@@ -198,7 +198,8 @@ class Registration implements NodeRegistration {
  * Looks a node's port up by name (PORT_PLEASE2).
  *
  * @param options the port mapper (often on the node's host) and the name
- * @returns the node's entry, or `undefined` when no node has that name
+ * @returns the node's entry and the address the port mapper answered on, or
+ *   `undefined` when no node has that name
  * @throws {EpmdUnavailableError} when no port mapper answers
  * @throws {TimeoutError} when the port mapper does not reply in time
  * @throws {DecodeError} when the reply is malformed or missing
@@ -213,13 +214,15 @@ class Registration implements NodeRegistration {
  * await server.close();
  * ```
  */
-export async function lookupNode(options: LookupNodeOptions): Promise<EpmdNodeEntry | undefined> {
+export async function lookupNode(options: LookupNodeOptions): Promise<EpmdFoundEntry | undefined> {
   const request = encodeRequest({ type: "port_please2", name: options.name });
   return await exchange(resolveTarget(options), "PORT_PLEASE2", false, async (conn) => {
     await writeAll(conn, request);
-    return decodePort2Response(
+    const entry = decodePort2Response(
       await readReply(conn, MAX_PORT2_REPLY, "PORT2", port2ResponseLength),
     );
+    if (entry === undefined) return undefined;
+    return { ...entry, address: (conn.remoteAddr as Deno.NetAddr).hostname };
   });
 }
 

@@ -28,6 +28,7 @@ export {
   ALIVE2_X_RESP,
   DUMP_REQ,
   EPMD_DEFAULT_PORT,
+  type EpmdFoundEntry,
   type EpmdName,
   type EpmdNodeEntry,
   type EpmdRegistration,

@@ -143,6 +143,17 @@ export interface EpmdNodeEntry {
   extra: Uint8Array;
 }
 
+/**
+ * What {@linkcode lookupNode} found: the entry, and the IP address the port
+ * mapper answered on. A port mapper runs on its nodes' host, so that is the
+ * node's host name already resolved: a TCP connect can go there without
+ * resolving the name again.
+ */
+export interface EpmdFoundEntry extends EpmdNodeEntry {
+  /** The IP address the port mapper was reached at (as the socket reports it). */
+  address: string;
+}
+
 /** A registration held by a port mapper server: the entry and its creation. */
 export interface EpmdRegistration extends EpmdNodeEntry {
   /** The creation the port mapper gave this registration (32-bit, never 0). */

@@ -211,6 +211,7 @@ Deno.test("lookupNode() returns once the whole reply has come, without waiting f
     const entry = await lookupNode({ epmdPort: holder.port, name: "held", timeout: 10_000 });
     assert.equal(entry?.port, 4321);
     assert.equal(entry?.name, "held");
+    assert.equal(entry?.address, "127.0.0.1");
   } finally {
     await holder.close();
   }
