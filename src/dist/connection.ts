@@ -20,9 +20,12 @@
  * copied once, from the sender's own memory straight into the write.
  *
  * No head-of-line blocking. A body longer than the fragment size goes to a
- * bulk queue and leaves in fragments, at most eight fragments' worth of
- * bytes per write; each write takes all small frames first, so ticks and
- * small messages overtake a bulk transfer.
+ * bulk queue and leaves in fragments, at most eight fragment sizes' worth
+ * of bytes per write; each write takes all small frames first, so ticks and
+ * small messages overtake a bulk transfer. A fragment is as large as what
+ * is left of the write's budget (512 KiB by default), or the whole rest of
+ * its body when that is at most one fragment size more: few large
+ * fragments, each read by the peer straight into its message.
  * Order between two processes still holds: a message whose sender has a
  * bulk message in flight queues behind it.
  *
@@ -44,7 +47,8 @@
  * read (no copy). Fragments land in one buffer per message, allocated at
  * the first fragment: copied from the read buffer, or, for the rest of a
  * fragment that did not fit in one read, read from the socket straight into
- * place. Read buffers that no message kept a view of are read into again.
+ * place (and after such a fragment the next read is a short one, so of the
+ * next large fragment only its first bytes pass through the read buffer). Read buffers that no message kept a view of are read into again.
  * A peer cannot make us allocate what it does not send: past
  * `maxPreallocated` announced bytes, a message's buffer grows with its data.
  *
@@ -103,7 +107,11 @@ export interface DistConnectionOptions {
   onMessage(body: Uint8Array): void;
   /** Called once when the connection closes, with the reason and a sentence for the log. */
   onClose(reason: NodeDownReason, detail: string): void;
-  /** Bodies longer than this are sent as fragments of this size. Default 64 KiB. */
+  /**
+   * Bodies longer than this are sent in fragments; a write takes at most
+   * eight times this of them (one fragment as large as that, when nothing
+   * else is queued). Default 64 KiB.
+   */
   fragmentSize?: number;
   /** Bytes queued past which the connection is busy. Default 16 MiB. */
   highWaterMark?: number;
@@ -440,8 +448,8 @@ export class DistConnection {
 
   /**
    * Moves frames from the bulk queue into the batch buffer, up to
-   * FRAGMENTS_PER_WRITE fragments' worth of bytes, so that the small queue
-   * gets its turn at least that often.
+   * FRAGMENTS_PER_WRITE fragment sizes' worth of bytes, so that the small
+   * queue gets its turn at least that often.
    */
   #takeFragments(): void {
     const size = this.#fragmentSize;
@@ -461,8 +469,13 @@ export class DistConnection {
         budget -= body.length + 5;
       } else {
         const first = item.off === 0;
-        const take = Math.min(size, body.length - item.off);
         const header = first ? 9 : 5;
+        // As much as the budget allows (a few large fragments cost the
+        // receiver less than many small ones), and the whole rest of the
+        // body when only a fragment's size or less would be left over.
+        const rest = body.length - item.off;
+        let take = Math.min(rest, Math.max(size, budget - 4 - header));
+        if (rest - take <= size) take = Math.min(rest, MAX_FRAME - header);
         const start = this.#reserve(4 + header + take);
         const buf = this.#buf;
         writeU32(buf, start, header + take);

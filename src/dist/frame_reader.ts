@@ -11,7 +11,9 @@
  *   connection: frames inside a chunk are handed out as views (no copy),
  *   only a frame split across chunks is assembled in a buffer of its own,
  *   or, when a {@linkcode FrameSink} takes it, in the caller's memory: the
- *   rest of a large frame is then read from the socket straight into it.
+ *   rest of a large frame is then read from the socket straight into it,
+ *   and the read after it is a short one (`read(max)`), so that of a run
+ *   of large frames little more than the headers is copied.
  *
  * A length over the limit is a {@linkcode DecodeError} before any byte of
  * the payload is buffered, so a 4 GiB length prefix costs nothing. (The
@@ -91,6 +93,8 @@ export interface DirectReadable {
 
 /** Read the rest of a frame straight into the sink's memory when at least this much is missing. */
 const DIRECT_READ_MIN = 16 * 1024;
+/** The read that follows a frame read straight into the sink's memory asks for at most this. */
+const SHORT_READ_BYTES = 4 * 1024;
 
 /**
  * Frame parser over one connection. Not safe for two concurrent readers.
@@ -193,6 +197,10 @@ export class FrameReader {
     const direct = typeof (conn as Partial<DirectReadable>).readInto === "function"
       ? conn as Connection & DirectReadable
       : undefined;
+    // After a frame read straight into the sink's memory, the next frame is
+    // likely another large one: read a little first, so that little more
+    // than its header passes through the transport's buffer.
+    let short = false;
     while (!this.#stopped) {
       const dest = this.#dest;
       if (
@@ -203,10 +211,14 @@ export class FrameReader {
         if (n === null || this.#stopped) return;
         onChunk?.(n);
         this.#destFill += n;
-        if (this.#destFill === dest.length) this.#endDest();
+        if (this.#destFill === dest.length) {
+          this.#endDest();
+          short = true;
+        }
         continue;
       }
-      const chunk = await conn.read();
+      const chunk = await conn.read(short ? SHORT_READ_BYTES : undefined);
+      short = false;
       if (chunk === null || this.#stopped) return;
       onChunk?.(chunk.length);
       if (!this.#feed(chunk, maxFrame, onFrame)) conn.recycle?.(chunk);

@@ -12,7 +12,8 @@
  * so a bulk transfer takes few reads, and shrinks again when reads are
  * small. `readInto` reads into memory of the caller's choice instead: the
  * frame reader uses it for the rest of a large fragment, which then lands
- * in its message without a copy.
+ * in its message without a copy; `read(max)`, a short read into the slab,
+ * for the header of the fragment that may follow.
  *
  * @example
  * ```ts
@@ -123,8 +124,11 @@ export class ConnConnection implements Connection, DirectReadable {
     this.remoteAddr = formatAddress(addr.hostname, addr.port);
   }
 
-  /** Reads the next chunk; `null` at the end of the stream or after `close()`. */
-  async read(): Promise<Uint8Array | null> {
+  /**
+   * Reads the next chunk, of at most `max` bytes; `null` at the end of the
+   * stream or after `close()`.
+   */
+  async read(max?: number): Promise<Uint8Array | null> {
     if (this.#closed) return null;
     if (this.#lent === 0 && this.#slab.length === this.#slabSize) {
       this.#pos = 0; // every chunk came back: read into the slab from the start
@@ -133,16 +137,20 @@ export class ConnConnection implements Connection, DirectReadable {
       this.#pos = 0;
       this.#lent = 0;
     }
-    const room = this.#slab.length - this.#pos;
+    const room = max === undefined
+      ? this.#slab.length - this.#pos
+      : Math.min(max, this.#slab.length - this.#pos);
     let n: number | null;
     try {
-      n = await this.#conn.read(this.#slab.subarray(this.#pos));
+      n = await this.#conn.read(this.#slab.subarray(this.#pos, this.#pos + room));
     } catch (e) {
       if (this.#closed || isClosedError(e)) return null;
       throw e;
     }
     if (n === null) return null;
-    if (n === room) {
+    if (max !== undefined) {
+      // A short read asked for: says nothing about the load.
+    } else if (n === room) {
       if (this.#slabSize < SLAB_MAX_BYTES) this.#slabSize *= 2;
     } else if (n < this.#slabSize >> 4 && this.#slabSize > SLAB_MIN_BYTES) {
       this.#slabSize >>= 1;

@@ -47,10 +47,13 @@ export interface Connection extends AsyncIterable<Uint8Array> {
   readonly remoteAddr: string;
   /**
    * Reads the next chunk of bytes.
+   * @param max a hint: the caller wants at most this many bytes now (it
+   *   means to read what follows elsewhere, e.g. straight into a message);
+   *   a transport may ignore it
    * @returns the chunk, or `null` once the stream has ended or was closed
    * @throws {Error} only on a transport failure other than the end of the stream
    */
-  read(): Promise<Uint8Array | null>;
+  read(max?: number): Promise<Uint8Array | null>;
   /**
    * Writes all of `bytes`. The caller must not change `bytes` until the
    * promise settles.

@@ -328,38 +328,49 @@ Deno.test("DistConnection drains thousands of messages queued behind a bulk one 
 
 Deno.test("DistConnection interleaves small messages and ticks with the fragments of a bulk transfer", async () => {
   const [a, raw] = memoryPair({ capacity: 4096 });
-  const tickMs = 40;
+  const tickMs = 20;
   const s = side(a, "b@h", { fragmentSize: 1024, ticktime: tickMs * 4 });
   s.conn.start();
   s.conn.send(new Uint8Array(64 * 1024), "bulk");
   s.conn.send(body(3), "small");
-  // A slow reader: the bulk transfer takes several tick intervals.
+  // A slow reader: each write (one fragment) stalls longer than a tick
+  // interval, so ticks queue behind it and leave between the fragments.
   const reader = new FrameReader(raw);
   const kinds: string[] = [];
-  let ticksSeen = 0;
-  while (kinds.filter((k) => k !== "tick").length < 66) {
+  let bulkBytes = 0;
+  let largest = 0;
+  while (bulkBytes < 64 * 1024) {
     const p = await reader.next(1 << 20);
     if (p === null) break;
-    if (p.length === 0) ticksSeen++;
-    kinds.push(
-      p.length === 0
-        ? "tick"
-        : p[0] === FRAME_MESSAGE
-        ? "msg"
-        : p[0] === FRAME_FRAGMENT_HEAD
-        ? "head"
-        : "cont",
-    );
-    await new Promise((r) => setTimeout(r, 4)); // the slow network, not synchronisation
+    const kind = p.length === 0
+      ? "tick"
+      : p[0] === FRAME_MESSAGE
+      ? "msg"
+      : p[0] === FRAME_FRAGMENT_HEAD
+      ? "head"
+      : "cont";
+    kinds.push(kind);
+    if (kind === "head" || kind === "cont") {
+      const n = p.length - (kind === "head" ? 9 : 5);
+      bulkBytes += n;
+      largest = Math.max(largest, n);
+    }
+    await raw.write(new Uint8Array(4)); // the reader ticks too, so it is not silent
+    await new Promise((r) => setTimeout(r, 1.5 * tickMs)); // the slow network, not synchronisation
   }
+  assert.equal(bulkBytes, 64 * 1024, `bulk bytes received: ${kinds.join(",")}`);
   const firstData = kinds.filter((k) => k !== "tick");
   assert.equal(firstData[0], "msg", "the small message leaves before the bulk one");
   assert.equal(firstData[1], "head");
+  // A fragment takes one write's budget (eight fragment sizes), or the rest
+  // of the body when at most one fragment size more.
+  assert.ok(largest <= 9 * 1024 && largest > 1024, `largest fragment ${largest} bytes`);
   const lastCont = kinds.lastIndexOf("cont");
   const firstTickInside = kinds.findIndex((k, i) =>
     k === "tick" && i > kinds.indexOf("head") && i < lastCont
   );
-  assert.ok(ticksSeen > 0 && firstTickInside > 0, `no tick between fragments: ${kinds.join(",")}`);
+  assert.ok(firstTickInside > 0, `no tick between fragments: ${kinds.join(",")}`);
+  assert.equal(s.closed, undefined);
   s.conn.close("disconnect");
   raw.close();
 });

@@ -98,16 +98,28 @@ class DirectScriptedConnection extends ScriptedConnection implements DirectReada
     super([]);
     this.#source = new ScriptedConnection(chunks);
   }
-  override async read(): Promise<Uint8Array | null> {
+  /** The `max` of each `read()` call made by the frame reader. */
+  readMax: (number | undefined)[] = [];
+  override read(max?: number): Promise<Uint8Array | null> {
+    this.readMax.push(max);
+    return this.#next(max);
+  }
+  async #next(max?: number): Promise<Uint8Array | null> {
+    let chunk: Uint8Array | null;
     if (this.#rest.length > 0) {
-      const rest = this.#rest;
+      chunk = this.#rest;
       this.#rest = new Uint8Array(0);
-      return rest;
+    } else {
+      chunk = await this.#source.read();
     }
-    return await this.#source.read();
+    if (chunk !== null && max !== undefined && chunk.length > max) {
+      this.#rest = chunk.subarray(max);
+      chunk = chunk.subarray(0, max);
+    }
+    return chunk;
   }
   async readInto(target: Uint8Array): Promise<number | null> {
-    const chunk = await this.read();
+    const chunk = await this.#next();
     if (chunk === null) return null;
     const n = Math.min(target.length, chunk.length);
     target.set(chunk.subarray(0, n));
@@ -177,6 +189,30 @@ Deno.test("FrameReader.run() reads the rest of a large split frame straight into
   await new FrameReader(conn).run(1 << 20, () => false, undefined, oddSink(sunk));
   assert.deepEqual(conn.directReads, [200_004 - 100]);
   assert.deepEqual(sunk, payloads(200_000));
+});
+
+Deno.test("FrameReader.run() reads only a little after a frame read straight into the sink", async () => {
+  const frames = payloads(200_001, 10, 200_003); // odd first bytes: 1 and 3 go to the sink
+  const wire = encodeFrames(frames);
+  const conn = new DirectScriptedConnection([wire.slice(0, 100), wire.slice(100)]);
+  const sunk: Uint8Array[] = [];
+  const whole: Uint8Array[] = [];
+  await new FrameReader(conn).run(
+    1 << 20,
+    (buf, start, end) => {
+      whole.push(buf.slice(start, end));
+      return false;
+    },
+    undefined,
+    oddSink(sunk),
+  );
+  assert.deepEqual(sunk, [frames[0], frames[2]]);
+  assert.deepEqual(whole, [frames[1]]);
+  // What follows the first comes in a short read, the rest of the third straight into place.
+  assert.equal(conn.readMax[0], undefined);
+  assert.ok(conn.readMax[1]! <= 4096, `read after a direct frame: ${conn.readMax[1]}`);
+  assert.equal(conn.directReads.length, 2);
+  assert.ok(conn.directReads[1]! > 190_000, `second direct read ${conn.directReads[1]}`);
 });
 
 Deno.test("FrameReader.run() ends with the error the sink throws", async () => {

@@ -101,6 +101,15 @@ Deno.test("ConnConnection grows its read slab while reads fill it, and shrinks i
   conn.close();
 });
 
+Deno.test("ConnConnection.read(max) reads at most max bytes and leaves the slab size alone", async () => {
+  const conn = new ConnConnection(fakeSocket(() => Infinity));
+  const short = (await conn.read(100))!;
+  assert.equal(short.length, 100);
+  conn.recycle(short);
+  assert.equal((await conn.read())!.length, 64 * 1024, "a short read does not grow the slab");
+  conn.close();
+});
+
 Deno.test("TcpTransport.listen() throws AddrInUse on a taken port and connect() rejects when refused", async () => {
   const tcp = new TcpTransport();
   const listener = tcp.listen({ hostname: "127.0.0.1", port: 0 });
