@@ -17,7 +17,10 @@
  * second buffer and leave together when it completes. So a burst of small
  * messages costs one system call, and a sender never awaits a write. A
  * body may come in parts (`encodeParts`): its large byte strings are then
- * copied once, from the sender's own memory straight into the write.
+ * not copied by the codec. The frames of a bulk transfer are written
+ * without a copy at all: a stretch of 32 KiB or more of a fragment goes to
+ * the transport as a view of the body (the sender's own memory), after
+ * the batch bytes before it (one write call per piece).
  *
  * No head-of-line blocking. A body longer than the fragment size goes to a
  * bulk queue and leaves in fragments, at most eight fragment sizes' worth
@@ -48,7 +51,9 @@
  * the first fragment: copied from the read buffer, or, for the rest of a
  * fragment that did not fit in one read, read from the socket straight into
  * place (and after such a fragment the next read is a short one, so of the
- * next large fragment only its first bytes pass through the read buffer). Read buffers that no message kept a view of are read into again.
+ * next large fragment only its first bytes pass through the read buffer).
+ * So a large message is read into its buffer by the kernel and copied by
+ * no one. Read buffers that no message kept a view of are read into again.
  * A peer cannot make us allocate what it does not send: past
  * `maxPreallocated` announced bytes, a message's buffer grows with its data.
  *
@@ -174,6 +179,16 @@ const DONE: BulkItem = {
 const KEEP_BUFFER_MAX = 1024 * 1024;
 /** Bytes taken from the bulk queue into one write, at most, in fragments of this many. */
 const FRAGMENTS_PER_WRITE = 8;
+/** Stretches of bulk bodies at least this long are written from the sender's memory, not copied. */
+const VIEW_MIN_BYTES = 32 * 1024;
+
+/** A stretch of a body written from the sender's memory, after `#buf[0..at)`. */
+interface OutView {
+  at: number;
+  bytes: Uint8Array;
+  /** Its length when queued: what its frame announces. */
+  length: number;
+}
 
 /**
  * An established connection: frames, ticks, batching, fragments, backpressure.
@@ -207,6 +222,13 @@ export class DistConnection {
   // Sending
   #buf: Uint8Array<ArrayBuffer> = new Uint8Array(INITIAL_BUFFER);
   #len = 0;
+  /**
+   * Large stretches of bulk bodies that go out from the sender's own memory
+   * rather than through `#buf`: each is written after `#buf[0..at)`.
+   */
+  #views: OutView[] = [];
+  /** Bytes in `#views`. */
+  #viewBytes = 0;
   #spare: Uint8Array<ArrayBuffer> | undefined;
   #scheduled = false;
   #writing = false;
@@ -267,7 +289,7 @@ export class DistConnection {
 
   /** Bytes accepted by `send` and not yet written to the transport. */
   get bytesQueued(): number {
-    return this.#len + this.#bulkBytes + this.#inFlight;
+    return this.#len + this.#viewBytes + this.#bulkBytes + this.#inFlight;
   }
 
   /** Whether more than the high-water mark is queued. */
@@ -379,6 +401,8 @@ export class DistConnection {
     this.#bulkBytes = 0;
     this.#bulkKeys.clear();
     this.#len = 0;
+    this.#views = [];
+    this.#viewBytes = 0;
     this.#streams.clear();
     this.#reserved = 0;
     this.#sinking = undefined;
@@ -416,15 +440,20 @@ export class DistConnection {
   #flush(): void {
     if (this.#writing || this.#closed) return;
     if (this.#bulk.length > 0) this.#takeFragments();
-    if (this.#len === 0) return;
+    if (this.#len === 0 && this.#views.length === 0) return;
     const out = this.#buf.subarray(0, this.#len);
-    this.#inFlight = this.#len;
+    const views = this.#views;
+    this.#inFlight = this.#len + this.#viewBytes;
     this.#len = 0;
+    if (views.length > 0) {
+      this.#views = [];
+      this.#viewBytes = 0;
+    }
     this.#tickQueued = false;
     this.#buf = this.#spare ?? new Uint8Array(INITIAL_BUFFER);
     this.#spare = undefined;
     this.#writing = true;
-    this.#io.write(out).then(
+    (views.length === 0 ? this.#io.write(out) : writeWithViews(this.#io, out, views)).then(
       () => this.#written(out),
       (e) => this.close("connection_closed", `write failed: ${reasonOf(e)}`),
     );
@@ -476,7 +505,7 @@ export class DistConnection {
         const rest = body.length - item.off;
         let take = Math.min(rest, Math.max(size, budget - 4 - header));
         if (rest - take <= size) take = Math.min(rest, MAX_FRAME - header);
-        const start = this.#reserve(4 + header + take);
+        const start = this.#reserve(4 + header);
         const buf = this.#buf;
         writeU32(buf, start, header + take);
         if (first) {
@@ -490,9 +519,9 @@ export class DistConnection {
           writeU32(buf, start + 5, item.stream);
         }
         if (body instanceof Uint8Array) {
-          buf.set(body.subarray(item.off, item.off + take), start + 4 + header);
+          this.#append(body, item.off, take);
         } else {
-          copyParts(body, item, take, buf, start + 4 + header);
+          this.#appendParts(body, item, take);
         }
         item.off += take;
         budget -= take + 4 + header;
@@ -512,6 +541,51 @@ export class DistConnection {
         else this.#bulkKeys.set(item.key, left);
       }
     }
+  }
+
+  /**
+   * Appends `bytes[from..from+n)` to the batch: a large stretch as a view
+   * (written from the sender's memory), a small one copied.
+   */
+  #append(bytes: Uint8Array, from: number, n: number): void {
+    if (n >= VIEW_MIN_BYTES && bytes.length >= from + n) {
+      this.#views.push({ at: this.#len, bytes: bytes.subarray(from, from + n), length: n });
+      this.#viewBytes += n;
+    } else {
+      const at = this.#reserve(n);
+      const present = Math.max(0, Math.min(n, bytes.length - from));
+      if (present > 0) this.#buf.set(bytes.subarray(from, from + present), at);
+      if (present < n) this.#buf.fill(0, at + present, at + n);
+    }
+  }
+
+  /**
+   * Appends the next `n` bytes of `body` from the cursor to the batch, and
+   * moves the cursor past them; as {@linkcode copyParts}, a part found
+   * shorter than when it was encoded is padded with zeros.
+   */
+  #appendParts(body: EncodedParts, cursor: { part: number; partOff: number }, n: number): void {
+    const { parts, sizes } = body;
+    let i = cursor.part;
+    let off = cursor.partOff;
+    while (n > 0) {
+      const part = parts[i]!;
+      const count = Math.min(sizes[i]! - off, n);
+      if (count >= VIEW_MIN_BYTES && part.length >= off + count) {
+        this.#append(part, off, count);
+      } else {
+        const at = this.#reserve(count);
+        copyParts(body, { part: i, partOff: off }, count, this.#buf, at);
+      }
+      n -= count;
+      off += count;
+      if (off === sizes[i]) {
+        i++;
+        off = 0;
+      }
+    }
+    cursor.part = i;
+    cursor.partOff = off;
   }
 
   #tick(): void {
@@ -688,6 +762,29 @@ function copyParts(
   }
   cursor.part = i;
   cursor.partOff = off;
+}
+
+/**
+ * Writes `out` with the views spliced in at their offsets, in order. A view
+ * found shorter than when it was queued (its buffer detached or shrunk
+ * since) is padded with zeros, so the frames still hold the length they
+ * announce.
+ */
+async function writeWithViews(io: Connection, out: Uint8Array, views: OutView[]): Promise<void> {
+  let from = 0;
+  for (const v of views) {
+    if (v.at > from) await io.write(out.subarray(from, v.at));
+    from = v.at;
+    if (v.bytes.length === v.length) {
+      await io.write(v.bytes);
+    } else {
+      const padded = new Uint8Array(v.length);
+      const present = Math.min(v.bytes.length, v.length);
+      if (present > 0) padded.set(v.bytes.subarray(0, present));
+      await io.write(padded);
+    }
+  }
+  if (from < out.length) await io.write(out.subarray(from));
 }
 
 function writeU32(buf: Uint8Array, off: number, v: number): void {

@@ -126,6 +126,14 @@ export class FrameReader {
   /** Where the rest of a frame taken by the sink goes, and how much of it is there. */
   #dest: Uint8Array | undefined;
   #destFill = 0;
+  /**
+   * The first bytes of a frame split across chunks, gathered until the sink
+   * can be asked about it (it needs {@linkcode SINK_MIN_BYTES}); the frame's
+   * length while gathering, else 0.
+   */
+  #pre = new Uint8Array(SINK_MIN_BYTES);
+  #preFill = 0;
+  #preLen = 0;
 
   /** @param conn the connection to read frames from */
   constructor(conn: Connection) {
@@ -217,7 +225,10 @@ export class FrameReader {
         }
         continue;
       }
-      const chunk = await conn.read(short ? SHORT_READ_BYTES : undefined);
+      // Also while gathering the first bytes of a frame for the sink.
+      const chunk = await conn.read(
+        short || this.#preLen > 0 ? SHORT_READ_BYTES : undefined,
+      );
       short = false;
       if (chunk === null || this.#stopped) return;
       onChunk?.(chunk.length);
@@ -239,21 +250,33 @@ export class FrameReader {
     let off = 0;
     let kept = false;
     const end = chunk.length;
+    if (this.#preLen > 0) {
+      const pre = this.#pre;
+      const take = Math.min(SINK_MIN_BYTES - this.#preFill, end);
+      pre.set(take === end ? chunk : chunk.subarray(0, take), this.#preFill);
+      this.#preFill += take;
+      off = take;
+      if (this.#preFill < SINK_MIN_BYTES) return false;
+      const len = this.#preLen;
+      this.#preLen = 0;
+      this.#preFill = 0;
+      this.#startPartial(pre, 0, len);
+    }
     if (this.#dest !== undefined) {
       const dest = this.#dest;
-      const take = Math.min(dest.length - this.#destFill, end);
-      dest.set(take === end ? chunk : chunk.subarray(0, take), this.#destFill);
+      const take = Math.min(dest.length - this.#destFill, end - off);
+      dest.set(take === end ? chunk : chunk.subarray(off, off + take), this.#destFill);
       this.#destFill += take;
-      off = take;
+      off += take;
       if (this.#destFill < dest.length) return false;
       this.#endDest();
       if (this.#stopped) return false;
     } else if (this.#partial !== undefined) {
       const partial = this.#partial;
-      const take = Math.min(partial.length - this.#partialFill, end);
-      partial.set(take === end ? chunk : chunk.subarray(0, take), this.#partialFill);
+      const take = Math.min(partial.length - this.#partialFill, end - off);
+      partial.set(take === end ? chunk : chunk.subarray(off, off + take), this.#partialFill);
       this.#partialFill += take;
-      off = take;
+      off += take;
       if (this.#partialFill < partial.length) return false;
       this.#partial = undefined;
       // A kept scratch buffer belongs to the message now; take a new one next time.
@@ -306,6 +329,13 @@ export class FrameReader {
   }
 
   #startPartial(chunk: Uint8Array, off: number, len: number): void {
+    if (this.#sink !== undefined && chunk.length - off < SINK_MIN_BYTES && len > SINK_MIN_BYTES) {
+      // Too little of it here to ask the sink: gather its first bytes.
+      this.#pre.set(chunk.subarray(off));
+      this.#preFill = chunk.length - off;
+      this.#preLen = len;
+      return;
+    }
     if (this.#sink !== undefined && chunk.length - off >= SINK_MIN_BYTES) {
       const dest = this.#sink.begin(chunk, off, chunk.length, len);
       if (dest !== undefined) {

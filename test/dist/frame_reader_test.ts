@@ -215,6 +215,20 @@ Deno.test("FrameReader.run() reads only a little after a frame read straight int
   assert.ok(conn.directReads[1]! > 190_000, `second direct read ${conn.directReads[1]}`);
 });
 
+Deno.test("FrameReader.run() gathers the first bytes of a frame for the sink when a chunk ends in its header", async () => {
+  const frames = payloads(200_001);
+  const wire = encodeFrames(frames);
+  // The length prefix and 5 bytes, then 3 bytes, then the rest.
+  const conn = new DirectScriptedConnection([wire.slice(0, 9), wire.slice(9, 12), wire.slice(12)]);
+  const sunk: Uint8Array[] = [];
+  const sink = oddSink(sunk);
+  await new FrameReader(conn).run(1 << 20, () => false, undefined, sink);
+  assert.deepEqual(sunk, frames);
+  assert.equal(sink.begun, 1);
+  assert.ok(conn.readMax[1]! <= 4096, `read while gathering: ${conn.readMax[1]}`);
+  assert.ok(conn.directReads.length > 0, "no direct read");
+});
+
 Deno.test("FrameReader.run() ends with the error the sink throws", async () => {
   const wire = encodeFrames(payloads(50_000));
   const conn = new ScriptedConnection([wire.slice(0, 100), wire.slice(100)]);
