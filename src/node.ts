@@ -368,6 +368,6 @@ function epmdResolver(epmdPort: number, timeout: number): NodeResolver {
       log.warning("{node} is an Erlang node, not a Weft node; not connecting", { node });
       return undefined;
     }
-    return { hostname: parsed.host, port: entry.port };
+    return { hostname: parsed.host, port: entry.port, ip: entry.address };
   };
 }

@@ -296,7 +296,7 @@ export class TcpTransport implements Transport {
   /** Connects with Nagle's algorithm off. */
   async connect(addr: TransportAddress, options: ConnectOptions = {}): Promise<Connection> {
     const conn = await Deno.connect({
-      hostname: addr.hostname,
+      hostname: addr.ip ?? addr.hostname,
       port: addr.port,
       ...(options.signal ? { signal: options.signal } : {}),
     });

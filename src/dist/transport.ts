@@ -34,6 +34,12 @@ export interface TransportAddress {
   hostname: string;
   /** The TCP port; 0 when listening means "any free port". */
   port: number;
+  /**
+   * `hostname` already resolved (the port mapper lookup found it there). A
+   * transport that needs no name (TCP) connects here and skips resolving
+   * it again; one that checks certificates against the name (TLS) ignores it.
+   */
+  ip?: string;
 }
 
 /**

@@ -121,3 +121,20 @@ Deno.test("TcpTransport.listen() throws AddrInUse on a taken port and connect() 
   listener.close();
   await assert.rejects(tcp.connect({ hostname: "127.0.0.1", port }), Deno.errors.ConnectionRefused);
 });
+
+Deno.test("TcpTransport.connect() goes to the resolved ip when one is given, not the host name", async () => {
+  const tcp = new TcpTransport();
+  const listener = tcp.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  // A name that can never resolve: only the ip can have been used.
+  const client = await tcp.connect({
+    hostname: "no-such-host.invalid",
+    port: listener.addr.port,
+    ip: "127.0.0.1",
+  });
+  const server = (await accepted)!;
+  assert.match(client.remoteAddr, /^127\.0\.0\.1:\d+$/);
+  client.close();
+  server.close();
+  listener.close();
+});
