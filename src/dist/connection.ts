@@ -87,6 +87,7 @@
 
 import { DecodeError, NoConnectionError } from "../errors.ts";
 import { EncodedParts } from "../term/codec.ts";
+import { readU32, writeU32 } from "../term/frame.ts";
 import type { FrameReader } from "./frame_reader.ts";
 import type { Connection } from "./transport.ts";
 import {
@@ -569,14 +570,8 @@ export class DistConnection {
     let i = cursor.part;
     let off = cursor.partOff;
     while (n > 0) {
-      const part = parts[i]!;
       const count = Math.min(sizes[i]! - off, n);
-      if (count >= VIEW_MIN_BYTES && part.length >= off + count) {
-        this.#append(part, off, count);
-      } else {
-        const at = this.#reserve(count);
-        copyParts(body, { part: i, partOff: off }, count, this.#buf, at);
-      }
+      this.#append(parts[i]!, off, count);
       n -= count;
       off += count;
       if (off === sizes[i]) {
@@ -785,17 +780,6 @@ async function writeWithViews(io: Connection, out: Uint8Array, views: OutView[])
     }
   }
   if (from < out.length) await io.write(out.subarray(from));
-}
-
-function writeU32(buf: Uint8Array, off: number, v: number): void {
-  buf[off] = v >>> 24;
-  buf[off + 1] = (v >>> 16) & 0xff;
-  buf[off + 2] = (v >>> 8) & 0xff;
-  buf[off + 3] = v & 0xff;
-}
-
-function readU32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
 }
 
 function reasonOf(e: unknown): string {

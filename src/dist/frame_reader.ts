@@ -37,7 +37,7 @@
  */
 
 import { DecodeError } from "../errors.ts";
-import { encodeFrame } from "../term/frame.ts";
+import { encodeFrame, readU32 } from "../term/frame.ts";
 import type { Connection } from "./transport.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -284,28 +284,23 @@ export class FrameReader {
       if (kept && partial.buffer === this.#scratch?.buffer) this.#scratch = undefined;
       if (this.#stopped) return false;
     }
+    // A length prefix split across chunks is completed from the head buffer
+    // first; every other one is read in place.
+    let len = -1;
     if (this.#headFill > 0) {
       const head = this.#head;
       while (this.#headFill < 4 && off < end) head[this.#headFill++] = chunk[off++]!;
       if (this.#headFill < 4) return false;
       this.#headFill = 0;
-      const len = readU32(head, 0);
-      if (len > maxFrame) throw tooLarge(len, maxFrame);
-      if (len === 0) {
-        onFrame(chunk, off, off);
-      } else if (end - off >= len) {
-        kept = onFrame(chunk, off, off + len) || kept;
-        off += len;
-      } else {
-        this.#startPartial(chunk, off, len);
-        return kept;
-      }
+      len = readU32(head, 0);
     }
-    while (end - off >= 4) {
-      const len = ((chunk[off]! << 24) | (chunk[off + 1]! << 16) | (chunk[off + 2]! << 8) |
-        chunk[off + 3]!) >>> 0;
+    for (;;) {
+      if (len < 0) {
+        if (end - off < 4) break;
+        len = readU32(chunk, off);
+        off += 4;
+      }
       if (len > maxFrame) throw tooLarge(len, maxFrame);
-      off += 4;
       if (len === 0) {
         onFrame(chunk, off, off);
       } else if (end - off >= len) {
@@ -315,6 +310,7 @@ export class FrameReader {
         this.#startPartial(chunk, off, len);
         return kept;
       }
+      len = -1;
       if (this.#stopped) return kept;
     }
     while (off < end) this.#head[this.#headFill++] = chunk[off++]!;
@@ -369,11 +365,6 @@ export class FrameReader {
 /** Frames up to this size are assembled in the reusable scratch buffer. */
 const SCRATCH_MAX = 2 * 1024 * 1024;
 const SCRATCH_MIN = 128 * 1024;
-
-function readU32(bytes: Uint8Array, off: number): number {
-  return ((bytes[off]! << 24) | (bytes[off + 1]! << 16) | (bytes[off + 2]! << 8) |
-    bytes[off + 3]!) >>> 0;
-}
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

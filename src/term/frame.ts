@@ -71,7 +71,7 @@ export function encodeTick(): Uint8Array {
 export function encodeFrame(payload: Uint8Array): Uint8Array {
   checkLength(payload.length);
   const frame = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
-  writeLength(frame, 0, payload.length);
+  writeU32(frame, 0, payload.length);
   frame.set(payload, FRAME_HEADER_SIZE);
   return frame;
 }
@@ -100,7 +100,7 @@ export function encodeFrames(payloads: readonly Uint8Array[]): Uint8Array {
   const batch = new Uint8Array(total);
   let offset = 0;
   for (const payload of payloads) {
-    writeLength(batch, offset, payload.length);
+    writeU32(batch, offset, payload.length);
     batch.set(payload, offset + FRAME_HEADER_SIZE);
     offset += FRAME_HEADER_SIZE + payload.length;
   }
@@ -128,7 +128,7 @@ export function encodeTermFrame(value: unknown): Uint8Array {
   const frame = encode(value, { headroom: FRAME_HEADER_SIZE });
   const length = frame.length - FRAME_HEADER_SIZE;
   checkLength(length);
-  writeLength(frame, 0, length);
+  writeU32(frame, 0, length);
   return frame;
 }
 
@@ -140,11 +140,45 @@ function checkLength(length: number): void {
   }
 }
 
-function writeLength(target: Uint8Array, offset: number, length: number): void {
-  target[offset] = length >>> 24;
-  target[offset + 1] = (length >>> 16) & 0xff;
-  target[offset + 2] = (length >>> 8) & 0xff;
-  target[offset + 3] = length & 0xff;
+/**
+ * Writes `value` as a big-endian u32 at `offset`: a frame's length prefix,
+ * and the fixed-size fields of the distribution layer's frames.
+ *
+ * @param target where to write
+ * @param offset the first of the four bytes
+ * @param value an integer in 0..2^32-1
+ *
+ * @example
+ * ```ts
+ * import { readU32, writeU32 } from "./frame.ts";
+ * const bytes = new Uint8Array(4);
+ * writeU32(bytes, 0, 0x01020304);
+ * console.assert(bytes.join() === "1,2,3,4" && readU32(bytes, 0) === 0x01020304);
+ * ```
+ */
+export function writeU32(target: Uint8Array, offset: number, value: number): void {
+  target[offset] = value >>> 24;
+  target[offset + 1] = (value >>> 16) & 0xff;
+  target[offset + 2] = (value >>> 8) & 0xff;
+  target[offset + 3] = value & 0xff;
+}
+
+/**
+ * Reads the big-endian u32 at `offset` (the bytes must be there).
+ *
+ * @param bytes where to read
+ * @param offset the first of the four bytes
+ * @returns the value, 0..2^32-1
+ *
+ * @example
+ * ```ts
+ * import { readU32 } from "./frame.ts";
+ * console.assert(readU32(new Uint8Array([0xff, 0, 0, 1]), 0) === 0xff000001);
+ * ```
+ */
+export function readU32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) |
+    bytes[offset + 3]!) >>> 0;
 }
 
 /** Options for {@linkcode FrameDecoder}. */
@@ -246,8 +280,7 @@ export class FrameDecoder implements Iterable<Uint8Array> {
     if (this.#pending < 0) {
       if (this.#buffered < FRAME_HEADER_SIZE) return undefined;
       const header = this.#take(FRAME_HEADER_SIZE);
-      const length = ((header[0]! << 24) | (header[1]! << 16) | (header[2]! << 8) | header[3]!) >>>
-        0;
+      const length = readU32(header, 0);
       if (length > this.#maxFrameSize) {
         this.#error = new DecodeError(
           `Frame too large: ${length} bytes, limit ${this.#maxFrameSize}`,
