@@ -290,6 +290,27 @@ export class CaptureError extends TypeError {
   }
 }
 
+/**
+ * What a value is, for an error message about a bad argument: `null`, a
+ * string in quotes, an object's class name, or its `typeof`.
+ *
+ * @param value the value received
+ * @returns a short description
+ *
+ * @example
+ * ```ts
+ * import { describeType } from "./errors.ts";
+ * console.assert(describeType("x") === '"x"' && describeType(new Map()) === "Map");
+ * console.assert(describeType(null) === "null" && describeType(3) === "number");
+ * ```
+ */
+export function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return typeof value;
+}
+
 /** A short human description of an exit reason or error. */
 export function describe(reason: unknown): string {
   if (reason instanceof Error) return `${reason.name}: ${reason.message}`;

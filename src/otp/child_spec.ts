@@ -23,6 +23,7 @@
  * @module
  */
 
+import { describeType } from "../errors.ts";
 import type { Pid } from "../term/pid.ts";
 
 /**
@@ -96,13 +97,6 @@ export interface FullChildSpec {
 const RESTARTS: readonly string[] = ["permanent", "transient", "temporary"];
 const TYPES: readonly string[] = ["worker", "supervisor"];
 
-function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return `"${value}"`;
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return typeof value;
-}
-
 /**
  * Checks a child spec and fills in its defaults.
  *
@@ -124,7 +118,7 @@ function typeName(value: unknown): string {
 export function normalizeChildSpec(spec: unknown, what: string, needsId = true): FullChildSpec {
   if (typeof spec !== "object" || spec === null) {
     throw new TypeError(
-      `Cannot ${what}: a child spec must be an object, received ${typeName(spec)}`,
+      `Cannot ${what}: a child spec must be an object, received ${describeType(spec)}`,
     );
   }
   const s = spec as Partial<ChildSpec>;
@@ -132,27 +126,29 @@ export function normalizeChildSpec(spec: unknown, what: string, needsId = true):
   if (id === undefined && !needsId) id = "";
   if (typeof id !== "string" || (needsId && id === "")) {
     throw new TypeError(
-      `Cannot ${what}: child id must be a non-empty string, received ${typeName(id)}`,
+      `Cannot ${what}: child id must be a non-empty string, received ${describeType(id)}`,
     );
   }
   const label = id === "" ? "child" : `child "${id}"`;
   if (typeof s.start !== "function") {
     throw new TypeError(
-      `Cannot ${what}: ${label} needs a start function, received ${typeName(s.start)}`,
+      `Cannot ${what}: ${label} needs a start function, received ${describeType(s.start)}`,
     );
   }
   const restart = s.restart ?? "permanent";
   if (!RESTARTS.includes(restart)) {
     throw new TypeError(
       `Cannot ${what}: ${label} restart must be "permanent", "transient" or "temporary", received ${
-        typeName(restart)
+        describeType(restart)
       }`,
     );
   }
   const type = s.type ?? "worker";
   if (!TYPES.includes(type)) {
     throw new TypeError(
-      `Cannot ${what}: ${label} type must be "worker" or "supervisor", received ${typeName(type)}`,
+      `Cannot ${what}: ${label} type must be "worker" or "supervisor", received ${
+        describeType(type)
+      }`,
     );
   }
   const shutdown = s.shutdown ?? (type === "supervisor" ? "infinity" : 5000);
@@ -165,7 +161,7 @@ export function normalizeChildSpec(spec: unknown, what: string, needsId = true):
   } else if (shutdown !== "brutal_kill" && shutdown !== "infinity") {
     throw new TypeError(
       `Cannot ${what}: ${label} shutdown must be milliseconds, "brutal_kill" or "infinity", received ${
-        typeName(shutdown)
+        describeType(shutdown)
       }`,
     );
   }

@@ -26,9 +26,9 @@
  * @module
  */
 
-import { NameError } from "../errors.ts";
+import { describeType, NameError } from "../errors.ts";
 import type { Runtime } from "../process/runtime.ts";
-import type { RemoteName } from "../process/types.ts";
+import { isRemoteName, type RemoteName } from "../process/types.ts";
 import { Pid } from "../term/pid.ts";
 import { tableOf } from "./_registry_table.ts";
 
@@ -157,28 +157,6 @@ export function isViaName(value: unknown): value is ViaName {
 }
 
 /**
- * Whether `value` is a name on a node, `{ name, node }`.
- *
- * @example
- * ```ts
- * import { isRemoteName } from "./name.ts";
- * console.assert(isRemoteName({ name: "db", node: "b@host" }) && !isRemoteName({ name: "db" }));
- * ```
- */
-export function isRemoteName(value: unknown): value is RemoteName {
-  return typeof value === "object" && value !== null &&
-    typeof (value as RemoteName).name === "string" &&
-    typeof (value as RemoteName).node === "string";
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return `"${value}"`;
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return typeof value;
-}
-
-/**
  * Checks the shape of a server reference.
  *
  * @param ref what the caller gave
@@ -211,12 +189,12 @@ export function checkServerRef(ref: unknown, what: string): asserts ref is Serve
     if (typeof via === "string" || via instanceof Pid || isNameRegistry(via)) return;
     throw new TypeError(
       `Cannot ${what}: "via" must be a registry name or pid, or have registerName, ` +
-        `unregisterName and whereisName; received ${typeName(via)}`,
+        `unregisterName and whereisName; received ${describeType(via)}`,
     );
   }
   throw new TypeError(
     `Cannot ${what}: expected a pid, a name, {name, node}, {global} or {via, key}; received ${
-      typeName(ref)
+      describeType(ref)
     }`,
   );
 }
@@ -238,7 +216,9 @@ export function checkServerRef(ref: unknown, what: string): asserts ref is Serve
 export function checkServerName(name: unknown, what: string): asserts name is ServerName {
   if (name instanceof Pid || (isRemoteName(name) && !isViaName(name))) {
     throw new TypeError(
-      `Cannot ${what}: a name must be a string, {global} or {via, key}, received ${typeName(name)}`,
+      `Cannot ${what}: a name must be a string, {global} or {via, key}, received ${
+        describeType(name)
+      }`,
     );
   }
   checkServerRef(name, what);
@@ -255,7 +235,7 @@ export function checkServerName(name: unknown, what: string): asserts name is Se
  * @example
  * ```ts
  * import { Runtime } from "../process/runtime.ts";
- * import { NameError } from "../errors.ts";
+ * import { describeType, NameError } from "../errors.ts";
  * import { nameRegistryOf } from "./name.ts";
  * let threw = false;
  * try { nameRegistryOf({ global: "db" }, new Runtime()); } catch (e) { threw = e instanceof NameError; }
@@ -279,7 +259,7 @@ export function nameRegistryOf(name: GlobalName | ViaName, runtime: Runtime): Na
   const table = pid === undefined ? undefined : tableOf(pid);
   if (table === undefined) {
     throw new NameError(
-      `Cannot resolve {via: ${typeName(via)}}: no registry ${
+      `Cannot resolve {via: ${describeType(via)}}: no registry ${
         typeof via === "string" ? `is registered as "${via}"` : `runs as ${via}`
       } on ${runtime.node}`,
     );
@@ -339,7 +319,7 @@ export function describeServer(ref: ServerRef): string {
       ? `"${via}"`
       : via instanceof Pid
       ? String(via)
-      : typeName(via);
+      : describeType(via);
     let key: string;
     try {
       key = JSON.stringify(ref.key) ?? String(ref.key);

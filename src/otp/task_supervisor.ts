@@ -37,7 +37,8 @@ import type { ChildCounts, SupervisorCallOptions } from "./_supervision.ts";
 import type { ChildSpec, RestartType, Shutdown } from "./child_spec.ts";
 import { DynamicSupervisor, type DynamicSupervisorOptions } from "./dynamic_supervisor.ts";
 import type { ServerRef } from "./gen_server.ts";
-import { describeServer, isRemoteName } from "./name.ts";
+import { isRemoteName } from "../process/types.ts";
+import { describeServer } from "./name.ts";
 
 /** Options of `TaskSupervisor.start`. */
 export type TaskSupervisorOptions = DynamicSupervisorOptions;

@@ -41,26 +41,27 @@
  * @module
  */
 
-import { describe, NameError, NotAliveError, ProcessExitError } from "../errors.ts";
+import { describe, describeType, NameError, NotAliveError, ProcessExitError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
 import { EXITED, Monitor, Proc, setExitSelf, TRAP } from "./_proc.ts";
 import { ProcTable } from "./_table.ts";
-import type {
-  DemonitorOptions,
-  Dest,
-  DownMessage,
-  ExitMessage,
-  OpenOptions,
-  ProcessContext,
-  ProcessFn,
-  ProcessInfo,
-  RemoteName,
-  Signal,
-  SignalRouter,
-  SpawnOptions,
+import {
+  type DemonitorOptions,
+  type Dest,
+  type DownMessage,
+  type ExitMessage,
+  isRemoteName,
+  type OpenOptions,
+  type ProcessContext,
+  type ProcessFn,
+  type ProcessInfo,
+  type RemoteName,
+  type Signal,
+  type SignalRouter,
+  type SpawnOptions,
 } from "./types.ts";
 
 export type {
@@ -130,41 +131,30 @@ function randomCreation(): number {
   return buf[0]!;
 }
 
-function isRemoteName(value: unknown): value is RemoteName {
-  return typeof value === "object" && value !== null &&
-    typeof (value as RemoteName).name === "string" &&
-    typeof (value as RemoteName).node === "string";
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return `"${value}"`;
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return typeof value;
-}
-
 function checkPid(value: unknown, what: string): asserts value is Pid {
   if (!(value instanceof Pid)) {
-    throw new TypeError(`Cannot ${what}: expected a pid, received ${typeName(value)}`);
+    throw new TypeError(`Cannot ${what}: expected a pid, received ${describeType(value)}`);
   }
 }
 
 function checkDest(dest: unknown, what: string): asserts dest is Dest {
   if (dest instanceof Pid || typeof dest === "string" || isRemoteName(dest)) return;
   throw new TypeError(
-    `Cannot ${what}: destination must be a pid, a name or {name, node}, received ${typeName(dest)}`,
+    `Cannot ${what}: destination must be a pid, a name or {name, node}, received ${
+      describeType(dest)
+    }`,
   );
 }
 
 function checkFunction(fn: unknown): asserts fn is ProcessFn {
   if (typeof fn !== "function") {
-    throw new TypeError(`Cannot spawn: expected a function, received ${typeName(fn)}`);
+    throw new TypeError(`Cannot spawn: expected a function, received ${describeType(fn)}`);
   }
 }
 
 function checkName(name: unknown, what: string): asserts name is string {
   if (typeof name !== "string") {
-    throw new TypeError(`Cannot ${what}: name must be a string, received ${typeName(name)}`);
+    throw new TypeError(`Cannot ${what}: name must be a string, received ${describeType(name)}`);
   }
   if (name === "") throw new TypeError(`Cannot ${what}: name must not be empty`);
 }
@@ -408,7 +398,7 @@ export class Runtime {
   #newProcWith(options: SpawnOptions, what: string): Proc {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
-        `Cannot ${what}: options must be an object, received ${typeName(options)}`,
+        `Cannot ${what}: options must be an object, received ${describeType(options)}`,
       );
     }
     const { link, name, trapExit, label } = options;
@@ -421,11 +411,13 @@ export class Runtime {
     }
     if (trapExit !== undefined && typeof trapExit !== "boolean") {
       throw new TypeError(
-        `Cannot ${what}: trapExit must be a boolean, received ${typeName(trapExit)}`,
+        `Cannot ${what}: trapExit must be a boolean, received ${describeType(trapExit)}`,
       );
     }
     if (label !== undefined && typeof label !== "string") {
-      throw new TypeError(`Cannot ${what}: label must be a string, received ${typeName(label)}`);
+      throw new TypeError(
+        `Cannot ${what}: label must be a string, received ${describeType(label)}`,
+      );
     }
     const proc = this.#newProc(label);
     if (trapExit) proc.flags |= TRAP;
@@ -851,7 +843,7 @@ export class Runtime {
       if (!isRemoteName(target)) {
         throw new TypeError(
           `Cannot monitor: target must be a pid, a name or {name, node}, received ${
-            typeName(target)
+            describeType(target)
           }`,
         );
       }
@@ -914,7 +906,7 @@ export class Runtime {
   demonitor(watcher: Pid, ref: Ref, options?: DemonitorOptions): boolean {
     const proc = this.#caller(watcher, "demonitor");
     if (!(ref instanceof Ref)) {
-      throw new TypeError(`Cannot demonitor: expected a reference, received ${typeName(ref)}`);
+      throw new TypeError(`Cannot demonitor: expected a reference, received ${describeType(ref)}`);
     }
     if (proc === undefined) return false;
     let found = false;
@@ -1063,7 +1055,9 @@ export class Runtime {
   sendAfter(dest: Dest, msg: unknown, ms: number): Ref {
     checkDest(dest, "send_after");
     if (typeof ms !== "number") {
-      throw new TypeError(`Cannot send_after: delay must be a number, received ${typeName(ms)}`);
+      throw new TypeError(
+        `Cannot send_after: delay must be a number, received ${describeType(ms)}`,
+      );
     }
     if (!(ms >= 0 && ms <= 0x7fffffff)) {
       throw new RangeError(`Cannot send_after: delay must be 0-2147483647 ms, received ${ms}`);
@@ -1114,7 +1108,9 @@ export class Runtime {
    */
   cancelTimer(ref: Ref): number | false {
     if (!(ref instanceof Ref)) {
-      throw new TypeError(`Cannot cancel timer: expected a reference, received ${typeName(ref)}`);
+      throw new TypeError(
+        `Cannot cancel timer: expected a reference, received ${describeType(ref)}`,
+      );
     }
     if (ref.node !== this.node || ref.creation !== this.creation) return false;
     const timer = this.#timers.get(ref.id);
@@ -1249,7 +1245,7 @@ export class Runtime {
   dispatch(signal: Signal): void {
     if (typeof signal !== "object" || signal === null) {
       throw new TypeError(
-        `Cannot dispatch signal: expected an object, received ${typeName(signal)}`,
+        `Cannot dispatch signal: expected an object, received ${describeType(signal)}`,
       );
     }
     switch (signal.op) {
@@ -1349,7 +1345,7 @@ export class Runtime {
       }
       default:
         throw new TypeError(
-          `Cannot dispatch signal: unknown op ${typeName((signal as { op: unknown }).op)}`,
+          `Cannot dispatch signal: unknown op ${describeType((signal as { op: unknown }).op)}`,
         );
     }
   }
@@ -1380,7 +1376,7 @@ export class Runtime {
   nodeDown(node: string): void {
     if (typeof node !== "string") {
       throw new TypeError(
-        `Cannot handle node down: node must be a string, received ${typeName(node)}`,
+        `Cannot handle node down: node must be a string, received ${describeType(node)}`,
       );
     }
     const index = this.#nodes.get(node);
@@ -1534,7 +1530,9 @@ export class Runtime {
 
   #ref(ref: unknown, op: string): Ref {
     if (!(ref instanceof Ref)) {
-      throw new TypeError(`Cannot dispatch ${op}: expected a reference, received ${typeName(ref)}`);
+      throw new TypeError(
+        `Cannot dispatch ${op}: expected a reference, received ${describeType(ref)}`,
+      );
     }
     return ref;
   }

@@ -25,6 +25,21 @@ export interface RemoteName {
   node: string;
 }
 
+/**
+ * Whether `value` is a name on a node, `{ name, node }`.
+ *
+ * @example
+ * ```ts
+ * import { isRemoteName } from "./types.ts";
+ * console.assert(isRemoteName({ name: "db", node: "b@host" }) && !isRemoteName({ name: "db" }));
+ * ```
+ */
+export function isRemoteName(value: unknown): value is RemoteName {
+  return typeof value === "object" && value !== null &&
+    typeof (value as RemoteName).name === "string" &&
+    typeof (value as RemoteName).node === "string";
+}
+
 /** Where a message can be sent: a pid, a local registered name, or a name on a node. */
 export type Dest = Pid | string | RemoteName;
 
