@@ -78,7 +78,7 @@ import { DecodeError, NameError, NotAliveError, TimeoutError } from "../errors.t
 import { NodeService } from "../cluster/node_service.ts";
 import type { NetKernel } from "../dist/net_kernel.ts";
 import { logger } from "../log.ts";
-import { current } from "../process/current.ts";
+import { callerOn, current } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { setGlobalNameRegistry } from "../otp/name.ts";
@@ -1042,13 +1042,7 @@ export class GlobalNames implements NameRegistry {
   // ---------------------------------------------------------------- helpers
 
   #caller(what: string): Pid {
-    const ctx = current();
-    if (ctx.runtime !== this.#runtime) {
-      throw new TypeError(
-        `Cannot ${what}: the calling process is on ${ctx.runtime.node}, not ${this.node}; pass a pid`,
-      );
-    }
-    return ctx.self;
+    return callerOn(this.#runtime, what);
   }
 
   #alive(what: string): void {

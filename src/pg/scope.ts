@@ -39,7 +39,7 @@
 import { DecodeError, NameError, NotAliveError } from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
 import type { NetKernel } from "../dist/net_kernel.ts";
-import { current } from "../process/current.ts";
+import { callerOn } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { Pid, type Ref } from "../term/pid.ts";
@@ -571,13 +571,7 @@ export class PgScope {
   }
 
   #caller(what: string): Pid {
-    const ctx = current();
-    if (ctx.runtime !== this.#runtime) {
-      throw new TypeError(
-        `Cannot ${what}: the calling process is on ${ctx.runtime.node}, not ${this.#runtime.node}; pass a pid`,
-      );
-    }
-    return ctx.self;
+    return callerOn(this.#runtime, what);
   }
 
   #alive(what: string): void {

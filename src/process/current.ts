@@ -31,6 +31,7 @@
 import { ProcessExitError } from "../errors.ts";
 import type { Pid, Ref } from "../term/pid.ts";
 import { contextOrUndefined, processStorage, setFallbackContext } from "./_context.ts";
+import type { Runtime } from "./runtime.ts";
 import type {
   DemonitorOptions,
   Dest,
@@ -66,6 +67,36 @@ export function current(): ProcessContext {
     );
   }
   return ctx;
+}
+
+/**
+ * The calling process's pid, for a service of one node that acts for "the
+ * caller" when no pid is given: the caller must run on that node.
+ *
+ * @param runtime the service's node
+ * @param what the operation, for the error (`"join"`)
+ * @returns the current process's pid
+ * @throws {TypeError} when the current process runs on another node
+ * @throws {Error} when not inside a process
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "./runtime.ts";
+ * import { callerOn, runInProcess } from "./current.ts";
+ * const rt = new Runtime();
+ * const ctx = rt.open();
+ * runInProcess(ctx, () => console.assert(callerOn(rt, "join") === ctx.self));
+ * await rt.shutdown();
+ * ```
+ */
+export function callerOn(runtime: Runtime, what: string): Pid {
+  const ctx = current();
+  if (ctx.runtime !== runtime) {
+    throw new TypeError(
+      `Cannot ${what}: the calling process is on ${ctx.runtime.node}, not ${runtime.node}; pass a pid`,
+    );
+  }
+  return ctx.self;
 }
 
 /**

@@ -43,7 +43,7 @@ import { DecodeError, NameError, NotAliveError } from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
 import type { NetKernel } from "../dist/net_kernel.ts";
 import { logger } from "../log.ts";
-import { current } from "../process/current.ts";
+import { callerOn } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { encode } from "../term/codec.ts";
@@ -503,13 +503,7 @@ export class Presence {
     }
     let pid = options.pid;
     if (pid === undefined) {
-      const ctx = current();
-      if (ctx.runtime !== this.#runtime) {
-        throw new TypeError(
-          `Cannot ${what}: the calling process is on ${ctx.runtime.node}, not ${this.node}; pass a pid`,
-        );
-      }
-      pid = ctx.self;
+      pid = callerOn(this.#runtime, what);
     }
     if (!(pid instanceof Pid) || pid.node !== this.node) {
       throw new TypeError(`Cannot ${what}: the process must be a pid of ${this.node}`);
