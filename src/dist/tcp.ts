@@ -35,6 +35,7 @@
 
 import type { DirectReadable } from "./frame_reader.ts";
 import {
+  closeQuietly,
   type Connection,
   type ConnectOptions,
   formatAddress,
@@ -194,11 +195,7 @@ export class ConnConnection implements Connection, DirectReadable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed by the peer's reset: nothing left to release.
-    }
+    closeQuietly(this.#conn);
   }
 
   /** Iterates chunks until the end of the stream. */
@@ -258,11 +255,7 @@ export class ConnListener implements Listener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.#listener);
   }
 
   /** Iterates accepted connections until closed. */

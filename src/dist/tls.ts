@@ -51,6 +51,7 @@ import { decode, encode } from "../term/codec.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
 import { acceptFailure, ConnConnection } from "./tcp.ts";
 import {
+  closeQuietly,
   type Connection,
   type ConnectOptions,
   iterateConnections,
@@ -210,11 +211,7 @@ class TlsListener implements Listener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(this.#listener);
     for (const conn of [...this.#pending, ...this.#ready]) conn.close();
     this.#ready = [];
     this.#waiter?.(null);

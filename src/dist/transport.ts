@@ -181,3 +181,25 @@ export async function* iterateConnections(
 export function formatAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
+
+/**
+ * Closes a socket or listener that may already be closed (by its peer's
+ * reset, or by an earlier close): either way the goal is reached.
+ *
+ * @param resource anything with `close()`
+ *
+ * @example
+ * ```ts
+ * import { closeQuietly } from "./transport.ts";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * closeQuietly(listener);
+ * closeQuietly(listener); // no BadResource
+ * ```
+ */
+export function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // Already closed: the goal is reached.
+  }
+}

@@ -53,15 +53,6 @@ export async function readToEnd(
   return buffer.slice(0, total);
 }
 
-/** Closes a socket or listener that may already be closed. */
-export function closeQuietly(resource: { close(): void }): void {
-  try {
-    resource.close();
-  } catch {
-    // Already closed: the goal is reached.
-  }
-}
-
 /** Whether an address is the loopback, or the same host the socket is bound on. */
 export function isLocalPeer(conn: Deno.Conn): boolean {
   const remote = conn.remoteAddr as Deno.NetAddr;

@@ -35,7 +35,8 @@
 
 import { DecodeError, TimeoutError } from "../../errors.ts";
 import { logger } from "../../log.ts";
-import { closeQuietly, readFull, readToEnd, writeAll } from "./_io.ts";
+import { closeQuietly } from "../transport.ts";
+import { readFull, readToEnd, writeAll } from "./_io.ts";
 import { EpmdRegistrationError, EpmdUnavailableError } from "./errors.ts";
 import {
   EPMD_DEFAULT_PORT,

@@ -37,7 +37,8 @@
 
 import { DecodeError } from "../../errors.ts";
 import { logger } from "../../log.ts";
-import { closeQuietly, isLocalPeer, readFull, writeAll } from "./_io.ts";
+import { closeQuietly } from "../transport.ts";
+import { isLocalPeer, readFull, writeAll } from "./_io.ts";
 import {
   EPMD_DEFAULT_PORT,
   type EpmdNodeEntry,
