@@ -149,12 +149,13 @@ export class ConnConnection implements Connection, DirectReadable {
       throw e;
     }
     if (n === null) return null;
-    if (max !== undefined) {
-      // A short read asked for: says nothing about the load.
-    } else if (n === room) {
-      if (this.#slabSize < SLAB_MAX_BYTES) this.#slabSize *= 2;
-    } else if (n < this.#slabSize >> 4 && this.#slabSize > SLAB_MIN_BYTES) {
-      this.#slabSize >>= 1;
+    // Only a full-size read tells how loaded the link is; a short one asked for does not.
+    if (max === undefined) {
+      if (n === room) {
+        if (this.#slabSize < SLAB_MAX_BYTES) this.#slabSize *= 2;
+      } else if (n < this.#slabSize >> 4 && this.#slabSize > SLAB_MIN_BYTES) {
+        this.#slabSize >>= 1;
+      }
     }
     const chunk = this.#slab.subarray(this.#pos, this.#pos + n);
     this.#pos += n;
