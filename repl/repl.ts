@@ -196,7 +196,7 @@ class InteractiveLoop {
   #evaluating = false;
   #pumping = false;
   #finished = false;
-  #escTimer: number | undefined;
+  #escTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ReplOptions) {
     this.#options = options;

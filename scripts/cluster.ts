@@ -548,7 +548,7 @@ function onTermination(): { promise: Promise<void>; cancel(): void } {
   };
 }
 
-const timers = new Set<number>();
+const timers = new Set<ReturnType<typeof setTimeout>>();
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => {

@@ -192,7 +192,7 @@ export class OverlapGuard {
   #peers = new Map<string, { creation: number; since: number }>();
   /** Nodes we cut off: node -> the link that made us. */
   #dropped = new Map<string, { other: string; reporter: string; lost: string }>();
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
   /**

@@ -130,7 +130,7 @@ export abstract class PollingStrategy implements Strategy {
   readonly pollInterval: number;
   #context: StrategyContext | undefined;
   #members: string[] = [];
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #polling: Promise<void> | undefined;
   #stopped = false;
   #lastError: string | undefined;

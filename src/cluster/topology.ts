@@ -90,7 +90,7 @@ interface Tracked {
   /** Failed dials since it was last up. */
   attempts: number;
   /** The next dial. */
-  timer: number | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
   /** When the next dial is due (`performance.now()` time), while `timer` is set. */
   due?: number;
   /** A dial is in flight. */

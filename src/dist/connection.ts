@@ -252,7 +252,7 @@ export class DistConnection {
   #sinkBytes = 0;
 
   // Liveness
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #heard = false;
   #silent = 0;
   /** When the last write completed (`performance.now()`). */

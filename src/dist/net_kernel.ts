@@ -189,7 +189,7 @@ interface NodeEntry {
   /** An accepted handshake for this name is in progress (and owns the entry). */
   incoming: boolean;
   /** Our attempt got `nok`: we wait until this timer for the peer's attempt. */
-  nokTimer: number | undefined;
+  nokTimer: ReturnType<typeof setTimeout> | undefined;
   /** Callers of `connect` waiting for the outcome. */
   waiters: Array<(ok: boolean) => void>;
   /** Signals routed while pending, with their order keys. */
@@ -255,7 +255,7 @@ export class NetKernel implements SignalRouter {
   #links = new Map<string, {
     fault: LinkFault;
     queue: Array<{ due: number; body: MessageBody; key: unknown; connect: boolean }>;
-    timer: number | undefined;
+    timer: ReturnType<typeof setTimeout> | undefined;
   }>();
   #stopped = false;
   /** Connect attempts, handshakes and accept loops in flight, awaited by `stop`. */

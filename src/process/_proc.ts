@@ -93,7 +93,7 @@ class Waiter {
   matcher: Matcher | undefined;
   resolve: (msg: unknown) => void;
   reject: (err: unknown) => void;
-  timer: number | undefined = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
   next: Waiter | null = null;
   /** The promise `receive` returned, to mark its rejection handled. */
   promise: Promise<unknown> | null = null;

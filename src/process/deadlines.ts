@@ -69,7 +69,7 @@ class DeadlineList {
   readonly #drop: () => void;
   head: Deadline | null = null;
   tail: Deadline | null = null;
-  timer: number | undefined = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Whether the timer keeps the event loop alive (only while deadlines are pending). */
   refed = false;
 

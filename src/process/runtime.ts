@@ -114,7 +114,7 @@ class Timer {
   readonly msg: unknown;
   readonly proc: Proc | null;
   readonly due: number;
-  handle = 0;
+  handle: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(ref: Ref, dest: Dest, msg: unknown, proc: Proc | null, due: number) {
     this.ref = ref;

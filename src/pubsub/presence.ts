@@ -153,7 +153,7 @@ export class Presence {
   /** pid key, topic, key -> the presence's ref. */
   #tracked = new Map<string, string>();
   /** Replicas not connected now, and when each will be dropped. */
-  #downTimers = new Map<string, number>();
+  #downTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Replicas dropped: left out of joins until they are connected again. */
   #pruned = new Set<string>();
 

@@ -111,7 +111,7 @@ export class GossipStrategy implements Strategy {
   #socket: UdpSocket | undefined;
   #self: GossipMember | undefined;
   #table: GossipTable | undefined;
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #pending = new Set<Promise<unknown>>();
   #lastReject = "";
