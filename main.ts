@@ -23,8 +23,8 @@
 
 import { type CliOptions, HELP, parseCli } from "./cli/options.ts";
 import { type ClusterOptions, loadClusterConfig } from "./src/cluster/config.ts";
-import { EpmdRegistrationError, runEpmdCommand } from "./src/dist/epmd/mod.ts";
-import { readOrCreateCookie } from "./src/dist/cookie.ts";
+import { EpmdRegistrationError, runEpmdCommand } from "./src/distribution/epmd/mod.ts";
+import { readOrCreateCookie } from "./src/distribution/cookie.ts";
 import { configureLogging, logger } from "./src/log.ts";
 import { startNode, type WeftNode } from "./src/node.ts";
 import { Runtime } from "./src/process/runtime.ts";

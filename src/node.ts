@@ -37,18 +37,18 @@ import {
   lookupNode,
   type NodeRegistration,
   registerNode,
-} from "./dist/epmd/mod.ts";
-import { importCookie } from "./dist/handshake.ts";
+} from "./distribution/epmd/mod.ts";
+import { importCookie } from "./distribution/handshake.ts";
 import {
   type MonitorNodesOptions,
   NetKernel,
   type NodeKind,
   type NodeResolver,
-} from "./dist/net_kernel.ts";
-import { TcpTransport } from "./dist/tcp.ts";
-import { type TlsOptions, TlsTransport } from "./dist/tls.ts";
-import type { Listener, Transport } from "./dist/transport.ts";
-import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./dist/types.ts";
+} from "./distribution/net_kernel.ts";
+import { TcpTransport } from "./distribution/tcp.ts";
+import { type TlsOptions, TlsTransport } from "./distribution/tls.ts";
+import type { Listener, Transport } from "./distribution/transport.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./distribution/types.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "./cluster/cluster.ts";
 import { GlobalNames } from "./global/global_names.ts";
 import { logger } from "./log.ts";
@@ -66,8 +66,8 @@ export type {
   NodeDownMessage,
   NodeKind,
   NodeUpMessage,
-} from "./dist/net_kernel.ts";
-export type { TlsOptions } from "./dist/tls.ts";
+} from "./distribution/net_kernel.ts";
+export type { TlsOptions } from "./distribution/tls.ts";
 
 const log = logger("dist");
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { listNames, startEpmdServer } from "../src/dist/epmd/mod.ts";
+import { listNames, startEpmdServer } from "../src/distribution/epmd/mod.ts";
 import { encodeFrame } from "../src/term/frame.ts";
 import { encode } from "../src/term/codec.ts";
-import { FRAME_MESSAGE } from "../src/dist/types.ts";
+import { FRAME_MESSAGE } from "../src/distribution/types.ts";
 import type { Pid } from "../src/term/pid.ts";
 import { startNode } from "../src/node.ts";
 import type { NodeDownMessage, NodeUpMessage } from "../src/node.ts";

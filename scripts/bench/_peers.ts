@@ -17,7 +17,7 @@
  * @module
  */
 
-import { listNames } from "../../src/dist/epmd/client.ts";
+import { listNames } from "../../src/distribution/epmd/client.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 

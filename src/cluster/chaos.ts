@@ -51,7 +51,7 @@
  */
 
 import { NoConnectionError, NotAliveError, TimeoutError } from "../errors.ts";
-import { type LinkFault, NetKernel } from "../dist/net_kernel.ts";
+import { type LinkFault, NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import type { WeftNode } from "../node.ts";
 import type { Runtime } from "../process/runtime.ts";
@@ -60,7 +60,7 @@ import { parseNodeName } from "../term/node_name.ts";
 import { Pid, type Ref } from "../term/pid.ts";
 import { FAULT_AGENT_NAME, Faults, startFaultAgent } from "./faults.ts";
 
-export type { LinkFault } from "../dist/net_kernel.ts";
+export type { LinkFault } from "../distribution/net_kernel.ts";
 
 const log = logger("cluster");
 

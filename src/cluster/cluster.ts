@@ -36,7 +36,7 @@
  */
 
 import { NameError, ProcessExitError } from "../errors.ts";
-import type { NodeDownMessage, NodeUpMessage } from "../dist/net_kernel.ts";
+import type { NodeDownMessage, NodeUpMessage } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";

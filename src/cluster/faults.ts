@@ -47,7 +47,7 @@
  */
 
 import { NoConnectionError, NotAliveError, TimeoutError } from "../errors.ts";
-import { NetKernel } from "../dist/net_kernel.ts";
+import { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import type { WeftNode } from "../node.ts";
 import { current } from "../process/current.ts";

@@ -56,8 +56,8 @@
  */
 
 import { ProcessExitError } from "../errors.ts";
-import type { PeerInfo } from "../dist/handshake.ts";
-import type { NetKernel, NodeDownMessage, NodeUpMessage } from "../dist/net_kernel.ts";
+import type { PeerInfo } from "../distribution/handshake.ts";
+import type { NetKernel, NodeDownMessage, NodeUpMessage } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";

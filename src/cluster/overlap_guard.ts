@@ -43,7 +43,7 @@
  * @module
  */
 
-import type { NetKernel } from "../dist/net_kernel.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import type { Pid } from "../term/pid.ts";
 import type { ClusterEvents } from "./events.ts";

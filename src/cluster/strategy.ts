@@ -50,7 +50,7 @@
  */
 
 import { logger } from "../log.ts";
-import type { TransportAddress } from "../dist/transport.ts";
+import type { TransportAddress } from "../distribution/transport.ts";
 
 const log = logger("cluster");
 

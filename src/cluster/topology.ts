@@ -46,7 +46,7 @@
  * @module
  */
 
-import type { NetKernel } from "../dist/net_kernel.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";

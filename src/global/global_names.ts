@@ -76,7 +76,7 @@
 
 import { DecodeError, NameError, NotAliveError, TimeoutError } from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
-import type { NetKernel } from "../dist/net_kernel.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { callerOn, current } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";

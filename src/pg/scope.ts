@@ -38,7 +38,7 @@
 
 import { DecodeError, NameError, NotAliveError } from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
-import type { NetKernel } from "../dist/net_kernel.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
 import { callerOn } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";

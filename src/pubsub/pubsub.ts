@@ -39,7 +39,7 @@
 
 import { DecodeError, NameError, NotAliveError } from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
-import type { NetKernel } from "../dist/net_kernel.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { PgScope } from "../pg/scope.ts";
 import { callerOn } from "../process/current.ts";

@@ -31,8 +31,8 @@ import {
   UndefinedFunctionError,
 } from "../errors.ts";
 import { logger } from "../log.ts";
-import type { NetKernel } from "../dist/net_kernel.ts";
-import { OP_SPAWN_REQUEST } from "../dist/types.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
+import { OP_SPAWN_REQUEST } from "../distribution/types.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
 import { Pid, type Ref } from "../term/pid.ts";

@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { NetKernel } from "../dist/net_kernel.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
 import type { Pid } from "../term/pid.ts";
 
 /** Something waiting on a node. */

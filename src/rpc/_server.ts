@@ -29,8 +29,8 @@
 
 import { describe, ProcessExitError } from "../errors.ts";
 import { logger } from "../log.ts";
-import type { NetKernel } from "../dist/net_kernel.ts";
-import { OP_SPAWN_REPLY } from "../dist/types.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
+import { OP_SPAWN_REPLY } from "../distribution/types.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage, ProcessContext } from "../process/types.ts";
 import { Pid, Ref } from "../term/pid.ts";

@@ -41,8 +41,8 @@ import {
   UndefinedFunctionError,
 } from "../errors.ts";
 import { registerErrorClass } from "../term/codec.ts";
-import type { NetKernel } from "../dist/net_kernel.ts";
-import { OP_SPAWN_REPLY, OP_SPAWN_REQUEST } from "../dist/types.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
+import { OP_SPAWN_REPLY, OP_SPAWN_REQUEST } from "../distribution/types.ts";
 import * as current from "../process/current.ts";
 import { Process } from "../process/process_namespace.ts";
 import type { Runtime } from "../process/runtime.ts";
@@ -129,9 +129,9 @@ if (Object.keys(PRELUDE.values).join() !== PRELUDE_NAMES.join()) {
  * @example
  * ```ts
  * import { startRpc } from "./service.ts";
- * import { NetKernel } from "../dist/net_kernel.ts";
- * import { importCookie } from "../dist/handshake.ts";
- * import { MemoryNetwork } from "../dist/memory.ts";
+ * import { NetKernel } from "../distribution/net_kernel.ts";
+ * import { importCookie } from "../distribution/handshake.ts";
+ * import { MemoryNetwork } from "../distribution/memory.ts";
  * import { Runtime } from "../process/runtime.ts";
  * const runtime = new Runtime({ node: "a@h" });
  * const kernel = new NetKernel({ runtime, cookie: importCookie("c"), transport: new MemoryNetwork(), listenPort: 0 });

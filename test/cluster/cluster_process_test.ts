@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startEpmdServer } from "../../src/dist/epmd/mod.ts";
+import { startEpmdServer } from "../../src/distribution/epmd/mod.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { freePort, runWeft, WeftProcess } from "../helpers/weft_process.ts";
 

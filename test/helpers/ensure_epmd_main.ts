@@ -17,7 +17,7 @@
  * @module
  */
 
-import { ensureEpmd } from "../../src/dist/epmd/daemon.ts";
+import { ensureEpmd } from "../../src/distribution/epmd/daemon.ts";
 
 const [port, mainModule, timeout] = Deno.args;
 if (port === undefined || mainModule === undefined || timeout === undefined) {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { runEpmdCommand } from "../../src/dist/epmd/daemon.ts";
+import { runEpmdCommand } from "../../src/distribution/epmd/daemon.ts";
 
 // Hand-parsed: `node:util` needs @types/node to type-check, which is not installed.
 const [command, ...rest] = Deno.args;

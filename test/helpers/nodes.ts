@@ -15,11 +15,15 @@
  */
 
 import { type NodeOptions, startNode, type WeftNode } from "../../src/node.ts";
-import { framedIO, FrameReader } from "../../src/dist/frame_reader.ts";
-import { type HandshakeResult, importCookie, initiateHandshake } from "../../src/dist/handshake.ts";
-import { TcpTransport } from "../../src/dist/tcp.ts";
-import type { Connection } from "../../src/dist/transport.ts";
-import { CAPS_DEFAULT, MAX_HANDSHAKE_FRAME } from "../../src/dist/types.ts";
+import { framedIO, FrameReader } from "../../src/distribution/frame_reader.ts";
+import {
+  type HandshakeResult,
+  importCookie,
+  initiateHandshake,
+} from "../../src/distribution/handshake.ts";
+import { TcpTransport } from "../../src/distribution/tcp.ts";
+import type { Connection } from "../../src/distribution/transport.ts";
+import { CAPS_DEFAULT, MAX_HANDSHAKE_FRAME } from "../../src/distribution/types.ts";
 import { configureLogging, setLogWriter } from "../../src/log.ts";
 import type { ProcessContext } from "../../src/process/types.ts";
 import { waitFor } from "./wait.ts";

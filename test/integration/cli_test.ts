@@ -204,7 +204,7 @@ Deno.test("weft --remsh --eval evaluates on the other node and brings back outpu
 });
 
 Deno.test("weft --sname a --no-repl started twice: the second exits 2 with one clear line", async () => {
-  const { startEpmdServer } = await import("../../src/dist/epmd/mod.ts");
+  const { startEpmdServer } = await import("../../src/distribution/epmd/mod.ts");
   const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
   const args = ["--sname", "twice", "--cookie", "c", "--no-repl", "--epmd-port", String(epmd.port)];
   const first = new WeftProcess([...args, "--log-level", "info"]);

@@ -3,7 +3,7 @@
  * real `weft` nodes under it, a port mapper of the test's own.
  */
 import assert from "node:assert/strict";
-import { listNames, startEpmdServer } from "../../src/dist/epmd/mod.ts";
+import { listNames, startEpmdServer } from "../../src/distribution/epmd/mod.ts";
 import { startNode } from "../../src/node.ts";
 import { ClusterConfigError, parseClusterArgs } from "../../scripts/cluster.ts";
 import { parseCli } from "../../cli/options.ts";

@@ -4,7 +4,7 @@
  * processes, set up through their shell (see test/helpers/weft_peer.ts).
  */
 import assert from "node:assert/strict";
-import { startEpmdServer } from "../../src/dist/epmd/mod.ts";
+import { startEpmdServer } from "../../src/distribution/epmd/mod.ts";
 import type { NodeDownMessage } from "../../src/node.ts";
 import type { Pid } from "../../src/term/pid.ts";
 import { receiveMatching, startTestNode } from "../helpers/nodes.ts";

@@ -5,7 +5,7 @@
  * CI installs erlang-base; without `/usr/bin/epmd` these tests are ignored.
  */
 import assert from "node:assert/strict";
-import { listNames } from "../../src/dist/epmd/client.ts";
+import { listNames } from "../../src/distribution/epmd/client.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { freePort, runWeft, WeftProcess } from "../helpers/weft_process.ts";
 

@@ -9,7 +9,7 @@ import {
   UndefinedFunctionError,
 } from "../../src/errors.ts";
 import type { NodeOptions } from "../../src/node.ts";
-import { CAP_SPAWN } from "../../src/dist/types.ts";
+import { CAP_SPAWN } from "../../src/distribution/types.ts";
 import { receive, register, runInProcess, self, send } from "../../src/process/current.ts";
 import type { DownMessage, ExitMessage, ProcessContext } from "../../src/process/types.ts";
 import type { ConsoleLevel } from "../../src/rpc/types.ts";

@@ -26,7 +26,12 @@
  * @module
  */
 
-import { isWeftEntry, listNames, lookupNode, NODE_TYPE_HIDDEN } from "../../dist/epmd/mod.ts";
+import {
+  isWeftEntry,
+  listNames,
+  lookupNode,
+  NODE_TYPE_HIDDEN,
+} from "../../distribution/epmd/mod.ts";
 import { parseNodeName } from "../../term/node_name.ts";
 import { logger } from "../../log.ts";
 import {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EpmdHostsStrategy } from "../../../src/cluster/strategies/epmd_hosts.ts";
-import { registerNode, startEpmdServer, weftEntry } from "../../../src/dist/epmd/mod.ts";
-import { encodeRequest } from "../../../src/dist/epmd/wire.ts";
+import { registerNode, startEpmdServer, weftEntry } from "../../../src/distribution/epmd/mod.ts";
+import { encodeRequest } from "../../../src/distribution/epmd/wire.ts";
 import type { StrategyContext } from "../../../src/cluster/strategy.ts";
 import { waitFor } from "../../helpers/wait.ts";
 

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DecodeError } from "../../../src/errors.ts";
-import { type EpmdNodeEntry, MAX_REQUEST_BYTES, weftEntry } from "../../../src/dist/epmd/types.ts";
+import {
+  type EpmdNodeEntry,
+  MAX_REQUEST_BYTES,
+  weftEntry,
+} from "../../../src/distribution/epmd/types.ts";
 import {
   decodeAlive2Response,
   decodeNamesResponse,
@@ -15,7 +19,7 @@ import {
   type EpmdRequest,
   nameBytes,
   port2ResponseLength,
-} from "../../../src/dist/epmd/wire.ts";
+} from "../../../src/distribution/epmd/wire.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 const text = (s: string) => new TextEncoder().encode(s);

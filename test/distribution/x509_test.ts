@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { checkIssuedBy, keyMatchesCert, signWithKey, verifyWithCert } from "../../src/dist/x509.ts";
+import {
+  checkIssuedBy,
+  keyMatchesCert,
+  signWithKey,
+  verifyWithCert,
+} from "../../src/distribution/x509.ts";
 import { makePki } from "../helpers/pki.ts";
 
 const pki = await makePki();

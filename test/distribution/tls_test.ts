@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { framedIO, FrameReader } from "../../src/dist/frame_reader.ts";
-import { ConnConnection } from "../../src/dist/tcp.ts";
-import { TlsTransport } from "../../src/dist/tls.ts";
-import { signWithKey } from "../../src/dist/x509.ts";
+import { framedIO, FrameReader } from "../../src/distribution/frame_reader.ts";
+import { ConnConnection } from "../../src/distribution/tcp.ts";
+import { TlsTransport } from "../../src/distribution/tls.ts";
+import { signWithKey } from "../../src/distribution/x509.ts";
 import { decode, encode } from "../../src/term/codec.ts";
 import { startTestNode, stopAll } from "../helpers/nodes.ts";
 import { makePki } from "../helpers/pki.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { listNames, lookupNode, registerNode } from "../../../src/dist/epmd/client.ts";
-import { type EpmdServer, startEpmdServer } from "../../../src/dist/epmd/server.ts";
-import { weftEntry } from "../../../src/dist/epmd/types.ts";
-import { encodeRequest } from "../../../src/dist/epmd/wire.ts";
+import { listNames, lookupNode, registerNode } from "../../../src/distribution/epmd/client.ts";
+import { type EpmdServer, startEpmdServer } from "../../../src/distribution/epmd/server.ts";
+import { weftEntry } from "../../../src/distribution/epmd/types.ts";
+import { encodeRequest } from "../../../src/distribution/epmd/wire.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);

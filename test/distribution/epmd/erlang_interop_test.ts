@@ -5,10 +5,15 @@
  */
 
 import assert from "node:assert/strict";
-import { killEpmd, listNames, lookupNode, registerNode } from "../../../src/dist/epmd/client.ts";
-import { EpmdRegistrationError } from "../../../src/dist/epmd/errors.ts";
-import { startEpmdServer } from "../../../src/dist/epmd/server.ts";
-import { isWeftEntry } from "../../../src/dist/epmd/types.ts";
+import {
+  killEpmd,
+  listNames,
+  lookupNode,
+  registerNode,
+} from "../../../src/distribution/epmd/client.ts";
+import { EpmdRegistrationError } from "../../../src/distribution/epmd/errors.ts";
+import { startEpmdServer } from "../../../src/distribution/epmd/server.ts";
+import { isWeftEntry } from "../../../src/distribution/epmd/types.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const EPMD = "/usr/bin/epmd";

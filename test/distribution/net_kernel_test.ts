@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { importCookie } from "../../src/dist/handshake.ts";
-import { MemoryNetwork } from "../../src/dist/memory.ts";
-import { NetKernel, type NetKernelOptions } from "../../src/dist/net_kernel.ts";
-import { CAP_SPAWN, OP_SPAWN_REQUEST, OP_USER_MIN } from "../../src/dist/types.ts";
-import type { Listener } from "../../src/dist/transport.ts";
+import { importCookie } from "../../src/distribution/handshake.ts";
+import { MemoryNetwork } from "../../src/distribution/memory.ts";
+import { NetKernel, type NetKernelOptions } from "../../src/distribution/net_kernel.ts";
+import { CAP_SPAWN, OP_SPAWN_REQUEST, OP_USER_MIN } from "../../src/distribution/types.ts";
+import type { Listener } from "../../src/distribution/transport.ts";
 import { Runtime } from "../../src/process/runtime.ts";
 import { Pid } from "../../src/term/pid.ts";
 import { waitFor } from "../helpers/wait.ts";

@@ -8,10 +8,10 @@ import {
   makeProof,
   proofInput,
   timingSafeEqual,
-} from "../../src/dist/handshake.ts";
-import { framedIO, FrameReader } from "../../src/dist/frame_reader.ts";
-import { memoryPair } from "../../src/dist/memory.ts";
-import type { Connection } from "../../src/dist/transport.ts";
+} from "../../src/distribution/handshake.ts";
+import { framedIO, FrameReader } from "../../src/distribution/frame_reader.ts";
+import { memoryPair } from "../../src/distribution/memory.ts";
+import type { Connection } from "../../src/distribution/transport.ts";
 import {
   CAP_HIDDEN,
   CAPS_DEFAULT,
@@ -19,7 +19,7 @@ import {
   MAX_HANDSHAKE_FRAME,
   MSG_HELLO,
   MSG_REPLY,
-} from "../../src/dist/types.ts";
+} from "../../src/distribution/types.ts";
 import { decode, encode } from "../../src/term/codec.ts";
 
 const A = { name: "a@host", creation: 11, capabilities: CAPS_DEFAULT };

@@ -88,7 +88,7 @@ export interface RunEpmdCommandOptions {
 }
 
 const log = logger("epmd");
-/** Weft's CLI entry, relative to this file: `src/dist/epmd/` -> the package root. */
+/** Weft's CLI entry, relative to this file: `src/distribution/epmd/` -> the package root. */
 const DEFAULT_MAIN_MODULE = new URL("../../../main.ts", import.meta.url);
 /** How long one probe of the port mapper may take. */
 const PROBE_TIMEOUT = 1000;

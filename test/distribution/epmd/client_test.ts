@@ -1,16 +1,24 @@
 import assert from "node:assert/strict";
 import { DecodeError, TimeoutError } from "../../../src/errors.ts";
-import { killEpmd, listNames, lookupNode, registerNode } from "../../../src/dist/epmd/client.ts";
-import { EpmdRegistrationError, EpmdUnavailableError } from "../../../src/dist/epmd/errors.ts";
-import { startEpmdServer } from "../../../src/dist/epmd/server.ts";
+import {
+  killEpmd,
+  listNames,
+  lookupNode,
+  registerNode,
+} from "../../../src/distribution/epmd/client.ts";
+import {
+  EpmdRegistrationError,
+  EpmdUnavailableError,
+} from "../../../src/distribution/epmd/errors.ts";
+import { startEpmdServer } from "../../../src/distribution/epmd/server.ts";
 import { waitFor } from "../../helpers/wait.ts";
 import {
   isWeftEntry,
   NODE_TYPE_HIDDEN,
   NODE_TYPE_NORMAL,
   weftEntry,
-} from "../../../src/dist/epmd/types.ts";
-import { encodePort2Response } from "../../../src/dist/epmd/wire.ts";
+} from "../../../src/distribution/epmd/types.ts";
+import { encodePort2Response } from "../../../src/distribution/epmd/wire.ts";
 
 function start() {
   return startEpmdServer({ hostname: "127.0.0.1", port: 0 });

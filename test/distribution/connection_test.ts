@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { DistConnection, type DistConnectionOptions } from "../../src/dist/connection.ts";
-import { type DirectReadable, FrameReader } from "../../src/dist/frame_reader.ts";
-import { memoryPair, type MemoryPairOptions } from "../../src/dist/memory.ts";
-import { TcpTransport } from "../../src/dist/tcp.ts";
-import type { Connection } from "../../src/dist/transport.ts";
+import { DistConnection, type DistConnectionOptions } from "../../src/distribution/connection.ts";
+import { type DirectReadable, FrameReader } from "../../src/distribution/frame_reader.ts";
+import { memoryPair, type MemoryPairOptions } from "../../src/distribution/memory.ts";
+import { TcpTransport } from "../../src/distribution/tcp.ts";
+import type { Connection } from "../../src/distribution/transport.ts";
 import {
   FRAME_FRAGMENT_CONT,
   FRAME_FRAGMENT_HEAD,
   FRAME_MESSAGE,
   type NodeDownReason,
-} from "../../src/dist/types.ts";
+} from "../../src/distribution/types.ts";
 import { encode, EncodedParts, encodeParts } from "../../src/term/codec.ts";
 import { encodeFrame } from "../../src/term/frame.ts";
 import { waitFor } from "../helpers/wait.ts";

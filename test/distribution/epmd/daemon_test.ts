@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
-import { killEpmd, listNames, registerNode } from "../../../src/dist/epmd/client.ts";
-import { ensureEpmd, epmdDaemonCommand, runEpmdCommand } from "../../../src/dist/epmd/daemon.ts";
-import { startEpmdServer } from "../../../src/dist/epmd/server.ts";
+import { killEpmd, listNames, registerNode } from "../../../src/distribution/epmd/client.ts";
+import {
+  ensureEpmd,
+  epmdDaemonCommand,
+  runEpmdCommand,
+} from "../../../src/distribution/epmd/daemon.ts";
+import { startEpmdServer } from "../../../src/distribution/epmd/server.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 /** Stands in for main.ts: handles `epmd --daemon --port P --address A`. */

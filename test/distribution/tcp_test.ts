@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConnConnection, TcpTransport } from "../../src/dist/tcp.ts";
+import { ConnConnection, TcpTransport } from "../../src/distribution/tcp.ts";
 
 Deno.test("TcpTransport connects, carries bytes both ways and ends reads on close", async () => {
   const tcp = new TcpTransport();

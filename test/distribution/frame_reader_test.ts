@@ -5,10 +5,10 @@ import {
   FrameReader,
   type FrameSink,
   SINK_MIN_BYTES,
-} from "../../src/dist/frame_reader.ts";
+} from "../../src/distribution/frame_reader.ts";
 import { DecodeError } from "../../src/errors.ts";
-import { memoryPair } from "../../src/dist/memory.ts";
-import type { Connection } from "../../src/dist/transport.ts";
+import { memoryPair } from "../../src/distribution/memory.ts";
+import type { Connection } from "../../src/distribution/transport.ts";
 import { encodeFrame, encodeFrames } from "../../src/term/frame.ts";
 
 /** A connection that hands out the given chunks, then ends; records what is recycled. */

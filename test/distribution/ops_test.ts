@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { decodeBody, encodeOp, encodeSignal } from "../../src/dist/ops.ts";
+import { decodeBody, encodeOp, encodeSignal } from "../../src/distribution/ops.ts";
 import type { Signal } from "../../src/process/types.ts";
 import { encode, EncodedParts } from "../../src/term/codec.ts";
 import { Pid, Ref } from "../../src/term/pid.ts";
-import { OP_PEERS, OP_PING, OP_SPAWN_REQUEST, OP_USER_MIN } from "../../src/dist/types.ts";
+import { OP_PEERS, OP_PING, OP_SPAWN_REQUEST, OP_USER_MIN } from "../../src/distribution/types.ts";
 
 const A = "a@h";
 const B = "b@h";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryNetwork, memoryPair } from "../../src/dist/memory.ts";
+import { MemoryNetwork, memoryPair } from "../../src/distribution/memory.ts";
 
 Deno.test("memoryPair() copies writes, delivers them in order and ends on close", async () => {
   const [a, b] = memoryPair();
