@@ -270,6 +270,7 @@ async function startFromOptions(
       ...(options.rpcAllow.length > 0 ? { rpcAllow: options.rpcAllow } : {}),
       ...(options.noRemoteEval ? { remoteEval: false } : {}),
       ...(cluster !== undefined ? { cluster } : {}),
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.epmdPort !== undefined ? { epmdPort: options.epmdPort } : {}),
       ...(options.netTicktime !== undefined ? { netTicktime: options.netTicktime } : {}),

@@ -71,6 +71,8 @@ export interface CliOptions {
   noRemoteEval: boolean;
   /** `--cluster-config FILE`: discovery topologies, quorum and partition handling (JSON). */
   clusterConfig?: string;
+  /** `--data-dir DIR`: the node's durable state (default `~/.weft/data/<node name>`). */
+  dataDir?: string;
 }
 
 /** The outcome of {@linkcode parseCli}. */
@@ -100,6 +102,7 @@ const FLAGS = {
   "rpc-allow": { type: "string", multiple: true },
   "no-remote-eval": { type: "boolean" },
   "cluster-config": { type: "string" },
+  "data-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -198,6 +201,12 @@ export function parseCli(args: string[]): ParseResult {
       return { ok: false, reason: "Invalid --cluster-config: expected a JSON file" };
     }
     options.clusterConfig = values["cluster-config"];
+  }
+  if (values["data-dir"] !== undefined) {
+    if (values["data-dir"] === "") {
+      return { ok: false, reason: "Invalid --data-dir: expected a directory" };
+    }
+    options.dataDir = values["data-dir"];
   }
   if (script !== undefined) options.script = script;
   // The last of --name / --sname wins, so `deno task start --sname b` overrides
@@ -306,6 +315,8 @@ Distribution:
   --cluster-config FILE join and keep a cluster by discovery: topologies
                         (static, epmd_hosts, gossip, dns_poll, kubernetes_dns),
                         quorum, partition handling (JSON; docs/cluster.md)
+  --data-dir DIR        durable state of this node: durable replicated keys
+                        (default ~/.weft/data/<node name>)
 
 Running (one of; the shell by default):
   -e, --eval CODE       evaluate CODE (TypeScript, top-level await) as the shell

@@ -51,6 +51,7 @@ import type { Listener, Transport } from "./distribution/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./distribution/types.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "./cluster/cluster.ts";
 import { GlobalNames } from "./global/global_names.ts";
+import { describeType } from "./errors.ts";
 import { logger } from "./log.ts";
 import { PgScope } from "./pg/scope.ts";
 import { Runtime } from "./process/runtime.ts";
@@ -122,6 +123,12 @@ export interface NodeOptions {
    * The node's cookie signs gossip unless a topology gives its own secret.
    */
   cluster?: ClusterOptions;
+  /**
+   * The directory of the node's durable state (`--data-dir`): durable
+   * replicated keys and later stores. Default `~/.weft/data/<node name>`.
+   * Nothing is written there until a service needs it.
+   */
+  dataDir?: string;
 }
 
 /** A running node. */
@@ -148,6 +155,8 @@ export interface WeftNode {
   readonly presence: Presence;
   /** Cluster membership, when started with `cluster` options (`--cluster-config`). */
   readonly cluster?: Cluster | undefined;
+  /** The directory of the node's durable state (`--data-dir`). */
+  readonly dataDir: string;
   /**
    * Connects to `node` (`name@host`, or `name@host:port` without a port mapper).
    * @returns `true` once connected, `false` when unreachable or refused
@@ -217,6 +226,16 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
   const hostname = options.hostname ?? "0.0.0.0";
   const hidden = options.hidden ?? false;
   const epmdPort = options.epmdPort ?? EPMD_DEFAULT_PORT;
+  if (
+    options.dataDir !== undefined && (typeof options.dataDir !== "string" || options.dataDir === "")
+  ) {
+    throw new TypeError(
+      `Invalid data directory: expected a non-empty path, received ${
+        describeType(options.dataDir)
+      }`,
+    );
+  }
+  const dataDir = options.dataDir ?? defaultDataDir(parsed.full);
 
   let listener: Listener;
   try {
@@ -317,6 +336,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     get cluster() {
       return cluster;
     },
+    dataDir,
     connect: (node) => kernel.connect(node),
     disconnect: (node) => Promise.resolve(kernel.disconnect(node)),
     list: (kind) => kernel.nodes(kind),
@@ -344,6 +364,24 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     }
   }
   return node;
+}
+
+/**
+ * The default data directory of a node: `~/.weft/data/<node name>`
+ * (`./.weft/data/...` when no home directory is known).
+ *
+ * @param node the full node name
+ * @returns the path
+ *
+ * @example
+ * ```ts
+ * import { defaultDataDir } from "./node.ts";
+ * console.assert(defaultDataDir("a@127.0.0.1").endsWith("/.weft/data/a@127.0.0.1"));
+ * ```
+ */
+export function defaultDataDir(node: string): string {
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
+  return `${home}/.weft/data/${node}`;
 }
 
 function nodeName(options: NodeOptions): NodeName {

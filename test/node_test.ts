@@ -735,3 +735,30 @@ Deno.test("without a port mapper, nodes joining one member at the same moment st
     }
   }
 });
+
+Deno.test("startNode() takes a data directory, by default ~/.weft/data/<node name>", async () => {
+  const a = await startNode({
+    name: "a@127.0.0.1",
+    cookie: "c",
+    noEpmd: true,
+    hostname: "127.0.0.1",
+  });
+  const b = await startNode({
+    name: "b@127.0.0.1",
+    cookie: "c",
+    noEpmd: true,
+    hostname: "127.0.0.1",
+    dataDir: "/tmp/weft-b",
+  });
+  try {
+    assert.ok(a.dataDir.endsWith("/.weft/data/a@127.0.0.1"));
+    assert.equal(b.dataDir, "/tmp/weft-b");
+    await assert.rejects(
+      () => startNode({ name: "c@127.0.0.1", cookie: "c", noEpmd: true, dataDir: "" }),
+      TypeError,
+    );
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});

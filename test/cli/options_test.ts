@@ -115,3 +115,12 @@ Deno.test("HELP groups the flags and names every mode", async () => {
     ]
   ) assert.ok(HELP.includes(text), text);
 });
+
+Deno.test("parseCli() reads --data-dir and refuses an empty one", () => {
+  const r = parseCli(["--sname", "a", "--data-dir", "/tmp/weft-a"]);
+  assert.ok(r.ok);
+  assert.equal(r.options.dataDir, "/tmp/weft-a");
+  const bad = parseCli(["--sname", "a", "--data-dir", ""]);
+  assert.ok(!bad.ok);
+  assert.equal(bad.reason, "Invalid --data-dir: expected a directory");
+});
