@@ -63,6 +63,7 @@ export {
   type DownMessage,
   exit,
   type ExitMessage,
+  type MailboxLimitReason,
   flush,
   link,
   makeRef,

@@ -58,6 +58,7 @@ export type {
   Dest,
   DownMessage,
   ExitMessage,
+  MailboxLimitReason,
   OpenOptions,
   ProcessContext,
   ProcessFn,
