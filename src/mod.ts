@@ -31,6 +31,7 @@
 
 export {
   CaptureError,
+  CookieFileError,
   DecodeError,
   describe,
   HandshakeError,
