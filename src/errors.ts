@@ -193,6 +193,66 @@ export class NotAliveError extends Error {
 }
 
 /**
+ * A service was asked for on a node where it does not run (never started,
+ * or stopped): `runtime.context.require(key)` of the per-node context. A
+ * {@linkcode NotAliveError}, since for the caller the service is not alive.
+ *
+ * @example
+ * ```ts
+ * import { NotAliveError, ServiceNotRunningError } from "./errors.ts";
+ * const err = new ServiceNotRunningError("pubsub", "a@h");
+ * console.assert(err instanceof NotAliveError && err.service === "pubsub");
+ * console.assert(err.message === "pubsub is not running on node a@h");
+ * ```
+ */
+export class ServiceNotRunningError extends NotAliveError {
+  /** The service's name. */
+  readonly service: string;
+  /** The node asked. */
+  readonly node: string;
+  /**
+   * @param service the service's name
+   * @param node the node asked
+   */
+  constructor(service: string, node: string, options?: WeftErrorOptions) {
+    super(`${service} is not running on node ${node}`, options);
+    this.name = "ServiceNotRunningError";
+    this.service = service;
+    this.node = node;
+  }
+}
+
+/**
+ * A service was started on a node where it already runs: the per-node
+ * context holds one instance per service. A {@linkcode NameError}, since
+ * the service's name on the node is taken.
+ *
+ * @example
+ * ```ts
+ * import { NameError, ServiceAlreadyRunningError } from "./errors.ts";
+ * const err = new ServiceAlreadyRunningError("global", "a@h");
+ * console.assert(err instanceof NameError);
+ * console.assert(err.message === "Cannot start global: it already runs on a@h");
+ * ```
+ */
+export class ServiceAlreadyRunningError extends NameError {
+  /** The service's name. */
+  readonly service: string;
+  /** The node it runs on. */
+  readonly node: string;
+  /**
+   * @param service the service's name
+   * @param node the node it runs on
+   */
+  constructor(service: string, node: string, options?: WeftErrorOptions) {
+    super(`Cannot start ${service}: it already runs on ${node}`, options);
+    this.name = "ServiceAlreadyRunningError";
+    this.service = service;
+    this.node = node;
+  }
+}
+
+/**
  * A remote call or spawn named a module or a function that the node asked
  * does not have (Erlang's `undef`). `fn` is `undefined` when the module
  * itself is unknown.
@@ -319,31 +379,5 @@ export function describe(reason: unknown): string {
     return JSON.stringify(reason) ?? String(reason);
   } catch {
     return String(reason);
-  }
-}
-
-/**
- * The cookie file cannot be used: it is readable or writable by others
- * than its owner, empty, or not a file. The message is one line naming the
- * file and how to fix it; the CLI prints it and exits with status 2.
- *
- * @example
- * ```ts
- * import { CookieFileError } from "./errors.ts";
- * const err = new CookieFileError("/home/me/.weft.cookie", "Cannot use cookie file: ...");
- * console.assert(err.name === "CookieFileError" && err.path === "/home/me/.weft.cookie");
- * ```
- */
-export class CookieFileError extends Error {
-  /** The cookie file. */
-  readonly path: string;
-  /**
-   * @param path the cookie file
-   * @param message what is wrong with it and how to fix it
-   */
-  constructor(path: string, message: string, options?: WeftErrorOptions) {
-    super(message, options);
-    this.name = "CookieFileError";
-    this.path = path;
   }
 }

@@ -50,15 +50,21 @@ import { type TlsOptions, TlsTransport } from "./distribution/tls.ts";
 import type { Listener, Transport } from "./distribution/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./distribution/types.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "./cluster/cluster.ts";
-import { GlobalNames } from "./global/global_names.ts";
+import type { GlobalNames } from "./global/global_names.ts";
 import { describeType } from "./errors.ts";
 import { logger } from "./log.ts";
-import { PgScope } from "./pg/scope.ts";
+import {
+  type NodeServices,
+  type NodeServicesOptions,
+  startNodeServices,
+  stopNodeServices,
+} from "./node_services.ts";
+import type { PgScope } from "./pg/scope.ts";
 import { Runtime } from "./process/runtime.ts";
-import { Presence } from "./pubsub/presence.ts";
-import { PubSub } from "./pubsub/pubsub.ts";
+import type { Presence } from "./pubsub/presence.ts";
+import type { PubSub } from "./pubsub/pubsub.ts";
 import { RpcPolicy } from "./rpc/policy.ts";
-import { type RpcService, startRpc } from "./rpc/service.ts";
+import type { RpcService } from "./rpc/service.ts";
 import { longNodeName, type NodeName, parseNodeName, shortNodeName } from "./term/node_name.ts";
 import type { Pid } from "./term/pid.ts";
 
@@ -69,11 +75,16 @@ export type {
   NodeUpMessage,
 } from "./distribution/net_kernel.ts";
 export type { TlsOptions } from "./distribution/tls.ts";
+export type { NodeServicesOptions } from "./node_services.ts";
 
 const log = logger("dist");
 
-/** Options for {@linkcode startNode}. Give exactly one of `name` and `sname`. */
-export interface NodeOptions {
+/**
+ * Options for {@linkcode startNode}. Give exactly one of `name` and `sname`.
+ * The options of the node's services (rpc policy and modules, presence) are
+ * those of {@linkcode NodeServicesOptions}.
+ */
+export interface NodeOptions extends NodeServicesOptions {
   /** A long name: `a` (the machine's full host name is added) or `a@host.domain` / `a@10.0.0.1`. */
   name?: string;
   /** A short name: `a` (the machine's short host name is added) or `a@host`. */
@@ -106,17 +117,6 @@ export interface NodeOptions {
   highWaterMark?: number;
   /** Largest message accepted from a peer. Default 1 GiB. */
   maxMessageSize?: number;
-  /** `module.function` patterns peers may call by rpc (`--rpc-allow`); default: everything. */
-  rpcAllow?: string[];
-  /**
-   * Whether peers may send function source to run here (`--no-remote-eval`
-   * turns it off). Default: `true`, or `false` when `rpcAllow` is given.
-   */
-  remoteEval?: boolean;
-  /** Modules to expose to rpc from the start: name -> object of functions. */
-  modules?: Record<string, object>;
-  /** Milliseconds a lost node's presences stay listed. Default 30000. */
-  presenceDownPeriod?: number;
   /**
    * Cluster formation (`--cluster-config`): discovery topologies, quorum
    * and partition handling, started with the node and stopped before it.
@@ -286,14 +286,9 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
     ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
   });
-  // Before the first handshake, so that every peer learns the node serves remote spawns.
-  let rpc: RpcService;
+  let services: NodeServices;
   try {
-    rpc = startRpc(runtime, kernel, {
-      allow: options.rpcAllow,
-      remoteEval: options.remoteEval,
-      ...(options.modules !== undefined ? { modules: options.modules } : {}),
-    });
+    services = await startNodeServices(runtime, kernel, options);
   } catch (e) {
     await kernel.stop();
     await runtime.shutdown();
@@ -301,16 +296,6 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     await registration?.close();
     throw e;
   }
-  // Cluster services, before the first connection so they see every peer come up.
-  const global = new GlobalNames({ runtime, kernel });
-  const pg = new PgScope({ runtime, kernel });
-  const pubsub = new PubSub({ runtime, kernel });
-  const presence = new Presence({
-    runtime,
-    kernel,
-    pubsub,
-    ...(options.presenceDownPeriod !== undefined ? { downPeriod: options.presenceDownPeriod } : {}),
-  });
   kernel.serve(listener);
   log.info("Node {node} listening on {host}:{port} ({transport}{epmd})", {
     node: parsed.full,
@@ -328,11 +313,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     runtime,
     port: listener.addr.port,
     kernel,
-    rpc,
-    global,
-    pg,
-    pubsub,
-    presence,
+    ...services,
     get cluster() {
       return cluster;
     },
@@ -345,10 +326,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     monitorNode: (pid, node, flag) => kernel.monitorNode(pid, node, flag),
     stop: () =>
       stopping ??= (async () => {
-        await cluster?.stop();
-        await Promise.all([presence.stop(), pubsub.stop(), pg.stop(), global.stop()]);
-        await runtime.shutdown();
-        rpc.stop();
+        await stopNodeServices(services, runtime, cluster);
         await kernel.stop();
         listener.close();
         await registration?.close();

@@ -54,7 +54,11 @@ const LAYERS: readonly Layer[] = [
     paths: ["src/rpc", "src/otp", "src/global", "src/pg", "src/pubsub", "src/cluster"],
   },
   { level: 6, what: "state layers built on the services", paths: ["src/replicator"] },
-  { level: 7, what: "the node: the composition root", paths: ["src/node.ts"] },
+  {
+    level: 7,
+    what: "the node: the composition root and its services",
+    paths: ["src/node.ts", "src/node_services.ts"],
+  },
   {
     level: 8,
     what: "entry points: the public API, the shell, the command",

@@ -54,6 +54,7 @@ import { NoConnectionError, NotAliveError, TimeoutError } from "../errors.ts";
 import { type LinkFault, NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import type { WeftNode } from "../node.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
 import { parseNodeName } from "../term/node_name.ts";
@@ -392,7 +393,8 @@ export class Chaos {
   }
 }
 
-const chaosByNode = new WeakMap<Runtime, Chaos>();
+/** The chaos a node drives (made on first use), in its context. */
+export const CHAOS: ServiceKey<Chaos> = new ServiceKey("chaos");
 
 /**
  * The node's own {@linkcode Chaos} (made on first use), so that the shell's
@@ -412,8 +414,8 @@ const chaosByNode = new WeakMap<Runtime, Chaos>();
  * ```
  */
 export function chaosOf(node: WeftNode): Chaos {
-  let chaos = chaosByNode.get(node.runtime);
-  if (chaos === undefined) chaosByNode.set(node.runtime, chaos = new Chaos(node));
+  let chaos = node.runtime.context.get(CHAOS);
+  if (chaos === undefined) node.runtime.context.provide(CHAOS, chaos = new Chaos(node));
   return chaos;
 }
 

@@ -38,6 +38,7 @@
 import { NameError, ProcessExitError } from "../errors.ts";
 import type { NodeDownMessage, NodeUpMessage } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
 import type { Pid } from "../term/pid.ts";
@@ -61,7 +62,8 @@ export interface ClusterNode extends ClusterHost {
   readonly runtime: Runtime;
 }
 
-const clusters = new WeakMap<Runtime, Cluster>();
+/** The cluster membership of a node, in its context. */
+export const CLUSTER: ServiceKey<Cluster> = new ServiceKey("cluster");
 
 /**
  * The cluster running on a node, if any.
@@ -77,7 +79,7 @@ const clusters = new WeakMap<Runtime, Cluster>();
  * ```
  */
 export function clusterOf(node: { runtime: Runtime } | Runtime): Cluster | undefined {
-  return clusters.get("runtime" in node ? node.runtime : node);
+  return ("runtime" in node ? node.runtime : node).context.get(CLUSTER);
 }
 
 /**
@@ -194,13 +196,15 @@ export class Cluster {
     if (this.#started) throw new TypeError("Cannot start the cluster: already started");
     this.#started = true;
     const runtime = this.#host.runtime;
-    if (clusters.has(runtime) || runtime.whereis(CLUSTER_PROCESS) !== undefined) {
+    if (
+      runtime.context.get(CLUSTER) !== undefined || runtime.whereis(CLUSTER_PROCESS) !== undefined
+    ) {
       throw new NameError(`Cannot start the cluster: one already runs on ${this.node}`);
     }
     const ctx = runtime.open({ label: CLUSTER_PROCESS });
     runtime.register(CLUSTER_PROCESS, ctx.self);
     this.#ctx = ctx;
-    clusters.set(runtime, this);
+    runtime.context.provide(CLUSTER, this);
     this.#host.kernel.monitorNodes(ctx.self);
     if (this.#options.chaos) startChaosAgents(runtime);
     const pop = this.#options.preventOverlappingPartitions;
@@ -310,7 +314,7 @@ export class Cluster {
       if (this.#host.runtime.isAlive(this.#ctx.self)) this.#ctx.exit("normal");
     }
     await this.#loop;
-    if (clusters.get(this.#host.runtime) === this) clusters.delete(this.#host.runtime);
+    this.#host.runtime.context.remove(CLUSTER, this);
   }
 
   #sendPeer(node: string, msg: OverlapMessage): void {
@@ -350,7 +354,7 @@ export class Cluster {
         this.#stopped = true;
         this.#guard?.stop();
         await Promise.all(this.#topologies.map((t) => t.stop()));
-        if (clusters.get(this.#host.runtime) === this) clusters.delete(this.#host.runtime);
+        this.#host.runtime.context.remove(CLUSTER, this);
       }
     }
   }

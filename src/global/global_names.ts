@@ -74,11 +74,18 @@
  * @module
  */
 
-import { DecodeError, NameError, NotAliveError, TimeoutError } from "../errors.ts";
+import {
+  DecodeError,
+  NameError,
+  NotAliveError,
+  ServiceAlreadyRunningError,
+  TimeoutError,
+} from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { callerOn, current } from "../process/current.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { setGlobalNameRegistry } from "../otp/name.ts";
@@ -164,7 +171,8 @@ type Wait =
   | { kind: "acks"; nodes: Set<string>; resolve: () => void }
   | { kind: "request"; node: string; resolve: (result: boolean) => void };
 
-const services = new WeakMap<Runtime, GlobalNames>();
+/** The global name server of a node, in its context. */
+export const GLOBAL_NAMES: ServiceKey<GlobalNames> = new ServiceKey("global");
 
 /**
  * The global name server of one node.
@@ -216,13 +224,13 @@ export class GlobalNames implements NameRegistry {
    * in as the resolver of `{ global: name }` server names.
    *
    * @param options the node's runtime and kernel
-   * @throws {NameError} when a global name server already runs on the node
+   * @throws {ServiceAlreadyRunningError} when a global name server already runs on the node
    */
   constructor(options: GlobalNamesOptions) {
     this.#runtime = options.runtime;
     this.node = options.runtime.node;
-    if (services.has(options.runtime)) {
-      throw new NameError(`Cannot start global: it already runs on ${this.node}`);
+    if (options.runtime.context.get(GLOBAL_NAMES) !== undefined) {
+      throw new ServiceAlreadyRunningError(GLOBAL_NAMES.name, this.node);
     }
     const kernel = options.kernel;
     this.#svc = new NodeService(options.runtime, kernel, {
@@ -247,7 +255,7 @@ export class GlobalNames implements NameRegistry {
     on(OP_GLOBAL_RESOLVED, (node, f) => this.#onResolved(node, f));
     on(OP_GLOBAL_REQUEST, (node, f) => this.#onRequest(node, f));
     on(OP_GLOBAL_REPLY, (node, f) => this.#onReply(node, f));
-    services.set(options.runtime, this);
+    options.runtime.context.provide(GLOBAL_NAMES, this);
     setGlobalNameRegistry(options.runtime, this);
     this.#svc.start();
   }
@@ -481,7 +489,7 @@ export class GlobalNames implements NameRegistry {
 
   /** Stops the name server; idempotent. The node's peers drop its registrations when it leaves. */
   async stop(): Promise<void> {
-    if (services.get(this.#runtime) === this) services.delete(this.#runtime);
+    this.#runtime.context.remove(GLOBAL_NAMES, this);
     setGlobalNameRegistry(this.#runtime, undefined);
     for (
       const op of [
@@ -1069,7 +1077,7 @@ export class GlobalNames implements NameRegistry {
  * ```
  */
 export function globalNamesOf(runtime: Runtime): GlobalNames {
-  const svc = services.get(runtime);
+  const svc = runtime.context.get(GLOBAL_NAMES);
   if (svc === undefined) {
     throw new NotAliveError(
       `Cannot use global names: no global name server runs on ${runtime.node} (start the node with startNode)`,

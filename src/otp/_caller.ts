@@ -12,6 +12,7 @@
 import { ProcessExitError } from "../errors.ts";
 import { current } from "../process/current.ts";
 import { Deadlines } from "../process/deadlines.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage, ProcessContext } from "../process/types.ts";
 import type { Ref } from "../term/pid.ts";
@@ -65,21 +66,21 @@ export function callerOf(runtime: Runtime | undefined, what: string): Caller {
 /** Delivered to an alias when its wait's deadline passes. */
 const TIMED_OUT = Object.freeze({ type: "$otp_timeout" });
 
-/** The call deadlines of each node, one timer per deadline length (see `process/deadlines.ts`). */
-const nodeDeadlines = new WeakMap<Runtime, Deadlines>();
+/** The call deadlines of a node, one timer per deadline length (see `process/deadlines.ts`). */
+const CALL_DEADLINES: ServiceKey<Deadlines> = new ServiceKey("otp call deadlines");
 
 /** The node's call deadlines; `undefined` once the node has shut down. */
 function deadlinesOf(runtime: Runtime): Deadlines | undefined {
-  const known = nodeDeadlines.get(runtime);
+  const known = runtime.context.get(CALL_DEADLINES);
   if (known !== undefined) return known;
   if (runtime.closed) return undefined;
   // A process of the node, doing nothing, whose exit (the node's shutdown)
   // clears the timers, so that none outlives its node.
   const keeper = runtime.open({ label: "otp:deadlines" });
   const created = new Deadlines();
-  nodeDeadlines.set(runtime, created);
+  runtime.context.provide(CALL_DEADLINES, created);
   keeper.signal.addEventListener("abort", () => {
-    if (nodeDeadlines.get(runtime) === created) nodeDeadlines.delete(runtime);
+    runtime.context.remove(CALL_DEADLINES, created);
     created.close();
   }, { once: true });
   return created;

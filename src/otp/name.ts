@@ -27,6 +27,7 @@
  */
 
 import { describeType, NameError } from "../errors.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import { isRemoteName, type RemoteName } from "../process/types.ts";
 import { Pid } from "../term/pid.ts";
@@ -82,7 +83,10 @@ export type ServerName = string | GlobalName | ViaName;
 /** Everything a server can be reached by: a pid, a name, or a name on a node. */
 export type ServerRef = Pid | ServerName | RemoteName;
 
-const globalRegistries = new WeakMap<Runtime, NameRegistry>();
+/** The name service that resolves `{ global: name }` on a node, in its context. */
+export const GLOBAL_NAME_REGISTRY: ServiceKey<NameRegistry> = new ServiceKey(
+  "global name registry",
+);
 
 /**
  * Installs (or with `undefined` removes) the name service that resolves
@@ -111,7 +115,7 @@ const globalRegistries = new WeakMap<Runtime, NameRegistry>();
  */
 export function setGlobalNameRegistry(runtime: Runtime, registry: NameRegistry | undefined): void {
   if (registry === undefined) {
-    globalRegistries.delete(runtime);
+    runtime.context.remove(GLOBAL_NAME_REGISTRY);
     return;
   }
   if (!isNameRegistry(registry)) {
@@ -119,7 +123,8 @@ export function setGlobalNameRegistry(runtime: Runtime, registry: NameRegistry |
       "Cannot set global name registry: expected registerName, unregisterName and whereisName",
     );
   }
-  globalRegistries.set(runtime, registry);
+  runtime.context.remove(GLOBAL_NAME_REGISTRY);
+  runtime.context.provide(GLOBAL_NAME_REGISTRY, registry);
 }
 
 function isNameRegistry(value: unknown): value is NameRegistry {
@@ -244,7 +249,7 @@ export function checkServerName(name: unknown, what: string): asserts name is Se
  */
 export function nameRegistryOf(name: GlobalName | ViaName, runtime: Runtime): NameRegistry {
   if (isGlobalName(name)) {
-    const registry = globalRegistries.get(runtime);
+    const registry = runtime.context.get(GLOBAL_NAME_REGISTRY);
     if (registry === undefined) {
       throw new NameError(
         `Cannot resolve {global: "${name.global}"}: global names need the global module ` +

@@ -40,6 +40,7 @@ import { DecodeError, NameError, NotAliveError } from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { callerOn } from "../process/current.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { Pid, type Ref } from "../term/pid.ts";
@@ -91,8 +92,8 @@ interface Watch {
   group: string | undefined;
 }
 
-/** The scopes of each node, by name: the op handlers dispatch on the scope field. */
-const scopes = new WeakMap<Runtime, Map<string, PgScope>>();
+/** The pg scopes running on a node, by name: the op handlers dispatch on the scope field. */
+export const PG_SCOPES: ServiceKey<Map<string, PgScope>> = new ServiceKey("pg");
 
 /**
  * One scope of process groups on one node.
@@ -148,7 +149,7 @@ export class PgScope {
     }
     this.scope = scope;
     this.#runtime = options.runtime;
-    let byName = scopes.get(options.runtime);
+    let byName = options.runtime.context.get(PG_SCOPES);
     if (byName?.has(scope)) {
       throw new NameError(
         `Cannot start pg scope ${scope}: it already runs on ${options.runtime.node}`,
@@ -163,7 +164,7 @@ export class PgScope {
     });
     if (byName === undefined) {
       byName = new Map();
-      scopes.set(options.runtime, byName);
+      options.runtime.context.provide(PG_SCOPES, byName);
       PgScope.#install(options.kernel, byName);
     }
     byName.set(scope, this);
@@ -335,11 +336,11 @@ export class PgScope {
 
   /** Stops the scope server; peers drop this node's members when it leaves. Idempotent. */
   async stop(): Promise<void> {
-    const byName = scopes.get(this.#runtime);
+    const byName = this.#runtime.context.get(PG_SCOPES);
     if (byName?.get(this.scope) === this) {
       byName.delete(this.scope);
       if (byName.size === 0) {
-        scopes.delete(this.#runtime);
+        this.#runtime.context.remove(PG_SCOPES, byName);
         for (const op of [OP_PG_SYNC, OP_PG_JOIN, OP_PG_LEAVE]) {
           this.#svc.kernel.onOp(op, undefined);
         }
@@ -599,7 +600,7 @@ export class PgScope {
  * ```
  */
 export function pgScopeOf(runtime: Runtime, scope: string = DEFAULT_SCOPE): PgScope {
-  const s = scopes.get(runtime)?.get(scope);
+  const s = runtime.context.get(PG_SCOPES)?.get(scope);
   if (s === undefined) {
     throw new NotAliveError(`Cannot use pg scope ${scope}: it does not run on ${runtime.node}`);
   }

@@ -26,6 +26,7 @@
  */
 
 export { Runtime } from "./runtime.ts";
+export { NodeContext, ServiceKey } from "./node_context.ts";
 export type { RuntimeOptions } from "./runtime.ts";
 export {
   cancelTimer,
@@ -58,7 +59,6 @@ export type {
   Dest,
   DownMessage,
   ExitMessage,
-  MailboxLimitReason,
   OpenOptions,
   ProcessContext,
   ProcessFn,

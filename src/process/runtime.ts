@@ -46,6 +46,7 @@ import { logger } from "../log.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
+import { NodeContext } from "./node_context.ts";
 import { EXITED, Monitor, Proc, setExitSelf, TRAP } from "./_proc.ts";
 import { ProcTable } from "./_table.ts";
 import {
@@ -152,19 +153,6 @@ function checkFunction(fn: unknown): asserts fn is ProcessFn {
   }
 }
 
-function checkMaxMailbox(limit: unknown, what: string): asserts limit is number {
-  if (typeof limit !== "number") {
-    throw new TypeError(
-      `Cannot ${what}: maxMailbox must be a number, received ${describeType(limit)}`,
-    );
-  }
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new RangeError(
-      `Cannot ${what}: maxMailbox must be a positive integer, received ${limit}`,
-    );
-  }
-}
-
 function checkName(name: unknown, what: string): asserts name is string {
   if (typeof name !== "string") {
     throw new TypeError(`Cannot ${what}: name must be a string, received ${describeType(name)}`);
@@ -233,6 +221,8 @@ export class Runtime {
   readonly creation: number;
   /** Carries signals to other nodes; set by the distribution layer, `undefined` when not distributed. */
   router: SignalRouter | undefined = undefined;
+  /** The services running on the node (rpc, global, pg...), by key; see `node_context.ts`. */
+  readonly context: NodeContext = new NodeContext(() => this.node);
 
   /** Live processes by pid number. */
   #procs = new ProcTable<Proc>();
@@ -414,7 +404,7 @@ export class Runtime {
         `Cannot ${what}: options must be an object, received ${describeType(options)}`,
       );
     }
-    const { link, name, trapExit, label, maxMailbox } = options;
+    const { link, name, trapExit, label } = options;
     if (link !== undefined) checkPid(link, what);
     if (name !== undefined) {
       checkName(name, what);
@@ -432,10 +422,8 @@ export class Runtime {
         `Cannot ${what}: label must be a string, received ${describeType(label)}`,
       );
     }
-    if (maxMailbox !== undefined) checkMaxMailbox(maxMailbox, what);
     const proc = this.#newProc(label);
     if (trapExit) proc.flags |= TRAP;
-    if (maxMailbox !== undefined) proc.limitMailbox(maxMailbox);
     if (name !== undefined) {
       this.#names.set(name, proc);
       proc.name = name;

@@ -39,11 +39,12 @@
  * @module
  */
 
-import { DecodeError, NameError, NotAliveError } from "../errors.ts";
+import { DecodeError, NotAliveError, ServiceAlreadyRunningError } from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { callerOn } from "../process/current.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { encode } from "../term/codec.ts";
@@ -121,7 +122,8 @@ export type TrackResult =
 /** What `update` returns. */
 export type UpdateResult = { state: "ok"; ref: string } | { state: "not_tracked" };
 
-const services = new WeakMap<Runtime, Presence>();
+/** The presence tracker of a node, in its context. */
+export const PRESENCE: ServiceKey<Presence> = new ServiceKey("presence");
 
 /**
  * The presence tracker of one node.
@@ -161,7 +163,7 @@ export class Presence {
    * Starts the presence tracker of a node (`startNode` does this).
    *
    * @param options the node, its pubsub and the down period
-   * @throws {NameError} when presence already runs on the node
+   * @throws {ServiceAlreadyRunningError} when presence already runs on the node
    * @throws {RangeError} when `downPeriod` is negative
    */
   constructor(options: PresenceOptions) {
@@ -174,8 +176,8 @@ export class Presence {
       throw new RangeError(`Invalid presence down period: must be >= 0 ms, received ${downPeriod}`);
     }
     this.#downPeriod = downPeriod;
-    if (services.has(options.runtime)) {
-      throw new NameError(`Cannot start presence: it already runs on ${this.node}`);
+    if (options.runtime.context.get(PRESENCE) !== undefined) {
+      throw new ServiceAlreadyRunningError(PRESENCE.name, this.node);
     }
     this.#svc = new NodeService(options.runtime, options.kernel, {
       name: PRESENCE_SERVER_NAME,
@@ -189,7 +191,7 @@ export class Presence {
       });
     on(OP_PRESENCE_STATE);
     on(OP_PRESENCE_DELTA);
-    services.set(options.runtime, this);
+    options.runtime.context.provide(PRESENCE, this);
     this.#svc.start();
   }
 
@@ -355,7 +357,7 @@ export class Presence {
 
   /** Stops the tracker; idempotent. Peers drop this node's presences after their down period. */
   async stop(): Promise<void> {
-    if (services.get(this.#runtime) === this) services.delete(this.#runtime);
+    this.#runtime.context.remove(PRESENCE, this);
     this.#svc.kernel.onOp(OP_PRESENCE_STATE, undefined);
     this.#svc.kernel.onOp(OP_PRESENCE_DELTA, undefined);
     for (const timer of this.#downTimers.values()) clearTimeout(timer);
@@ -535,7 +537,7 @@ export class Presence {
  * ```
  */
 export function presenceOf(runtime: Runtime): Presence {
-  const svc = services.get(runtime);
+  const svc = runtime.context.get(PRESENCE);
   if (svc === undefined) {
     throw new NotAliveError(
       `Cannot use presence: no presence tracker runs on ${runtime.node} (start the node with startNode)`,

@@ -37,12 +37,13 @@
  * @module
  */
 
-import { DecodeError, NameError, NotAliveError } from "../errors.ts";
+import { DecodeError, NotAliveError, ServiceAlreadyRunningError } from "../errors.ts";
 import { NodeService } from "../cluster/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { PgScope } from "../pg/scope.ts";
 import { callerOn } from "../process/current.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { Pid, type Ref } from "../term/pid.ts";
@@ -69,7 +70,8 @@ interface Topic {
   handlers: PubSubHandler[];
 }
 
-const services = new WeakMap<Runtime, PubSub>();
+/** The pubsub server of a node, in its context. */
+export const PUBSUB: ServiceKey<PubSub> = new ServiceKey("pubsub");
 
 /**
  * The pubsub server of one node.
@@ -104,14 +106,14 @@ export class PubSub {
    * Starts the pubsub server of a node (`startNode` does this).
    *
    * @param options the node's runtime and kernel
-   * @throws {NameError} when pubsub already runs on the node
+   * @throws {ServiceAlreadyRunningError} when pubsub already runs on the node
    */
   constructor(options: PubSubOptions) {
     this.#runtime = options.runtime;
     this.#kernel = options.kernel;
     this.node = options.runtime.node;
-    if (services.has(options.runtime)) {
-      throw new NameError(`Cannot start pubsub: it already runs on ${this.node}`);
+    if (options.runtime.context.get(PUBSUB) !== undefined) {
+      throw new ServiceAlreadyRunningError(PUBSUB.name, this.node);
     }
     this.#pg = new PgScope({ ...options, scope: PUBSUB_TOPICS_SCOPE });
     this.#svc = new NodeService(options.runtime, options.kernel, {
@@ -127,7 +129,7 @@ export class PubSub {
       }
       this.#fanout(topic, msg, except ?? undefined);
     });
-    services.set(options.runtime, this);
+    options.runtime.context.provide(PUBSUB, this);
     this.#svc.start();
   }
 
@@ -302,7 +304,7 @@ export class PubSub {
 
   /** Stops the pubsub server and its pg scope; idempotent. */
   async stop(): Promise<void> {
-    if (services.get(this.#runtime) === this) services.delete(this.#runtime);
+    this.#runtime.context.remove(PUBSUB, this);
     this.#kernel.onOp(OP_PUBSUB_BROADCAST, undefined);
     await this.#svc.stop();
     await this.#pg.stop();
@@ -398,7 +400,7 @@ export class PubSub {
  * ```
  */
 export function pubSubOf(runtime: Runtime): PubSub {
-  const svc = services.get(runtime);
+  const svc = runtime.context.get(PUBSUB);
   if (svc === undefined) {
     throw new NotAliveError(
       `Cannot use pubsub: no pubsub server runs on ${runtime.node} (start the node with startNode)`,

@@ -1,22 +1,13 @@
 /**
- * Which rpc service runs for which node's runtime, so that the `rpc`
- * namespace functions can act for the node of the running process.
+ * The key of the rpc service in a node's context (`runtime.context`), in a
+ * module of its own so that the `rpc` namespace functions (rpc.ts) and the
+ * service (service.ts) both reach it without importing each other.
  *
  * @module
  */
 
-import type { Runtime } from "../process/runtime.ts";
+import { ServiceKey } from "../process/node_context.ts";
 import type { RpcService } from "./service.ts";
 
-const services = new WeakMap<Runtime, RpcService>();
-
-/** The rpc service of `runtime`'s node, if one runs. */
-export function serviceOf(runtime: Runtime): RpcService | undefined {
-  return services.get(runtime);
-}
-
-/** Records (or with `undefined` forgets) the rpc service of `runtime`'s node. */
-export function setService(runtime: Runtime, service: RpcService | undefined): void {
-  if (service === undefined) services.delete(runtime);
-  else services.set(runtime, service);
-}
+/** The rpc service of a node: its modules and policy, its calls and spawns. */
+export const RPC_SERVICE: ServiceKey<RpcService> = new ServiceKey("rpc");

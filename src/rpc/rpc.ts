@@ -36,7 +36,7 @@ import { current } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { Pid, Ref } from "../term/pid.ts";
 import { checkOptions, type RpcCallOptions } from "./_request.ts";
-import { serviceOf } from "./_services.ts";
+import { RPC_SERVICE } from "./_services.ts";
 import type { LoadedModule } from "./module_registry.ts";
 import type { MulticallResult, RpcService } from "./service.ts";
 
@@ -176,7 +176,7 @@ function serviceFor(what: string, options: unknown): RpcService {
       );
     }
   }
-  const service = serviceOf(runtime);
+  const service = runtime.context.get(RPC_SERVICE);
   if (service === undefined) {
     throw new NotAliveError(
       `Cannot ${what}: node ${runtime.node} does not run rpc (start it with a name: --sname or --name)`,

@@ -37,6 +37,7 @@ import {
   NotAliveError,
   PolicyError,
   RemoteError,
+  ServiceAlreadyRunningError,
   TimeoutError,
   UndefinedFunctionError,
 } from "../errors.ts";
@@ -52,7 +53,7 @@ import type { Pid, Ref } from "../term/pid.ts";
 import { Deadlines } from "../process/deadlines.ts";
 import { NodeWatch } from "./_node_watch.ts";
 import { checkNode, parseRequest, type Request, type RpcCallOptions } from "./_request.ts";
-import { serviceOf, setService } from "./_services.ts";
+import { RPC_SERVICE } from "./_services.ts";
 import { nodeModule } from "./builtin_modules.ts";
 import { replyError, RpcClient } from "./_client.ts";
 import { groupLeader, type LineWriter, writeConsole } from "./group_leader.ts";
@@ -124,7 +125,8 @@ if (Object.keys(PRELUDE.values).join() !== PRELUDE_NAMES.join()) {
  * @param kernel the node's kernel
  * @param options policy and initial modules
  * @returns the service
- * @throws {TypeError} when a service runs for this runtime already, or an option is malformed
+ * @throws {ServiceAlreadyRunningError} when rpc already runs on the node
+ * @throws {TypeError} when an option is malformed
  *
  * @example
  * ```ts
@@ -147,11 +149,11 @@ export function startRpc(
   kernel: NetKernel,
   options: RpcOptions = {},
 ): RpcService {
-  if (serviceOf(runtime) !== undefined) {
-    throw new TypeError(`Cannot start rpc on ${runtime.node}: it runs already`);
+  if (runtime.context.get(RPC_SERVICE) !== undefined) {
+    throw new ServiceAlreadyRunningError(RPC_SERVICE.name, runtime.node);
   }
   const service = new RpcService(runtime, kernel, options);
-  setService(runtime, service);
+  runtime.context.provide(RPC_SERVICE, service);
   return service;
 }
 
@@ -483,7 +485,7 @@ export class RpcService {
       ]
     ) this.#kernel.onOp(op, undefined);
     this.#shutdown();
-    if (serviceOf(this.#runtime) === this) setService(this.#runtime, undefined);
+    this.#runtime.context.remove(RPC_SERVICE, this);
     const agent = this.#agent;
     if (agent !== undefined && !this.#runtime.closed) agent.exit("normal");
   }

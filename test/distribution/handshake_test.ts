@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import assert from "node:assert/strict";
 import {
   acceptHandshake,
@@ -8,6 +7,7 @@ import {
   initiateHandshake,
   makeProof,
   proofInput,
+  timingSafeEqual,
 } from "../../src/distribution/handshake.ts";
 import { framedIO, FrameReader } from "../../src/distribution/frame_reader.ts";
 import { memoryPair } from "../../src/distribution/memory.ts";

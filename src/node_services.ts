@@ -1,0 +1,165 @@
+/**
+ * The services a node runs, in one place: which start, in which order, and
+ * how they stop (in reverse). `startNode` (node.ts) calls these two
+ * functions; each service puts itself in the node's context
+ * (`runtime.context`, see `process/node_context.ts`) under its key, where
+ * the code acting for a process of the node finds it.
+ *
+ * ```
+ * start (before the node accepts or dials its first connection):
+ *   1 rpc        RPC_SERVICE           first, so every handshake announces remote spawn
+ *   2 global     GLOBAL_NAMES          cluster-wide names, and GLOBAL_NAME_REGISTRY: {global: name}
+ *   3 pg         PG_SCOPES ("pg")      the default process group scope
+ *   4 pubsub     PUBSUB                topics (with its own pg scope)
+ *   5 presence   PRESENCE              presences, carried by pubsub
+ *   6 cluster    CLUSTER               only with `cluster` options, once the node is up
+ * stop:
+ *   cluster, presence, pubsub, pg, global   each tells its peers it leaves
+ *   the node's processes                    runtime shutdown: links and monitors fire
+ *   rpc                                     last: a call the shutdown ends still answers
+ * ```
+ *
+ * A service that fails to start stops the ones started before it, and the
+ * error reaches `startNode`'s caller.
+ *
+ * @example
+ * ```ts
+ * import { startNode } from "./node.ts";
+ * const node = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
+ * console.assert(node.runtime.context.keys().includes("presence"));
+ * await node.stop();
+ * console.assert(node.runtime.context.keys().length === 0);
+ * ```
+ *
+ * @module
+ */
+
+import type { Cluster } from "./cluster/cluster.ts";
+import type { NetKernel } from "./distribution/net_kernel.ts";
+import { GlobalNames } from "./global/global_names.ts";
+import { PgScope } from "./pg/scope.ts";
+import type { Runtime } from "./process/runtime.ts";
+import { Presence } from "./pubsub/presence.ts";
+import { PubSub } from "./pubsub/pubsub.ts";
+import { type RpcService, startRpc } from "./rpc/service.ts";
+
+/** The services every node runs. */
+export interface NodeServices {
+  /** Calls, casts and spawns from other nodes, and to them. */
+  readonly rpc: RpcService;
+  /** Cluster-wide unique names (OTP's `global`). */
+  readonly global: GlobalNames;
+  /** The default process group scope, `pg`. */
+  readonly pg: PgScope;
+  /** Topics across the cluster (Phoenix.PubSub). */
+  readonly pubsub: PubSub;
+  /** Presences on topics, replicated (Phoenix.Presence). */
+  readonly presence: Presence;
+}
+
+/** The options of a node's services (part of `NodeOptions`). */
+export interface NodeServicesOptions {
+  /** `module.function` patterns peers may call by rpc (`--rpc-allow`); default: everything. */
+  rpcAllow?: string[];
+  /**
+   * Whether peers may send function source to run here (`--no-remote-eval`
+   * turns it off). Default: `true`, or `false` when `rpcAllow` is given.
+   */
+  remoteEval?: boolean;
+  /** Modules to expose to rpc from the start: name -> object of functions. */
+  modules?: Record<string, object>;
+  /** Milliseconds a lost node's presences stay listed. Default 30000. */
+  presenceDownPeriod?: number;
+}
+
+/**
+ * Starts a node's services, in order (see the module doc). Call it before
+ * the node's kernel serves or dials, so that every service sees every
+ * peer come up.
+ *
+ * @param runtime the node's runtime
+ * @param kernel the node's kernel
+ * @param options the rpc policy and modules, the presence down period
+ * @returns the running services
+ * @throws {TypeError} when an rpc allow pattern or module is malformed (nothing is left running)
+ * @throws {ServiceAlreadyRunningError} when a service already runs on the node
+ *
+ * @example
+ * ```ts
+ * import { startNodeServices, stopNodeServices } from "./node_services.ts";
+ * import { NetKernel } from "./distribution/net_kernel.ts";
+ * import { importCookie } from "./distribution/handshake.ts";
+ * import { MemoryNetwork } from "./distribution/memory.ts";
+ * import { Runtime } from "./process/runtime.ts";
+ * const runtime = new Runtime({ node: "a@h" });
+ * const kernel = new NetKernel({ runtime, cookie: importCookie("c"), transport: new MemoryNetwork(), listenPort: 0 });
+ * const services = await startNodeServices(runtime, kernel, {});
+ * console.assert(runtime.context.keys().includes("presence"));
+ * await stopNodeServices(services, runtime);
+ * await kernel.stop();
+ * ```
+ */
+export async function startNodeServices(
+  runtime: Runtime,
+  kernel: NetKernel,
+  options: NodeServicesOptions,
+): Promise<NodeServices> {
+  const started: { stop(): void | Promise<void> }[] = [];
+  try {
+    const rpc = startRpc(runtime, kernel, {
+      allow: options.rpcAllow,
+      remoteEval: options.remoteEval,
+      ...(options.modules !== undefined ? { modules: options.modules } : {}),
+    });
+    started.push(rpc);
+    const global = new GlobalNames({ runtime, kernel });
+    started.push(global);
+    const pg = new PgScope({ runtime, kernel });
+    started.push(pg);
+    const pubsub = new PubSub({ runtime, kernel });
+    started.push(pubsub);
+    const presence = new Presence({
+      runtime,
+      kernel,
+      pubsub,
+      ...(options.presenceDownPeriod !== undefined
+        ? { downPeriod: options.presenceDownPeriod }
+        : {}),
+    });
+    return { rpc, global, pg, pubsub, presence };
+  } catch (e) {
+    for (const service of started.reverse()) await service.stop();
+    throw e;
+  }
+}
+
+/**
+ * Stops a node's services in reverse of their start, and the node's
+ * processes before rpc (see the module doc). The kernel is the caller's to
+ * stop afterwards.
+ *
+ * @param services what {@linkcode startNodeServices} returned
+ * @param runtime the node's runtime
+ * @param cluster the node's cluster membership, when it runs one
+ *
+ * @example
+ * ```ts
+ * import { startNode } from "./node.ts";
+ * const node = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
+ * await node.stop(); // stopNodeServices, then the kernel and the listener
+ * console.assert(node.runtime.closed);
+ * ```
+ */
+export async function stopNodeServices(
+  services: NodeServices,
+  runtime: Runtime,
+  cluster?: Cluster,
+): Promise<void> {
+  await cluster?.stop();
+  await services.presence.stop();
+  await services.pubsub.stop();
+  await services.pg.stop();
+  await services.global.stop();
+  await runtime.shutdown();
+  services.rpc.stop();
+}
