@@ -25,6 +25,7 @@ import { type CliOptions, HELP, parseCli } from "./cli/options.ts";
 import { type ClusterOptions, loadClusterConfig } from "./src/cluster/config.ts";
 import { EpmdRegistrationError, runEpmdCommand } from "./src/distribution/epmd/mod.ts";
 import { readOrCreateCookie } from "./src/distribution/cookie.ts";
+import { CookieFileError } from "./src/errors.ts";
 import { configureLogging, logger } from "./src/log.ts";
 import { startNode, type WeftNode } from "./src/node.ts";
 import { Runtime } from "./src/process/runtime.ts";
@@ -251,6 +252,8 @@ async function startFromOptions(
   try {
     cookie = options.cookie ?? await readOrCreateCookie(options.cookieFile);
   } catch (e) {
+    // A cookie file refused for its mode or content says which file and how to fix it.
+    if (e instanceof CookieFileError) throw new ExitError(2, e.message);
     throw new ExitError(2, `Cannot read the cookie: ${(e as Error).message}`);
   }
   let cluster: ClusterOptions | undefined;

@@ -381,3 +381,29 @@ export function describe(reason: unknown): string {
     return String(reason);
   }
 }
+
+/**
+ * The cookie file cannot be used: it is readable or writable by others
+ * than its owner, empty, or not a file. The message is one line naming the
+ * file and how to fix it; the CLI prints it and exits with status 2.
+ *
+ * @example
+ * ```ts
+ * import { CookieFileError } from "./errors.ts";
+ * const err = new CookieFileError("/home/me/.weft.cookie", "Cannot use cookie file: ...");
+ * console.assert(err.name === "CookieFileError" && err.path === "/home/me/.weft.cookie");
+ * ```
+ */
+export class CookieFileError extends Error {
+  /** The cookie file. */
+  readonly path: string;
+  /**
+   * @param path the cookie file
+   * @param message what is wrong with it and how to fix it
+   */
+  constructor(path: string, message: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "CookieFileError";
+    this.path = path;
+  }
+}

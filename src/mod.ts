@@ -31,6 +31,7 @@
 
 export {
   CaptureError,
+  CookieFileError,
   DecodeError,
   describe,
   HandshakeError,
@@ -67,6 +68,7 @@ export {
   type ExitMessage,
   flush,
   link,
+  type MailboxLimitReason,
   makeRef,
   monitor,
   NodeContext,

@@ -53,7 +53,7 @@
  * @module
  */
 
-import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 import { decode, encode } from "../term/codec.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import {
@@ -311,26 +311,6 @@ export function proofInput(f: ProofFields): Uint8Array {
 export function makeProof(cookie: CookieKey, fields: ProofFields): Uint8Array {
   const mac = createHmac("sha256", cookie).update(proofInput(fields)).digest();
   return new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength);
-}
-
-/**
- * Compares two byte arrays in time that depends only on their length.
- *
- * @param a first
- * @param b second
- * @returns whether they are equal
- *
- * @example
- * ```ts
- * import { timingSafeEqual } from "./handshake.ts";
- * console.assert(timingSafeEqual(new Uint8Array([1]), new Uint8Array([1])));
- * ```
- */
-export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 /**

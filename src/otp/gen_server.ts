@@ -154,6 +154,12 @@ export interface StartOptions {
   link?: boolean;
   /** Milliseconds `init` may take; past it the server is killed and start throws `TimeoutError`. Default `Infinity`. */
   timeout?: number;
+  /**
+   * The most messages the server's mailbox may hold; one more ends it with
+   * `{ reason: "mailbox_limit", limit, length }` (see `SpawnOptions.maxMailbox`).
+   * Default none.
+   */
+  maxMailbox?: number;
 }
 
 /** Options of `GenServer.call`. */
@@ -744,6 +750,7 @@ export abstract class GenServer<S = any, A = any> {
           label: cls.name || "GenServer",
           ...(typeof name === "string" ? { name } : {}),
           ...(options.link ? { link: caller!.self } : {}),
+          ...(options.maxMailbox !== undefined ? { maxMailbox: options.maxMailbox } : {}),
         });
       } catch (err) {
         const holder = typeof name === "string" ? runtime.whereis(name) : undefined;

@@ -14,12 +14,14 @@
 
 import { setImmediate } from "node:timers";
 import { ProcessExitError, TimeoutError } from "../errors.ts";
+import { logger } from "../log.ts";
 import type { Pid, Ref } from "../term/pid.ts";
 import type { Runtime } from "./runtime.ts";
 import type {
   DemonitorOptions,
   Dest,
   DownMessage,
+  MailboxLimitReason,
   ProcessContext,
   ProcessFn,
   ReceiveOptions,
@@ -31,6 +33,10 @@ import type {
 export const TRAP = 1;
 /** `flags` bit: the process has exited. */
 export const EXITED = 2;
+/** `flags` bit: the mailbox has a limit (`ext.maxMailbox`); unset, `deliver` pays nothing for it. */
+export const LIMITED = 4;
+
+const log = logger("process");
 
 /** The runtime's exit/1, for `ProcessContext.exit`; the runtime installs it. */
 /**
@@ -173,6 +179,8 @@ class ProcExt {
   name: string | undefined = undefined;
   abort: AbortController | null = null;
   timers: Set<number> | null = null;
+  /** The `maxMailbox` spawn option; read only while the `LIMITED` flag is set. */
+  maxMailbox = 0;
 }
 
 /**
@@ -280,6 +288,12 @@ export class Proc implements ProcessContext {
       if (this.flags & EXITED) controller.abort(new ProcessExitError(this.exitReason));
     }
     return controller.signal;
+  }
+
+  /** Bounds the mailbox to `limit` messages (the `maxMailbox` spawn option, checked by the runtime). */
+  limitMailbox(limit: number): void {
+    this.#ext().maxMailbox = limit;
+    this.flags |= LIMITED;
   }
 
   /** Whether the process has exited. */
@@ -402,8 +416,36 @@ export class Proc implements ProcessContext {
       }
     }
     const box = this.mailbox;
-    if (box === null) this.mailbox = [msg];
-    else box.push(msg);
+    if (box === null) {
+      this.mailbox = [msg];
+    } else {
+      box.push(msg);
+      // A limit is at least 1, so the first message can never pass it.
+      if (this.flags & LIMITED && box.length - this.head > this.ext!.maxMailbox) {
+        this.#overLimit(box.length - this.head);
+      }
+    }
+  }
+
+  /**
+   * The mailbox holds more than `maxMailbox` messages: the process exits
+   * at once (as Erlang's `max_heap_size` kills), whether it traps exits or
+   * not, and its links and monitors see the reason.
+   */
+  #overLimit(length: number): void {
+    this.flags &= ~LIMITED; // one exit and one log line, however many messages follow
+    const limit = this.ext!.maxMailbox;
+    const reason: MailboxLimitReason = { reason: "mailbox_limit", limit, length };
+    log.error(
+      "Process {pid} ({label}) exits: {length} messages in its mailbox, past its limit of {limit}",
+      {
+        pid: String(this.self),
+        label: this.label ?? (this.body?.name || "anonymous"),
+        length,
+        limit,
+      },
+    );
+    exitSelf(this, reason);
   }
 
   /** Unlinks `waiter` from the pending list; `false` if it was not there. */

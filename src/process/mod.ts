@@ -59,6 +59,7 @@ export type {
   Dest,
   DownMessage,
   ExitMessage,
+  MailboxLimitReason,
   OpenOptions,
   ProcessContext,
   ProcessFn,

@@ -153,6 +153,19 @@ function checkFunction(fn: unknown): asserts fn is ProcessFn {
   }
 }
 
+function checkMaxMailbox(limit: unknown, what: string): asserts limit is number {
+  if (typeof limit !== "number") {
+    throw new TypeError(
+      `Cannot ${what}: maxMailbox must be a number, received ${describeType(limit)}`,
+    );
+  }
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(
+      `Cannot ${what}: maxMailbox must be a positive integer, received ${limit}`,
+    );
+  }
+}
+
 function checkName(name: unknown, what: string): asserts name is string {
   if (typeof name !== "string") {
     throw new TypeError(`Cannot ${what}: name must be a string, received ${describeType(name)}`);
@@ -404,7 +417,7 @@ export class Runtime {
         `Cannot ${what}: options must be an object, received ${describeType(options)}`,
       );
     }
-    const { link, name, trapExit, label } = options;
+    const { link, name, trapExit, label, maxMailbox } = options;
     if (link !== undefined) checkPid(link, what);
     if (name !== undefined) {
       checkName(name, what);
@@ -422,8 +435,10 @@ export class Runtime {
         `Cannot ${what}: label must be a string, received ${describeType(label)}`,
       );
     }
+    if (maxMailbox !== undefined) checkMaxMailbox(maxMailbox, what);
     const proc = this.#newProc(label);
     if (trapExit) proc.flags |= TRAP;
+    if (maxMailbox !== undefined) proc.limitMailbox(maxMailbox);
     if (name !== undefined) {
       this.#names.set(name, proc);
       proc.name = name;

@@ -124,6 +124,36 @@ export interface SpawnOptions {
   trapExit?: boolean;
   /** The initial call shown by `info()`; defaults to the function's name. */
   label?: string;
+  /**
+   * The most messages its mailbox may hold, as Erlang's `max_heap_size`
+   * bounds a heap: the message that would make it `maxMailbox + 1` ends
+   * the process (trapping exits or not) with the reason
+   * `{ reason: "mailbox_limit", limit, length }`, which its links and
+   * monitors see, and an error is logged. A positive integer; default
+   * none. Messages a waiting `receive` takes at once never count.
+   */
+  maxMailbox?: number;
+}
+
+/**
+ * The exit reason of a process whose mailbox outgrew its `maxMailbox`
+ * spawn option: printable, and plain data so that it crosses the wire to
+ * remote links and monitors like any other reason.
+ *
+ * @example
+ * ```ts
+ * import type { MailboxLimitReason } from "./types.ts";
+ * const reason: MailboxLimitReason = { reason: "mailbox_limit", limit: 2, length: 3 };
+ * console.assert(reason.length === reason.limit + 1);
+ * ```
+ */
+export interface MailboxLimitReason {
+  /** Always `"mailbox_limit"`. */
+  reason: "mailbox_limit";
+  /** The process's `maxMailbox`. */
+  limit: number;
+  /** Messages queued when the limit was passed (`limit + 1`). */
+  length: number;
 }
 
 /** Options for `receive`. */

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import assert from "node:assert/strict";
 import {
   acceptHandshake,
@@ -7,7 +8,6 @@ import {
   initiateHandshake,
   makeProof,
   proofInput,
-  timingSafeEqual,
 } from "../../src/distribution/handshake.ts";
 import { framedIO, FrameReader } from "../../src/distribution/frame_reader.ts";
 import { memoryPair } from "../../src/distribution/memory.ts";

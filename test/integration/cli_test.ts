@@ -222,3 +222,29 @@ Deno.test("weft --sname a --no-repl started twice: the second exits 2 with one c
     await epmd.close();
   }
 });
+
+Deno.test("weft refuses to start with a world-readable cookie file: one line, status 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weft_cookie_" });
+  try {
+    const path = `${dir}/.weft.cookie`;
+    await Deno.writeTextFile(path, "secret");
+    await Deno.chmod(path, 0o644);
+    const args = ["--name", "c@127.0.0.1", "--no-epmd", "--eval", "1"];
+    const refused = await runWeft([...args, "--cookie-file", path]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(
+      refused.stderr,
+      `weft: Cannot use cookie file: ${path} is accessible by others than its owner (mode 0644): ` +
+        `run chmod 600 ${path}\n`,
+    );
+    // The default file under $HOME gets the same check.
+    const home = await runWeft(args, { env: { HOME: dir } });
+    assert.equal(home.code, 2, home.stderr);
+    assert.match(home.stderr, /run chmod 600 .*\.weft\.cookie\n$/);
+    await Deno.chmod(path, 0o600);
+    const ok = await runWeft([...args, "--cookie-file", path]);
+    assert.equal(ok.code, 0, ok.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
