@@ -12,10 +12,11 @@
  *                                    decide(status) for nameA (node table)
  *   <-  CHALLENGE [2, status, version, nameB, creationB, capsB, nonceB, proofA]
  *       (a refusal is [2, status] alone: nok, not_allowed, version)
- *   check nameB is the node dialled, check proofA
+ *   check nameB is the node dialled, check proofA,
+ *   check this attempt is still wanted (stillWanted)
  *   REPLY [3, proofB]                                              ->
- *                                                         check proofB
- *   <-  ACK [4]
+ *                                          check proofB, then settle(status)
+ *   <-  ACK [4]            (or [5, "nok"] when settle refuses)
  * ```
  *
  * `proofA = HMAC-SHA256(cookie, input(ROLE_RESPONDER))` and
@@ -26,12 +27,21 @@
  * made as responder is never valid as initiator). A side that finds a bad
  * proof sends `[5, "bad_cookie"]` and closes, so both sides can log why.
  *
- * Statuses are settled by the responder's node table as OTP's `net_kernel`
- * does: `ok`; `ok_simultaneous` when both nodes dial each other at once and
- * this attempt wins (the larger name's attempt wins); `nok` when the
- * responder's own attempt wins; `alive` when the responder already has a
- * connection to a node of this name (after this handshake the old one is
+ * Statuses come from the responder's node table as OTP's `net_kernel`
+ * gives them: `ok`; `ok_simultaneous` when both nodes dial each other at
+ * once and this attempt wins (the larger name's attempt wins); `nok` when
+ * the responder's own attempt wins; `alive` when the responder already has
+ * a connection to a node of this name (after this handshake the old one is
  * replaced); `not_allowed` when the peer claims the responder's own name.
+ * HELLO proves nothing, so `decide` only reads the table; the responder
+ * changes it (claims the name, gives up its own attempt, replaces an old
+ * connection) in `settle`, once the initiator's proof has been checked. A
+ * stranger who does not hold the cookie therefore changes nothing. The
+ * table may have moved between the two (the other attempt came up): then
+ * `settle` refuses and the initiator is told `[5, "nok"]`, as if it had
+ * got `nok` in CHALLENGE. Creation 0 is refused on both sides: it means
+ * "any incarnation" nowhere in Weft, and a pid of creation 0 would match
+ * no node.
  *
  * @example
  * ```ts
@@ -170,6 +180,14 @@ export interface InitiateOptions {
   peer: string;
   /** Versions offered, newest first. Default: every supported version. */
   versions?: readonly number[];
+  /**
+   * Asked after the responder's proof checks out, before REPLY: whether
+   * this attempt still owns the connection setup (OTP's `is_pending`).
+   * When another connection to the node came up meanwhile, the attempt
+   * aborts instead of proving itself, so the responder never replaces a
+   * good connection with it. Default: always.
+   */
+  stillWanted?(): boolean;
 }
 
 /** Options for {@linkcode acceptHandshake}. */
@@ -179,10 +197,18 @@ export interface AcceptOptions {
   /** The cookie as an HMAC key ({@linkcode importCookie}). */
   cookie: CookieKey;
   /**
-   * Settles the status for the claimed name, synchronously, from the node
-   * table (ok, ok_simultaneous, nok, alive, not_allowed).
+   * The status for the claimed name, synchronously, from the node table
+   * (ok, ok_simultaneous, nok, alive, not_allowed). The claim is not proven
+   * yet: this must not change the table.
    */
   decide(hello: HelloInfo): HandshakeStatus;
+  /**
+   * Called once the initiator has proved the cookie, before ACK: claims
+   * the name in the node table for this connection. Returns `false` when
+   * the table moved since `decide` and this connection must give way; the
+   * initiator then gets `[5, "nok"]`. Default: always `true`.
+   */
+  settle?(hello: HelloInfo, status: HandshakeStatus): boolean;
   /** Versions accepted. Default: every supported version. */
   versions?: readonly number[];
 }
@@ -374,6 +400,7 @@ export async function initiateHandshake(
     const name = checkName(nameB);
     if (name === undefined) return fail("protocol", `bad node name ${describeValue(nameB)}`);
     if (!isU32(creationB) || !isU32(capsB)) return fail("protocol", "bad creation or capabilities");
+    if (creationB === 0) return fail("protocol", "creation must be nonzero", name);
     if (!isBytes(nonceB, NONCE_BYTES) || !isBytes(proofA, PROOF_BYTES)) {
       return fail("protocol", "bad nonce or proof length", name);
     }
@@ -398,6 +425,10 @@ export async function initiateHandshake(
     if (!timingSafeEqual(expectedA, proofA)) {
       await io.send(encode([MSG_ABORT, "bad_cookie"])).catch(() => {});
       return fail("bad_cookie", "the peer's proof does not match our cookie", name);
+    }
+    if (options.stillWanted !== undefined && !options.stillWanted()) {
+      await io.send(encode([MSG_ABORT, "superseded"])).catch(() => {});
+      return fail("nok", "another connection to this node came up meanwhile", name);
     }
     await io.send(encode([MSG_REPLY, proofB]));
     const ack = parseMessage(await io.recv());
@@ -460,6 +491,7 @@ export async function acceptHandshake(
     if (!isU32(creationA) || !isU32(capsA)) {
       return fail("protocol", "bad creation or capabilities", name);
     }
+    if (creationA === 0) return fail("protocol", "creation must be nonzero", name);
     if (!isBytes(nonceA, NONCE_BYTES)) return fail("protocol", "bad nonce length", name);
     if (!Array.isArray(versions) || versions.length > 32) {
       return fail("protocol", "bad version list", name);
@@ -473,11 +505,8 @@ export async function acceptHandshake(
         name,
       );
     }
-    const status = name === self.name ? STATUS_NOT_ALLOWED : options.decide({
-      name,
-      creation: creationA,
-      capabilities: capsA,
-    });
+    const helloInfo: HelloInfo = { name, creation: creationA, capabilities: capsA };
+    const status = name === self.name ? STATUS_NOT_ALLOWED : options.decide(helloInfo);
     if (status === STATUS_NOK || status === STATUS_NOT_ALLOWED || status === STATUS_VERSION) {
       await io.send(encode([MSG_CHALLENGE, status]));
       const why = status === STATUS_NOT_ALLOWED
@@ -523,6 +552,10 @@ export async function acceptHandshake(
       await io.send(encode([MSG_ABORT, "bad_cookie"])).catch(() => {});
       return fail("bad_cookie", "the peer's proof does not match our cookie", name);
     }
+    if (options.settle !== undefined && !options.settle(helloInfo, status)) {
+      await io.send(encode([MSG_ABORT, STATUS_NOK])).catch(() => {});
+      return fail("nok", "another connection with this node won meanwhile", name);
+    }
     await io.send(encode([MSG_ACK]));
     return {
       ok: true,
@@ -559,6 +592,9 @@ function aborted(msg: unknown[], peer: string | undefined): HandshakeResult {
   const reason = msg[1];
   if (reason === "bad_cookie") {
     return fail("bad_cookie", "the peer rejected our proof: the cookies differ", peer);
+  }
+  if (reason === STATUS_NOK) {
+    return fail("nok", "the peer's own connection attempt won meanwhile", peer);
   }
   return fail("closed", `the peer aborted the handshake: ${describeValue(reason)}`, peer);
 }

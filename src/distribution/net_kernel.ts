@@ -7,10 +7,10 @@
  * Node table. Each known node is in one state:
  *
  * ```
- *   (none) --connect / first send / HELLO--> pending --handshake ok--> up
+ *   (none) --connect / first send / proven HELLO--> pending --handshake ok--> up
  *   pending --all attempts failed--> (none)   links, monitors: noconnection
- *   up --HELLO from a node of that name ("alive")--> up_pending --ok--> up (new connection)
- *   up / up_pending --close, tick timeout, disconnect--> (none)   nodedown
+ *   up --proven HELLO of that name after "alive"--> nodedown, pending (new connection)
+ *   up --close, tick timeout, disconnect--> (none)   nodedown
  * ```
  *
  * A pending node queues the signals routed to it and sends them, in order,
@@ -18,10 +18,18 @@
  * involves it fires with `noconnection` (the runtime's `nodeDown`).
  *
  * Simultaneous connects (A dials B while B dials A) are settled as OTP's
- * `net_kernel` does, by the responder of each attempt: if it is dialling
- * the initiator too, the attempt of the node with the larger name wins
- * (`nok` to the other one, `ok_simultaneous` to it), and a node whose own
- * attempt got `nok` waits for the other's to arrive.
+ * `net_kernel` does, by the responder of each attempt, and always end with
+ * exactly one connection: the attempt of the node with the larger name
+ * wins. The responder that is dialling too answers `nok` to the smaller
+ * name's attempt, or `ok_simultaneous` to the larger name's, and then
+ * (once that peer has proved the cookie) cancels its own attempt; a node
+ * whose attempt got `nok` waits for the peer's to arrive, and dials once
+ * more if it does not. Nothing changes the table before the peer's proof:
+ * a HELLO only reads it (`decide`), the proven handshake claims the entry
+ * (`settle`), so a stranger claiming a name locks nobody out. An initiator
+ * told `alive` (the responder still has a connection of that name) goes on
+ * only while its own attempt still owns its pending entry (OTP's
+ * `is_pending`), so a late attempt never replaces the connection that won.
  *
  * Mesh. Right after a connection comes up both sides send PEERS: the port
  * they listen on and the visible nodes they are connected to. A receiver
@@ -178,24 +186,34 @@ export interface NetKernelOptions {
 interface NodeEntry {
   /** The node's full name. */
   readonly name: string;
-  /** `pending`: being connected; `up`: connected; `up_pending`: connected, a replacement is being authenticated. */
-  state: "pending" | "up" | "up_pending";
+  /** `pending`: being connected; `up`: connected. */
+  state: "pending" | "up";
   /** The connection, when up. */
   conn: DistConnection | undefined;
   /** What the handshake said about the peer, when up. */
   peer: PeerInfo | undefined;
-  /** Our own connect attempt is in progress. */
-  outgoing: boolean;
-  /** An accepted handshake for this name is in progress (and owns the entry). */
-  incoming: boolean;
+  /** Our own connect attempt, while it runs and may still bring the entry up. */
+  dial: DialAttempt | undefined;
+  /** An accepted handshake has proved the cookie and claimed this entry; it is about to ACK. */
+  accepted: boolean;
   /** Our attempt got `nok`: we wait until this timer for the peer's attempt. */
   nokTimer: ReturnType<typeof setTimeout> | undefined;
   /** Callers of `connect` waiting for the outcome. */
   waiters: Array<(ok: boolean) => void>;
   /** Signals routed while pending, with their order keys. */
   queue: Array<{ body: MessageBody; key: unknown }>;
-  /** We already dialled once after an attempt of the peer's failed. */
-  triedOwn: boolean;
+  /** Own attempts made for this entry (one per connect, and one retry after a `nok` in vain). */
+  dials: number;
+}
+
+/** One attempt of ours to connect to a node; cancelled when the peer's attempt wins. */
+interface DialAttempt {
+  /** Aborts the transport's connect. */
+  readonly abort: AbortController;
+  /** The socket, once connected. */
+  conn: Connection | undefined;
+  /** Set when the peer's attempt took over the entry; the attempt ends quietly. */
+  cancelled: boolean;
 }
 
 interface NodeMonitor {
@@ -332,7 +350,7 @@ export class NetKernel implements SignalRouter {
     if (e !== undefined && e.state !== "pending") return Promise.resolve(true);
     if (e === undefined) {
       e = this.#pendingEntry(name);
-      this.#track(this.#dial(e));
+      this.#startDial(e);
     }
     const entry = e;
     return new Promise((resolve) => entry.waiters.push(resolve));
@@ -703,7 +721,7 @@ export class NetKernel implements SignalRouter {
     }
     const entry = this.#pendingEntry(name);
     entry.queue.push({ body, key });
-    this.#track(this.#dial(entry));
+    this.#startDial(entry);
   }
 
   // ---------------------------------------------------------------- connecting
@@ -722,12 +740,12 @@ export class NetKernel implements SignalRouter {
       state: "pending",
       conn: undefined,
       peer: undefined,
-      outgoing: false,
-      incoming: false,
+      dial: undefined,
+      accepted: false,
       nokTimer: undefined,
       waiters: [],
       queue: [],
-      triedOwn: false,
+      dials: 0,
     };
     this.#nodes.set(name, e);
     return e;
@@ -745,32 +763,60 @@ export class NetKernel implements SignalRouter {
     return this.#addresses.get(name);
   }
 
+  /** Starts our own attempt for a pending entry. */
+  #startDial(e: NodeEntry): void {
+    const attempt: DialAttempt = { abort: new AbortController(), conn: undefined, cancelled: false };
+    e.dial = attempt;
+    e.dials++;
+    this.#track(this.#dial(e, attempt));
+  }
+
+  /** The peer's attempt took over `e`: ours ends without a word. */
+  #cancelDial(e: NodeEntry): void {
+    const attempt = e.dial;
+    if (attempt === undefined) return;
+    e.dial = undefined;
+    attempt.cancelled = true;
+    attempt.abort.abort();
+    attempt.conn?.close();
+  }
+
   /** Our attempt: look up, connect, handshake as initiator. */
-  async #dial(e: NodeEntry): Promise<void> {
-    e.outgoing = true;
+  async #dial(e: NodeEntry, attempt: DialAttempt): Promise<void> {
     let conn: Connection | undefined;
-    let result: HandshakeResult;
+    let outcome: { result: HandshakeResult; reader?: FrameReader };
     let where = e.name;
     try {
-      const addr = this.#blocked.has(e.name) ? undefined : await this.#lookup(e.name);
+      // An address learnt while the lookup ran (`connect("name@host:port")`
+      // joining this attempt) counts too.
+      const addr = this.#blocked.has(e.name)
+        ? undefined
+        : (await this.#lookup(e.name)) ?? this.#addresses.get(e.name);
+      if (attempt.cancelled) return;
       if (addr === undefined) {
-        result = {
-          ok: false,
-          reason: "closed",
-          detail: this.#blocked.has(e.name)
-            ? "blocked (fault injection)"
-            : "no address known (port mapper or name@host:port)",
+        outcome = {
+          result: {
+            ok: false,
+            reason: "closed",
+            detail: this.#blocked.has(e.name)
+              ? "blocked (fault injection)"
+              : "no address known (port mapper or name@host:port)",
+          },
         };
       } else {
         where = `${e.name} at ${addr.hostname}:${addr.port}`;
-        const abort = new AbortController();
-        const timer = setTimeout(() => abort.abort(), this.#handshakeTimeout);
+        const timer = setTimeout(() => attempt.abort.abort(), this.#handshakeTimeout);
         try {
-          conn = await this.#transport.connect(addr, { signal: abort.signal });
+          conn = await this.#transport.connect(addr, { signal: attempt.abort.signal });
         } finally {
           clearTimeout(timer);
         }
-        result = await this.#handshake(conn, (io) =>
+        attempt.conn = conn;
+        if (attempt.cancelled) {
+          conn.close();
+          return;
+        }
+        outcome = await this.#handshake(conn, (io) =>
           initiateHandshake(io, {
             self: {
               name: this.name,
@@ -779,24 +825,33 @@ export class NetKernel implements SignalRouter {
             },
             cookie: this.#cookie,
             peer: e.name,
+            stillWanted: () => !attempt.cancelled && this.#nodes.get(e.name) === e,
           }));
       }
     } catch (err) {
-      result = {
-        ok: false,
-        reason: "closed",
-        detail: err instanceof Error ? err.message : String(err),
+      outcome = {
+        result: {
+          ok: false,
+          reason: "closed",
+          detail: err instanceof Error ? err.message : String(err),
+        },
       };
     }
-    e.outgoing = false;
-    if (result.ok && conn !== undefined) {
-      this.#up(e, conn, result.peer, result.status);
+    if (attempt.cancelled) {
+      // The peer's attempt took over: whatever happened to ours is moot.
+      conn?.close();
+      return;
+    }
+    e.dial = undefined;
+    const result = outcome.result;
+    if (result.ok && conn !== undefined && outcome.reader !== undefined) {
+      this.#up(e, conn, outcome.reader, result.peer, result.status);
       return;
     }
     conn?.close();
     if (!result.ok) {
       if (result.reason === "nok") {
-        log.debug("Connect to {where} gives way to its own attempt", { where });
+        log.debug("Connect to {where} gives way to the peer's own attempt", { where });
         this.#awaitPeer(e);
         return;
       }
@@ -810,14 +865,17 @@ export class NetKernel implements SignalRouter {
     this.#attemptEnded(e, result.ok ? "" : result.detail);
   }
 
-  /** A handshake with a deadline; the socket is tracked so `stop` can abort it. */
+  /**
+   * A handshake with a deadline; the socket is tracked so `stop` can abort
+   * it. The frame reader it read with is handed on with the result, for
+   * the connection to go on reading where the handshake stopped.
+   */
   async #handshake(
     conn: Connection,
     run: (io: ReturnType<typeof framedIO>) => Promise<HandshakeResult>,
-  ): Promise<HandshakeResult> {
+  ): Promise<{ result: HandshakeResult; reader: FrameReader }> {
     this.#handshaking.add(conn);
     const reader = new FrameReader(conn);
-    readers.set(conn, reader);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -827,12 +885,15 @@ export class NetKernel implements SignalRouter {
       const result = await run(framedIO(conn, reader, MAX_HANDSHAKE_FRAME));
       if (!result.ok && timedOut) {
         return {
-          ...result,
-          reason: "closed",
-          detail: `no complete handshake within ${this.#handshakeTimeout} ms`,
+          reader,
+          result: {
+            ...result,
+            reason: "closed",
+            detail: `no complete handshake within ${this.#handshakeTimeout} ms`,
+          },
         };
       }
-      return result;
+      return { result, reader };
     } finally {
       clearTimeout(timer);
       this.#handshaking.delete(conn);
@@ -850,8 +911,8 @@ export class NetKernel implements SignalRouter {
       return;
     }
     this.#accepting++;
-    let entry: NodeEntry | undefined;
-    let claimed: "incoming" | "replacing" | undefined;
+    /** The entry this handshake claimed in `settle`, once the peer proved the cookie. */
+    let claimed: NodeEntry | undefined;
     this.#track(
       this.#handshake(conn, (io) =>
         acceptHandshake(io, {
@@ -861,33 +922,17 @@ export class NetKernel implements SignalRouter {
             capabilities: this.#capabilitiesNow(),
           },
           cookie: this.#cookie,
-          decide: (hello): HandshakeStatus => {
-            const status = this.#decide(hello.name);
-            entry = this.#nodes.get(hello.name);
-            if (status === STATUS_ALIVE) claimed = "replacing";
-            else if (status !== STATUS_NOK) claimed = "incoming";
-            return status;
+          decide: (hello) => this.#decide(hello.name),
+          settle: (hello, status) => {
+            claimed = this.#settle(hello.name, hello.creation, status, conn.remoteAddr);
+            return claimed !== undefined;
           },
-        })).then((result) => {
+        })).then(({ result, reader }) => {
           this.#accepting--;
-          if (
-            result.ok && entry !== undefined && this.#nodes.get(entry.name) === entry &&
-            !this.#stopped
-          ) {
-            const old = entry.conn;
-            if (claimed === "replacing" && old !== undefined) {
-              log.info("Node {node} connected again; replacing its old connection", {
-                node: entry.name,
-              });
-              this.#lost(
-                entry,
-                "connection_closed",
-                "replaced by a new connection from the same node",
-              );
-              old.close("connection_closed", "replaced by a new connection from the same node");
-            }
-            entry.incoming = false;
-            this.#up(entry, conn, result.peer, result.status);
+          const e = claimed;
+          if (e !== undefined) e.accepted = false;
+          if (result.ok && e !== undefined && this.#nodes.get(e.name) === e && !this.#stopped) {
+            this.#up(e, conn, reader, result.peer, result.status);
             return;
           }
           conn.close();
@@ -904,71 +949,109 @@ export class NetKernel implements SignalRouter {
               detail: result.detail,
             });
           }
-          if (
-            entry !== undefined && claimed !== undefined && this.#nodes.get(entry.name) === entry
-          ) {
-            if (claimed === "replacing") {
-              if (entry.state === "up_pending") entry.state = "up";
-              else if (entry.state === "pending") {
-                entry.incoming = false;
-                this.#attemptEnded(entry, result.ok ? "" : result.detail);
-              }
-            } else {
-              entry.incoming = false;
-              this.#attemptEnded(entry, result.ok ? "" : result.detail);
-            }
-          }
+          if (e !== undefined) this.#attemptEnded(e, result.ok ? "" : result.detail);
         }),
     );
   }
 
-  /** The status for a HELLO claiming `name` (OTP's accept_pending). */
+  /**
+   * The status for a HELLO claiming `name` (OTP's `accept_pending`). HELLO
+   * proves nothing, so this only reads the table; {@linkcode #settle}
+   * changes it once the peer has proved the cookie.
+   */
   #decide(name: string): HandshakeStatus {
     if (this.#stopped) return STATUS_NOK;
     if (this.#blocked.has(name)) return STATUS_NOT_ALLOWED;
     const e = this.#nodes.get(name);
-    if (e === undefined) {
-      this.#pendingEntry(name).incoming = true;
-      return STATUS_OK;
-    }
+    if (e === undefined) return STATUS_OK;
     switch (e.state) {
       case "pending":
-        if (e.incoming) return STATUS_NOK;
-        // Both dialling: the attempt of the larger name wins.
-        if (e.outgoing && this.name > name) return STATUS_NOK;
-        e.incoming = true;
-        return e.outgoing ? STATUS_OK_SIMULTANEOUS : STATUS_OK;
+        // An authenticated attempt is about to bring the entry up.
+        if (e.accepted) return STATUS_NOK;
+        if (e.dial === undefined) return STATUS_OK;
+        // Both dialling: the attempt of the node with the larger name wins.
+        return this.name > name ? STATUS_NOK : STATUS_OK_SIMULTANEOUS;
       case "up":
-        e.state = "up_pending";
         return STATUS_ALIVE;
-      case "up_pending":
-        return STATUS_NOK;
     }
+  }
+
+  /**
+   * The peer of an accepted handshake proved the cookie: claim `name`'s
+   * entry for this connection, or refuse when the table moved since
+   * {@linkcode #decide} and another connection wins.
+   *
+   * @returns the claimed (pending) entry, or `undefined` to refuse
+   */
+  #settle(
+    name: string,
+    creation: number,
+    status: HandshakeStatus,
+    addr: string,
+  ): NodeEntry | undefined {
+    if (this.#stopped || this.#blocked.has(name)) return undefined;
+    let e = this.#nodes.get(name);
+    if (e === undefined) {
+      e = this.#pendingEntry(name);
+    } else if (e.state === "up") {
+      // Only a peer told `alive` may replace: it checked, just before
+      // proving itself, that it has no connection to us (OTP's is_pending).
+      // An entry that came up since HELLO is a connection that won meanwhile.
+      if (status !== STATUS_ALIVE) return undefined;
+      const old = e;
+      const restarted = old.peer !== undefined && old.peer.creation !== creation;
+      log.info("Node {node} connected again{why}; replacing its old connection", {
+        node: name,
+        why: restarted ? " (restarted)" : "",
+      });
+      const oldConn = old.conn;
+      this.#lost(old, "connection_closed", "replaced by a new connection from the same node");
+      oldConn?.close("connection_closed", "replaced by a new connection from the same node");
+      e = this.#pendingEntry(name);
+      // What was queued for the old one goes on the new one, in order.
+      e.queue = old.queue;
+      old.queue = [];
+    } else if (e.accepted) {
+      return undefined;
+    } else if (e.dial !== undefined) {
+      // Both dialling: the attempt of the node with the larger name wins.
+      if (this.name > name) return undefined;
+      log.debug("Connect to {node} gives way to its own attempt from {addr}", { node: name, addr });
+      this.#cancelDial(e);
+    }
+    clearTimeout(e.nokTimer);
+    e.nokTimer = undefined;
+    e.accepted = true;
+    return e;
   }
 
   /** Our attempt got `nok`: the peer's own attempt should arrive; wait for it a while. */
   #awaitPeer(e: NodeEntry): void {
     if (this.#nodes.get(e.name) !== e || e.state !== "pending") return;
-    if (e.incoming) return;
+    if (e.accepted) return;
     clearTimeout(e.nokTimer);
     e.nokTimer = setTimeout(() => {
       e.nokTimer = undefined;
-      this.#attemptEnded(e, "the peer's own connection attempt never arrived");
+      this.#attemptEnded(e, "the peer's own connection attempt never arrived", true);
     }, this.#handshakeTimeout);
   }
 
-  /** An attempt for a pending entry ended without bringing it up. */
-  #attemptEnded(e: NodeEntry, detail: string): void {
+  /**
+   * An attempt for a pending entry ended without bringing it up. When local
+   * callers still want the node, we dial ourselves if we have not yet (the
+   * attempt was the peer's), or once more after waiting in vain for the
+   * peer's attempt that our `nok` promised; otherwise the entry fails.
+   */
+  #attemptEnded(e: NodeEntry, detail: string, afterNok = false): void {
     if (this.#nodes.get(e.name) !== e || e.state !== "pending") return;
-    if (e.outgoing || e.incoming || e.nokTimer !== undefined) return;
+    if (e.dial !== undefined || e.accepted || e.nokTimer !== undefined) return;
     if (this.#stopped) {
       this.#fail(e, detail);
       return;
     }
-    // An attempt the peer started failed, but local callers want the node: try ourselves once.
-    if ((e.waiters.length > 0 || e.queue.length > 0) && !e.triedOwn) {
-      e.triedOwn = true;
-      this.#track(this.#dial(e));
+    const wanted = e.waiters.length > 0 || e.queue.length > 0;
+    if (wanted && (e.dials === 0 || (afterNok && e.dials === 1))) {
+      this.#startDial(e);
       return;
     }
     this.#fail(e, detail);
@@ -979,6 +1062,7 @@ export class NetKernel implements SignalRouter {
     if (this.#nodes.get(e.name) === e) this.#nodes.delete(e.name);
     clearTimeout(e.nokTimer);
     e.nokTimer = undefined;
+    this.#cancelDial(e);
     const waiters = e.waiters;
     e.waiters = [];
     const dropped = e.queue.length;
@@ -993,10 +1077,8 @@ export class NetKernel implements SignalRouter {
     this.#notifyWatchers(e.name, "connection_setup_failed");
   }
 
-  /** A handshake succeeded: the entry is up on `io`. */
-  #up(e: NodeEntry, io: Connection, peer: PeerInfo, status: string): void {
-    const reader = readers.get(io)!;
-    readers.delete(io);
+  /** A handshake succeeded: the entry is up on `io`, read on by `reader`. */
+  #up(e: NodeEntry, io: Connection, reader: FrameReader, peer: PeerInfo, status: string): void {
     if (this.#nodes.get(e.name) !== e || e.state !== "pending" || this.#stopped) {
       // The entry was dropped (disconnect, stop) or another connection won meanwhile.
       log.debug("Closing a surplus connection to {node} ({status})", { node: e.name, status });
@@ -1048,13 +1130,7 @@ export class NetKernel implements SignalRouter {
     const hidden = e.peer?.hidden ?? false;
     e.conn = undefined;
     e.peer = undefined;
-    if (e.state === "up_pending") {
-      // A replacement handshake is in flight: it now owns a pending entry.
-      e.state = "pending";
-      e.incoming = true;
-    } else if (this.#nodes.get(e.name) === e) {
-      this.#nodes.delete(e.name);
-    }
+    if (this.#nodes.get(e.name) === e) this.#nodes.delete(e.name);
     // An orderly close or disconnect is news, not trouble; a silent peer or a
     // connection dropped for bad input is.
     const orderly = reason === "disconnect" ||
@@ -1185,5 +1261,3 @@ function bareName(node: string): string {
   }
 }
 
-/** The frame reader of each socket in a handshake, handed on to its connection. */
-const readers = new WeakMap<Connection, FrameReader>();

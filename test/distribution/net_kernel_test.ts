@@ -6,6 +6,7 @@ import { CAP_SPAWN, OP_SPAWN_REQUEST, OP_USER_MIN } from "../../src/distribution
 import type { Listener } from "../../src/distribution/transport.ts";
 import { Runtime } from "../../src/process/runtime.ts";
 import { Pid } from "../../src/term/pid.ts";
+import { captureLogs } from "../helpers/nodes.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 interface TestKernel {
@@ -151,5 +152,52 @@ Deno.test("NetKernel.connect() throws TypeError on an invalid node name", async 
     assert.throws(() => a!.kernel.connect("no-at-sign"), TypeError);
   } finally {
     await a!.stop();
+  }
+});
+
+/** A memory network that counts the connects made to each port. */
+class CountingNetwork extends MemoryNetwork {
+  readonly connects = new Map<number, number>();
+  override connect(addr: Parameters<MemoryNetwork["connect"]>[0]) {
+    this.connects.set(addr.port, (this.connects.get(addr.port) ?? 0) + 1);
+    return super.connect(addr);
+  }
+}
+
+Deno.test("NetKernel.connect() makes one attempt: a wrong cookie is refused once, logged once on each side", async () => {
+  const logs = await captureLogs("info");
+  const net = new CountingNetwork();
+  const make = (name: string, cookie: string) => {
+    const runtime = new Runtime({ node: name });
+    const listener = net.listen({ hostname: "mem", port: 0 });
+    const kernel = new NetKernel({
+      runtime,
+      cookie: importCookie(cookie),
+      transport: net,
+      listenPort: listener.addr.port,
+    });
+    kernel.serve(listener);
+    return { runtime, kernel, listener };
+  };
+  const a = make("a@mem", "one");
+  const b = make("b@mem", "two");
+  try {
+    a.kernel.addAddress("b@mem", b.listener.addr);
+    // A waiting caller and a queued signal: both used to make a failed attempt try again.
+    a.runtime.send({ name: "sink", node: "b@mem" }, "must not arrive");
+    assert.equal(await a.kernel.connect("b@mem"), false);
+    assert.equal(net.connects.get(b.listener.addr.port), 1);
+    await logs.waitFor(/Refused connection from .* \(a@mem\): bad_cookie/);
+    const refusals = logs.lines.filter((l) => /Refused connection/.test(l));
+    const failures = logs.lines.filter((l) => /Cannot connect to b@mem/.test(l));
+    assert.equal(refusals.length, 1, refusals.join(""));
+    assert.equal(failures.length, 1, failures.join(""));
+    assert.match(failures[0]!, /bad_cookie/);
+  } finally {
+    await a.kernel.stop();
+    await b.kernel.stop();
+    await a.runtime.shutdown();
+    await b.runtime.shutdown();
+    await logs.restore();
   }
 });
