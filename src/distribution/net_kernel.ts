@@ -765,7 +765,11 @@ export class NetKernel implements SignalRouter {
 
   /** Starts our own attempt for a pending entry. */
   #startDial(e: NodeEntry): void {
-    const attempt: DialAttempt = { abort: new AbortController(), conn: undefined, cancelled: false };
+    const attempt: DialAttempt = {
+      abort: new AbortController(),
+      conn: undefined,
+      cancelled: false,
+    };
     e.dial = attempt;
     e.dials++;
     this.#track(this.#dial(e, attempt));
@@ -1260,4 +1264,3 @@ function bareName(node: string): string {
     return node;
   }
 }
-

@@ -33,12 +33,9 @@ function jitter(ms: number): Promise<void> {
 
 /** The memory network with connects that take 0-3 ms, as a port mapper lookup would. */
 class SlowDialNetwork extends MemoryNetwork {
-  override async connect(
-    addr: Parameters<MemoryNetwork["connect"]>[0],
-    options?: Parameters<MemoryNetwork["connect"]>[1],
-  ) {
+  override async connect(addr: Parameters<MemoryNetwork["connect"]>[0]) {
     await jitter(3);
-    return super.connect(addr, options);
+    return super.connect(addr);
   }
 }
 
