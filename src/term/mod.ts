@@ -23,7 +23,14 @@
  */
 
 export { Pid, Ref } from "./pid.ts";
-export { longNodeName, type NodeName, parseNodeName, shortNodeName } from "./node_name.ts";
+export {
+  isAliveName,
+  longNodeName,
+  MAX_ALIVE_NAME,
+  type NodeName,
+  parseNodeName,
+  shortNodeName,
+} from "./node_name.ts";
 export {
   decode,
   encode,

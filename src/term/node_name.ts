@@ -29,6 +29,28 @@ export interface NodeName {
 const NAME_PART = /^[A-Za-z0-9_-]+$/;
 const HOST_PART = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+|[0-9A-Fa-f:]+:[0-9A-Fa-f:.]*)$/;
 
+/** Most characters in the name part of a node name (an atom's limit, as `epmd` keeps it). */
+export const MAX_ALIVE_NAME = 255;
+
+/**
+ * Whether `name` may be the name part of a node name (before `@`): 1 to
+ * {@linkcode MAX_ALIVE_NAME} ASCII letters, digits, `_` and `-`, the
+ * characters Erlang's `net_kernel` allows. The port mapper holds nothing
+ * else, so its `NAMES` lines cannot carry forged entries.
+ *
+ * @param name the candidate
+ * @returns whether it is a valid name part
+ *
+ * @example
+ * ```ts
+ * import { isAliveName } from "./node_name.ts";
+ * console.assert(isAliveName("web-1_a") && !isAliveName("a b") && !isAliveName("x\nname y"));
+ * ```
+ */
+export function isAliveName(name: unknown): name is string {
+  return typeof name === "string" && name.length <= MAX_ALIVE_NAME && NAME_PART.test(name);
+}
+
 /**
  * Parses and validates a node name.
  *

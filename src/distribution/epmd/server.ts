@@ -20,7 +20,16 @@
  * Failure: a request that is malformed, oversized, of unknown code or too
  * slow to arrive closes its own connection and nothing else; a registered
  * node that sends anything more is unregistered and dropped, as `epmd`
- * does. A second ALIVE2 for a name in use is refused (result 1). DUMP,
+ * does. A second ALIVE2 for a name in use is refused (result 1), and so
+ * is a name with characters Erlang does not allow in node names (letters,
+ * digits, `_` and `-` only), so that no `NAMES` line can be forged.
+ *
+ * Limits: a registration holds its connection, so one connection holds
+ * at most one registration; at most `maxNames` (default 1024) names are
+ * registered at once, further ALIVE2s are refused (result 1); at most
+ * `maxConnections` (default 2048) connections are open at once, and a
+ * connection past that is closed as soon as it is accepted. Each limit
+ * logs a warning when it is first reached. DUMP,
  * KILL and STOP are answered for loopback peers only, and KILL is refused
  * while nodes are registered unless `relaxedCommandCheck` is set.
  *
@@ -37,6 +46,7 @@
 
 import { DecodeError } from "../../errors.ts";
 import { logger } from "../../log.ts";
+import { isAliveName } from "../../term/node_name.ts";
 import { closeQuietly } from "../transport.ts";
 import { isLocalPeer, readFull, writeAll } from "./_io.ts";
 import {
@@ -67,7 +77,16 @@ export interface EpmdServerOptions {
   requestTimeout?: number;
   /** Allow KILL with nodes registered, and STOP, as `epmd -relaxed_command_check`. */
   relaxedCommandCheck?: boolean;
+  /** Most names registered at once; further ALIVE2 requests are refused. Default 1024. */
+  maxNames?: number;
+  /** Most connections open at once; further ones are closed on accept. Default 2048. */
+  maxConnections?: number;
 }
+
+/** Default `maxNames`. */
+const DEFAULT_MAX_NAMES = 1024;
+/** Default `maxConnections`. */
+const DEFAULT_MAX_CONNECTIONS = 2048;
 
 /** A running port mapper server. */
 export interface EpmdServer {
@@ -122,6 +141,10 @@ class PortMapper implements EpmdServer {
   #listener: Deno.TcpListener;
   #requestTimeout: number;
   #relaxed: boolean;
+  #maxNames: number;
+  #maxConnections: number;
+  /** Whether the connection limit was hit and not yet left: one warning per episode. */
+  #saturated = false;
   /** Registered nodes by name, in registration order. */
   #nodes = new Map<string, Held>();
   #conns = new Set<Deno.Conn>();
@@ -143,6 +166,11 @@ class PortMapper implements EpmdServer {
     this.hostname = options.hostname ?? "0.0.0.0";
     this.#requestTimeout = options.requestTimeout ?? 10_000;
     this.#relaxed = options.relaxedCommandCheck ?? false;
+    this.#maxNames = positiveLimit("maxNames", options.maxNames ?? DEFAULT_MAX_NAMES);
+    this.#maxConnections = positiveLimit(
+      "maxConnections",
+      options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    );
     this.#listener = Deno.listen({ hostname: this.hostname, port, transport: "tcp" });
     this.port = (this.#listener.addr as Deno.NetAddr).port;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
@@ -197,6 +225,18 @@ class PortMapper implements EpmdServer {
         closeQuietly(conn);
         return;
       }
+      if (this.#conns.size >= this.#maxConnections) {
+        // Registrations and requests in progress keep their connections; a flood only loses its own.
+        closeQuietly(conn);
+        if (!this.#saturated) {
+          this.#saturated = true;
+          log.warn("Port mapper at its limit of {max} connections: closing new ones", {
+            max: this.#maxConnections,
+          });
+        }
+        continue;
+      }
+      this.#saturated = false;
       this.#conns.add(conn);
       const handler = this.#serve(conn, this.#nextConnId++).finally(() => {
         this.#conns.delete(conn);
@@ -317,15 +357,30 @@ class PortMapper implements EpmdServer {
   ): Promise<void> {
     if (!this.#local(conn, "ALIVE2")) return;
     const extended = entry.highestVersion >= 6;
+    const refuse = () =>
+      writeAll(
+        conn,
+        encodeAlive2Response({ result: RESULT_ERROR, creation: REFUSED_CREATION, extended }),
+      );
+    if (!isAliveName(entry.name)) {
+      log.warn(
+        "Port mapper refused {name}: a node name may hold letters, digits, _ and - only",
+        { name: JSON.stringify(entry.name) },
+      );
+      return await refuse();
+    }
+    if (this.#nodes.size >= this.#maxNames) {
+      log.warn("Port mapper refused {name}: {max} names are registered, its limit", {
+        name: entry.name,
+        max: this.#maxNames,
+      });
+      return await refuse();
+    }
     if (this.#nodes.has(entry.name)) {
       log.warn("Port mapper refused {name}: the name is registered already", {
         name: entry.name,
       });
-      await writeAll(
-        conn,
-        encodeAlive2Response({ result: RESULT_ERROR, creation: REFUSED_CREATION, extended }),
-      );
-      return;
+      return await refuse();
     }
     const registration: EpmdRegistration = { ...entry, creation: this.#nextCreation(extended) };
     const held: Held = { registration, conn, id };
@@ -417,4 +472,13 @@ function isClosedError(error: unknown): boolean {
     error instanceof Deno.errors.Interrupted ||
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.BrokenPipe;
+}
+
+function positiveLimit(what: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot start port mapper: ${what} must be a positive integer, received ${value}`,
+    );
+  }
+  return value;
 }

@@ -18,6 +18,7 @@
  */
 
 import { DecodeError } from "../../errors.ts";
+import { isAliveName, MAX_ALIVE_NAME } from "../../term/node_name.ts";
 import {
   ALIVE2_REQ,
   ALIVE2_RESP,
@@ -419,12 +420,19 @@ export function encodeNamesResponse(epmdPort: number, names: readonly EpmdName[]
   return withPortHeader(epmdPort, names.map((n) => `name ${n.name} at port ${n.port}\n`));
 }
 
+/** One `NAMES` line, its name limited to the characters Erlang allows (see {@linkcode nameBytes}). */
+const NAMES_LINE = /^name ([A-Za-z0-9_-]{1,255}) at port (\d{1,5})$/;
+
 /**
- * Decodes a NAMES reply.
+ * Decodes a NAMES reply. Lines that are not `name N at port P`, with N made
+ * of the characters Erlang allows in node names, are left out: Erlang's
+ * `epmd` registers any UTF-8 name, so a local program could register one
+ * holding a newline, a space or control characters to make the reply
+ * carry lines of its own, and those never become entries.
  *
  * @param bytes the whole reply (see {@linkcode port2ResponseLength})
  * @returns the port mapper's port and the names
- * @throws {DecodeError} when the header is missing or a line is not `name N at port P`
+ * @throws {DecodeError} when the header is missing, or lines are there and none is a NAMES line
  *
  * @example
  * ```ts
@@ -445,13 +453,18 @@ export function decodeNamesResponse(bytes: Uint8Array): NamesResponse {
     throw new DecodeError("Invalid NAMES reply: not UTF-8", { cause });
   }
   const names: EpmdName[] = [];
+  let foreign: string | undefined;
   for (const line of text.split("\n")) {
     if (line === "") continue;
-    const match = /^name (.+) at port (\d{1,5})$/.exec(line);
-    if (!match || Number(match[2]) > 65535) {
-      throw new DecodeError(`Invalid NAMES reply: unexpected line ${JSON.stringify(line)}`);
+    const match = NAMES_LINE.exec(line);
+    if (match === null || Number(match[2]) > 65535) {
+      foreign ??= line;
+      continue;
     }
     names.push({ name: match[1]!, port: Number(match[2]) });
+  }
+  if (names.length === 0 && foreign !== undefined) {
+    throw new DecodeError(`Invalid NAMES reply: unexpected line ${JSON.stringify(foreign)}`);
   }
   return { epmdPort, names };
 }
@@ -488,13 +501,15 @@ export function encodeDumpResponse(epmdPort: number, active: readonly DumpEntry[
 // Names and numbers
 
 /**
- * Checks a node name the way `epmd` does: 1 to 255 characters of UTF-8, no
- * NUL, at most {@linkcode MAX_NAME_BYTES} bytes.
+ * Checks a name before it goes to a port mapper: the characters Erlang
+ * allows in node names (ASCII letters, digits, `_`, `-`), 1 to 255 of them.
+ * `epmd` itself takes any UTF-8 without NUL; Weft sends nothing that could
+ * forge a line of a `NAMES` reply.
  *
  * @param name the name without `@host`
- * @returns the name as UTF-8 bytes
- * @throws {TypeError} when the name is not a string, is empty or holds NUL
- * @throws {RangeError} when the name is too long
+ * @returns the name as bytes
+ * @throws {TypeError} when the name is not a string, is empty or holds other characters
+ * @throws {RangeError} when the name is longer than 255 characters
  *
  * @example
  * ```ts
@@ -506,17 +521,19 @@ export function nameBytes(name: string): Uint8Array {
   if (typeof name !== "string" || name === "") {
     throw new TypeError(`Invalid node name for the port mapper: expected a non-empty string`);
   }
-  if (name.includes("\0")) {
-    throw new TypeError(`Invalid node name for the port mapper: holds NUL`);
-  }
-  const bytes = utf8.encode(name);
-  const chars = [...name].length;
-  if (chars > MAX_NAME_CHARS || bytes.length > MAX_NAME_BYTES) {
+  if (name.length > MAX_ALIVE_NAME) {
     throw new RangeError(
-      `Invalid node name for the port mapper: at most ${MAX_NAME_CHARS} characters, received ${chars}`,
+      `Invalid node name for the port mapper: at most ${MAX_ALIVE_NAME} characters, received ${name.length}`,
     );
   }
-  return bytes;
+  if (!isAliveName(name)) {
+    throw new TypeError(
+      `Invalid node name for the port mapper: may hold letters, digits, _ and -, received ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  return utf8.encode(name);
 }
 
 function decodeName(bytes: Uint8Array, what: string): string {

@@ -14,6 +14,7 @@ import {
 import { EpmdRegistrationError } from "../../../src/distribution/epmd/errors.ts";
 import { startEpmdServer } from "../../../src/distribution/epmd/server.ts";
 import { isWeftEntry } from "../../../src/distribution/epmd/types.ts";
+import { FORGING_NAMES, rawAlive2 } from "../../helpers/epmd_raw.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const EPMD = "/usr/bin/epmd";
@@ -86,6 +87,44 @@ async function run(command: string, args: string[], env: Record<string, string> 
     clearTimeout(timer);
   }
 }
+
+Deno.test({
+  name: "listNames() returns no forged entry from Erlang's epmd, which registers any name",
+  ignore: noEpmd,
+  async fn() {
+    const epmd = await startRealEpmd();
+    const held: Deno.Conn[] = [];
+    try {
+      const good = await registerNode({ epmdPort: epmd.port, name: "good", port: 5000 });
+      for (const [i, name] of FORGING_NAMES.entries()) {
+        // A local program registers the name itself; epmd takes it (result 0).
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: epmd.port });
+        held.push(conn);
+        await conn.write(rawAlive2(name, 2222 + i));
+        const reply = new Uint8Array(6);
+        let got = 0;
+        while (got < 6) {
+          const n = await conn.read(reply.subarray(got));
+          if (n === null) break;
+          got += n;
+        }
+        assert.deepEqual([reply[0], reply[1]], [118, 0], `epmd registered ${JSON.stringify(name)}`);
+      }
+      const shown = await run(EPMD, ["-port", String(epmd.port), "-names"]);
+      assert.match(shown.stdout, /name admin at port 2222/, "epmd -names shows the forged line");
+      assert.deepEqual(await listNames({ epmdPort: epmd.port }), [{ name: "good", port: 5000 }]);
+      // Weft never sends such a name itself.
+      await assert.rejects(
+        registerNode({ epmdPort: epmd.port, name: "x\nname admin at port 2222", port: 1 }),
+        TypeError,
+      );
+      await good.close();
+    } finally {
+      for (const conn of held) conn.close();
+      await epmd.stop();
+    }
+  },
+});
 
 Deno.test({
   name: "registerNode() registers with Erlang's epmd, and `epmd -names` lists the node",

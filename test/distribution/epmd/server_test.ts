@@ -1,13 +1,23 @@
 import assert from "node:assert/strict";
 import { listNames, lookupNode, registerNode } from "../../../src/distribution/epmd/client.ts";
+import { EpmdRegistrationError } from "../../../src/distribution/epmd/errors.ts";
 import { type EpmdServer, startEpmdServer } from "../../../src/distribution/epmd/server.ts";
 import { weftEntry } from "../../../src/distribution/epmd/types.ts";
 import { encodeRequest } from "../../../src/distribution/epmd/wire.ts";
+import { FORGING_NAMES, rawAlive2 } from "../../helpers/epmd_raw.ts";
+import { captureLogs } from "../../helpers/nodes.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
-function start(options: { requestTimeout?: number; relaxedCommandCheck?: boolean } = {}) {
+function start(
+  options: {
+    requestTimeout?: number;
+    relaxedCommandCheck?: boolean;
+    maxNames?: number;
+    maxConnections?: number;
+  } = {},
+) {
   return startEpmdServer({ hostname: "127.0.0.1", port: 0, ...options });
 }
 
@@ -105,6 +115,97 @@ Deno.test("startEpmdServer() refuses a second ALIVE2 for a registered name with 
     await reg.close();
     await server.close();
   }
+});
+
+Deno.test("startEpmdServer() refuses names Erlang does not allow, so NAMES carries no forged line", async () => {
+  const logs = await captureLogs("warning");
+  const server = start();
+  const good = await registerNode({ epmdPort: server.port, name: "good", port: 5000 });
+  try {
+    for (const name of FORGING_NAMES) {
+      const reply = await raw(server, rawAlive2(name, 2222));
+      assert.deepEqual(reply, bytes(118, 1, 0, 0, 0, 99), JSON.stringify(name));
+    }
+    assert.deepEqual(server.names().map((n) => n.name), ["good"]);
+    const names = await raw(server, encodeRequest({ type: "names" }));
+    assert.equal(
+      new TextDecoder().decode(names.subarray(4)),
+      "name good at port 5000\n",
+      "NAMES lists the genuine node alone",
+    );
+    assert.deepEqual(await listNames({ epmdPort: server.port }), [{ name: "good", port: 5000 }]);
+    const refusals = logs.lines.filter((l) => l.includes("may hold letters, digits, _ and - only"));
+    assert.equal(refusals.length, FORGING_NAMES.length);
+    assert.ok(
+      refusals.every((l) => l.endsWith("\n") && !l.slice(0, -1).includes("\n")),
+      "each refusal logs one line, the name escaped",
+    );
+  } finally {
+    await good.close();
+    await server.close();
+    await logs.restore();
+  }
+});
+
+Deno.test("startEpmdServer() caps the names registered at once (maxNames)", async () => {
+  const server = start({ maxNames: 3 });
+  const regs = [];
+  try {
+    for (const name of ["a", "b", "c"]) {
+      regs.push(await registerNode({ epmdPort: server.port, name, port: 5000 }));
+    }
+    await assert.rejects(
+      registerNode({ epmdPort: server.port, name: "d", port: 5000 }),
+      EpmdRegistrationError,
+    );
+    assert.deepEqual(server.names().map((n) => n.name), ["a", "b", "c"]);
+    await regs.shift()!.close();
+    await waitFor(() => server.names().length === 2);
+    regs.push(await registerNode({ epmdPort: server.port, name: "d", port: 5000 }));
+    assert.deepEqual(server.names().map((n) => n.name), ["b", "c", "d"]);
+  } finally {
+    await Promise.all(regs.map((r) => r.close()));
+    await server.close();
+  }
+});
+
+Deno.test("startEpmdServer() caps open connections (maxConnections); registrations survive a flood", async () => {
+  const logs = await captureLogs("warning");
+  const server = start({ maxConnections: 8 });
+  const reg = await registerNode({ epmdPort: server.port, name: "a", port: 5000 });
+  const idle: Deno.Conn[] = [];
+  try {
+    // Idle connections that never send a request, up to the cap (the registration holds one).
+    for (let i = 0; i < 7; i++) {
+      idle.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    // Past the cap, a connection is closed on accept: it reads EOF with no reply.
+    await waitFor(async () => {
+      const reply = await raw(server, encodeRequest({ type: "names" }));
+      return reply.length === 0;
+    }, { message: "the connection past the cap was answered" });
+    await logs.waitFor(/at its limit of 8 connections/);
+    assert.equal(
+      logs.lines.filter((l) => l.includes("at its limit")).length,
+      1,
+      "one warning per episode",
+    );
+    for (const conn of idle.splice(0)) conn.close();
+    await waitFor(async () =>
+      (await listNames({ epmdPort: server.port }).catch(() => [])).length === 1
+    );
+    assert.deepEqual(await listNames({ epmdPort: server.port }), [{ name: "a", port: 5000 }]);
+  } finally {
+    for (const conn of idle) conn.close();
+    await reg.close();
+    await server.close();
+    await logs.restore();
+  }
+});
+
+Deno.test("startEpmdServer() refuses limits that are not positive integers", () => {
+  assert.throws(() => start({ maxNames: 0 }), RangeError);
+  assert.throws(() => start({ maxConnections: 1.5 }), RangeError);
 });
 
 Deno.test("startEpmdServer() answers a version-5 node with ALIVE2_RESP and a 16-bit creation", async () => {
