@@ -63,10 +63,18 @@ export class WeftProcess {
   /**
    * Starts `weft ARGS` (stdin piped, so the shell can be driven).
    * @param args command-line arguments
+   * @param env extra environment variables
+   * @param launcher the command before ARGS, as a user types it (default
+   *   `deno run -A main.ts`; `["npx", "deno", "task", "start"]` for the README's quickstart)
    */
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
+  constructor(
+    args: string[],
+    env: Record<string, string> = {},
+    launcher: string[] = [Deno.execPath(), "run", "-A", MAIN],
+  ) {
+    const [command, ...before] = launcher;
+    this.#child = new Deno.Command(command!, {
+      args: [...before, ...args],
       cwd: ROOT,
       stdin: "piped",
       stdout: "piped",
