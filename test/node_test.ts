@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { listNames, startEpmdServer } from "../src/distribution/epmd/mod.ts";
-import { encodeFrame } from "../src/term/frame.ts";
+import { encodeFrame } from "../src/distribution/frame_format.ts";
 import { encode } from "../src/term/codec.ts";
 import { FRAME_MESSAGE } from "../src/distribution/types.ts";
 import type { Pid } from "../src/term/pid.ts";

@@ -2,13 +2,14 @@
  * One authenticated connection to a peer node, after the handshake: it
  * owns the framing, the ticks and the send queue. It carries opaque message
  * bodies (CBOR `[op, ...]`, encoded by the node kernel) and knows nothing
- * of processes.
+ * of processes. The bytes of each frame (a tick, a MESSAGE, a FRAGMENT_HEAD
+ * or FRAGMENT_CONT) are laid out, written and parsed by frame_format.ts.
  *
  * ```
- * frame    = u32 length | payload          length 0: a tick (liveness only)
- * payload  = 0x01 | body                   a whole message
- *          | 0x02 | u32 stream | u32 total | bytes    first fragment
- *          | 0x03 | u32 stream | bytes                next fragment
+ * A: kernel.send(body) -> conn.send -> batch / bulk queue -> one write per turn
+ *    A ----- MESSAGE | FRAGMENT_HEAD, FRAGMENT_CONT... | tick -----> B
+ * B: frame reader -> conn.#receive -> whole message / fragment reassembled
+ *    -> onMessage(body) -> kernel
  * ```
  *
  * Sending. Every frame queued during one turn of the event loop goes out in
@@ -87,7 +88,20 @@
 
 import { DecodeError, NoConnectionError } from "../errors.ts";
 import { EncodedParts } from "../term/codec.ts";
-import { readU32, writeU32 } from "../term/frame.ts";
+import {
+  FRAGMENT_CONT_HEADER_BYTES,
+  FRAGMENT_HEAD_HEADER_BYTES,
+  type FragmentHeader,
+  isFragment,
+  MESSAGE_HEADER_BYTES,
+  parseFragmentHeader,
+  PAYLOAD_TICK,
+  payloadKind,
+  writeFragmentCont,
+  writeFragmentHead,
+  writeMessageHeader,
+  writeTick,
+} from "./frame_format.ts";
 import type { FrameReader } from "./frame_reader.ts";
 import type { Connection } from "./transport.ts";
 import {
@@ -96,6 +110,7 @@ import {
   DEFAULT_MAX_MESSAGE,
   FRAME_FRAGMENT_CONT,
   FRAME_FRAGMENT_HEAD,
+  FRAME_HEADER_BYTES,
   FRAME_MESSAGE,
   MAX_FRAME,
   MAX_OPEN_STREAMS,
@@ -164,6 +179,9 @@ interface Reassembly {
   /** The announced size. */
   total: number;
 }
+
+/** Bytes of a MESSAGE frame before its body: length prefix and kind byte. */
+const MESSAGE_FRAME_BYTES = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES;
 
 /** A buffer that grows with the data starts at this size (or `maxPreallocated`, if less). */
 const GROW_MIN = 1024 * 1024;
@@ -339,16 +357,11 @@ export class DistConnection {
     if (this.#closed) return;
     const n = body.length;
     if (n <= this.#fragmentSize && (this.#bulk.length === 0 || !this.#bulkKeys.has(key))) {
-      const start = this.#reserve(n + 5);
+      const start = this.#reserve(n + MESSAGE_FRAME_BYTES);
       const buf = this.#buf;
-      const len = n + 1;
-      buf[start] = len >>> 24;
-      buf[start + 1] = (len >>> 16) & 0xff;
-      buf[start + 2] = (len >>> 8) & 0xff;
-      buf[start + 3] = len & 0xff;
-      buf[start + 4] = FRAME_MESSAGE;
-      if (body instanceof Uint8Array) buf.set(body, start + 5);
-      else copyParts(body, { part: 0, partOff: 0 }, n, buf, start + 5);
+      writeMessageHeader(buf, start, n);
+      if (body instanceof Uint8Array) buf.set(body, start + MESSAGE_FRAME_BYTES);
+      else copyParts(body, { part: 0, partOff: 0 }, n, buf, start + MESSAGE_FRAME_BYTES);
     } else {
       this.#bulk.push({ body, key, off: 0, stream: 0, part: 0, partOff: 0 });
       this.#bulkBytes += n;
@@ -490,34 +503,28 @@ export class DistConnection {
       const body = item.body;
       if (body.length <= size && item.off === 0) {
         // A small message queued behind a bulk one of the same sender.
-        const start = this.#reserve(body.length + 5);
-        writeU32(this.#buf, start, body.length + 1);
-        this.#buf[start + 4] = FRAME_MESSAGE;
-        if (body instanceof Uint8Array) this.#buf.set(body, start + 5);
-        else copyParts(body, item, body.length, this.#buf, start + 5);
+        const start = this.#reserve(body.length + MESSAGE_FRAME_BYTES);
+        writeMessageHeader(this.#buf, start, body.length);
+        if (body instanceof Uint8Array) this.#buf.set(body, start + MESSAGE_FRAME_BYTES);
+        else copyParts(body, item, body.length, this.#buf, start + MESSAGE_FRAME_BYTES);
         item.off = body.length;
-        budget -= body.length + 5;
+        budget -= body.length + MESSAGE_FRAME_BYTES;
       } else {
         const first = item.off === 0;
-        const header = first ? 9 : 5;
+        const header = first ? FRAGMENT_HEAD_HEADER_BYTES : FRAGMENT_CONT_HEADER_BYTES;
         // As much as the budget allows (a few large fragments cost the
         // receiver less than many small ones), and the whole rest of the
         // body when only a fragment's size or less would be left over.
         const rest = body.length - item.off;
         let take = Math.min(rest, Math.max(size, budget - 4 - header));
         if (rest - take <= size) take = Math.min(rest, MAX_FRAME - header);
-        const start = this.#reserve(4 + header);
-        const buf = this.#buf;
-        writeU32(buf, start, header + take);
+        const start = this.#reserve(FRAME_HEADER_BYTES + header);
         if (first) {
           item.stream = this.#nextStream;
           this.#nextStream = (this.#nextStream + 1) >>> 0 || 1;
-          buf[start + 4] = FRAME_FRAGMENT_HEAD;
-          writeU32(buf, start + 5, item.stream);
-          writeU32(buf, start + 9, body.length);
+          writeFragmentHead(this.#buf, start, item.stream, body.length, take);
         } else {
-          buf[start + 4] = FRAME_FRAGMENT_CONT;
-          writeU32(buf, start + 5, item.stream);
+          writeFragmentCont(this.#buf, start, item.stream, take);
         }
         if (body instanceof Uint8Array) {
           this.#append(body, item.off, take);
@@ -525,7 +532,7 @@ export class DistConnection {
           this.#appendParts(body, item, take);
         }
         item.off += take;
-        budget -= take + 4 + header;
+        budget -= take + FRAME_HEADER_BYTES + header;
       }
       if (item.off === body.length) {
         bulk[this.#bulkHead++] = DONE;
@@ -605,8 +612,7 @@ export class DistConnection {
     // bulk transfer.
     if (!this.#tickQueued && performance.now() - this.#lastWrite >= this.#tickMs) {
       this.#tickQueued = true;
-      const start = this.#reserve(4);
-      this.#buf.fill(0, start, start + 4);
+      writeTick(this.#buf, this.#reserve(FRAME_HEADER_BYTES));
       this.#flush();
     }
   }
@@ -615,21 +621,22 @@ export class DistConnection {
 
   /** Handles the frame `buf[start..end)`; returns whether a view of it may be kept (a message body). */
   #receive(buf: Uint8Array, start: number, end: number): boolean {
-    if (start === end || this.#closed) return false; // a tick
-    switch (buf[start]) {
+    if (this.#closed) return false;
+    switch (payloadKind(buf, start, end)) {
+      case PAYLOAD_TICK:
+        return false;
       case FRAME_MESSAGE:
-        this.#onMessage(buf.subarray(start + 1, end));
+        this.#onMessage(buf.subarray(start + MESSAGE_HEADER_BYTES, end));
         return true;
       case FRAME_FRAGMENT_HEAD:
       case FRAME_FRAGMENT_CONT: {
-        const r = this.#fragment(buf, start, end - start);
-        const from = start + (buf[start] === FRAME_FRAGMENT_HEAD ? 9 : 5);
+        const header = parseFragmentHeader(buf, start, end - start);
+        const r = this.#fragment(header, end - start);
+        const from = start + header.headerBytes;
         r.buf.set(buf.subarray(from, end), r.fill);
         this.#filled(r, end - from);
         return false;
       }
-      default:
-        throw new DecodeError(`Malformed frame: unknown kind ${buf[start]}`);
     }
   }
 
@@ -644,16 +651,13 @@ export class DistConnection {
     end: number,
     length: number,
   ): Uint8Array | undefined {
-    const kind = buf[start];
-    if (this.#closed || (kind !== FRAME_FRAGMENT_HEAD && kind !== FRAME_FRAGMENT_CONT)) {
-      return undefined;
-    }
-    const r = this.#fragment(buf, start, length);
-    const header = kind === FRAME_FRAGMENT_HEAD ? 9 : 5;
-    const here = end - start - header;
-    r.buf.set(buf.subarray(start + header, end), r.fill);
+    if (this.#closed || !isFragment(buf, start)) return undefined;
+    const header = parseFragmentHeader(buf, start, length);
+    const r = this.#fragment(header, length);
+    const here = end - start - header.headerBytes;
+    r.buf.set(buf.subarray(start + header.headerBytes, end), r.fill);
     this.#sinking = r;
-    this.#sinkBytes = length - header;
+    this.#sinkBytes = length - header.headerBytes;
     return r.buf.subarray(r.fill + here, r.fill + this.#sinkBytes);
   }
 
@@ -664,16 +668,15 @@ export class DistConnection {
   }
 
   /**
-   * Checks the header of a fragment frame of `length` bytes at `buf[start]`
-   * and returns its stream, opened for a FRAGMENT_HEAD, with room for the
-   * fragment's payload after `fill`.
+   * Checks a fragment frame of `length` bytes with this header and returns
+   * its stream, opened for a FRAGMENT_HEAD, with room for the fragment's
+   * data after `fill`.
    */
-  #fragment(buf: Uint8Array, start: number, length: number): Reassembly {
-    if (buf[start] === FRAME_FRAGMENT_HEAD) {
-      if (length < 9) throw new DecodeError("Malformed fragment: header too short");
-      const id = readU32(buf, start + 1);
-      const total = readU32(buf, start + 5);
-      const n = length - 9;
+  #fragment(header: FragmentHeader, length: number): Reassembly {
+    const id = header.stream;
+    if (header.first) {
+      const total = header.total;
+      const n = length - header.headerBytes;
       if (this.#streams.has(id)) {
         throw new DecodeError(`Malformed fragment: stream ${id} is already open`);
       }
@@ -694,11 +697,9 @@ export class DistConnection {
       this.#streams.set(id, r);
       return r;
     }
-    if (length < 5) throw new DecodeError("Malformed fragment: header too short");
-    const id = readU32(buf, start + 1);
     const r = this.#streams.get(id);
     if (r === undefined) throw new DecodeError(`Malformed fragment: unknown stream ${id}`);
-    const need = r.fill + length - 5;
+    const need = r.fill + length - header.headerBytes;
     if (need > r.total) {
       throw new DecodeError("Malformed fragment: more bytes than the announced total");
     }

@@ -1,6 +1,6 @@
 /**
- * Reads length-prefixed frames (`u32 length | payload`, big-endian, as
- * `src/term/frame.ts` writes them) from a {@linkcode Connection}, in two
+ * Reads length-prefixed frames (`u32 length | payload`, big-endian, laid
+ * out as frame_format.ts describes) from a {@linkcode Connection}, in two
  * modes that hand over cleanly:
  *
  * - `next(max)`, one frame at a time, for the handshake: nothing is parsed
@@ -16,10 +16,17 @@
  *   of large frames little more than the headers is copied.
  *
  * A length over the limit is a {@linkcode DecodeError} before any byte of
- * the payload is buffered, so a 4 GiB length prefix costs nothing. (The
- * term layer's `FrameDecoder` is the general-purpose parser; this one
- * exists for the hand-over above and parses the hot path without a view
- * per length prefix.)
+ * the payload is buffered, so a 4 GiB length prefix costs nothing. This
+ * reader only cuts the stream into payloads, without a view per length
+ * prefix on the hot path; what a payload holds (kind byte, fragment
+ * header) is parsed by frame_format.ts, for the connection.
+ *
+ * ```
+ * socket --chunks--> FrameReader --payloads--> handshake (next) | connection (run)
+ * ```
+ *
+ * Failure: an over-long length, or whatever the consumer throws, ends
+ * `next()` / `run()` with that error; the caller closes the connection.
  *
  * @example
  * ```ts
@@ -37,7 +44,7 @@
  */
 
 import { DecodeError } from "../errors.ts";
-import { encodeFrame, readU32 } from "../term/frame.ts";
+import { encodeFrame, readU32 } from "./frame_format.ts";
 import type { Connection } from "./transport.ts";
 
 const EMPTY = new Uint8Array(0);

@@ -96,7 +96,9 @@ export function acceptFailure(e: unknown, closed: boolean): "stop" | "skip" | "f
 }
 
 /**
- * A {@linkcode Connection} over any `Deno.Conn` (TCP or TLS).
+ * A {@linkcode Connection} over a Deno socket (`Deno.Conn`: a TCP
+ * connection, or the TLS one that wraps it), reading into a slab as the
+ * module header explains.
  *
  * @example
  * ```ts
@@ -106,7 +108,7 @@ export function acceptFailure(e: unknown, closed: boolean): "stop" | "skip" | "f
  * listener.close();
  * ```
  */
-export class ConnConnection implements Connection, DirectReadable {
+export class SocketConnection implements Connection, DirectReadable {
   /** The peer's address as `host:port`. */
   readonly remoteAddr: string;
   #conn: Deno.Conn;
@@ -206,8 +208,8 @@ export class ConnConnection implements Connection, DirectReadable {
 }
 
 /**
- * A {@linkcode Listener} over any `Deno.Listener` whose connections are
- * wrapped by `wrap`.
+ * A {@linkcode Listener} over a Deno listening socket (TCP or TLS) whose
+ * connections are wrapped by `wrap`.
  *
  * @example
  * ```ts
@@ -217,7 +219,7 @@ export class ConnConnection implements Connection, DirectReadable {
  * console.assert((await listener.accept()) === null);
  * ```
  */
-export class ConnListener implements Listener {
+export class SocketListener implements Listener {
   /** The bound address. */
   readonly addr: TransportAddress;
   #listener: Deno.Listener;
@@ -271,7 +273,7 @@ function tcpConnection(conn: Deno.Conn): Connection {
   } catch {
     // The peer already reset the socket; the first read will report it.
   }
-  return new ConnConnection(conn);
+  return new SocketConnection(conn);
 }
 
 /**
@@ -303,6 +305,6 @@ export class TcpTransport implements Transport {
    */
   listen(addr: TransportAddress): Listener {
     const listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
-    return new ConnListener(listener, tcpConnection);
+    return new SocketListener(listener, tcpConnection);
   }
 }

@@ -49,7 +49,7 @@
 import { logger } from "../log.ts";
 import { decode, encode } from "../term/codec.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
-import { acceptFailure, ConnConnection } from "./tcp.ts";
+import { acceptFailure, SocketConnection } from "./tcp.ts";
 import {
   closeQuietly,
   type Connection,
@@ -149,7 +149,7 @@ export class TlsTransport implements Transport {
       ...(ca !== undefined ? { caCerts: [ca] } : {}),
       ...(verifyHostname === false ? { unsafelyDisableHostnameVerification: true } : {}),
     });
-    const conn = new ConnConnection(tls);
+    const conn = new SocketConnection(tls);
     const abort = () => conn.close();
     options.signal?.addEventListener("abort", abort, { once: true });
     const timer = setTimeout(abort, this.#options.authTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
@@ -245,7 +245,7 @@ class TlsListener implements Listener {
         if (failure === "fail") log.error("TLS listener failed: {error}", { error: e });
         break;
       }
-      const conn = new ConnConnection(tls);
+      const conn = new SocketConnection(tls);
       if (this.#options.ca === undefined) {
         this.#deliver(conn);
       } else if (this.#pending.size >= MAX_PENDING_AUTH) {

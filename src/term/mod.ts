@@ -6,16 +6,15 @@
  * - {@linkcode parseNodeName}, {@linkcode shortNodeName},
  *   {@linkcode longNodeName}: `name@host` node names.
  * - {@linkcode encode} / {@linkcode decode}: the CBOR term codec.
- * - {@linkcode FrameDecoder}, {@linkcode encodeFrame}, {@linkcode encodeFrames},
- *   {@linkcode encodeTermFrame}: `u32 length | payload` framing, ticks included.
+ *
+ * (How terms are framed on a connection is the distribution layer's
+ * business: `src/distribution/frame_format.ts`.)
  *
  * @example
  * ```ts
- * import { decode, encodeTermFrame, FrameDecoder, Pid } from "./mod.ts";
+ * import { decode, encode, Pid } from "./mod.ts";
  * const from = new Pid("a@host", 42, 0, 1);
- * const decoder = new FrameDecoder();
- * decoder.push(encodeTermFrame({ type: "ping", from }));
- * const msg = decode(decoder.next()!) as { type: string; from: Pid };
+ * const msg = decode(encode({ type: "ping", from })) as { type: string; from: Pid };
  * console.assert(msg.from.equals(from));
  * ```
  *
@@ -41,15 +40,3 @@ export {
   TAG_PID,
   TAG_REF,
 } from "./codec.ts";
-export {
-  DEFAULT_MAX_FRAME_SIZE,
-  encodeFrame,
-  encodeFrames,
-  encodeTermFrame,
-  encodeTick,
-  FRAME_HEADER_SIZE,
-  FrameDecoder,
-  type FrameDecoderOptions,
-  MAX_FRAME_LENGTH,
-  TICK,
-} from "./frame.ts";

@@ -11,7 +11,7 @@ import {
   type NodeDownReason,
 } from "../../src/distribution/types.ts";
 import { encode, EncodedParts, encodeParts } from "../../src/term/codec.ts";
-import { encodeFrame } from "../../src/term/frame.ts";
+import { encodeFrame } from "../../src/distribution/frame_format.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /** Counts the writes that go through a connection. */

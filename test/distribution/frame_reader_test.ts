@@ -9,7 +9,19 @@ import {
 import { DecodeError } from "../../src/errors.ts";
 import { memoryPair } from "../../src/distribution/memory.ts";
 import type { Connection } from "../../src/distribution/transport.ts";
-import { encodeFrame, encodeFrames } from "../../src/term/frame.ts";
+import { encodeFrame } from "../../src/distribution/frame_format.ts";
+
+/** The frames of `payloads` back to back, as one write would carry them. */
+function encodeFrames(payloads: Uint8Array[]): Uint8Array {
+  const frames = payloads.map(encodeFrame);
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    out.set(f, at);
+    at += f.length;
+  }
+  return out;
+}
 
 /** A connection that hands out the given chunks, then ends; records what is recycled. */
 class ScriptedConnection implements Connection {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConnConnection, TcpTransport } from "../../src/distribution/tcp.ts";
+import { SocketConnection, TcpTransport } from "../../src/distribution/tcp.ts";
 
 Deno.test("TcpTransport connects, carries bytes both ways and ends reads on close", async () => {
   const tcp = new TcpTransport();
@@ -50,12 +50,12 @@ Deno.test("TcpTransport reads into the same memory again once chunks are recycle
   listener.close();
 });
 
-Deno.test("ConnConnection.readInto() reads into the caller's memory, past its slab", async () => {
+Deno.test("SocketConnection.readInto() reads into the caller's memory, past its slab", async () => {
   const tcp = new TcpTransport();
   const listener = tcp.listen({ hostname: "127.0.0.1", port: 0 });
   const accepted = listener.accept();
   const client = await tcp.connect(listener.addr);
-  const server = (await accepted)! as ConnConnection;
+  const server = (await accepted)! as SocketConnection;
   await client.write(new Uint8Array([1, 2, 3, 4, 5]));
   const target = new Uint8Array(3);
   let got = 0;
@@ -80,9 +80,9 @@ function fakeSocket(available: () => number): Deno.Conn {
   } as unknown as Deno.Conn;
 }
 
-Deno.test("ConnConnection grows its read slab while reads fill it, and shrinks it when they are small", async () => {
+Deno.test("SocketConnection grows its read slab while reads fill it, and shrinks it when they are small", async () => {
   let available = Infinity;
-  const conn = new ConnConnection(fakeSocket(() => available));
+  const conn = new SocketConnection(fakeSocket(() => available));
   const sizes: number[] = [];
   for (let i = 0; i < 8; i++) {
     const chunk = (await conn.read())!;
@@ -101,8 +101,8 @@ Deno.test("ConnConnection grows its read slab while reads fill it, and shrinks i
   conn.close();
 });
 
-Deno.test("ConnConnection.read(max) reads at most max bytes and leaves the slab size alone", async () => {
-  const conn = new ConnConnection(fakeSocket(() => Infinity));
+Deno.test("SocketConnection.read(max) reads at most max bytes and leaves the slab size alone", async () => {
+  const conn = new SocketConnection(fakeSocket(() => Infinity));
   const short = (await conn.read(100))!;
   assert.equal(short.length, 100);
   conn.recycle(short);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { framedIO, FrameReader } from "../../src/distribution/frame_reader.ts";
-import { ConnConnection } from "../../src/distribution/tcp.ts";
+import { SocketConnection } from "../../src/distribution/tcp.ts";
 import { TlsTransport } from "../../src/distribution/tls.ts";
 import { signWithKey } from "../../src/distribution/x509.ts";
 import { decode, encode } from "../../src/term/codec.ts";
@@ -48,7 +48,7 @@ Deno.test("TlsTransport with a CA refuses a client whose certificate another CA 
   const stranger = new TlsTransport({ cert: pki.otherCert, key: pki.otherKey, ca: pki.ca });
   await assert.rejects(stranger.connect(listener.addr));
   // One that lies about its certificate (presents ours, holds another key) fails too.
-  const liar = new ConnConnection(
+  const liar = new SocketConnection(
     await Deno.connectTls({
       ...listener.addr,
       caCerts: [pki.ca],
