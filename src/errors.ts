@@ -135,6 +135,43 @@ export class DecodeError extends Error {
 }
 
 /**
+ * A peer's hybrid logical clock timestamp lies further in the future than the
+ * maximum tolerated clock offset allows: the timestamp (and whatever carried
+ * it) is refused, never merged, so one node with a runaway clock cannot drag
+ * every last-write-wins value forward with it.
+ *
+ * @example
+ * ```ts
+ * import { ClockSkewError } from "./errors.ts";
+ * const err = new ClockSkewError("Timestamp too far in the future: 90000 ms ahead, limit 500 ms", {
+ *   offset: 90_000,
+ *   maxOffset: 500,
+ * });
+ * console.assert(err.name === "ClockSkewError" && err.offset === 90_000);
+ * ```
+ */
+export class ClockSkewError extends Error {
+  /** How far ahead of the local physical clock the timestamp was, in ms. */
+  readonly offset: number;
+  /** The maximum tolerated offset, in ms. */
+  readonly maxOffset: number;
+  /**
+   * @param message what was refused, and by how much it was ahead
+   * @param details the offset seen and the limit
+   */
+  constructor(
+    message: string,
+    details: { offset: number; maxOffset: number },
+    options?: WeftErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "ClockSkewError";
+    this.offset = details.offset;
+    this.maxOffset = details.maxOffset;
+  }
+}
+
+/**
  * The calling process exited (it was killed or a link brought it down)
  * while it waited in `receive`; `reason` is its exit reason.
  *
