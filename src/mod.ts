@@ -31,6 +31,7 @@
 
 export {
   CaptureError,
+  ClockSkewError,
   CookieFileError,
   DecodeError,
   describe,
@@ -173,5 +174,20 @@ export {
   startFaultAgent,
   type TopologySpec,
 } from "./cluster/mod.ts";
+export {
+  type ClockOrder,
+  CRDT_TYPE_NAMES,
+  type CrdtType,
+  crdtType,
+  type CrdtTypeName,
+  Hlc,
+  type HlcOptions,
+  type HlcTimestamp,
+  lastWriteWins,
+  resolveByVectorClock,
+  type Timestamped,
+  VectorClock,
+  type Versioned,
+} from "./crdt/mod.ts";
 export { configureLogging, logger, type WeftLogLevel } from "./log.ts";
 export { VERSION } from "./version.ts";

@@ -1,0 +1,249 @@
+/**
+ * Dot stores: what the observed-remove types (OR-Set, MV-Register, Flag,
+ * OR-Map) keep under a causal context. Private to `src/crdt/`.
+ *
+ * A *dot function* maps each live dot to what its event made (an element's
+ * presence, a written value, a counter's running totals). Joined under the
+ * two sides' contexts, an entry survives when both sides hold it, or when
+ * one side holds it and the other has never seen its dot:
+ *
+ * ```
+ * join((F, c), (G, d)) = { e ∈ F ∩ G } ∪ { e ∈ F : e.dot ∉ d } ∪ { e ∈ G : e.dot ∉ c }
+ * ```
+ *
+ * A *dot map* maps keys to nested stores, joined key by key; a key whose
+ * store joins to nothing is gone. Stores are never changed once made: a
+ * join returns its first argument when nothing changes, and otherwise a new
+ * store that shares the untouched entries.
+ *
+ * @module
+ */
+
+import { CausalContext, isDotNumber } from "./causal_context.ts";
+import { malformed } from "./_wire.ts";
+
+/** A live dot and what its event made. */
+export interface Dotted<V> {
+  /** The dot's replica. */
+  readonly replica: string;
+  /** The dot's number. */
+  readonly n: number;
+  /** What the event made. */
+  readonly value: V;
+}
+
+/** A dot function: dot key -> entry. */
+export type DotFun<V> = ReadonlyMap<string, Dotted<V>>;
+
+/** The key of a dot in a {@linkcode DotFun}. */
+export function dotKey(replica: string, n: number): string {
+  return `${n}@${replica}`;
+}
+
+/** The empty dot function (shared: never changed). */
+export const EMPTY_FUN: DotFun<never> = new Map();
+
+/** The join of two dot functions under their contexts. */
+export function joinFun<V>(
+  a: DotFun<V>,
+  b: DotFun<V>,
+  ca: CausalContext,
+  cb: CausalContext,
+): DotFun<V> {
+  let out: Map<string, Dotted<V>> | undefined;
+  for (const [k, e] of a) {
+    if (!b.has(k) && cb.contains(e.replica, e.n)) (out ??= new Map(a)).delete(k);
+  }
+  for (const [k, e] of b) {
+    if (!a.has(k) && !ca.contains(e.replica, e.n)) (out ??= new Map(a)).set(k, e);
+  }
+  return out ?? a;
+}
+
+/** Whether two dot functions hold the same dots (a dot's value never changes). */
+export function equalFuns<V>(a: DotFun<V>, b: DotFun<V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const k of a.keys()) if (!b.has(k)) return false;
+  return true;
+}
+
+/** How to join, compare and walk the stores under the keys of a dot map. */
+export interface StoreOps<T> {
+  /** The empty store. */
+  readonly empty: T;
+  /** Whether a store holds nothing. */
+  isEmpty(t: T): boolean;
+  /** The join under the two contexts. */
+  join(a: T, b: T, ca: CausalContext, cb: CausalContext): T;
+  /** Semantic equality. */
+  equals(a: T, b: T): boolean;
+  /** Every live dot in the store. */
+  dots(t: T): Iterable<Dotted<unknown>>;
+}
+
+/** The store ops of a dot function. */
+export const FUN_OPS: StoreOps<DotFun<unknown>> = {
+  empty: EMPTY_FUN,
+  isEmpty: (t) => t.size === 0,
+  join: joinFun,
+  equals: equalFuns,
+  dots: (t) => t.values(),
+};
+
+/** The join of two dot maps, key by key. */
+export function joinMap<K, T>(
+  a: ReadonlyMap<K, T>,
+  b: ReadonlyMap<K, T>,
+  ca: CausalContext,
+  cb: CausalContext,
+  opsOf: (key: K) => StoreOps<T>,
+): ReadonlyMap<K, T> {
+  let out: Map<K, T> | undefined;
+  for (const [k, x] of a) {
+    const ops = opsOf(k);
+    const y = b.get(k);
+    const j = ops.join(x, y ?? ops.empty, ca, cb);
+    if (j === x) continue;
+    out ??= new Map(a);
+    if (ops.isEmpty(j)) out.delete(k);
+    else out.set(k, j);
+  }
+  for (const [k, y] of b) {
+    if (a.has(k)) continue;
+    const ops = opsOf(k);
+    const j = ops.join(ops.empty, y, ca, cb);
+    if (!ops.isEmpty(j)) (out ??= new Map(a)).set(k, j);
+  }
+  return out ?? a;
+}
+
+/** Whether two dot maps hold equal stores under the same keys. */
+export function equalMaps<K, T>(
+  a: ReadonlyMap<K, T>,
+  b: ReadonlyMap<K, T>,
+  opsOf: (key: K) => StoreOps<T>,
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, x] of a) {
+    const y = b.get(k);
+    if (y === undefined || !opsOf(k).equals(x, y)) return false;
+  }
+  return true;
+}
+
+/** The store ops of a dot map whose keys hold stores with `ops`. */
+export function mapOps<K, T>(ops: StoreOps<T>): StoreOps<ReadonlyMap<K, T>> {
+  return {
+    empty: new Map(),
+    isEmpty: (t) => t.size === 0,
+    join: (a, b, ca, cb) => joinMap(a, b, ca, cb, () => ops),
+    equals: (a, b) => equalMaps(a, b, () => ops),
+    *dots(t) {
+      for (const x of t.values()) yield* ops.dots(x);
+    },
+  };
+}
+
+/** A causal state: a store and the context it is read under. */
+export interface Causal<T> {
+  /** Every dot the state has seen. Never changed once in a state. */
+  readonly cc: CausalContext;
+  /** What the live dots made. */
+  readonly store: T;
+}
+
+/** The join of two causal states. */
+export function joinCausal<T>(a: Causal<T>, b: Causal<T>, ops: StoreOps<T>): Causal<T> {
+  const store = ops.join(a.store, b.store, a.cc, b.cc);
+  if (b.cc.size === 0 && store === a.store) return a;
+  const cc = a.cc.clone();
+  cc.join(b.cc);
+  if (store === a.store && cc.equals(a.cc)) return a;
+  return { cc, store };
+}
+
+/** Whether two causal states are equal. */
+export function equalCausal<T>(a: Causal<T>, b: Causal<T>, ops: StoreOps<T>): boolean {
+  return a.cc.equals(b.cc) && ops.equals(a.store, b.store);
+}
+
+/**
+ * Prunes a replica removed for good from a causal state: its context goes
+ * when none of its dots is still live (what it made that others still
+ * hold stays, under its dots).
+ */
+export function pruneCausal<T>(s: Causal<T>, removed: string, ops: StoreOps<T>): Causal<T> {
+  if (!s.cc.replicas().has(removed)) return s;
+  for (const d of ops.dots(s.store)) if (d.replica === removed) return s;
+  const cc = s.cc.clone();
+  cc.prune(removed);
+  return { cc, store: s.store };
+}
+
+/**
+ * Builds a delta: the context of what a mutation replaced or made, and
+ * fresh dots for the mutating replica.
+ */
+export class DeltaContext {
+  /** The dots the delta has seen: those it replaced and those it made. */
+  readonly cc = new CausalContext();
+  #replica: string;
+  #next: number;
+
+  /**
+   * @param base the context of the state being mutated
+   * @param replica the mutating replica
+   */
+  constructor(base: CausalContext, replica: string) {
+    this.#replica = replica;
+    this.#next = base.max(replica) + 1;
+  }
+
+  /** A fresh dot of the mutating replica. */
+  dot(): { replica: string; n: number } {
+    const n = this.#next++;
+    this.cc.add(this.#replica, n);
+    return { replica: this.#replica, n };
+  }
+
+  /** Records the live dots of a store as replaced. */
+  replace(dots: Iterable<Dotted<unknown>>): void {
+    for (const d of dots) this.cc.add(d.replica, d.n);
+  }
+}
+
+/** Reads a dot's `[replica, n, ...]` head strictly. */
+export function decodeDotHead(item: unknown, type: string, cc: CausalContext): [string, number] {
+  if (!Array.isArray(item) || typeof item[0] !== "string" || !isDotNumber(item[1])) {
+    throw malformed(type, "a dot is not [replica, n]");
+  }
+  if (!cc.contains(item[0], item[1])) throw malformed(type, "a dot outside its context");
+  return [item[0], item[1]];
+}
+
+/** Reads a causal context strictly, with the type's name in the error. */
+export function decodeContext(wire: unknown, type: string): CausalContext {
+  try {
+    return CausalContext.fromWire(wire);
+  } catch (e) {
+    throw malformed(type, (e as Error).message.replace(/^Malformed /, ""));
+  }
+}
+
+/** Reads a dot function `[[replica, n, ...value]...]` strictly. */
+export function decodeFun<V>(
+  wire: unknown,
+  type: string,
+  cc: CausalContext,
+  value: (rest: unknown[]) => V,
+): DotFun<V> {
+  if (!Array.isArray(wire)) throw malformed(type, "dots are not an array");
+  const out = new Map<string, Dotted<V>>();
+  for (const item of wire) {
+    const [replica, n] = decodeDotHead(item, type, cc);
+    const k = dotKey(replica, n);
+    if (out.has(k)) throw malformed(type, "a dot appears twice");
+    out.set(k, { replica, n, value: value((item as unknown[]).slice(2)) });
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+/**
+ * Flag: a boolean where enable wins over a concurrent disable (a feature
+ * switched on, a "seen" mark).
+ *
+ * Enabling makes a fresh dot; disabling takes away the dots it has
+ * observed. A concurrent enable brings a dot the disable never saw, so the
+ * flag stays on:
+ *
+ * ```
+ * state      = (context, dots)
+ * enable()   : delta = ({d} ∪ dots, {d})     d a fresh dot
+ * disable()  : delta = (dots, ∅)
+ * value      = dots ≠ ∅
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { flag } from "./flag.ts";
+ * import { Hlc } from "./hlc.ts";
+ * const clock = new Hlc();
+ * const on = flag.mutate(flag.empty(), "a", clock, (f) => f.enable());
+ * const off = flag.mutate(on, "a", clock, (f) => f.disable());
+ * const onAgain = flag.mutate(on, "b", clock, (f) => f.enable()); // concurrent with the disable
+ * console.assert(flag.value(flag.join(flag.join(on, off), onAgain)) === true);
+ * ```
+ *
+ * @module
+ */
+
+import { CausalContext } from "./causal_context.ts";
+import type { CrdtType } from "./crdt_type.ts";
+import type { Hlc } from "./hlc.ts";
+import {
+  type Causal,
+  decodeContext,
+  decodeFun,
+  DeltaContext,
+  type DotFun,
+  dotKey,
+  EMPTY_FUN,
+  equalCausal,
+  FUN_OPS,
+  joinCausal,
+  pruneCausal,
+  type StoreOps,
+} from "./_dot_store.ts";
+import { checkReplica, malformed } from "./_wire.ts";
+
+/** A Flag state. Never changed once made. */
+export type FlagState = Causal<DotFun<true>>;
+
+/** What a mutation of a Flag can do. */
+export interface FlagHandle {
+  /** Switches the flag on (wins over a concurrent disable). */
+  enable(): void;
+  /** Switches the flag off, as far as this replica has seen it switched on. */
+  disable(): void;
+}
+
+const OPS = FUN_OPS as StoreOps<DotFun<true>>;
+
+/**
+ * Applies Flag operations to the dots at one place (a whole Flag, or a
+ * Flag inside an OR-Map); `set` records the new dots in the delta.
+ */
+export function flagHandle(
+  current: () => DotFun<true>,
+  set: (dots: DotFun<true>) => void,
+  dc: DeltaContext,
+): FlagHandle {
+  return {
+    enable() {
+      dc.replace(current().values());
+      const d = dc.dot();
+      set(new Map([[dotKey(d.replica, d.n), { ...d, value: true as const }]]));
+    },
+    disable() {
+      dc.replace(current().values());
+      set(EMPTY_FUN);
+    },
+  };
+}
+
+/** The wire form of a Flag's dots: `[[replica, n]...]`. */
+export function encodeDots(dots: DotFun<unknown>): unknown {
+  return [...dots.values()].map((d) => [d.replica, d.n]);
+}
+
+/** Reads a Flag's dots strictly. */
+export function decodeDots(wire: unknown, type: string, cc: CausalContext): DotFun<true> {
+  return decodeFun(wire, type, cc, (rest) => {
+    if (rest.length !== 0) throw malformed(type, "a dot is not [replica, n]");
+    return true as const;
+  });
+}
+
+/**
+ * The Flag type.
+ *
+ * @example
+ * ```ts
+ * import { flag } from "./flag.ts";
+ * console.assert(flag.value(flag.decode([[[["a", 1]], []], [["a", 1]]])) === true);
+ * console.assert(flag.value(flag.empty()) === false);
+ * ```
+ */
+export const flag: CrdtType<FlagState, FlagHandle, boolean> = {
+  name: "flag",
+  empty: () => ({ cc: new CausalContext(), store: EMPTY_FUN }),
+  join: (a, b) => joinCausal(a, b, OPS),
+  mutate(state, replica, _clock: Hlc, fn) {
+    checkReplica(replica);
+    const dc = new DeltaContext(state.cc, replica);
+    let delta: DotFun<true> | undefined;
+    fn(flagHandle(() => delta ?? state.store, (dots) => delta = dots, dc));
+    return { cc: dc.cc, store: delta ?? EMPTY_FUN };
+  },
+  value: (state) => state.store.size > 0,
+  encode: (state) => [state.cc.toWire(), encodeDots(state.store)],
+  decode(wire) {
+    if (!Array.isArray(wire) || wire.length !== 2) {
+      throw malformed("flag", "not a [context, dots] pair");
+    }
+    const cc = decodeContext(wire[0], "flag");
+    return { cc, store: decodeDots(wire[1], "flag", cc) };
+  },
+  equals: (a, b) => equalCausal(a, b, OPS),
+  prune: (state, removed) => pruneCausal(state, removed, OPS),
+  latest: () => undefined,
+};
