@@ -5,8 +5,8 @@
  * Each node incarnation is a *replica* (`name@host#creation`) and the only
  * one that adds or removes its own presences. Every presence carries a
  * *dot* `(replica, n)`, the replica's n-th change. A state is the set of
- * live presences plus its *context*: every dot it has seen, kept as a
- * contiguous counter per replica and a "cloud" of dots beyond it. Joining
+ * live presences plus its *context*: every dot it has seen, a
+ * {@linkcode CausalContext} (the one the CRDT types use too). Joining
  * two states keeps a presence when both hold it, or when one holds it and
  * the other has never seen its dot; a presence one side holds and the
  * other has seen but no longer holds was removed:
@@ -43,6 +43,7 @@
  * @module
  */
 
+import { CausalContext, isDotNumber } from "../crdt/causal_context.ts";
 import { DecodeError } from "../errors.ts";
 import { Pid } from "../term/pid.ts";
 
@@ -103,10 +104,8 @@ export interface PresenceChanges {
  * ```
  */
 export class PresenceState {
-  /** replica -> n: the dots 1..n have been seen. */
-  #ctx = new Map<string, number>();
-  /** replica -> dots seen beyond the contiguous counter. */
-  #cloud = new Map<string, Set<number>>();
+  /** Every dot seen. */
+  #cc = new CausalContext();
   /** ref -> presence. */
   #values = new Map<string, PresenceEntry>();
   /** topic -> refs, for `list`. */
@@ -141,12 +140,12 @@ export class PresenceState {
 
   /** Every replica the state knows of (its presences are all within its context). */
   replicas(): Set<string> {
-    return new Set([...this.#ctx.keys(), ...this.#cloud.keys()]);
+    return this.#cc.replicas();
   }
 
   /** Whether the dot `(replica, n)` has been seen. */
   contains(replica: string, n: number): boolean {
-    return (this.#ctx.get(replica) ?? 0) >= n || (this.#cloud.get(replica)?.has(n) ?? false);
+    return this.#cc.contains(replica, n);
   }
 
   /**
@@ -158,9 +157,9 @@ export class PresenceState {
    * @returns the new entry and the delta to send
    */
   add(replica: string, record: PresenceRecord): { entry: PresenceEntry; delta: PresenceWire } {
-    const n = (this.#ctx.get(replica) ?? 0) + 1;
+    const n = this.#cc.max(replica) + 1;
     const entry = makeEntry(replica, n, record);
-    this.#ctx.set(replica, n);
+    this.#cc.add(replica, n);
     this.#put(entry);
     return {
       entry,
@@ -200,15 +199,13 @@ export class PresenceState {
     }
     const removed = (e: PresenceEntry) =>
       !skip?.(e.replica) && !other.#values.has(e.ref) && other.contains(e.replica, e.n);
-    if (other.#ctx.size === 0) {
-      // A delta: only the dots it names can remove anything.
-      for (const [replica, dots] of other.#cloud) {
-        for (const n of dots) {
-          const e = this.#values.get(`${replica}:${n}`);
-          if (e !== undefined && removed(e)) {
-            this.#drop(e);
-            leaves.push(e);
-          }
+    if (other.#cc.size < this.#values.size) {
+      // A delta (or a small state): only the dots it has seen can remove anything.
+      for (const { replica, n } of other.#cc.dots()) {
+        const e = this.#values.get(`${replica}:${n}`);
+        if (e !== undefined && removed(e)) {
+          this.#drop(e);
+          leaves.push(e);
         }
       }
     } else {
@@ -219,18 +216,7 @@ export class PresenceState {
         }
       }
     }
-    for (const [replica, n] of other.#ctx) {
-      if (!skip?.(replica) && n > (this.#ctx.get(replica) ?? 0)) this.#ctx.set(replica, n);
-    }
-    for (const [replica, dots] of other.#cloud) {
-      if (skip?.(replica)) continue;
-      let mine = this.#cloud.get(replica);
-      if (mine === undefined) this.#cloud.set(replica, mine = new Set());
-      for (const n of dots) mine.add(n);
-    }
-    for (const replica of new Set([...other.#ctx.keys(), ...other.#cloud.keys()])) {
-      this.#compact(replica);
-    }
+    this.#cc.join(other.#cc, skip);
     return { joins, leaves };
   }
 
@@ -243,27 +229,22 @@ export class PresenceState {
   prune(replica: string): PresenceEntry[] {
     const gone = [...this.#values.values()].filter((e) => e.replica === replica);
     for (const e of gone) this.#drop(e);
-    this.#ctx.delete(replica);
-    this.#cloud.delete(replica);
+    this.#cc.prune(replica);
     return gone;
   }
 
   /** A deep enough copy (entries are immutable and shared). */
   clone(): PresenceState {
     const c = new PresenceState();
-    for (const [r, n] of this.#ctx) c.#ctx.set(r, n);
-    for (const [r, dots] of this.#cloud) c.#cloud.set(r, new Set(dots));
+    c.#cc = this.#cc.clone();
     for (const e of this.#values.values()) c.#put(e);
     return c;
   }
 
   /** The state as plain arrays, for the wire. */
   toWire(): PresenceWire {
-    return {
-      ctx: [...this.#ctx],
-      cloud: [...this.#cloud].filter(([, d]) => d.size > 0).map(([r, d]) => [r, [...d]]),
-      values: [...this.#values.values()].map(wireValue),
-    };
+    const [ctx, cloud] = this.#cc.toWire();
+    return { ctx, cloud, values: [...this.#values.values()].map(wireValue) };
   }
 
   /**
@@ -280,35 +261,22 @@ export class PresenceState {
       !Array.isArray(w.cloud) || !Array.isArray(w.values)
     ) throw malformed("not a state");
     const s = new PresenceState();
-    for (const item of w.ctx) {
-      if (!Array.isArray(item) || typeof item[0] !== "string" || !isCounter(item[1])) {
-        throw malformed("bad context");
-      }
-      s.#ctx.set(item[0], Math.max(item[1], s.#ctx.get(item[0]) ?? 0));
-    }
-    for (const item of w.cloud) {
-      if (!Array.isArray(item) || typeof item[0] !== "string" || !Array.isArray(item[1])) {
-        throw malformed("bad cloud");
-      }
-      const dots = s.#cloud.get(item[0]) ?? new Set<number>();
-      for (const n of item[1]) {
-        if (!isCounter(n)) throw malformed("bad cloud");
-        dots.add(n);
-      }
-      s.#cloud.set(item[0], dots);
+    try {
+      s.#cc = CausalContext.fromWire([w.ctx, w.cloud]);
+    } catch (e) {
+      throw malformed((e as Error).message.replace(/^Malformed causal context: /, ""));
     }
     for (const item of w.values) {
       if (!Array.isArray(item)) throw malformed("bad presence");
       const [replica, n, topic, key, pid, meta] = item;
       if (
-        typeof replica !== "string" || !isCounter(n) || typeof topic !== "string" ||
+        typeof replica !== "string" || !isDotNumber(n) || typeof topic !== "string" ||
         typeof key !== "string" || !(pid instanceof Pid) || !isPlainObject(meta)
       ) throw malformed("bad presence");
       const e = makeEntry(replica, n, { topic, key, pid, meta });
       if (!s.contains(replica, n)) throw malformed("a presence outside its context");
       s.#put(e);
     }
-    for (const replica of s.replicas()) s.#compact(replica);
     return s;
   }
 
@@ -319,7 +287,8 @@ export class PresenceState {
    * @returns whether they are equal
    */
   equals(other: PresenceState): boolean {
-    return PresenceState.#canonical(this) === PresenceState.#canonical(other);
+    return this.#cc.equals(other.#cc) &&
+      PresenceState.#canonical(this) === PresenceState.#canonical(other);
   }
 
   #put(e: PresenceEntry): void {
@@ -336,28 +305,14 @@ export class PresenceState {
     if (refs?.size === 0) this.#byTopic.delete(e.topic);
   }
 
-  /** Moves the cloud's dots that follow the counter into it. */
-  #compact(replica: string): void {
-    const dots = this.#cloud.get(replica);
-    if (dots === undefined) return;
-    let n = this.#ctx.get(replica) ?? 0;
-    for (const d of dots) if (d <= n) dots.delete(d);
-    while (dots.has(n + 1)) dots.delete(++n);
-    if (n > 0) this.#ctx.set(replica, n);
-    if (dots.size === 0) this.#cloud.delete(replica);
-  }
-
-  /** Sorted text of the whole state, for `equals`. */
+  /** Sorted text of the presences, for `equals`. */
   static #canonical(s: PresenceState): string {
-    const ctx = [...s.#ctx].filter(([, n]) => n > 0).sort(byFirst);
-    const cloud = [...s.#cloud].filter(([, d]) => d.size > 0)
-      .map(([r, d]) => [r, [...d].sort((a, b) => a - b)] as const).sort(byFirst);
     const values = [...s.#values.keys()].sort();
     const metas = values.map((ref) => {
       const e = s.#values.get(ref)!;
       return [e.topic, e.key, e.pid.key, JSON.stringify(e.meta)];
     });
-    return JSON.stringify([ctx, cloud, values, metas]);
+    return JSON.stringify([values, metas]);
   }
 }
 
@@ -395,14 +350,6 @@ function makeEntry(replica: string, n: number, r: PresenceRecord): PresenceEntry
 
 function wireValue(e: PresenceEntry): [string, number, string, string, Pid, PresenceMeta] {
   return [e.replica, e.n, e.topic, e.key, e.pid, e.meta];
-}
-
-function byFirst(a: readonly [string, unknown], b: readonly [string, unknown]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
-}
-
-function isCounter(n: unknown): n is number {
-  return typeof n === "number" && Number.isSafeInteger(n) && n > 0;
 }
 
 /** Whether `value` is a plain object (what a presence's meta must be). */
