@@ -290,6 +290,39 @@ export class ServiceAlreadyRunningError extends NameError {
 }
 
 /**
+ * A layer registered a handler for a distribution operation code that
+ * already has one (`kernel.ops.register`, see `distribution/op_registry.ts`):
+ * two layers given one code, or one service started twice on a node.
+ *
+ * @example
+ * ```ts
+ * import { OpTakenError } from "./errors.ts";
+ * const err = new OpTakenError(80, "presence", "pubsub");
+ * console.assert(err.message === "Cannot register operation 80 for presence: pubsub holds it");
+ * ```
+ */
+export class OpTakenError extends Error {
+  /** The operation code. */
+  readonly op: number;
+  /** The owner that tried to register it. */
+  readonly owner: string;
+  /** The owner whose handler holds it. */
+  readonly holder: string;
+  /**
+   * @param op the operation code
+   * @param owner the owner that tried to register it
+   * @param holder the owner whose handler holds it
+   */
+  constructor(op: number, owner: string, holder: string, options?: WeftErrorOptions) {
+    super(`Cannot register operation ${op} for ${owner}: ${holder} holds it`, options);
+    this.name = "OpTakenError";
+    this.op = op;
+    this.owner = owner;
+    this.holder = holder;
+  }
+}
+
+/**
  * A remote call or spawn named a module or a function that the node asked
  * does not have (Erlang's `undef`). `fn` is `undefined` when the module
  * itself is unknown.

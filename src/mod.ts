@@ -39,6 +39,7 @@ export {
   NameError,
   NoConnectionError,
   NotAliveError,
+  OpTakenError,
   PolicyError,
   ProcessExitError,
   RemoteError,

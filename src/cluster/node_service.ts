@@ -24,7 +24,7 @@
  * Hidden peers (or a hidden node itself) take no part, as in OTP.
  *
  * Why the services talk through the node kernel's operations for higher
- * layers (`kernel.sendOp` / `kernel.onOp`, op codes 64-95) rather than by
+ * layers (`kernel.sendOp` / `kernel.ops`, op codes 64-87) rather than by
  * messages between registered processes, as OTP's `global_name_server`
  * and `pg` do: an operation is handled the moment its connection delivers
  * it, in the connection's order and without a mailbox round, so a pg JOIN

@@ -87,6 +87,7 @@ import {
   initiateHandshake,
   type PeerInfo,
 } from "./handshake.ts";
+import { OpRegistry } from "./op_registry.ts";
 import { decodeBody, encodeOp, encodeSignal, type PeerAddress } from "./ops.ts";
 import type { Connection, Listener, Transport, TransportAddress } from "./transport.ts";
 import {
@@ -153,8 +154,7 @@ export interface LinkFault {
 /** Finds where a node listens (a port mapper lookup); `undefined` when it cannot tell. */
 export type NodeResolver = (node: string) => Promise<TransportAddress | undefined>;
 
-/** Handles an operation of a higher layer (rpc, global) sent by `node`. */
-export type OpHandler = (node: string, fields: unknown[]) => void;
+export type { OpHandler } from "./op_registry.ts";
 
 /** Options for {@linkcode NetKernel}. */
 export interface NetKernelOptions {
@@ -244,6 +244,12 @@ export class NetKernel implements SignalRouter {
   readonly name: string;
   /** Whether this node is hidden. */
   readonly hidden: boolean;
+  /**
+   * The handlers of the operations of higher layers (op codes 10-11, 32
+   * and up; see op_registry.ts): a service registers its codes on start
+   * and unregisters them on stop.
+   */
+  readonly ops: OpRegistry = new OpRegistry();
   #runtime: Runtime;
   #cookie: CookieKey;
   #transport: Transport;
@@ -260,7 +266,6 @@ export class NetKernel implements SignalRouter {
   #nodeMonitors = new Map<string, NodeMonitor>();
   /** `monitorNode` subscriptions: node -> watchers (one entry per call). */
   #nodeWatchers = new Map<string, Pid[]>();
-  #opHandlers = new Map<number, OpHandler>();
   #pings = new Map<number, (ok: boolean) => void>();
   #nextPing = 1;
   #listeners = new Set<Listener>();
@@ -546,7 +551,9 @@ export class NetKernel implements SignalRouter {
 
   /**
    * Sends an operation of a higher layer (`[op, ...fields]`, op >= 32, or
-   * SPAWN_REQUEST / SPAWN_REPLY) to `node`, connecting if needed.
+   * SPAWN_REQUEST / SPAWN_REPLY) to `node`, connecting if needed; there,
+   * the handler registered in its kernel's {@linkcode NetKernel.ops}
+   * serves it.
    *
    * @param node the node
    * @param op the operation code
@@ -557,18 +564,6 @@ export class NetKernel implements SignalRouter {
   sendOp(node: string, op: number, fields: readonly unknown[], key?: unknown): void {
     const body = encodeOp(op, fields);
     this.#sendBody(this.#nameOf(node), body, key, true);
-  }
-
-  /**
-   * Installs the handler of an operation of a higher layer; it is called
-   * with the sending node and the fields after the op code.
-   *
-   * @param op the operation code
-   * @param handler the handler, or `undefined` to remove it
-   */
-  onOp(op: number, handler: OpHandler | undefined): void {
-    if (handler === undefined) this.#opHandlers.delete(op);
-    else this.#opHandlers.set(op, handler);
   }
 
   /**
@@ -650,7 +645,7 @@ export class NetKernel implements SignalRouter {
 
   /** What this node announces in a handshake starting now. */
   #capabilitiesNow(): number {
-    return this.#capabilities | (this.#opHandlers.has(OP_SPAWN_REQUEST) ? CAP_SPAWN : 0);
+    return this.#capabilities | (this.ops.has(OP_SPAWN_REQUEST) ? CAP_SPAWN : 0);
   }
 
   // ---------------------------------------------------------------- routing
@@ -1172,7 +1167,7 @@ export class NetKernel implements SignalRouter {
         this.#pings.get(d.id)?.(true);
         return;
       case "op": {
-        const handler = this.#opHandlers.get(d.op);
+        const handler = this.ops.handler(d.op);
         if (handler === undefined) {
           log.debug("No handler for operation {op} from {node}", { op: d.op, node: e.name });
           return;

@@ -184,7 +184,7 @@ export const OP_PING = 21;
 /** `[22, id]`: the answer to PING. */
 export const OP_PONG = 22;
 
-/** Lowest operation code reserved for the layers above distribution (rpc, global, pg). */
+/** Lowest operation code of the layers above distribution (their ranges: `OP_RANGES`, op_registry.ts). */
 export const OP_USER_MIN = 32;
 
 // ---------------------------------------------------------------------------

@@ -240,7 +240,7 @@ export class GlobalNames implements NameRegistry {
       info: (msg) => this.#info(msg),
     });
     const on = (op: number, handler: (node: string, f: unknown[]) => void) =>
-      kernel.onOp(op, (node, fields) => {
+      kernel.ops.register("global", op, (node, fields) => {
         if (this.#svc.observe(node)) handler(node, fields);
       });
     on(OP_GLOBAL_SYNC, (node, f) => this.#onSync(node, f));
@@ -491,22 +491,7 @@ export class GlobalNames implements NameRegistry {
   async stop(): Promise<void> {
     this.#runtime.context.remove(GLOBAL_NAMES, this);
     setGlobalNameRegistry(this.#runtime, undefined);
-    for (
-      const op of [
-        OP_GLOBAL_SYNC,
-        OP_GLOBAL_CLAIM,
-        OP_GLOBAL_CLAIM_REPLY,
-        OP_GLOBAL_LOCK,
-        OP_GLOBAL_LOCK_REPLY,
-        OP_GLOBAL_UNLOCK,
-        OP_GLOBAL_ADD,
-        OP_GLOBAL_DEL,
-        OP_GLOBAL_ACK,
-        OP_GLOBAL_RESOLVED,
-        OP_GLOBAL_REQUEST,
-        OP_GLOBAL_REPLY,
-      ]
-    ) this.#svc.kernel.onOp(op, undefined);
+    this.#svc.kernel.ops.unregister("global");
     await this.#svc.stop();
     for (const [req, w] of this.#waits) {
       this.#waits.delete(req);

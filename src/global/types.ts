@@ -1,9 +1,9 @@
 /**
  * Wire constants and message shapes of the global name service.
  *
- * Op codes 64-95 belong to the cluster services of this repository
- * (global 64-75, pg 76-78, pubsub 80, presence 84-85); the distribution
- * layer hands them to the handler installed with `NetKernel.onOp` and
+ * Op codes 64-75 are global's (allocated in `OP_RANGES`,
+ * distribution/op_registry.ts, beside pg 76-79, pubsub 80-83 and presence
+ * 84-87); the distribution layer hands them to the handler registered in `NetKernel.ops` and
  * ignores them on a node without one. Each body is the CBOR array
  * `[op, ...fields]` of docs/PROTOCOL.md section 7.
  *

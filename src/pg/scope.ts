@@ -341,9 +341,7 @@ export class PgScope {
       byName.delete(this.scope);
       if (byName.size === 0) {
         this.#runtime.context.remove(PG_SCOPES, byName);
-        for (const op of [OP_PG_SYNC, OP_PG_JOIN, OP_PG_LEAVE]) {
-          this.#svc.kernel.onOp(op, undefined);
-        }
+        this.#svc.kernel.ops.unregister("pg");
       }
     }
     await this.#svc.stop();
@@ -413,7 +411,7 @@ export class PgScope {
   /** Installs the pg op handlers of a node, dispatching on the scope field. */
   static #install(kernel: NetKernel, byName: Map<string, PgScope>): void {
     const on = (op: number, handler: (s: PgScope, node: string, f: unknown[]) => void) =>
-      kernel.onOp(op, (node, fields) => {
+      kernel.ops.register("pg", op, (node, fields) => {
         const scope = fields[0];
         if (typeof scope !== "string") throw new DecodeError("Malformed pg operation: no scope");
         const s = byName.get(scope);

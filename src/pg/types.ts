@@ -1,8 +1,8 @@
 /**
  * Wire constants and message shapes of process groups (pg).
  *
- * Op codes 76-78 of the 64-95 range the cluster services use (see
- * `src/global/types.ts`). Every operation names its scope first, so any
+ * Op codes 76-78 of pg's range 76-79 (allocated in `OP_RANGES`,
+ * distribution/op_registry.ts). Every operation names its scope first, so any
  * number of scopes share these codes; a node that does not run a scope
  * ignores operations about it.
  *

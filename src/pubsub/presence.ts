@@ -186,7 +186,7 @@ export class Presence {
       info: (msg) => this.#info(msg),
     });
     const on = (op: number) =>
-      options.kernel.onOp(op, (node, fields) => {
+      options.kernel.ops.register("presence", op, (node, fields) => {
         if (this.#svc.observe(node)) this.#onState(node, fields);
       });
     on(OP_PRESENCE_STATE);
@@ -358,8 +358,7 @@ export class Presence {
   /** Stops the tracker; idempotent. Peers drop this node's presences after their down period. */
   async stop(): Promise<void> {
     this.#runtime.context.remove(PRESENCE, this);
-    this.#svc.kernel.onOp(OP_PRESENCE_STATE, undefined);
-    this.#svc.kernel.onOp(OP_PRESENCE_DELTA, undefined);
+    this.#svc.kernel.ops.unregister("presence");
     for (const timer of this.#downTimers.values()) clearTimeout(timer);
     this.#downTimers.clear();
     await this.#svc.stop();

@@ -122,7 +122,7 @@ export class PubSub {
       peerDown: () => {},
       info: (msg) => this.#info(msg),
     });
-    options.kernel.onOp(OP_PUBSUB_BROADCAST, (_node, fields) => {
+    options.kernel.ops.register("pubsub", OP_PUBSUB_BROADCAST, (_node, fields) => {
       const [topic, msg, except] = fields;
       if (typeof topic !== "string" || !(except === null || except instanceof Pid)) {
         throw new DecodeError("Malformed pubsub BROADCAST operation");
@@ -305,7 +305,7 @@ export class PubSub {
   /** Stops the pubsub server and its pg scope; idempotent. */
   async stop(): Promise<void> {
     this.#runtime.context.remove(PUBSUB, this);
-    this.#kernel.onOp(OP_PUBSUB_BROADCAST, undefined);
+    this.#kernel.ops.unregister("pubsub");
     await this.#svc.stop();
     await this.#pg.stop();
   }

@@ -1,8 +1,8 @@
 /**
  * Wire constants and shapes of pubsub and presence.
  *
- * Op codes 80-81 (pubsub) and 84-85 (presence) of the 64-95 range the
- * cluster services use (see `src/global/types.ts`).
+ * Op code 80 of pubsub's range 80-83, and 84-85 of presence's range
+ * 84-87 (allocated in `OP_RANGES`, distribution/op_registry.ts).
  *
  * @example
  * ```ts

@@ -43,6 +43,7 @@ import {
 } from "../errors.ts";
 import { registerErrorClass } from "../term/codec.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
+import type { OpHandler } from "../distribution/op_registry.ts";
 import { OP_SPAWN_REPLY, OP_SPAWN_REQUEST } from "../distribution/types.ts";
 import * as current from "../process/current.ts";
 import { Process } from "../process/process_namespace.ts";
@@ -229,13 +230,14 @@ export class RpcService {
       deliverLine: (leader, level, text) => this.#deliverLine(leader, level, text),
       agent: () => this.#agentPid(),
     });
-    kernel.onOp(OP_RPC_CALL, (node, fields) => this.#server.onCall(node, fields));
-    kernel.onOp(OP_RPC_CAST, (node, fields) => this.#server.onCast(node, fields));
-    kernel.onOp(OP_SPAWN_REQUEST, (node, fields) => this.#server.onSpawnRequest(node, fields));
-    kernel.onOp(OP_SPAWN_GO, (node, fields) => this.#server.onGo(node, fields));
-    kernel.onOp(OP_RPC_IO, (node, fields) => this.#server.onIo(node, fields));
-    kernel.onOp(OP_RPC_REPLY, (node, fields) => this.#client.onReply(node, fields));
-    kernel.onOp(OP_SPAWN_REPLY, (node, fields) => this.#client.onSpawnReply(node, fields));
+    const on = (op: number, handler: OpHandler) => kernel.ops.register("rpc", op, handler);
+    on(OP_RPC_CALL, (node, fields) => this.#server.onCall(node, fields));
+    on(OP_RPC_CAST, (node, fields) => this.#server.onCast(node, fields));
+    on(OP_SPAWN_REQUEST, (node, fields) => this.#server.onSpawnRequest(node, fields));
+    on(OP_SPAWN_GO, (node, fields) => this.#server.onGo(node, fields));
+    on(OP_RPC_IO, (node, fields) => this.#server.onIo(node, fields));
+    on(OP_RPC_REPLY, (node, fields) => this.#client.onReply(node, fields));
+    on(OP_SPAWN_REPLY, (node, fields) => this.#client.onSpawnReply(node, fields));
   }
 
   // ---------------------------------------------------------------- modules
@@ -473,17 +475,7 @@ export class RpcService {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    for (
-      const op of [
-        OP_RPC_CALL,
-        OP_RPC_CAST,
-        OP_SPAWN_REQUEST,
-        OP_SPAWN_GO,
-        OP_RPC_IO,
-        OP_RPC_REPLY,
-        OP_SPAWN_REPLY,
-      ]
-    ) this.#kernel.onOp(op, undefined);
+    this.#kernel.ops.unregister("rpc");
     this.#shutdown();
     this.#runtime.context.remove(RPC_SERVICE, this);
     const agent = this.#agent;

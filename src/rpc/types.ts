@@ -1,7 +1,8 @@
 /**
  * Wire constants of Weft's rpc layer: the operation codes it adds to the
- * distribution protocol (docs/PROTOCOL.md section 7; codes 32 and up
- * belong to the layers above distribution), the status codes of its
+ * distribution protocol (docs/PROTOCOL.md section 7; rpc's codes are
+ * 32-39 and the kernel's spawn codes 10-11, allocated in `OP_RANGES` of
+ * distribution/op_registry.ts), the status codes of its
  * replies, and the checks that turn a peer's fields into typed values.
  *
  * ```

@@ -68,14 +68,14 @@ Deno.test("NetKernel connects over any transport and becomes the runtime's route
   }
 });
 
-Deno.test("NetKernel.sendOp() reaches the handler installed with onOp() on the other node", async () => {
+Deno.test("NetKernel.sendOp() reaches the handler registered in kernel.ops on the other node", async () => {
   const [a, b] = kernels(["a@mem", "b@mem"]);
   try {
     const got: [string, unknown[]][] = [];
-    b!.kernel.onOp(OP_USER_MIN + 3, (node, fields) => got.push([node, fields]));
-    a!.kernel.sendOp("b@mem", OP_USER_MIN + 3, ["hello", 1]);
-    a!.kernel.sendOp("b@mem", OP_USER_MIN + 4, ["nobody listens"]);
-    a!.kernel.sendOp("b@mem", OP_USER_MIN + 3, ["again"]);
+    b!.kernel.ops.register("raft", 128, (node, fields) => got.push([node, fields]));
+    a!.kernel.sendOp("b@mem", 128, ["hello", 1]);
+    a!.kernel.sendOp("b@mem", 129, ["nobody listens"]);
+    a!.kernel.sendOp("b@mem", 128, ["again"]);
     await waitFor(() => got.length === 2);
     assert.deepEqual(got, [["a@mem", ["hello", 1]], ["a@mem", ["again"]]]);
     assert.deepEqual(b!.kernel.nodes(), ["a@mem"], "an op without a handler is ignored, not fatal");
@@ -92,7 +92,7 @@ Deno.test("NetKernel announces CAP_SPAWN only while a spawn handler is installed
     await a!.kernel.connect("b@mem");
     assert.equal((a!.kernel.peer("b@mem")!.capabilities & CAP_SPAWN) !== 0, false);
     a!.kernel.disconnect("b@mem");
-    b!.kernel.onOp(OP_SPAWN_REQUEST, () => {});
+    b!.kernel.ops.register("rpc", OP_SPAWN_REQUEST, () => {});
     await a!.kernel.connect("b@mem");
     assert.equal((a!.kernel.peer("b@mem")!.capabilities & CAP_SPAWN) !== 0, true);
   } finally {
