@@ -20,9 +20,9 @@
  *   a  --weft_faults--> block b, c       b, c --weft_faults--> block a
  *   X  blocks b, c itself (one-sided: a blocked link refuses both ways)
  * heal()
+ *   X  clears its end of every degraded link, then has the far ends clear theirs
  *   X  unblocks b, c, connects to them
  *   a, b, c --weft_faults--> unblock each other, connect each pair
- *   every link fault cleared
  * latency(a, b, 200)
  *   a --weft_chaos--> delay what a sends to b by 200 ms; b likewise to a
  * ```
@@ -248,26 +248,48 @@ export class Chaos {
   }
 
   /**
-   * Lifts every cut this object made and clears every link fault, then
+   * Clears every link fault and lifts every cut this object made, then
    * connects the pairs again (a pair that cannot connect at once is left
    * to its topologies).
+   *
+   * Heal's own requests must not be delayed or lost by the faults they
+   * undo, so it goes in the order that keeps its path clear: this node's
+   * end of each degraded link first, then the far ends (whose agents clear
+   * before they answer), then its own blocks, then the other nodes' cuts.
+   * Every step is tried even when one fails; the first failure is thrown
+   * at the end.
    *
    * @throws {TimeoutError} when a node's agent does not answer in time
    */
   async heal(): Promise<void> {
+    const failures: unknown[] = [];
+    const attempt = async (step: () => Promise<void>) => {
+      try {
+        await step();
+      } catch (e) {
+        failures.push(e);
+      }
+    };
+    const self = this.#node.name;
+    for (const { a, b } of this.#links.values()) {
+      if (a === self || b === self) this.#node.kernel.setLinkFault(a === self ? b : a, undefined);
+    }
+    await attempt(() => this.clearLinks());
     const own = [...this.#ownBlocks];
     this.#ownBlocks.clear();
     for (const n of own) this.#node.kernel.unblock(n);
     await Promise.all(own.map((n) => this.#node.kernel.connect(n)));
-    try {
-      await this.#faults.heal();
-    } catch (e) {
-      if (!(e instanceof NoConnectionError)) throw e;
-      log.info("Chaos: healed, but {error}; the topologies will reconnect it", {
-        error: e.message,
-      });
-    }
-    await this.clearLinks();
+    await attempt(async () => {
+      try {
+        await this.#faults.heal();
+      } catch (e) {
+        if (!(e instanceof NoConnectionError)) throw e;
+        log.info("Chaos: healed, but {error}; the topologies will reconnect it", {
+          error: e.message,
+        });
+      }
+    });
+    if (failures.length > 0) throw failures[0];
     log.info("Chaos: healed");
   }
 
@@ -296,11 +318,22 @@ export class Chaos {
     return this.#setLink(a, b, { drop: rate });
   }
 
-  /** Clears every link fault this object set. */
+  /**
+   * Clears every link fault this object set.
+   *
+   * @throws {TimeoutError} when a node's agent does not answer in time (the link stays listed)
+   */
   async clearLinks(): Promise<void> {
-    const links = [...this.#links.values()];
-    this.#links.clear();
-    await Promise.all(links.map(({ a, b }) => this.#applyLink(a, b, null)));
+    // A link stays listed until both its ends are cleared, so that a failed clear shows in
+    // status() and the next heal() tries it again.
+    const results = await Promise.allSettled(
+      [...this.#links].map(async ([key, { a, b }]) => {
+        await this.#applyLink(a, b, null);
+        this.#links.delete(key);
+      }),
+    );
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
   }
 
   /** The cuts and link faults in force. */

@@ -151,6 +151,27 @@ Deno.test("Chaos.drop() loses messages on a link until healed", async () => {
   }
 });
 
+Deno.test("Chaos.heal() heals a partition with latency and total loss on the driver's own link", async () => {
+  // docs/cluster.md's transcript, with drop 1 so that nothing on the a-b link gets through by luck:
+  // heal's own requests to b must not be held back or lost by the faults they are clearing.
+  const nodes = await staticCluster(["a", "b", "c"]);
+  const [a, b] = nodes as [ClusterTestNode, ClusterTestNode, ClusterTestNode];
+  const chaos = new Chaos(a.node, { timeout: 3000 });
+  try {
+    await chaos.partition(["a@127.0.0.1", "b@127.0.0.1"], ["c@127.0.0.1"]);
+    await chaos.latency("a@127.0.0.1", "b@127.0.0.1", 200, { jitter: 50 });
+    await chaos.drop("a@127.0.0.1", "b@127.0.0.1", 1);
+    await chaos.heal();
+    assert.deepEqual(chaos.status(), { cuts: [], links: [] });
+    assert.deepEqual(a.node.kernel.linkFaults(), {});
+    assert.deepEqual(b.node.kernel.linkFaults(), {});
+    await waitForMesh(nodes.map((n) => n.node));
+  } finally {
+    chaos.close();
+    await stopClusterNodes(nodes);
+  }
+});
+
 Deno.test("startChaosAgents() refuses a runtime without distribution", async () => {
   const { Runtime } = await import("../../src/process/runtime.ts");
   const rt = new Runtime();

@@ -137,3 +137,50 @@ Deno.test("weft --cluster-config refuses a bad file with exit status 2 and the p
     await Deno.remove(file);
   }
 });
+
+Deno.test("weft: Chaos.heal() after partition, latency and total loss heals three real nodes (docs/cluster.md)", async () => {
+  const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
+  const names = ["x1", "x2", "x3"].map((n) => `${n}@127.0.0.1`);
+  const file = await writeConfig({
+    topologies: {
+      local: {
+        strategy: "epmd_hosts",
+        config: { hosts: ["127.0.0.1"], epmdPort: epmd.port, pollInterval: 200 },
+      },
+    },
+    chaos: true,
+  });
+  const args = ["--epmd-port", String(epmd.port), "--cluster-config", file];
+  // The transcript of docs/cluster.md, driven from x1, with every message on x1-x2 dropped.
+  const transcript = `
+    while (Node.list().length < 2) await new Promise((r) => setTimeout(r, 20));
+    await Chaos.partition(["x1@127.0.0.1", "x2@127.0.0.1"], ["x3@127.0.0.1"]);
+    await Chaos.latency("x1@127.0.0.1", "x2@127.0.0.1", 200, { jitter: 50 });
+    await Chaos.drop("x1@127.0.0.1", "x2@127.0.0.1", 1);
+    console.log("FAULTS " + JSON.stringify(Chaos.status().links.map((l) => l.fault)));
+    await Chaos.heal();
+    console.log("HEALED " + JSON.stringify(Chaos.status()));
+  `;
+  const procs: WeftProcess[] = [];
+  try {
+    procs.push(
+      new WeftProcess([
+        "--name",
+        names[0]!,
+        "--cookie",
+        COOKIE,
+        ...args,
+        "--eval",
+        transcript + WATCH,
+      ]),
+    );
+    for (const name of names.slice(1)) procs.push(startWeft(name, args));
+    await procs[0]!.waitForOutput(/FAULTS \[\{"delay":200,"jitter":50,"drop":1\}\]/, 30_000);
+    await procs[0]!.waitForOutput(/HEALED \{"cuts":\[\],"links":\[\]\}/, 30_000);
+    for (let i = 0; i < 3; i++) await waitForNodes(procs[i]!, names.filter((_, j) => j !== i));
+  } finally {
+    await Promise.all(procs.map((p) => p.close()));
+    await epmd.close();
+    await Deno.remove(file);
+  }
+});
