@@ -81,7 +81,7 @@ import {
   ServiceAlreadyRunningError,
   TimeoutError,
 } from "../errors.ts";
-import { NodeService } from "../cluster/node_service.ts";
+import { NodeService } from "../distribution/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { callerOn, current } from "../process/current.ts";

@@ -37,7 +37,7 @@
  */
 
 import { DecodeError, NameError, NotAliveError } from "../errors.ts";
-import { NodeService } from "../cluster/node_service.ts";
+import { NodeService } from "../distribution/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { callerOn } from "../process/current.ts";
 import { ServiceKey } from "../process/node_context.ts";

@@ -38,7 +38,7 @@
  */
 
 import { DecodeError, NotAliveError, ServiceAlreadyRunningError } from "../errors.ts";
-import { NodeService } from "../cluster/node_service.ts";
+import { NodeService } from "../distribution/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { PgScope } from "../pg/scope.ts";

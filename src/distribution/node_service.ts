@@ -23,6 +23,10 @@
  *
  * Hidden peers (or a hidden node itself) take no part, as in OTP.
  *
+ * It lives in the distribution layer, below the services built on it
+ * (src/global, src/pg, src/pubsub and the state layers above them). Which
+ * services a node starts, and in which order, is `src/node_services.ts`.
+ *
  * Why the services talk through the node kernel's operations for higher
  * layers (`kernel.sendOp` / `kernel.ops`, op codes 64-87) rather than by
  * messages between registered processes, as OTP's `global_name_server`
@@ -56,8 +60,8 @@
  */
 
 import { ProcessExitError } from "../errors.ts";
-import type { PeerInfo } from "../distribution/handshake.ts";
-import type { NetKernel, NodeDownMessage, NodeUpMessage } from "../distribution/net_kernel.ts";
+import type { PeerInfo } from "./handshake.ts";
+import type { NetKernel, NodeDownMessage, NodeUpMessage } from "./net_kernel.ts";
 import { logger } from "../log.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
