@@ -14,7 +14,7 @@
  * @module
  */
 
-import { rpc } from "../src/rpc/rpc.ts";
+import { rpc } from "../src/rpc/namespace.ts";
 import type { LoadedModule } from "../src/rpc/module_registry.ts";
 import type { Doc } from "./docs.ts";
 import type { ScopeProvider } from "./scope.ts";

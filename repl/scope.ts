@@ -44,7 +44,7 @@ import {
   PROCESS_NAMESPACE_DOCS,
 } from "./docs.ts";
 import { formatValue } from "./format.ts";
-import { rpc } from "../src/rpc/rpc.ts";
+import { rpc } from "../src/rpc/namespace.ts";
 import { GROUPS_PROVIDERS } from "./groups_scope.ts";
 import { RPC_PROVIDER } from "./rpc_scope.ts";
 import { CLUSTER_SHELL_PROVIDER } from "../src/cluster/shell.ts";

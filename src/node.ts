@@ -50,7 +50,7 @@ import { type TlsOptions, TlsTransport } from "./distribution/tls.ts";
 import type { Listener, Transport } from "./distribution/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./distribution/types.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "./cluster/cluster.ts";
-import type { GlobalNames } from "./global/global_names.ts";
+import type { GlobalNames } from "./global/name_server.ts";
 import { describeType } from "./errors.ts";
 import { logger } from "./log.ts";
 import {

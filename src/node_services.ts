@@ -36,7 +36,7 @@
 
 import type { Cluster } from "./cluster/cluster.ts";
 import type { NetKernel } from "./distribution/net_kernel.ts";
-import { GlobalNames } from "./global/global_names.ts";
+import { GlobalNames } from "./global/name_server.ts";
 import { PgScope } from "./pg/scope.ts";
 import type { Runtime } from "./process/runtime.ts";
 import { Presence } from "./pubsub/presence.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GLOBAL_NAMES } from "../src/global/global_names.ts";
+import { GLOBAL_NAMES } from "../src/global/name_server.ts";
 import { importCookie } from "../src/distribution/handshake.ts";
 import { MemoryNetwork } from "../src/distribution/memory.ts";
 import { NetKernel } from "../src/distribution/net_kernel.ts";
@@ -9,7 +9,7 @@ import { PG_SCOPES } from "../src/pg/scope.ts";
 import { Runtime } from "../src/process/runtime.ts";
 import { PRESENCE } from "../src/pubsub/presence.ts";
 import { PUBSUB } from "../src/pubsub/pubsub.ts";
-import { RPC_SERVICE } from "../src/rpc/_services.ts";
+import { RPC_SERVICE } from "../src/rpc/_service_key.ts";
 import { startTestNode } from "./helpers/nodes.ts";
 
 function bareNode(): { runtime: Runtime; kernel: NetKernel } {

@@ -28,7 +28,7 @@ import {
   type RegisterOptions,
   type SyncOptions,
   type TransOptions,
-} from "./global_names.ts";
+} from "./name_server.ts";
 
 export {
   GLOBAL_SERVER_NAME,
@@ -38,7 +38,7 @@ export {
   type RegisterOptions,
   type SyncOptions,
   type TransOptions,
-} from "./global_names.ts";
+} from "./name_server.ts";
 export type { GlobalNameConflictMessage, GlobalResolver } from "./types.ts";
 
 /** The functions of {@linkcode global}: {@linkcode GlobalNames}'s, for the calling process's node. */

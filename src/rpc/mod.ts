@@ -32,8 +32,8 @@
  * @module
  */
 
-export { rpc } from "./rpc.ts";
-export type { RpcNamespace, RpcNodeOptions } from "./rpc.ts";
+export { rpc } from "./namespace.ts";
+export type { RpcNamespace, RpcNodeOptions } from "./namespace.ts";
 export { RpcService, startRpc } from "./service.ts";
 export type { MulticallOutcome, MulticallResult, RpcCallOptions, RpcOptions } from "./service.ts";
 export { checkAllowPattern, RpcPolicy } from "./policy.ts";

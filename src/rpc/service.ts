@@ -54,15 +54,15 @@ import type { Pid, Ref } from "../term/pid.ts";
 import { Deadlines } from "../process/deadlines.ts";
 import { NodeWatch } from "./_node_watch.ts";
 import { checkNode, parseRequest, type Request, type RpcCallOptions } from "./_request.ts";
-import { RPC_SERVICE } from "./_services.ts";
+import { RPC_SERVICE } from "./_service_key.ts";
 import { nodeModule } from "./builtin_modules.ts";
-import { replyError, RpcClient } from "./_client.ts";
+import { replyError, RpcClient } from "./_calling_side.ts";
 import { groupLeader, type LineWriter, writeConsole } from "./group_leader.ts";
 import { type LoadedModule, loadModule, ModuleRegistry } from "./module_registry.ts";
 import { RpcPolicy, type RpcPolicyOptions } from "./policy.ts";
 import { type Prelude, PRELUDE_NAMES } from "./remote_fn.ts";
-import { rpc } from "./rpc.ts";
-import { RpcServer } from "./_server.ts";
+import { rpc } from "./namespace.ts";
+import { RpcServer } from "./_serving_side.ts";
 import {
   type ConsoleLevel,
   describeTarget,

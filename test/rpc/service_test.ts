@@ -14,7 +14,7 @@ import { receive, register, runInProcess, self, send } from "../../src/process/c
 import type { DownMessage, ExitMessage, ProcessContext } from "../../src/process/types.ts";
 import type { ConsoleLevel } from "../../src/rpc/types.ts";
 import { Pid } from "../../src/term/pid.ts";
-import { rpc } from "../../src/rpc/rpc.ts";
+import { rpc } from "../../src/rpc/namespace.ts";
 import { startTestNode, type TestNode } from "../helpers/nodes.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { NotAliveError, RemoteError } from "../../src/errors.ts";
 import { runInProcess, self } from "../../src/process/current.ts";
 import { Runtime } from "../../src/process/runtime.ts";
-import { rpc } from "../../src/rpc/rpc.ts";
+import { rpc } from "../../src/rpc/namespace.ts";
 import { Task } from "../../src/otp/task.ts";
 import { createShellScope } from "../../repl/scope.ts";
 import { startTestNode } from "../helpers/nodes.ts";

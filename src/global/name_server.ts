@@ -1055,7 +1055,7 @@ export class GlobalNames implements NameRegistry {
  * @example
  * ```ts
  * import { startNode } from "../node.ts";
- * import { globalNamesOf } from "./global_names.ts";
+ * import { globalNamesOf } from "./name_server.ts";
  * const node = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
  * console.assert(globalNamesOf(node.runtime) === node.global);
  * await node.stop();

@@ -366,7 +366,7 @@ function sendOrRename(send: () => void, path = "msg[3]"): void {
  *
  * @example
  * ```ts
- * import { replyError } from "./_client.ts";
+ * import { replyError } from "./_calling_side.ts";
  * import { STATUS_UNDEFINED } from "./types.ts";
  * const e = replyError("b@h", "call m.f", STATUS_UNDEFINED, ["m", "f"]);
  * console.assert(e.name === "UndefinedFunctionError");

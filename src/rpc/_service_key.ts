@@ -1,6 +1,6 @@
 /**
  * The key of the rpc service in a node's context (`runtime.context`), in a
- * module of its own so that the `rpc` namespace functions (rpc.ts) and the
+ * module of its own so that the `rpc` namespace functions (namespace.ts) and the
  * service (service.ts) both reach it without importing each other.
  *
  * @module

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { rpc } from "./rpc.ts";
+ * import { rpc } from "./namespace.ts";
  * import { startNode } from "../node.ts";
  * import { runInProcess, self } from "../process/current.ts";
  * const a = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
@@ -36,7 +36,7 @@ import { current } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { Pid, Ref } from "../term/pid.ts";
 import { checkOptions, type RpcCallOptions } from "./_request.ts";
-import { RPC_SERVICE } from "./_services.ts";
+import { RPC_SERVICE } from "./_service_key.ts";
 import type { LoadedModule } from "./module_registry.ts";
 import type { MulticallResult, RpcService } from "./service.ts";
 
@@ -240,7 +240,7 @@ function spawner(
  *
  * @example
  * ```ts
- * import { rpc } from "./rpc.ts";
+ * import { rpc } from "./namespace.ts";
  * import { startNode } from "../node.ts";
  * const a = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
  * rpc.registerModule("greet", { hello: (who: string) => `hello ${who}` }, { runtime: a.runtime });
