@@ -59,7 +59,8 @@ export type OpOwner =
   | "event_sourcing"
   | "observer"
   | "multi_region"
-  | "erlang_bridge";
+  | "erlang_bridge"
+  | "application";
 
 /** One range of operation codes and its owner. */
 export interface OpRange {
@@ -74,9 +75,10 @@ export interface OpRange {
 }
 
 /**
- * The allocation of operation codes, in order. Codes 40-63 and 208-65535
- * are free: a new layer takes a range here, in the same commit as its
- * constants.
+ * The allocation of operation codes, in order. Codes 40-63 and 208-1023
+ * are free: a new layer of Weft takes a range here, in the same commit as
+ * its constants. 1024 and up are for services written by applications
+ * (owner `"application"`), which Weft itself never uses.
  */
 export const OP_RANGES: readonly OpRange[] = Object.freeze([
   { owner: "distribution", first: 0, last: 9, what: "process signals (SEND ... MONITOR_EXIT)" },
@@ -95,6 +97,7 @@ export const OP_RANGES: readonly OpRange[] = Object.freeze([
   { owner: "observer", first: 160, last: 175, what: "observer and telemetry" },
   { owner: "multi_region", first: 176, last: 191, what: "multi-region replication" },
   { owner: "erlang_bridge", first: 192, last: 207, what: "the Erlang distribution bridge" },
+  { owner: "application", first: 1024, last: 65535, what: "services of applications on Weft" },
 ]);
 
 /**

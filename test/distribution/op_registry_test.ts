@@ -83,6 +83,7 @@ Deno.test("OP_RANGES are ordered, disjoint, and name the ranges the layers agree
     ["observer", 160, 175],
     ["multi_region", 176, 191],
     ["erlang_bridge", 192, 207],
+    ["application", 1024, 65535],
   ];
   for (const [owner, first, last] of agreed) {
     assert.deepEqual([opRangeOf(first)?.owner, opRangeOf(last)?.owner], [owner, owner]);
