@@ -421,6 +421,123 @@ export class CaptureError extends TypeError {
 }
 
 /**
+ * A replicated write or read did not reach the replicas its consistency
+ * level asks for within its timeout. A write is applied locally all the
+ * same and spreads to the other replicas once they are reachable.
+ *
+ * @example
+ * ```ts
+ * import { ConsistencyError } from "./errors.ts";
+ * const err = new ConsistencyError("Cannot write cart: majority not reached (1 of 2 replicas) in 100 ms", {
+ *   key: "cart",
+ *   required: 2,
+ *   reached: 1,
+ * });
+ * console.assert(err.name === "ConsistencyError" && err.required === 2);
+ * ```
+ */
+export class ConsistencyError extends Error {
+  /** The replicated key. */
+  readonly key: string;
+  /** Replicas (this one included) the consistency level asked for. */
+  readonly required: number;
+  /** Replicas (this one included) that answered in time. */
+  readonly reached: number;
+  /**
+   * @param message what was not reached, and in how long
+   * @param details the key and the counts
+   */
+  constructor(
+    message: string,
+    details: { key: string; required: number; reached: number },
+    options?: WeftErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "ConsistencyError";
+    this.key = details.key;
+    this.required = details.required;
+    this.reached = details.reached;
+  }
+}
+
+/**
+ * A replicated key is held with two different types (opened as a counter on
+ * one node and as a set on another): neither side merges the other's data,
+ * and both refuse to use the key until one of them is deleted.
+ *
+ * @example
+ * ```ts
+ * import { CrdtTypeConflictError } from "./errors.ts";
+ * const err = new CrdtTypeConflictError("Cannot use key x: it is a g-counter here, an or-set on b@h", "x");
+ * console.assert(err.name === "CrdtTypeConflictError" && err.key === "x");
+ * ```
+ */
+export class CrdtTypeConflictError extends Error {
+  /** The replicated key. */
+  readonly key: string;
+  /**
+   * @param message the two types and where each is held
+   * @param key the key
+   */
+  constructor(message: string, key: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "CrdtTypeConflictError";
+    this.key = key;
+  }
+}
+
+/**
+ * A replicated key was deleted: deletion wins over every concurrent update,
+ * and the key cannot be used again.
+ *
+ * @example
+ * ```ts
+ * import { CrdtKeyDeletedError } from "./errors.ts";
+ * const err = new CrdtKeyDeletedError("Cannot update cart: the key was deleted", "cart");
+ * console.assert(err.name === "CrdtKeyDeletedError" && err.key === "cart");
+ * ```
+ */
+export class CrdtKeyDeletedError extends Error {
+  /** The replicated key. */
+  readonly key: string;
+  /**
+   * @param message what was refused
+   * @param key the key
+   */
+  constructor(message: string, key: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "CrdtKeyDeletedError";
+    this.key = key;
+  }
+}
+
+/**
+ * A durable store holds data it cannot read (a corrupt file, a value that
+ * does not decode): the data is left as it is, and what needed it is
+ * refused, never silently started empty.
+ *
+ * @example
+ * ```ts
+ * import { StoreCorruptError } from "./errors.ts";
+ * const err = new StoreCorruptError("Cannot open durable key cart: /d/replicator.db holds a corrupt value", "/d/replicator.db");
+ * console.assert(err.name === "StoreCorruptError" && err.file === "/d/replicator.db");
+ * ```
+ */
+export class StoreCorruptError extends Error {
+  /** The store's file. */
+  readonly file: string;
+  /**
+   * @param message what could not be read, and where
+   * @param file the store's file
+   */
+  constructor(message: string, file: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "StoreCorruptError";
+    this.file = file;
+  }
+}
+
+/**
  * What a value is, for an error message about a bad argument: `null`, a
  * string in quotes, an object's class name, or its `typeof`.
  *

@@ -32,7 +32,10 @@
 export {
   CaptureError,
   ClockSkewError,
+  ConsistencyError,
   CookieFileError,
+  CrdtKeyDeletedError,
+  CrdtTypeConflictError,
   DecodeError,
   describe,
   HandshakeError,
@@ -45,6 +48,7 @@ export {
   RemoteError,
   ServiceAlreadyRunningError,
   ServiceNotRunningError,
+  StoreCorruptError,
   TimeoutError,
   UndefinedFunctionError,
   type WeftErrorOptions,
@@ -192,3 +196,15 @@ export {
 } from "./crdt/mod.ts";
 export { configureLogging, logger, type WeftLogLevel } from "./log.ts";
 export { VERSION } from "./version.ts";
+export {
+  type CrdtChangedMessage,
+  CrdtKey,
+  type CrdtOpenOptions,
+  type ReadOptions,
+  type ReplicatedType,
+  Replicator,
+  type ReplicatorInfo,
+  type ReplicatorOptions,
+  type WriteOptions,
+} from "./replicator/mod.ts";
+export { SqliteStore } from "./storage/mod.ts";

@@ -46,6 +46,11 @@ const LAYERS: readonly Layer[] = [
   },
   { level: 1, what: "terms: pids, refs, node names, the codec", paths: ["src/term"] },
   { level: 2, what: "pure CRDT types and clocks (term only)", paths: ["src/crdt"] },
+  {
+    level: 2.5,
+    what: "storage adapters (SQLite; errors only)",
+    paths: ["src/storage"],
+  },
   { level: 3, what: "the process runtime", paths: ["src/process"] },
   { level: 4, what: "the distribution layer", paths: ["src/distribution"] },
   {

@@ -1,0 +1,1045 @@
+/**
+ * One replica of the replicated keys, apart from any I/O: the keys and their
+ * states, the deltas waiting to go out, the digest tree anti-entropy walks,
+ * the consistency-level requests in flight and the pruning of replicas gone
+ * for good. It is handed a `send(node, op, fields)` function and is driven
+ * by calls: `flush()` every delta interval, `antiEntropy()` every
+ * anti-entropy interval, `receive()` for every operation from a peer,
+ * `peerUp()` / `peerDown()` for membership. The node service
+ * (`replicator.ts`) drives it with timers and the node kernel; the
+ * simulation test drives many in one turn with a faulty scheduler.
+ *
+ * ```
+ * update(k) on A      A: delta = type.mutate(state); state = join(state, delta);
+ *                        pending[k] = join(pending[k], delta)
+ * flush() on A        A ---- DELTA([entry of pending[k], ...]) ----> every peer: join
+ * write majority      A ---- WRITE(id, delta entry) ----> peers; each ---- WRITE_ACK(id) ----> A
+ * read majority       A ---- READ(id, k) ----> peers; each ---- READ_REPLY(id, entry) ----> A: join
+ * antiEntropy() on A  A ---- AE_HASHES(level 0, root) ----> B
+ *                     B: differing nodes? children -> AE_HASHES(level+1) (back and forth, each side
+ *                        answering with the children of the nodes that differ)
+ *                     at the leaves: AE_KEYS(key digests of differing leaves)
+ *                     receiver: AE_SYNC(entries that differ or the sender lacks, keys it lacks)
+ *                     receiver of a non-empty "wanted": AE_SYNC(those entries, [])
+ * ```
+ *
+ * Failure. Deltas are sent once and may be lost (a connection drops, a
+ * partition): anti-entropy repairs whatever differs, at a cost that grows
+ * with the difference. Joins are idempotent, commutative and associative,
+ * so duplicates and reordering are harmless. An entry that cannot be merged
+ * (unknown type, another type than the key's, a state that does not decode,
+ * a timestamp further ahead than the clock tolerates) is refused with a
+ * logged reason and nothing of it is merged; the sender of a type conflict
+ * is told (CONFLICT), so both sides report the key as conflicting.
+ *
+ * Pruning. Replica ids are `node#creation`, so a restarted node is a new
+ * replica. A replica gone for good (its node came back as another
+ * incarnation, or stayed away past the prune delay) is *retired*; the
+ * lowest-named replica, when it reaches every member, folds each retired
+ * replica's contribution into its own (`type.prune`) and records a marker
+ * `[removed, into]` in the entry. Markers travel with every entry; a
+ * receiver first prunes its own state by markers it did not know, then the
+ * incoming state by all markers, then joins, so a pruned contribution never
+ * comes back and never counts twice.
+ *
+ * @example
+ * ```ts
+ * import { Replica, type ReplicatedType } from "./replica.ts";
+ * // A grow-only counter: replica -> count.
+ * const counter: ReplicatedType = {
+ *   name: "g-counter",
+ *   empty: () => new Map(),
+ *   join: (a, b) => {
+ *     const out = new Map(a as Map<string, number>);
+ *     for (const [r, n] of b as Map<string, number>) out.set(r, Math.max(out.get(r) ?? 0, n));
+ *     return out;
+ *   },
+ *   mutate: (s, r, _c, fn) => {
+ *     let n = (s as Map<string, number>).get(r) ?? 0;
+ *     fn({ increment: (by = 1) => (n += by) });
+ *     return new Map([[r, n]]);
+ *   },
+ *   value: (s) => [...(s as Map<string, number>).values()].reduce((a, b) => a + b, 0),
+ *   encode: (s) => [...(s as Map<string, number>)],
+ *   decode: (w) => new Map(w as [string, number][]),
+ *   equals: (a, b) => JSON.stringify([...(a as Map<string, number>)].sort()) === JSON.stringify([...(b as Map<string, number>)].sort()),
+ *   prune: (s) => s,
+ * };
+ * const wires: [string, number, unknown[]][] = [];
+ * const a = new Replica({ node: "a", replica: "a#1", types: () => counter, send: (to, op, f) => wires.push([to, op, [...f]]) });
+ * a.open("views", "g-counter");
+ * a.update("views", (c) => (c as { increment(n: number): void }).increment(2));
+ * console.assert(a.value("views") === 2);
+ * ```
+ *
+ * @module
+ */
+
+import {
+  ConsistencyError,
+  CrdtKeyDeletedError,
+  CrdtTypeConflictError,
+  describeType,
+} from "../errors.ts";
+import { logger } from "../log.ts";
+import { childrenOf, DEPTH, type Digest, DigestTree, leafOf, LEAVES } from "./digest_tree.ts";
+import {
+  type Consistency,
+  OP_AE_HASHES,
+  OP_AE_KEYS,
+  OP_AE_SYNC,
+  OP_CONFLICT,
+  OP_DELTA,
+  OP_READ,
+  OP_READ_REPLY,
+  OP_WRITE,
+  OP_WRITE_ACK,
+  REPLICATOR_VERSION,
+  type WireEntry,
+} from "./types.ts";
+
+const log = logger("replicator");
+
+/** A timestamp of a hybrid logical clock. */
+export interface ClockTimestamp {
+  /** Physical part, ms. */
+  readonly wall: number;
+  /** Logical part. */
+  readonly logical: number;
+}
+
+/** The clock a replica stamps its changes with and checks peers' timestamps against. */
+export interface ReplicaClock {
+  /** A timestamp for a local event. */
+  now(): ClockTimestamp;
+  /** Throws (a `ClockSkewError`) when `ts` is further ahead than tolerated. */
+  check(ts: ClockTimestamp): void;
+  /** Moves the clock past a peer's timestamp. */
+  receive(ts: ClockTimestamp): ClockTimestamp;
+}
+
+/** What the replica needs of a data type (the contract of `src/crdt/`'s types). */
+export interface ReplicatedType {
+  /** The type's name. */
+  readonly name: string;
+  /** The bottom state. */
+  empty(): unknown;
+  /** Least upper bound; changes neither argument. */
+  join(a: unknown, b: unknown): unknown;
+  /** Runs `fn` on a handle as `replica`; returns the delta made. */
+  // deno-lint-ignore no-explicit-any
+  mutate(state: any, replica: string, clock: any, fn: (handle: any) => void): unknown;
+  /** The user-facing value. */
+  value(state: unknown): unknown;
+  /** The state as a wire value. */
+  encode(state: unknown): unknown;
+  /** A wire value as a state; throws `TypeError` when malformed. */
+  decode(wire: unknown): unknown;
+  /** Semantic equality. */
+  equals(a: unknown, b: unknown): boolean;
+  /** Folds what `removed` contributed into `into`. */
+  prune(state: unknown, removed: string, into: string): unknown;
+  /** The newest timestamp in the state, if the type keeps any. */
+  latest?(state: unknown): ClockTimestamp | undefined;
+}
+
+/** Options for {@linkcode Replica}. */
+export interface ReplicaOptions {
+  /** This node's name. */
+  node: string;
+  /** This replica's id (`node#creation`). */
+  replica: string;
+  /** Finds a type by name; throws `TypeError` for an unknown name. */
+  types: (name: string) => ReplicatedType;
+  /** Sends an operation to a peer. */
+  send: (node: string, op: number, fields: readonly unknown[]) => void;
+  /** The clock; default: a plain hybrid logical clock on `Date.now` without a skew limit. */
+  clock?: ReplicaClock;
+  /** Called after a key's state changed (locally or by a merge). */
+  onChange?: (key: string) => void;
+  /** Starts a timer for a request deadline; returns its cancel. Default `setTimeout`. */
+  timer?: (ms: number, fn: () => void) => () => void;
+}
+
+/** Options of a write or delete. */
+export interface WriteOptions {
+  /** Replicas that must have it before it resolves. Default `"local"`. */
+  write?: Consistency;
+  /** Milliseconds to wait for them. Default 5000. */
+  timeout?: number;
+}
+
+/** Options of a read. */
+export interface ReadOptions {
+  /** Replicas to read from (their states are joined). Default `"local"`. */
+  read?: Consistency;
+  /** Milliseconds to wait for them. Default 5000. */
+  timeout?: number;
+}
+
+interface Slot {
+  type: ReplicatedType;
+  state: unknown;
+  deleted: boolean;
+  /** Removed replica -> the replica it was folded into. */
+  markers: Map<string, string>;
+}
+
+interface Request {
+  key: string;
+  kind: "write" | "read";
+  required: number;
+  reached: number;
+  refusals: string[];
+  targets: number;
+  level: Consistency;
+  timeout: number;
+  cancel: () => void;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/** The default request timeout, ms. */
+export const DEFAULT_TIMEOUT = 5000;
+
+/**
+ * One replica of every replicated key of a node.
+ */
+export class Replica {
+  /** This node's name. */
+  readonly node: string;
+  /** This replica's id. */
+  readonly replica: string;
+  #types: (name: string) => ReplicatedType;
+  #send: (node: string, op: number, fields: readonly unknown[]) => void;
+  #clock: ReplicaClock;
+  #onChange: (key: string) => void;
+  #timer: (ms: number, fn: () => void) => () => void;
+  #slots = new Map<string, Slot>();
+  #pending = new Map<string, unknown>();
+  #tree = new DigestTree();
+  #stale = new Set<string>();
+  /** Connected peers (node names). */
+  #peers = new Set<string>();
+  /** Members that are not connected now but count for "majority" / "all". */
+  #away = new Set<string>();
+  /** Replica ids of connected peers. */
+  #peerReplicas = new Map<string, string>();
+  /** Replicas gone for good, waiting to be pruned. */
+  #retired = new Set<string>();
+  /** Replicas pruned (a marker names them): never retired again. */
+  #pruned = new Set<string>();
+  /** Keys held with another type by a peer: key -> "type on node". */
+  #conflicts = new Map<string, string>();
+  #requests = new Map<number, Request>();
+  #nextId = 1;
+  #closed = false;
+
+  /**
+   * @param options the node, replica id, types, and the send function
+   */
+  constructor(options: ReplicaOptions) {
+    this.node = options.node;
+    this.replica = options.replica;
+    this.#types = options.types;
+    this.#send = options.send;
+    this.#clock = options.clock ?? plainClock();
+    this.#onChange = options.onChange ?? (() => {});
+    this.#timer = options.timer ?? ((ms, fn) => {
+      const t = globalThis.setTimeout(fn, ms);
+      return () => globalThis.clearTimeout(t);
+    });
+  }
+
+  // ------------------------------------------------------------------ keys
+
+  /**
+   * Declares `key` with its type here (a key that arrived from a peer
+   * already has one).
+   *
+   * @param key the key
+   * @param typeName the type's name
+   * @returns the type
+   * @throws {TypeError} when the key is not a non-empty string or the type is unknown
+   * @throws {CrdtTypeConflictError} when the key is held with another type
+   * @throws {CrdtKeyDeletedError} when the key was deleted
+   */
+  open(key: string, typeName: string): ReplicatedType {
+    checkKey(key, "open");
+    const type = this.#types(typeName);
+    const slot = this.#slots.get(key);
+    if (slot === undefined) {
+      // Peers learn of the key (and its type) with the next flush.
+      this.#slots.set(key, { type, state: type.empty(), deleted: false, markers: new Map() });
+      this.#pending.set(key, type.empty());
+      this.#changed(key);
+      return type;
+    }
+    if (slot.type.name !== type.name) {
+      throw new CrdtTypeConflictError(
+        `Cannot open key ${key} as ${type.name}: it is ${article(slot.type.name)} here`,
+        key,
+      );
+    }
+    this.#usable(key, slot, "open");
+    return type;
+  }
+
+  /** Whether `key` is held (opened here or received), deleted or not. */
+  has(key: string): boolean {
+    return this.#slots.has(key);
+  }
+
+  /** The type name of `key`, if held. */
+  typeOf(key: string): string | undefined {
+    return this.#slots.get(key)?.type.name;
+  }
+
+  /** Every key held and not deleted, sorted. */
+  keys(): string[] {
+    return [...this.#slots].filter(([, s]) => !s.deleted).map(([k]) => k).sort();
+  }
+
+  /**
+   * Changes `key` here: `fn` gets the type's handle. The delta goes to the
+   * peers with the next flush.
+   *
+   * @param key an opened key
+   * @param fn the mutation
+   * @returns the delta as a wire entry (for a write that wants acknowledgements)
+   * @throws {TypeError} when the key was never opened
+   * @throws {CrdtTypeConflictError} when a peer holds the key with another type
+   * @throws {CrdtKeyDeletedError} when the key was deleted
+   */
+  update(key: string, fn: (handle: unknown) => void): WireEntry {
+    const slot = this.#slot(key, "update");
+    const delta = slot.type.mutate(slot.state, this.replica, this.#clock, fn);
+    slot.state = slot.type.join(slot.state, delta);
+    const pending = this.#pending.get(key);
+    this.#pending.set(key, pending === undefined ? delta : slot.type.join(pending, delta));
+    this.#changed(key);
+    return [key, slot.type.name, slot.type.encode(delta), [...slot.markers]];
+  }
+
+  /**
+   * The value of `key` here.
+   *
+   * @throws {TypeError} when the key is not held
+   * @throws {CrdtTypeConflictError} when a peer holds the key with another type
+   * @throws {CrdtKeyDeletedError} when the key was deleted
+   */
+  value(key: string): unknown {
+    const slot = this.#slot(key, "get");
+    return slot.type.value(slot.state);
+  }
+
+  /** The state of `key` (for tests and the durable store), if held. */
+  state(key: string): { type: string; state: unknown; deleted: boolean } | undefined {
+    const slot = this.#slots.get(key);
+    return slot && { type: slot.type.name, state: slot.state, deleted: slot.deleted };
+  }
+
+  /**
+   * Deletes `key` everywhere: deletion wins over concurrent updates.
+   *
+   * @returns the deletion as a wire entry
+   * @throws {TypeError} when the key is not held
+   */
+  delete(key: string): WireEntry {
+    checkKey(key, "delete");
+    const slot = this.#slots.get(key);
+    if (slot === undefined) throw new TypeError(`Cannot delete key ${key}: no such key`);
+    slot.deleted = true;
+    slot.state = slot.type.empty();
+    this.#pending.set(key, null);
+    this.#changed(key);
+    return this.#entry(key, slot);
+  }
+
+  /** The whole entry of `key` as sent on the wire, if held. */
+  entry(key: string): WireEntry | undefined {
+    const slot = this.#slots.get(key);
+    return slot && this.#entry(key, slot);
+  }
+
+  /**
+   * Takes in an entry from a store or a peer (as AE_SYNC would).
+   *
+   * @param entry the wire entry
+   * @param from who it came from, for log lines
+   * @returns whether it was merged
+   */
+  load(entry: unknown, from = "store"): boolean {
+    return this.#merge(from, entry, false);
+  }
+
+  /** Why `key` cannot be used now (a type conflict with a peer), if so. */
+  conflict(key: string): string | undefined {
+    return this.#conflicts.get(key);
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /**
+   * A connection to `node` is up; `replica` is its replica id. Its
+   * previous incarnation, if another, is retired.
+   */
+  peerUp(node: string, replica: string): void {
+    if (node === this.node) return;
+    const old = this.#peerReplicas.get(node);
+    if (old !== undefined && old !== replica) this.retire(old);
+    this.#peerReplicas.set(node, replica);
+    this.#peers.add(node);
+    this.#away.delete(node);
+    this.#retired.delete(replica);
+  }
+
+  /** The connection to `node` is down; it still counts as a member until `removeNode`. */
+  peerDown(node: string): void {
+    if (!this.#peers.delete(node)) return;
+    this.#away.add(node);
+  }
+
+  /** `node` left for good: it no longer counts as a member and its replica is retired. */
+  removeNode(node: string): void {
+    this.#peers.delete(node);
+    this.#away.delete(node);
+    const replica = this.#peerReplicas.get(node);
+    if (replica !== undefined) this.retire(replica);
+    this.#peerReplicas.delete(node);
+  }
+
+  /** Retires a replica id directly (this node's own previous incarnation, from its store). */
+  retire(replica: string): void {
+    if (replica !== this.replica && !this.#pruned.has(replica)) this.#retired.add(replica);
+  }
+
+  /** Connected peers, sorted. */
+  peers(): string[] {
+    return [...this.#peers].sort();
+  }
+
+  /** Members not connected now (they count for "majority" and "all"). */
+  away(): string[] {
+    return [...this.#away].sort();
+  }
+
+  /** Replicas waiting to be pruned. */
+  retired(): string[] {
+    return [...this.#retired].sort();
+  }
+
+  // --------------------------------------------------------------- ticking
+
+  /** Sends the deltas gathered since the last flush to every peer, in one DELTA each. */
+  flush(): void {
+    if (this.#pending.size === 0) return;
+    const entries: WireEntry[] = [];
+    for (const [key, delta] of this.#pending) {
+      const slot = this.#slots.get(key);
+      if (slot === undefined) continue;
+      entries.push(
+        slot.deleted
+          ? this.#entry(key, slot)
+          : [key, slot.type.name, slot.type.encode(delta), [...slot.markers]],
+      );
+    }
+    this.#pending.clear();
+    if (entries.length === 0) return;
+    for (const peer of this.#peers) this.#send(peer, OP_DELTA, [REPLICATOR_VERSION, entries]);
+  }
+
+  /**
+   * Starts an anti-entropy round with every peer (or the ones given): sends
+   * the root of the digest tree. Also prunes retired replicas when this
+   * replica is the pruner.
+   */
+  antiEntropy(peers: Iterable<string> = this.#peers): void {
+    this.#refresh();
+    this.#prune();
+    const root = this.#tree.hashes(0, [0]);
+    for (const peer of peers) {
+      if (!this.#peers.has(peer)) continue;
+      this.#send(peer, OP_AE_HASHES, [REPLICATOR_VERSION, 0, [0], root, [...this.#retired]]);
+    }
+  }
+
+  /** The root hash of the digest tree (equal roots: equal replicas). */
+  rootHash(): [number, number] {
+    this.#refresh();
+    const [a, b] = this.#tree.hashes(0, [0]);
+    return [a!, b!];
+  }
+
+  // ------------------------------------------------------- consistency
+
+  /**
+   * Waits until `required` replicas hold a write (this one has it already).
+   *
+   * @param entry the write (from `update` or `delete`)
+   * @param options the level and timeout
+   * @throws {ConsistencyError} when not reached in time
+   */
+  replicate(entry: WireEntry, options: WriteOptions = {}): Promise<void> {
+    const level = options.write ?? "local";
+    const required = this.#required(level, "write");
+    if (required <= 1) return Promise.resolve();
+    return this.#request(
+      entry[0],
+      "write",
+      level,
+      required,
+      options.timeout,
+      (id, peer) => this.#send(peer, OP_WRITE, [REPLICATOR_VERSION, id, entry]),
+    );
+  }
+
+  /**
+   * Reads `key` from `required` replicas (this one included) and joins
+   * what they hold into this replica.
+   *
+   * @param key the key
+   * @param options the level and timeout
+   * @throws {ConsistencyError} when not reached in time
+   */
+  fetch(key: string, options: ReadOptions = {}): Promise<void> {
+    const level = options.read ?? "local";
+    const required = this.#required(level, "read");
+    if (required <= 1) return Promise.resolve();
+    return this.#request(
+      key,
+      "read",
+      level,
+      required,
+      options.timeout,
+      (id, peer) => this.#send(peer, OP_READ, [REPLICATOR_VERSION, id, key]),
+    );
+  }
+
+  /** Fails every request in flight and stops taking operations. */
+  close(): void {
+    this.#closed = true;
+    for (const [id, r] of this.#requests) {
+      this.#requests.delete(id);
+      r.cancel();
+      r.reject(
+        new ConsistencyError(`Cannot ${r.kind} ${r.key}: the replicator stopped`, {
+          key: r.key,
+          required: r.required,
+          reached: r.reached,
+        }),
+      );
+    }
+  }
+
+  // ------------------------------------------------------------- receiving
+
+  /**
+   * Handles an operation from the replica on `from`.
+   *
+   * @param from the sending node
+   * @param op the op code
+   * @param fields its fields
+   * @throws {TypeError} when the operation is malformed (the caller logs it)
+   */
+  receive(from: string, op: number, fields: readonly unknown[]): void {
+    if (this.#closed) return;
+    switch (op) {
+      case OP_DELTA: {
+        // Sent by the replica on `from` every delta interval.
+        const [, entries] = versioned(fields, 2);
+        for (const entry of list(entries)) this.#merge(from, entry, true);
+        return;
+      }
+      case OP_WRITE: {
+        // Sent by a replica whose write asks for acknowledgements.
+        const [, id, entry] = versioned(fields, 3);
+        const why = this.#mergeWhy(from, entry, true);
+        this.#send(from, OP_WRITE_ACK, [id, why ?? null]);
+        return;
+      }
+      case OP_WRITE_ACK: {
+        // Sent by a peer that got our WRITE.
+        const [id, why] = fields;
+        this.#answer(id, typeof why === "string" ? why : undefined);
+        return;
+      }
+      case OP_READ: {
+        // Sent by a replica whose read asks for several replicas.
+        const [, id, key] = versioned(fields, 3);
+        if (typeof key !== "string") throw new TypeError("Malformed READ: key is not a string");
+        const slot = this.#slots.get(key);
+        this.#send(from, OP_READ_REPLY, [id, slot ? this.#entry(key, slot) : null]);
+        return;
+      }
+      case OP_READ_REPLY: {
+        // Sent by a peer that got our READ.
+        const [id, entry] = fields;
+        const why = entry === null ? undefined : this.#mergeWhy(from, entry, true);
+        this.#answer(id, why);
+        return;
+      }
+      case OP_AE_HASHES:
+        return this.#onHashes(from, fields);
+      case OP_AE_KEYS:
+        return this.#onKeys(from, fields);
+      case OP_AE_SYNC:
+        return this.#onSync(from, fields);
+      case OP_CONFLICT: {
+        // Sent by a peer that refused our entry of `key` for its type.
+        const [, key, type] = versioned(fields, 3);
+        if (typeof key !== "string" || typeof type !== "string") {
+          throw new TypeError("Malformed CONFLICT");
+        }
+        this.#noteConflict(from, key, type, false);
+        return;
+      }
+      default:
+        throw new TypeError(`Unknown replicator op ${op}`);
+    }
+  }
+
+  /** AE_HASHES, sent by a peer's anti-entropy: compare, descend where different. */
+  #onHashes(from: string, fields: readonly unknown[]): void {
+    const [, level, indices, hashes, retired] = versioned(fields, 5);
+    if (typeof level !== "number" || !Number.isInteger(level) || level < 0 || level > DEPTH) {
+      throw new TypeError("Malformed AE_HASHES: bad level");
+    }
+    for (const r of list(retired)) if (typeof r === "string") this.retire(r);
+    this.#refresh();
+    const diff = this.#tree.differing(level, numbers(indices), numbers(hashes));
+    if (diff.length === 0) return;
+    if (level < DEPTH) {
+      const children = childrenOf(diff);
+      this.#send(from, OP_AE_HASHES, [
+        REPLICATOR_VERSION,
+        level + 1,
+        children,
+        this.#tree.hashes(level + 1, children),
+        [],
+      ]);
+      return;
+    }
+    const leaves = diff.map((leaf) => [leaf, this.#tree.leafEntries(leaf)]);
+    this.#send(from, OP_AE_KEYS, [REPLICATOR_VERSION, leaves]);
+  }
+
+  /** AE_KEYS, sent by a peer whose leaves differ from ours: send what differs, ask for the rest. */
+  #onKeys(from: string, fields: readonly unknown[]): void {
+    const [, leaves] = versioned(fields, 2);
+    this.#refresh();
+    const entries: WireEntry[] = [];
+    const want: string[] = [];
+    for (const item of list(leaves)) {
+      if (!Array.isArray(item) || item.length !== 2) throw new TypeError("Malformed AE_KEYS");
+      const [leaf, keyed] = item;
+      if (typeof leaf !== "number" || !Number.isInteger(leaf) || leaf < 0 || leaf >= LEAVES) {
+        throw new TypeError("Malformed AE_KEYS: bad leaf");
+      }
+      const theirs = new Set<string>();
+      for (const k of list(keyed)) {
+        if (!Array.isArray(k) || typeof k[0] !== "string") throw new TypeError("Malformed AE_KEYS");
+        const [key, h1, h2] = k as [string, number, number];
+        if (leafOf(key) !== leaf) continue;
+        theirs.add(key);
+        const mine = this.#tree.get(key);
+        if (mine === undefined) want.push(key);
+        else if (mine[0] !== h1 || mine[1] !== h2) {
+          want.push(key);
+          entries.push(this.#entry(key, this.#slots.get(key)!));
+        }
+      }
+      for (const [key] of this.#tree.leafEntries(leaf)) {
+        if (!theirs.has(key)) entries.push(this.#entry(key, this.#slots.get(key)!));
+      }
+    }
+    if (entries.length > 0 || want.length > 0) {
+      this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, entries, want]);
+    }
+  }
+
+  /** AE_SYNC, sent by a peer in anti-entropy: merge its entries, send the ones it wants. */
+  #onSync(from: string, fields: readonly unknown[]): void {
+    const [, entries, want] = versioned(fields, 3);
+    for (const entry of list(entries)) this.#merge(from, entry, true);
+    const back: WireEntry[] = [];
+    for (const key of list(want)) {
+      const slot = typeof key === "string" ? this.#slots.get(key) : undefined;
+      if (slot !== undefined) back.push(this.#entry(key as string, slot));
+    }
+    if (back.length > 0) this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, back, []]);
+  }
+
+  // --------------------------------------------------------------- merging
+
+  #merge(from: string, entry: unknown, tell: boolean): boolean {
+    return this.#mergeWhy(from, entry, tell) === undefined;
+  }
+
+  /** Merges one entry; returns why it was refused, or `undefined` when merged. */
+  #mergeWhy(from: string, entry: unknown, tell: boolean): string | undefined {
+    const refuse = (why: string, key = "?") => {
+      log.warning("Refused {key} from {from}: {why}; nothing of it merged", { key, from, why });
+      return why;
+    };
+    if (
+      !Array.isArray(entry) || entry.length !== 4 || typeof entry[0] !== "string" ||
+      typeof entry[1] !== "string" || !Array.isArray(entry[3])
+    ) {
+      return refuse(`malformed entry (${describeType(entry)})`);
+    }
+    const [key, typeName, wire, rawMarkers] = entry as WireEntry;
+    const slot = this.#slots.get(key);
+    if (slot !== undefined && slot.type.name !== typeName) {
+      this.#noteConflict(from, key, typeName, tell);
+      return refuse(`it is ${article(typeName)} there but ${article(slot.type.name)} here`, key);
+    }
+    let type: ReplicatedType;
+    try {
+      type = slot?.type ?? this.#types(typeName);
+    } catch (e) {
+      return refuse((e as Error).message, key);
+    }
+    const markers = new Map<string, string>();
+    for (const m of rawMarkers) {
+      if (!Array.isArray(m) || typeof m[0] !== "string" || typeof m[1] !== "string") {
+        return refuse("malformed pruning marker", key);
+      }
+      markers.set(m[0], m[1]);
+    }
+    let incoming: unknown = undefined;
+    if (wire !== null) {
+      try {
+        incoming = type.decode(wire);
+      } catch (e) {
+        return refuse(`malformed ${typeName} state: ${(e as Error).message}`, key);
+      }
+      const ts = type.latest?.(incoming);
+      if (ts !== undefined) {
+        try {
+          this.#clock.check(ts);
+        } catch (e) {
+          return refuse((e as Error).message, key);
+        }
+        this.#clock.receive(ts);
+      }
+    }
+    const target = slot ??
+      { type, state: type.empty(), deleted: false, markers: new Map<string, string>() };
+    if (slot === undefined) this.#slots.set(key, target);
+    if (this.#conflicts.get(key)?.endsWith(` on ${from}`)) this.#conflicts.delete(key);
+    // Markers first: what was pruned must not come back through the incoming state.
+    for (const [removed, into] of markers) {
+      this.#retired.delete(removed);
+      this.#pruned.add(removed);
+      if (target.markers.has(removed)) continue;
+      target.markers.set(removed, into);
+      if (!target.deleted) target.state = type.prune(target.state, removed, into);
+    }
+    if (wire === null) {
+      if (!target.deleted) {
+        target.deleted = true;
+        target.state = type.empty();
+        this.#pending.delete(key);
+      }
+    } else if (!target.deleted) {
+      let state = incoming;
+      for (const [removed, into] of target.markers) state = type.prune(state, removed, into);
+      target.state = type.join(target.state, state);
+    }
+    this.#changed(key);
+    return undefined;
+  }
+
+  #noteConflict(from: string, key: string, theirs: string, tell: boolean): void {
+    const slot = this.#slots.get(key);
+    if (slot === undefined || slot.type.name === theirs) return;
+    const note = `${article(theirs)} on ${from}`;
+    if (this.#conflicts.get(key) !== note) {
+      log.error("Key {key} is {ours} here but {theirs}: neither is merged into the other", {
+        key,
+        ours: article(slot.type.name),
+        theirs: note,
+      });
+    }
+    this.#conflicts.set(key, note);
+    if (tell) this.#send(from, OP_CONFLICT, [REPLICATOR_VERSION, key, slot.type.name]);
+  }
+
+  // -------------------------------------------------------------- requests
+
+  #required(level: Consistency, what: string): number {
+    const members = 1 + this.#peers.size + this.#away.size;
+    switch (level) {
+      case "local":
+        return 1;
+      case "majority":
+        return Math.floor(members / 2) + 1;
+      case "all":
+        return members;
+      default:
+        if (typeof level === "number" && Number.isInteger(level) && level >= 1) return level;
+        throw new TypeError(
+          `Invalid ${what} consistency: expected "local", "majority", "all" or a positive integer, received ${
+            describeType(level)
+          }`,
+        );
+    }
+  }
+
+  #request(
+    key: string,
+    kind: "write" | "read",
+    level: Consistency,
+    required: number,
+    timeout = DEFAULT_TIMEOUT,
+    send: (id: number, peer: string) => void,
+  ): Promise<void> {
+    if (!(typeof timeout === "number" && timeout >= 0)) {
+      throw new RangeError(`Invalid ${kind} timeout: must be >= 0 ms, received ${timeout}`);
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const id = this.#nextId++;
+    const request: Request = {
+      key,
+      kind,
+      required,
+      reached: 1,
+      refusals: [],
+      targets: this.#peers.size,
+      level,
+      timeout,
+      cancel: () => {},
+      resolve,
+      reject,
+    };
+    this.#requests.set(id, request);
+    request.cancel = this.#timer(timeout, () => this.#fail(id));
+    for (const peer of this.#peers) send(id, peer);
+    if (this.#peers.size + 1 < required && this.#away.size === 0) this.#fail(id);
+    return promise;
+  }
+
+  #answer(id: unknown, refusal: string | undefined): void {
+    if (typeof id !== "number") throw new TypeError("Malformed reply: id is not a number");
+    const r = this.#requests.get(id);
+    if (r === undefined) return;
+    if (refusal !== undefined) r.refusals.push(refusal);
+    else r.reached++;
+    if (r.reached >= r.required) {
+      this.#requests.delete(id);
+      r.cancel();
+      r.resolve();
+    } else if (r.reached + (r.targets - (r.reached - 1) - r.refusals.length) < r.required) {
+      this.#fail(id);
+    }
+  }
+
+  #fail(id: number): void {
+    const r = this.#requests.get(id);
+    if (r === undefined) return;
+    this.#requests.delete(id);
+    r.cancel();
+    const level = typeof r.level === "number" ? `${r.level} replicas` : r.level;
+    const why = r.refusals.length > 0 ? `; refused: ${r.refusals.join("; ")}` : "";
+    r.reject(
+      new ConsistencyError(
+        `Cannot ${r.kind} ${r.key}: ${level} not reached (${r.reached} of ${r.required} replicas) ` +
+          `in ${r.timeout} ms${why}`,
+        { key: r.key, required: r.required, reached: r.reached },
+      ),
+    );
+  }
+
+  // --------------------------------------------------------------- pruning
+
+  /**
+   * The pruner is the lowest-named node among this node and its peers, and
+   * only while every member is connected (no partition may hold another
+   * pruner): it folds each retired replica into its own.
+   */
+  #prune(): void {
+    if (this.#retired.size === 0 || this.#away.size > 0) return;
+    for (const peer of this.#peers) if (peer < this.node) return;
+    for (const removed of this.#retired) {
+      for (const [key, slot] of this.#slots) {
+        if (slot.markers.has(removed)) continue;
+        slot.markers.set(removed, this.replica);
+        if (!slot.deleted) slot.state = slot.type.prune(slot.state, removed, this.replica);
+        this.#changed(key);
+        // The marker must reach every replica, with the state it made.
+        this.#pending.set(key, slot.deleted ? null : slot.state);
+      }
+      this.#pruned.add(removed);
+      log.info("Pruned replica {removed} into {into}", { removed, into: this.replica });
+    }
+    this.#retired.clear();
+  }
+
+  // --------------------------------------------------------------- helpers
+
+  #slot(key: string, what: string): Slot {
+    checkKey(key, what);
+    const slot = this.#slots.get(key);
+    if (slot === undefined) {
+      throw new TypeError(`Cannot ${what} key ${key}: no such key (open it first)`);
+    }
+    this.#usable(key, slot, what);
+    return slot;
+  }
+
+  #usable(key: string, slot: Slot, what: string): void {
+    if (slot.deleted) {
+      throw new CrdtKeyDeletedError(`Cannot ${what} ${key}: the key was deleted`, key);
+    }
+    const conflict = this.#conflicts.get(key);
+    if (conflict !== undefined) {
+      throw new CrdtTypeConflictError(
+        `Cannot ${what} ${key}: it is ${article(slot.type.name)} here but ${conflict}`,
+        key,
+      );
+    }
+  }
+
+  #entry(key: string, slot: Slot): WireEntry {
+    return [
+      key,
+      slot.type.name,
+      slot.deleted ? null : slot.type.encode(slot.state),
+      [...slot.markers],
+    ];
+  }
+
+  #changed(key: string): void {
+    this.#stale.add(key);
+    this.#onChange(key);
+  }
+
+  /** Recomputes the digests of keys changed since the last anti-entropy step. */
+  #refresh(): void {
+    for (const key of this.#stale) {
+      const slot = this.#slots.get(key);
+      if (slot === undefined) this.#tree.delete(key);
+      else this.#tree.set(key, digestEntry(key, slot));
+    }
+    this.#stale.clear();
+  }
+}
+
+/**
+ * The digest of an entry: key, type, deletion, markers and state, hashed so that
+ * equal states digest equally whatever the order of their sets and maps
+ * (arrays are hashed as multisets: a state's order is never its meaning).
+ */
+function digestEntry(key: string, slot: Slot): Digest {
+  // The key is part of it: equal states under two keys must not cancel out in the XOR.
+  const wire = [key, slot.type.name, slot.deleted ? null : slot.type.encode(slot.state), [
+    ...slot.markers,
+  ]];
+  const a = hashValue(wire, 0x9747b28c);
+  const b = hashValue(wire, 0x1b873593);
+  return a === 0 && b === 0 ? [1, 0] : [a, b];
+}
+
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0xcc9e2d51);
+  h = (h << 15) | (h >>> 17);
+  return Math.imul(h, 0x1b873593) >>> 0;
+}
+
+function hashValue(v: unknown, seed: number): number {
+  switch (typeof v) {
+    case "string": {
+      let h = mix(seed, 1);
+      for (let i = 0; i < v.length; i++) h = mix(h, v.charCodeAt(i));
+      return mix(h, v.length);
+    }
+    case "number":
+      return hashValue(`n${Object.is(v, -0) ? "-0" : v}`, seed);
+    case "bigint":
+      return hashValue(`b${v}`, seed);
+    case "boolean":
+      return mix(seed, v ? 3 : 2);
+    case "undefined":
+      return mix(seed, 4);
+    case "object": {
+      if (v === null) return mix(seed, 5);
+      if (Array.isArray(v)) {
+        let sum = 0;
+        for (const e of v) sum = (sum + hashValue(e, seed)) >>> 0;
+        return mix(mix(mix(seed, 6), sum), v.length);
+      }
+      if (v instanceof Uint8Array) {
+        let h = mix(seed, 7);
+        for (let i = 0; i < v.length; i++) h = mix(h, v[i]!);
+        return mix(h, v.length);
+      }
+      if (v instanceof Map) {
+        let sum = 0;
+        for (const [k, e] of v) sum = (sum + mix(hashValue(k, seed), hashValue(e, seed))) >>> 0;
+        return mix(mix(mix(seed, 8), sum), v.size);
+      }
+      if (v instanceof Set) return hashValue([...v], mix(seed, 9));
+      let sum = 0;
+      let n = 0;
+      for (const [k, e] of Object.entries(v)) {
+        sum = (sum + mix(hashValue(k, seed), hashValue(e, seed))) >>> 0;
+        n++;
+      }
+      return mix(mix(mix(seed, 10), sum), n);
+    }
+    default:
+      return hashValue(String(v), mix(seed, 11));
+  }
+}
+
+function versioned(fields: readonly unknown[], n: number): readonly unknown[] {
+  if (fields.length < n) throw new TypeError("Malformed replicator operation: too few fields");
+  if (fields[0] !== REPLICATOR_VERSION) {
+    throw new TypeError(
+      `Replicator version ${describeType(fields[0])}, not ${REPLICATOR_VERSION}: ignored`,
+    );
+  }
+  return fields;
+}
+
+function list(v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new TypeError(`Malformed replicator operation: ${describeType(v)}`);
+  return v;
+}
+
+function numbers(v: unknown): number[] {
+  const l = list(v);
+  for (const x of l) if (typeof x !== "number") throw new TypeError("Malformed digest tree");
+  return l as number[];
+}
+
+function checkKey(key: unknown, what: string): asserts key is string {
+  if (typeof key !== "string" || key === "") {
+    throw new TypeError(
+      `Cannot ${what} key: expected a non-empty string, received ${describeType(key)}`,
+    );
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** A hybrid logical clock without a skew limit (the node service passes a real one). */
+function plainClock(): ReplicaClock {
+  let wall = 0;
+  let logical = 0;
+  const advance = (w: number, l: number) => {
+    const now = Date.now();
+    if (now > wall && now > w) [wall, logical] = [now, 0];
+    else if (w > wall) [wall, logical] = [w, l + 1];
+    else logical = Math.max(logical, l) + 1;
+    return { wall, logical };
+  };
+  return {
+    now: () => advance(0, 0),
+    check: () => {},
+    receive: (ts) => advance(ts.wall, ts.logical),
+  };
+}
