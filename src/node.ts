@@ -62,6 +62,7 @@ import {
 import type { PgScope } from "./pg/scope.ts";
 import { Runtime } from "./process/runtime.ts";
 import type { Presence } from "./pubsub/presence.ts";
+import type { Replicator } from "./replicator/replicator.ts";
 import type { PubSub } from "./pubsub/pubsub.ts";
 import { RpcPolicy } from "./rpc/policy.ts";
 import type { RpcService } from "./rpc/service.ts";
@@ -153,6 +154,8 @@ export interface WeftNode {
   readonly pubsub: PubSub;
   /** Presences on topics, replicated (Phoenix.Presence). */
   readonly presence: Presence;
+  /** Replicated data types (CRDTs) by key (`node.replicator.open("cart", "or-map")`). */
+  readonly replicator: Replicator;
   /** Cluster membership, when started with `cluster` options (`--cluster-config`). */
   readonly cluster?: Cluster | undefined;
   /** The directory of the node's durable state (`--data-dir`). */
@@ -288,7 +291,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
   });
   let services: NodeServices;
   try {
-    services = await startNodeServices(runtime, kernel, options);
+    services = await startNodeServices(runtime, kernel, { ...options, dataDir });
   } catch (e) {
     await kernel.stop();
     await runtime.shutdown();

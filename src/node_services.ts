@@ -12,9 +12,11 @@
  *   3 pg         PG_SCOPES ("pg")      the default process group scope
  *   4 pubsub     PUBSUB                topics (with its own pg scope)
  *   5 presence   PRESENCE              presences, carried by pubsub
- *   6 cluster    CLUSTER               only with `cluster` options, once the node is up
+ *   6 replicator REPLICATOR            replicated CRDT keys; durable ones in the data directory
+ *   7 cluster    CLUSTER               only with `cluster` options, once the node is up
  * stop:
- *   cluster, presence, pubsub, pg, global   each tells its peers it leaves
+ *   cluster, replicator, presence, pubsub, pg, global
+ *                                           each tells its peers it leaves
  *   the node's processes                    runtime shutdown: links and monitors fire
  *   rpc                                     last: a call the shutdown ends still answers
  * ```
@@ -41,6 +43,7 @@ import { PgScope } from "./pg/scope.ts";
 import type { Runtime } from "./process/runtime.ts";
 import { Presence } from "./pubsub/presence.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
+import { Replicator } from "./replicator/replicator.ts";
 import { type RpcService, startRpc } from "./rpc/service.ts";
 
 /** The services every node runs. */
@@ -55,6 +58,20 @@ export interface NodeServices {
   readonly pubsub: PubSub;
   /** Presences on topics, replicated (Phoenix.Presence). */
   readonly presence: Presence;
+  /** Replicated data types (CRDTs) by key: Akka Distributed Data's Replicator. */
+  readonly replicator: Replicator;
+}
+
+/** The replicator's timings and replicas (`NodeOptions.replicator`). */
+export interface ReplicatorSettings {
+  /** Milliseconds between two delta batches. Default 100. */
+  deltaInterval?: number;
+  /** Milliseconds between two anti-entropy rounds. Default 1000. */
+  antiEntropyInterval?: number;
+  /** Only these nodes are replicas (default: every visible node). */
+  nodes?: string[];
+  /** Milliseconds a node stays away before it is pruned. Default 300000. */
+  pruneAfter?: number;
 }
 
 /** The options of a node's services (part of `NodeOptions`). */
@@ -70,6 +87,10 @@ export interface NodeServicesOptions {
   modules?: Record<string, object>;
   /** Milliseconds a lost node's presences stay listed. Default 30000. */
   presenceDownPeriod?: number;
+  /** The replicator's timings and replicas. */
+  replicator?: ReplicatorSettings;
+  /** Where durable replicated keys are kept (`--data-dir`). */
+  dataDir?: string;
 }
 
 /**
@@ -126,7 +147,14 @@ export async function startNodeServices(
         ? { downPeriod: options.presenceDownPeriod }
         : {}),
     });
-    return { rpc, global, pg, pubsub, presence };
+    started.push(presence);
+    const replicator = new Replicator({
+      runtime,
+      kernel,
+      ...options.replicator,
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    });
+    return { rpc, global, pg, pubsub, presence, replicator };
   } catch (e) {
     for (const service of started.reverse()) await service.stop();
     throw e;
@@ -156,6 +184,7 @@ export async function stopNodeServices(
   cluster?: Cluster,
 ): Promise<void> {
   await cluster?.stop();
+  await services.replicator.stop();
   await services.presence.stop();
   await services.pubsub.stop();
   await services.pg.stop();

@@ -1,3 +1,4 @@
+import { REPLICATOR } from "../src/replicator/replicator.ts";
 import assert from "node:assert/strict";
 import { GLOBAL_NAMES } from "../src/global/name_server.ts";
 import { importCookie } from "../src/distribution/handshake.ts";
@@ -33,12 +34,14 @@ Deno.test("startNode() puts its services in the node's context, in start order",
       "pg",
       "pubsub",
       "presence",
+      "replicator",
     ]);
     assert.equal(node.runtime.context.require(RPC_SERVICE), node.rpc);
     assert.equal(node.runtime.context.require(GLOBAL_NAMES), node.global);
     assert.equal(node.runtime.context.require(PG_SCOPES).get("pg"), node.pg);
     assert.equal(node.runtime.context.require(PUBSUB), node.pubsub);
     assert.equal(node.runtime.context.require(PRESENCE), node.presence);
+    assert.equal(node.runtime.context.require(REPLICATOR), node.replicator);
   } finally {
     await node.stop();
   }

@@ -37,30 +37,13 @@
  * @example
  * ```ts
  * import { startNode } from "../node.ts";
- * import { Replicator } from "./replicator.ts";
- * import type { ReplicatedType } from "./replica.ts";
- * // A max-register: the largest number any replica set (src/crdt/ has the real types).
- * const max: ReplicatedType = {
- *   name: "max", empty: () => 0, join: (a, b) => Math.max(a as number, b as number),
- *   mutate: (s, _r, _c, fn) => {
- *     let v = s as number;
- *     fn({ set: (n: number) => (v = Math.max(v, n)) });
- *     return v;
- *   },
- *   value: (s) => s, encode: (s) => s, equals: (a, b) => a === b, prune: (s) => s,
- *   decode: (w) => {
- *     if (typeof w !== "number") throw new TypeError("Invalid max state");
- *     return w;
- *   },
- * };
- * const a = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
- * const b = await startNode({ name: "b@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
- * const ra = new Replicator({ runtime: a.runtime, kernel: a.kernel, types: () => max, deltaInterval: 10 });
- * const rb = new Replicator({ runtime: b.runtime, kernel: b.kernel, types: () => max, deltaInterval: 10 });
+ * const opts = { cookie: "c", noEpmd: true, hostname: "127.0.0.1", replicator: { deltaInterval: 10 } };
+ * const a = await startNode({ name: "a@127.0.0.1", ...opts });
+ * const b = await startNode({ name: "b@127.0.0.1", ...opts });
  * await a.connect(`b@127.0.0.1:${b.port}`);
- * await ra.open("high-score", "max").update((m) => m.set(42), { write: "all" });
- * console.assert(rb.value("high-score") === 42);
- * await Promise.all([ra.stop(), rb.stop()]);
+ * const views = a.replicator.open("views", "g-counter");
+ * await views.update((c) => c.increment(3), { write: "all" });
+ * console.assert(b.replicator.value("views") === 3);
  * await Promise.all([a.stop(), b.stop()]);
  * ```
  *
@@ -68,7 +51,9 @@
  */
 
 import { describeType, ServiceAlreadyRunningError, StoreCorruptError } from "../errors.ts";
-import { NodeService } from "../cluster/node_service.ts";
+import { NodeService } from "../distribution/node_service.ts";
+import { crdtType, type CrdtTypeName } from "../crdt/crdt_type.ts";
+import { Hlc } from "../crdt/hlc.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { callerOn } from "../process/current.ts";
@@ -76,6 +61,17 @@ import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
+import type {
+  FlagHandle,
+  GCounterHandle,
+  GSetHandle,
+  LwwMapHandle,
+  LwwRegisterHandle,
+  MvRegisterHandle,
+  OrMapHandle,
+  OrSetHandle,
+  PnCounterHandle,
+} from "../crdt/mod.ts";
 import { decode, encode } from "../term/codec.ts";
 import type { Pid, Ref } from "../term/pid.ts";
 import {
@@ -108,9 +104,12 @@ export interface ReplicatorOptions {
   runtime: Runtime;
   /** The node kernel. */
   kernel: NetKernel;
-  /** Finds a replicated data type by name (`crdtType` of `src/crdt/`). */
-  types: (name: string) => ReplicatedType;
-  /** The clock changes are stamped with, and peers' timestamps checked against. */
+  /** Finds a replicated data type by name. Default: `crdtType` of `src/crdt/`. */
+  types?: (name: string) => ReplicatedType;
+  /**
+   * The clock changes are stamped with, and peers' timestamps checked
+   * against. Default: an `Hlc` with its default maximum offset (500 ms).
+   */
   clock?: ReplicaClock;
   /** Milliseconds between two delta batches. Default 100. */
   deltaInterval?: number;
@@ -123,6 +122,37 @@ export interface ReplicatorOptions {
   /** Where durable keys are stored (`--data-dir`); without it no key can be durable. */
   dataDir?: string;
 }
+
+/** The handle a mutation of each type works through. */
+export interface CrdtHandles {
+  "g-counter": GCounterHandle;
+  "pn-counter": PnCounterHandle;
+  "g-set": GSetHandle;
+  "or-set": OrSetHandle;
+  "lww-register": LwwRegisterHandle;
+  "mv-register": MvRegisterHandle;
+  "flag": FlagHandle;
+  "or-map": OrMapHandle;
+  "lww-map": LwwMapHandle;
+}
+
+/** The value of each type. */
+export interface CrdtValues {
+  "g-counter": number;
+  "pn-counter": number;
+  "g-set": Set<unknown>;
+  "or-set": Set<unknown>;
+  "lww-register": unknown;
+  "mv-register": unknown[];
+  "flag": boolean;
+  "or-map": Map<string, unknown>;
+  "lww-map": Map<string, unknown>;
+}
+
+/** The handle of type `N`. */
+export type CrdtHandleOf<N extends CrdtTypeName> = CrdtHandles[N];
+/** The value of type `N`. */
+export type CrdtValueOf<N extends CrdtTypeName> = CrdtValues[N];
 
 /** Options of {@linkcode Replicator.open}. */
 export interface CrdtOpenOptions {
@@ -160,28 +190,10 @@ export interface ReplicatorInfo {
  * @example
  * ```ts
  * import { startNode } from "../node.ts";
- * import { Replicator } from "./replicator.ts";
- * import type { ReplicatedType } from "./replica.ts";
- * // A max-register: the largest number any replica set (src/crdt/ has the real types).
- * const max: ReplicatedType = {
- *   name: "max", empty: () => 0, join: (a, b) => Math.max(a as number, b as number),
- *   mutate: (s, _r, _c, fn) => {
- *     let v = s as number;
- *     fn({ set: (n: number) => (v = Math.max(v, n)) });
- *     return v;
- *   },
- *   value: (s) => s, encode: (s) => s, equals: (a, b) => a === b, prune: (s) => s,
- *   decode: (w) => {
- *     if (typeof w !== "number") throw new TypeError("Invalid max state");
- *     return w;
- *   },
- * };
  * const node = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
- * const replicator = new Replicator({ runtime: node.runtime, kernel: node.kernel, types: () => max });
- * const score = replicator.open("score", "max");
- * await score.update((m) => m.set(7));
- * console.assert((await score.get()) === 7);
- * await replicator.stop();
+ * const title = node.replicator.open("title", "lww-register");
+ * await title.update((r) => r.set("Weft"));
+ * console.assert((await title.get()) === "Weft");
  * await node.stop();
  * ```
  */
@@ -231,7 +243,7 @@ export class Replicator {
     if (options.runtime.context.get(REPLICATOR) !== undefined) {
       throw new ServiceAlreadyRunningError(REPLICATOR.name, this.node);
     }
-    this.#types = options.types;
+    this.#types = options.types ?? (crdtType as (name: string) => ReplicatedType);
     this.#nodes = options.nodes && new Set(options.nodes);
     this.#dataDir = options.dataDir;
     const kernel = options.kernel;
@@ -245,13 +257,13 @@ export class Replicator {
     this.#replica = new Replica({
       node: this.node,
       replica: `${this.node}#${options.runtime.creation}`,
-      types: options.types,
-      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+      types: this.#types,
+      clock: options.clock ?? new Hlc(),
       send: (node, op, fields) => this.#svc.send(node, op, fields),
       onChange: (key) => this.#changed(key),
     });
     for (const op of REPLICATOR_OPS) {
-      kernel.onOp(op, (node, fields) => {
+      kernel.ops.register("crdt", op, (node, fields) => {
         if (!this.#member(node) || !this.#svc.observe(node)) return;
         try {
           this.#replica.receive(node, op, fields);
@@ -284,8 +296,15 @@ export class Replicator {
    * @throws {CrdtKeyDeletedError} when the key was deleted
    * @throws {StoreCorruptError} when the key is durable and its stored data cannot be read
    */
+  open<N extends CrdtTypeName>(
+    key: string,
+    type: N,
+    options?: CrdtOpenOptions,
+  ): CrdtKey<CrdtValueOf<N>, CrdtHandleOf<N>>;
   // deno-lint-ignore no-explicit-any
-  open<V = any, H = any>(key: string, type: string, options: CrdtOpenOptions = {}): CrdtKey<V, H> {
+  open(key: string, type: string, options?: CrdtOpenOptions): CrdtKey<any, any>;
+  // deno-lint-ignore no-explicit-any
+  open(key: string, type: string, options: CrdtOpenOptions = {}): CrdtKey<any, any> {
     this.#alive("open");
     const refused = this.#refused.get(key);
     if (refused !== undefined) throw refused;
@@ -296,7 +315,7 @@ export class Replicator {
       this.#durable.add(key);
       this.#persist(key);
     }
-    return new CrdtKey<V, H>(this, key, type);
+    return new CrdtKey(this, key, type);
   }
 
   /**
@@ -429,7 +448,7 @@ export class Replicator {
     for (const t of this.#ticks) clearInterval(t);
     for (const t of this.#removals.values()) clearTimeout(t);
     this.#removals.clear();
-    for (const op of REPLICATOR_OPS) this.#svc.kernel.onOp(op, undefined);
+    this.#svc.kernel.ops.unregister("crdt");
     this.#replica.close();
     this.#store?.close();
     this.#runtime.context.remove(REPLICATOR, this);
@@ -648,29 +667,11 @@ export class Replicator {
  * @example
  * ```ts
  * import { startNode } from "../node.ts";
- * import { Replicator } from "./replicator.ts";
- * import type { ReplicatedType } from "./replica.ts";
- * // A max-register: the largest number any replica set (src/crdt/ has the real types).
- * const max: ReplicatedType = {
- *   name: "max", empty: () => 0, join: (a, b) => Math.max(a as number, b as number),
- *   mutate: (s, _r, _c, fn) => {
- *     let v = s as number;
- *     fn({ set: (n: number) => (v = Math.max(v, n)) });
- *     return v;
- *   },
- *   value: (s) => s, encode: (s) => s, equals: (a, b) => a === b, prune: (s) => s,
- *   decode: (w) => {
- *     if (typeof w !== "number") throw new TypeError("Invalid max state");
- *     return w;
- *   },
- * };
  * const node = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
- * const replicator = new Replicator({ runtime: node.runtime, kernel: node.kernel, types: () => max });
- * const level = replicator.open("level", "max");
- * await level.update((m) => m.set(3));
- * await level.update((m) => m.set(2));
- * console.assert(level.value() === 3);
- * await replicator.stop();
+ * const cart = node.replicator.open("cart:42", "or-map");
+ * await cart.update((m) => m.counter("apples").increment(2));
+ * await cart.update((m) => m.counter("apples").decrement(1));
+ * console.assert(cart.value().get("apples") === 1);
  * await node.stop();
  * ```
  */
@@ -733,15 +734,11 @@ export class CrdtKey<V = any, H = any> {
  *
  * @example
  * ```ts
- * import { Runtime } from "../process/runtime.ts";
+ * import { startNode } from "../node.ts";
  * import { replicatorOf } from "./replicator.ts";
- * const rt = new Runtime({ node: "a@h" });
- * try {
- *   replicatorOf(rt);
- * } catch (e) {
- *   console.assert((e as Error).name === "ServiceNotRunningError");
- * }
- * await rt.shutdown();
+ * const node = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
+ * console.assert(replicatorOf(node.runtime) === node.replicator);
+ * await node.stop();
  * ```
  */
 export function replicatorOf(runtime: Runtime): Replicator {

@@ -16,6 +16,8 @@ async function node(
   options: Partial<ReplicatorOptions> & { dataDir?: string } = {},
 ): Promise<TestNode & { r: Replicator }> {
   const n = await startTestNode(name, options.dataDir ? { dataDir: options.dataDir } : {});
+  // These tests use their own small types: the node's replicator makes way for one with them.
+  await n.replicator.stop();
   const r = new Replicator({
     runtime: n.runtime,
     kernel: n.kernel,
@@ -291,5 +293,27 @@ Deno.test("Replicator: a data directory that is not a database is named, and dur
   } finally {
     await logs.restore();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("node.replicator: a cart (OR-Map of PN-Counters) updated on two nodes converges to the same value", async () => {
+  const opts = { replicator: { deltaInterval: 20, antiEntropyInterval: 200 } };
+  const a = await startTestNode("ca1", opts);
+  const b = await startTestNode("cb1", opts);
+  try {
+    assert.ok(await b.connect(a.address));
+    const cartA = a.replicator.open("cart:42", "or-map");
+    await cartA.update((m) => m.counter("apples").increment(2), { write: "majority" });
+    await waitFor(() => b.replicator.keys().includes("cart:42"));
+    const cartB = b.replicator.open("cart:42", "or-map");
+    await cartB.update((m) => m.counter("pears").increment(1));
+    await cartA.update((m) => m.counter("apples").decrement(1));
+    const same = () =>
+      JSON.stringify([...cartA.value()]) === JSON.stringify([...cartB.value()]) &&
+      cartA.value().get("pears") === 1;
+    await waitFor(same);
+    assert.deepEqual([...cartB.value()].sort(), [["apples", 1], ["pears", 1]]);
+  } finally {
+    await stopAll([a, b]);
   }
 });
