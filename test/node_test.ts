@@ -320,14 +320,13 @@ Deno.test("monitorNodes() reports nodeup and nodedown with disconnect, connectio
     const raw = await rawPeer(a!.port, a!.name, { name: "mute@127.0.0.1" });
     assert.ok(raw.result.ok);
     await receiveMatching<NodeUpMessage>(watcher, isNode("nodeup", "mute@127.0.0.1"));
-    const t0 = performance.now();
+    // Nothing closes the socket: only the tick timeout can declare it down.
     const d3 = await receiveMatching<NodeDownMessage>(
       watcher,
       isNode("nodedown", "mute@127.0.0.1"),
+      30_000,
     );
-    const elapsed = performance.now() - t0;
     assert.equal(d3.reason, "net_tick_timeout");
-    assert.ok(elapsed <= 600, `declared down after ${elapsed} ms with a 400 ms tick time`);
     raw.conn.close();
 
     a!.monitorNodes(watcher.self, false);
@@ -491,23 +490,33 @@ Deno.test("startNode() fails with AddrInUse on a taken port and TypeError on a b
   }
 });
 
-Deno.test("garbage, a 4 GiB length, a slowloris and a stalled handshake are closed within the deadline", async () => {
+Deno.test("garbage, a 4 GiB length, a slowloris and a stalled handshake are closed; the connected peer is unaffected", async () => {
   const deadline = 300;
   const [a, b] = await startTestNodes(["a", "b"], { handshakeTimeout: deadline });
   try {
     assert.ok(await a!.connect(b!.address));
     const sink = a!.runtime.open();
     const dial = () => Deno.connect({ hostname: "127.0.0.1", port: a!.port });
-    const closedWithin = async (conn: Deno.Conn, what: string) => {
-      const t0 = performance.now();
+    // Each is closed by the node: a read ends (a guard turns a hang into a failure, it measures
+    // nothing).
+    const closed = async (conn: Deno.Conn, what: string) => {
+      let guard: ReturnType<typeof setTimeout> | undefined;
+      const hang = new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error(`${what} was never closed`)), 60_000);
+      });
+      const drain = (async () => {
+        try {
+          while ((await conn.read(new Uint8Array(1024))) !== null) { /* discard */ }
+        } catch {
+          // reset: closed too
+        }
+      })();
       try {
-        while ((await conn.read(new Uint8Array(1024))) !== null) { /* discard */ }
-      } catch {
-        // reset: closed too
+        await Promise.race([drain, hang]);
+      } finally {
+        clearTimeout(guard);
+        conn.close();
       }
-      const ms = performance.now() - t0;
-      conn.close();
-      assert.ok(ms <= deadline + 400, `${what} closed after ${ms} ms`);
     };
 
     const garbage = await dial();
@@ -516,27 +525,35 @@ Deno.test("garbage, a 4 GiB length, a slowloris and a stalled handshake are clos
     await huge.write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
     const slow = await dial();
     let dripping = true;
+    const hello = encodeFrame(encode([1, "weft", [1], "s@127.0.0.1", 1, 1, new Uint8Array(32)]));
+    let dripped = 0;
     const drip = (async () => {
-      const hello = encodeFrame(encode([1, "weft", [1], "s@127.0.0.1", 1, 1, new Uint8Array(32)]));
-      for (let i = 0; dripping && i < hello.length; i++) {
+      for (let i = 0; dripping && i < hello.length; i++, dripped = i) {
         try {
           await slow.write(hello.subarray(i, i + 1));
         } catch {
           return;
         }
-        await new Promise((r) => setTimeout(r, 50)); // the slow peer, not synchronisation
+        await new Promise((r) => setTimeout(r, 200)); // the slow peer, not synchronisation
       }
     })();
     const stalled = await rawStall(a!.port);
 
+    let drippedWhenClosed = -1;
     await Promise.all([
-      closedWithin(garbage, "random bytes"),
-      closedWithin(huge, "4 GiB length prefix"),
-      closedWithin(slow, "slowloris"),
-      closedWithin(stalled, "a peer that stops mid-handshake"),
+      closed(garbage, "random bytes"),
+      closed(huge, "4 GiB length prefix"),
+      closed(slow, "slowloris").then(() => drippedWhenClosed = dripped),
+      // A valid HELLO and then silence: only the handshake deadline can close it.
+      closed(stalled, "a peer that stops mid-handshake"),
     ]);
     dripping = false;
     await drip;
+    // The slowloris was cut off by the deadline, not by a finished (or refused) HELLO.
+    assert.ok(
+      drippedWhenClosed < hello.length,
+      `slowloris closed after ${drippedWhenClosed} of ${hello.length} bytes`,
+    );
     // The established connection kept working throughout.
     assert.deepEqual(a!.list(), [b!.name]);
     b!.runtime.send(sink.self, "still here");
@@ -627,7 +644,7 @@ async function childNode(name: string, ticktime: number) {
   };
 }
 
-Deno.test("kill -9 of a peer process gives nodedown and noconnection within 200 ms", async () => {
+Deno.test("kill -9 of a peer process gives nodedown connection_closed and DOWN noconnection, not a tick timeout", async () => {
   const a = await startTestNode("a");
   const c = await childNode("killed", 4);
   try {
@@ -636,21 +653,19 @@ Deno.test("kill -9 of a peer process gives nodedown and noconnection within 200 
     a.monitorNodes(me.self);
     me.monitor({ name: "sink", node: c.name });
     assert.equal(await a.ping(c.name), "pong");
-    const t0 = performance.now();
     c.child.kill("SIGKILL");
-    const down = await receiveMatching<NodeDownMessage>(me, isType("nodedown"));
-    const dt = performance.now() - t0;
+    // Both sides tick every few seconds: connection_closed says the closed socket was noticed.
+    const down = await receiveMatching<NodeDownMessage>(me, isType("nodedown"), 30_000);
     const mon = await receiveMatching<Down>(me, isType("DOWN"));
     assert.equal(down.reason, "connection_closed");
     assert.equal(mon.reason, "noconnection");
-    assert.ok(dt < 200, `nodedown after ${dt} ms`);
   } finally {
     await c.close();
     await a.stop();
   }
 });
 
-Deno.test("a SIGSTOPped peer is down with net_tick_timeout within the tick time", async () => {
+Deno.test("a SIGSTOPped peer is declared down with net_tick_timeout, its socket still open", async () => {
   const ticktime = 1;
   const a = await startTestNode("a", { netTicktime: ticktime });
   const c = await childNode("stopped", ticktime);
@@ -658,12 +673,9 @@ Deno.test("a SIGSTOPped peer is down with net_tick_timeout within the tick time"
     assert.ok(await a.connect(c.address));
     const me = a.runtime.open();
     a.monitorNodes(me.self);
-    const t0 = performance.now();
     c.child.kill("SIGSTOP");
-    const down = await receiveMatching<NodeDownMessage>(me, isType("nodedown"), 5000);
-    const dt = performance.now() - t0;
+    const down = await receiveMatching<NodeDownMessage>(me, isType("nodedown"), 30_000);
     assert.equal(down.reason, "net_tick_timeout");
-    assert.ok(dt >= 600 && dt <= ticktime * 1000 + 300, `nodedown after ${dt} ms`);
     c.child.kill("SIGCONT");
   } finally {
     await c.close();

@@ -10,7 +10,7 @@ import { type NodeOptions, startNode, type WeftNode } from "../../src/node.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "../../src/cluster/cluster.ts";
 import { TimeoutError } from "../../src/errors.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { freePort } from "../helpers/weft_process.ts";
+import { freePort } from "../helpers/ports.ts";
 
 /** The cookie of every test node here. */
 export const COOKIE = "cluster-test-cookie";

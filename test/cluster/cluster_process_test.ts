@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { startEpmdServer } from "../../src/distribution/epmd/mod.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { freePort, runWeft, WeftProcess } from "../helpers/weft_process.ts";
+import { freePort } from "../helpers/ports.ts";
+import { runWeft, WeftProcess } from "../helpers/weft_process.ts";
 
 const COOKIE = "cluster-process-test";
 

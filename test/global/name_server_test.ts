@@ -16,6 +16,15 @@ const names = (n: { global: { registered(): string[]; whereis(x: string): Pid | 
 const isConflict = (m: unknown) =>
   (m as GlobalNameConflictMessage)?.type === "global_name_conflict";
 
+/**
+ * Waits until the wall clock has moved past the current millisecond: registration times are
+ * `Date.now()`, so a name registered after this is the later one, on any node of this process.
+ */
+async function laterMillisecond(): Promise<void> {
+  const now = Date.now();
+  await waitFor(() => Date.now() > now, { interval: 1 });
+}
+
 Deno.test("register() / whereis() / send() / registered() / unregister() on one node", async () => {
   const node = await startTestNode("a");
   try {
@@ -192,7 +201,7 @@ Deno.test("trans() holds a cluster-wide lock: critical sections on three nodes n
             inside++;
             entered++;
             maxInside = Math.max(maxInside, inside);
-            await new Promise((r) => setTimeout(r, 2));
+            await new Promise((r) => setTimeout(r, 2)); // hold the lock a while: the work
             inside--;
           }))
       ),
@@ -265,7 +274,7 @@ Deno.test("partition with the same name on both sides, then heal: the earlier on
     const pd = d.runtime.open();
     const pc = c.runtime.open();
     assert.ok(await b.global.register("leader", pb.self));
-    await new Promise((r) => setTimeout(r, 5)); // a later registration time on the other side
+    await laterMillisecond(); // a later registration time on the other side
     assert.ok(await d.global.register("leader", pd.self));
     assert.ok(await c.global.register("only_c", pc.self));
     assert.ok(await a.global.register("only_a", a.runtime.open().self));
@@ -304,7 +313,7 @@ Deno.test("partition heal: a custom resolver of the earlier registration decides
         },
       }),
     );
-    await new Promise((r) => setTimeout(r, 5));
+    await laterMillisecond();
     assert.ok(await c.global.register("svc", pc.self));
     await faults.heal();
     await converged(nodes, names, { svc: String(pc.self) });
@@ -325,7 +334,7 @@ Deno.test("partition heal: a resolver that keeps neither drops the name everywhe
     const pa = a.runtime.open();
     const pb = b.runtime.open();
     assert.ok(await a.global.register("x", pa.self, { resolve: () => undefined }));
-    await new Promise((r) => setTimeout(r, 5));
+    await laterMillisecond();
     assert.ok(await b.global.register("x", pb.self));
     await faults.heal();
     await converged(nodes, names, {});

@@ -140,6 +140,19 @@ export class WeftProcess {
     return match!;
   }
 
+  /**
+   * The port the node listens on, from its `listening on host:port` line: start the node
+   * without `--port` (or with `--port 0`) and `--log-level info`, so that it binds a port of its
+   * choice and no other process can take it first.
+   *
+   * @param timeout how long to wait for the line, in milliseconds
+   * @returns the port
+   */
+  async listenPort(timeout = 60_000): Promise<number> {
+    const [, port] = await this.waitForOutput(/listening on \S+:(\d+)/, timeout);
+    return Number(port);
+  }
+
   /** Sends `signal` to the process. */
   kill(signal: Deno.Signal = "SIGTERM"): void {
     try {
@@ -165,12 +178,4 @@ export class WeftProcess {
     }
     await this.#done;
   }
-}
-
-/** A free loopback TCP port. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }

@@ -3,7 +3,7 @@
  * their exit status and what they print.
  */
 import assert from "node:assert/strict";
-import { freePort, runWeft, WeftProcess } from "../helpers/weft_process.ts";
+import { runWeft, WeftProcess } from "../helpers/weft_process.ts";
 
 Deno.test("weft --eval prints the last expression's value and exits 0", async () => {
   const r = await runWeft([
@@ -99,15 +99,12 @@ Deno.test("weft shell over a pipe evaluates lines, keeps bindings and goes on af
 });
 
 Deno.test("weft --no-repl serves until SIGTERM, then leaves: the peer sees nodedown", async () => {
-  const port = freePort();
   const b = new WeftProcess([
     "--name",
     "b@127.0.0.1",
     "--no-epmd",
     "--cookie",
     "c",
-    "--port",
-    String(port),
     "--no-repl",
     "--log-level",
     "info",
@@ -116,7 +113,7 @@ Deno.test("weft --no-repl serves until SIGTERM, then leaves: the peer sees noded
   try {
     // Both started: b listening, a at its prompt (generous deadlines: CI runs
     // many node processes at once).
-    await b.waitForOutput(/listening on/, 60_000);
+    const port = await b.listenPort(60_000);
     await a.waitForOutput(/weft\(a@127\.0\.0\.1\)1> /, 60_000);
     await a.write(
       `monitorNodes(); await Node.connect("b@127.0.0.1:${port}")\n`,
@@ -169,21 +166,18 @@ Deno.test("weft --script runs a TypeScript file with the shell's names, its args
 });
 
 Deno.test("weft --remsh --eval evaluates on the other node and brings back output and status", async () => {
-  const port = freePort();
   const b = new WeftProcess([
     "--name",
     "b@127.0.0.1",
     "--no-epmd",
     "--cookie",
     "c",
-    "--port",
-    String(port),
     "--no-repl",
     "--log-level",
     "info",
   ]);
   try {
-    await b.waitForOutput(/listening/);
+    const port = await b.listenPort();
     const target = `b@127.0.0.1:${port}`;
     const common = ["--remsh", target, "--no-epmd", "--cookie", "c", "--eval"];
     const r = await runWeft([

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { listNames } from "../../src/distribution/epmd/client.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { freePort, runWeft, WeftProcess } from "../helpers/weft_process.ts";
+import { freePort } from "../helpers/ports.ts";
+import { runWeft, WeftProcess } from "../helpers/weft_process.ts";
 
 const EPMD = "/usr/bin/epmd";
 const noEpmd = !exists(EPMD);
@@ -70,8 +71,7 @@ function sname(name: string, host: string): string {
 async function startNode(args: string[]): Promise<{ proc: WeftProcess; port: number }> {
   const proc = new WeftProcess([...args, "--cookie", COOKIE, "--no-repl", "--log-level", "info"]);
   try {
-    const [, port] = await proc.waitForOutput(/listening on \S+:(\d+)/, 20_000);
-    return { proc, port: Number(port) };
+    return { proc, port: await proc.listenPort(20_000) };
   } catch (e) {
     await proc.close();
     throw e;

@@ -62,11 +62,23 @@ Deno.test("send() lets a TypeError from the router (a message that cannot cross)
   });
 });
 
-Deno.test("send() to a remote pid without a router is dropped", async () => {
+Deno.test("send() to a remote pid without a router is dropped: not delivered here, not kept for later", async () => {
   const rt = new Runtime({ node: A });
   try {
+    const local = rt.open({ label: "x" });
+    rt.register("x", local.self);
     rt.send(remote(), "lost");
     rt.send({ name: "x", node: B }, "lost");
+    // Not taken for the local process of the same name.
+    await assert.rejects(local.receive((m) => m === "lost", { timeout: 0 }), {
+      name: "TimeoutError",
+    });
+    // Not queued: a router installed afterwards sees only what is sent from then on.
+    const router = new RecordingRouter();
+    rt.router = router;
+    rt.send(remote(), "routed");
+    assert.deepEqual(router.ofOp("send").map((s) => s.msg), ["routed"]);
+    assert.deepEqual(router.ofOp("reg_send"), []);
   } finally {
     await rt.shutdown();
   }

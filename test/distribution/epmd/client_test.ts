@@ -19,16 +19,10 @@ import {
   weftEntry,
 } from "../../../src/distribution/epmd/types.ts";
 import { encodePort2Response } from "../../../src/distribution/epmd/wire.ts";
+import { freePort } from "../../helpers/ports.ts";
 
 function start() {
   return startEpmdServer({ hostname: "127.0.0.1", port: 0 });
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** A listener that runs `reply` on every connection it accepts: a port mapper gone wrong. */

@@ -7,17 +7,11 @@ import {
 } from "../../../src/distribution/epmd/daemon.ts";
 import { startEpmdServer } from "../../../src/distribution/epmd/server.ts";
 import { waitFor } from "../../helpers/wait.ts";
+import { freePort } from "../../helpers/ports.ts";
 
 /** Stands in for main.ts: handles `epmd --daemon --port P --address A`. */
 const DAEMON_MAIN = new URL("../../helpers/epmd_daemon_main.ts", import.meta.url);
 const DAEMON_MAIN_PATH = decodeURIComponent(DAEMON_MAIN.pathname);
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** Pids of test daemons on `port`, found by their command line in /proc. */
 function daemonPids(port: number): number[] {

@@ -16,6 +16,7 @@ import { startEpmdServer } from "../../../src/distribution/epmd/server.ts";
 import { isWeftEntry } from "../../../src/distribution/epmd/types.ts";
 import { FORGING_NAMES, rawAlive2 } from "../../helpers/epmd_raw.ts";
 import { waitFor } from "../../helpers/wait.ts";
+import { freePort } from "../../helpers/ports.ts";
 
 const EPMD = "/usr/bin/epmd";
 const ERL = "/usr/bin/erl";
@@ -30,13 +31,6 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** Runs Erlang's `epmd` in the foreground on a free loopback port until `stop()`. */
