@@ -152,8 +152,8 @@ export const PROCESS_NAMESPACE_DOCS: Readonly<Record<string, Doc>> = {
   },
   "Process.trapExit": { signature: "Process.trapExit(flag)", summary: "trap exits on/off" },
   "Process.register": {
-    signature: "Process.register(pid, name)",
-    summary: "register pid under name (either order)",
+    signature: "Process.register(name, pid?)",
+    summary: "register pid (default: this process) under name",
   },
   "Process.unregister": { signature: "Process.unregister(name)", summary: "remove a name" },
   "Process.whereis": { signature: "Process.whereis(name)", summary: "the pid under name" },

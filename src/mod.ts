@@ -131,7 +131,6 @@ export {
   type RestartType,
   type ServerName,
   type ServerRef,
-  setGlobalNameRegistry,
   StartError,
   type StartOptions,
   type Strategy,

@@ -85,7 +85,6 @@ export type {
   TaskSupervisorNamespace,
   TaskSupervisorOptions,
 } from "./task_supervisor.ts";
-export { setGlobalNameRegistry } from "./name.ts";
 export type { GlobalName, NameRegistry, ServerName, ServerRef, ViaName } from "./name.ts";
 export { AlreadyStartedError, ExitError, StartError, SupervisorError } from "./errors.ts";
 export type { SupervisorErrorCode } from "./errors.ts";

@@ -28,7 +28,7 @@
  * @module
  */
 
-import { ProcessExitError } from "../errors.ts";
+import { describeType, ProcessExitError } from "../errors.ts";
 import type { Pid, Ref } from "../term/pid.ts";
 import { contextOrUndefined, processStorage, setFallbackContext } from "./_context.ts";
 import type { Runtime } from "./runtime.ts";
@@ -461,13 +461,11 @@ export function trapExit(flag: boolean): boolean {
 }
 
 /**
- * Registers a name for a process of the running node: `register(name)`
- * names the running process; `register(name, pid)` (Erlang's order) and
- * `register(pid, name)` (Elixir's) name `pid`.
+ * Registers `name` for the running process, on its node.
  *
- * @param a the name, or the pid
- * @param b the pid, or the name
- * @throws {NameError} when the name is taken or the process cannot take it
+ * @param name the name
+ * @throws {NameError} when the name is taken or the process already has one
+ * @throws {TypeError} when `name` is not a string (the name comes first)
  *
  * @example
  * ```ts
@@ -481,10 +479,38 @@ export function trapExit(flag: boolean): boolean {
  * await rt.shutdown();
  * ```
  */
-export function register(a: string | Pid, b?: Pid | string): void {
+export function register(name: string): void;
+/**
+ * Registers `name` for `pid`, a process of the running node. The name comes first, as in
+ * Erlang's `register(Name, Pid)`, `Runtime.register` and `global.register`.
+ *
+ * @param name the name
+ * @param pid the process to name
+ * @throws {NameError} when the name is taken, or the process is dead, remote or named already
+ * @throws {TypeError} when `name` is not a string or `pid` not a pid
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "./runtime.ts";
+ * import { register, runInProcess, whereis } from "./current.ts";
+ * const rt = new Runtime();
+ * const worker = rt.open();
+ * runInProcess(rt.open(), () => {
+ *   register("worker", worker.self);
+ *   console.assert(whereis("worker")!.equals(worker.self));
+ * });
+ * await rt.shutdown();
+ * ```
+ */
+export function register(name: string, pid: Pid): void;
+export function register(name: string, pid?: Pid): void {
   const ctx = current();
-  if (typeof a === "string") ctx.runtime.register(a, (b as Pid | undefined) ?? ctx.self);
-  else ctx.runtime.register(b as string, a);
+  if (typeof name !== "string") {
+    throw new TypeError(
+      `Cannot register: the name comes first, register(name, pid?), received ${describeType(name)}`,
+    );
+  }
+  ctx.runtime.register(name, pid ?? ctx.self);
 }
 
 /**
@@ -616,9 +642,10 @@ export function flush(): unknown[] {
 }
 
 /**
- * Every process function above by name, for code that puts them in scope
- * as a set: the shell's names, and the prelude of functions sent to
- * another node.
+ * Every process function above by name: the one definition of the process
+ * API. The shell puts them in scope, the rpc prelude sends them along with
+ * a function run on another node, and the `Process` namespace is built from
+ * them.
  *
  * @example
  * ```ts

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { haveTmux, TmuxSession } from "../helpers/tmux.ts";
-import { freePort, WeftProcess } from "../helpers/weft_process.ts";
+import { WeftProcess } from "../helpers/weft_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -32,21 +32,24 @@ function startA(home: string, extra: string[] = []): Promise<TmuxSession> {
 }
 
 /** A node b with no shell, on a known port. */
-async function startB(port: number): Promise<WeftProcess> {
+/** Node b, serving without a shell on a port of its choice. */
+async function startB(): Promise<{ b: WeftProcess; port: number }> {
   const b = new WeftProcess([
     "--name",
     "b@127.0.0.1",
     "--no-epmd",
     "--cookie",
     "c",
-    "--port",
-    String(port),
     "--no-repl",
     "--log-level",
     "info",
   ]);
-  await b.waitForOutput(/listening/);
-  return b;
+  try {
+    return { b, port: await b.listenPort() };
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
 }
 
 /** The last non-empty screen line. */
@@ -179,8 +182,7 @@ Deno.test({
   ignore,
   fn: async () => {
     const home = await Deno.makeTempDir();
-    const port = freePort();
-    const b = await startB(port);
+    const { b, port } = await startB();
     const t = await startA(home);
     try {
       await t.waitForScreen(new RegExp(`${A}1>$`, "m"));
@@ -223,8 +225,7 @@ Deno.test({
   ignore,
   fn: async () => {
     const home = await Deno.makeTempDir();
-    const port = freePort();
-    const b = await startB(port);
+    const { b, port } = await startB();
     const t = await startA(home, ["--net-ticktime", "2"]);
     const step = async (input: string, expect: RegExp) => {
       await t.type(input);
@@ -247,7 +248,7 @@ Deno.test({
         /^42$/m,
       );
       await step(
-        'Process.register(w, "doubler"); Process.whereis("doubler")?.equals(w)',
+        'Process.register("doubler", w); Process.whereis("doubler")?.equals(w)',
         /^true$/m,
       );
       await step("Process.info(w).registeredName", /^"doubler"$/m);
@@ -296,8 +297,7 @@ Deno.test({
   ignore,
   fn: async () => {
     const home = await Deno.makeTempDir();
-    const port = freePort();
-    const b = await startB(port);
+    const { b, port } = await startB();
     const t = await TmuxSession.start(
       [
         Deno.execPath(),

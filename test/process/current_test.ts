@@ -205,17 +205,21 @@ Deno.test("monitor and demonitor through free functions", async () => {
   );
 });
 
-Deno.test("register takes Erlang's or Elixir's argument order; whereis and unregister", async () => {
+Deno.test("register(name, pid?) names this process or another; whereis and unregister", async () => {
   await withShell((rt, shell) =>
     runInProcess(shell, () => {
       register("shell");
       assert.ok(whereis("shell")!.equals(self()));
       const other = rt.open();
-      register("erlang_order", other.self);
+      register("other", other.self);
+      assert.ok(whereis("other")!.equals(other.self));
+      // The name comes first: the pid first is a TypeError that says so, and names nothing.
       const third = rt.open();
-      register(third.self, "elixir_order");
-      assert.ok(whereis("erlang_order")!.equals(other.self));
-      assert.ok(whereis("elixir_order")!.equals(third.self));
+      assert.throws(
+        () => (register as (a: unknown, b: unknown) => void)(third.self, "swapped"),
+        { name: "TypeError", message: /^Cannot register: the name comes first/ },
+      );
+      assert.equal(whereis("swapped"), undefined);
       unregister("shell");
       assert.equal(whereis("shell"), undefined);
       assert.throws(() => unregister("shell"), NameError);
