@@ -98,6 +98,7 @@ import {
   DEFAULT_NET_TICKTIME,
   type HandshakeStatus,
   MAX_HANDSHAKE_FRAME,
+  MAX_PEERS,
   type NodeDownReason,
   OP_PEERS,
   OP_PING,
@@ -1106,6 +1107,9 @@ export class NetKernel implements SignalRouter {
         if (
           other === e || other.peer === undefined || other.peer.hidden || other.conn === undefined
         ) continue;
+        // A receiver refuses longer lists; past this many, the mesh's own
+        // PEERS exchanges between the others carry the rest.
+        if (peers.length === MAX_PEERS) break;
         peers.push([other.name, this.#addresses.get(other.name)?.port ?? 0]);
       }
     }
@@ -1149,7 +1153,7 @@ export class NetKernel implements SignalRouter {
     switch (d.kind) {
       case "signal":
         try {
-          this.#runtime.dispatch(d.signal);
+          this.#runtime.dispatch(d.signal, e.name);
         } catch (err) {
           throw new DecodeError(
             `Malformed distribution message: ${err instanceof Error ? err.message : err}`,

@@ -46,8 +46,10 @@ import { DecodeError } from "../errors.ts";
 import type { Signal } from "../process/types.ts";
 import { decode, encodeParts } from "../term/codec.ts";
 import type { MessageBody } from "./connection.ts";
+import { parseNodeName } from "../term/node_name.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import {
+  MAX_PEERS,
   OP_DEMONITOR,
   OP_EXIT,
   OP_LINK,
@@ -272,10 +274,13 @@ export function decodeBody(body: Uint8Array, self: string, peer: string): Decode
       arity(m, 3, 3);
       const listenPort = port(m[1]);
       const list = m[2];
-      if (!Array.isArray(list) || list.length > 10000) throw malformed("PEERS list");
+      if (!Array.isArray(list)) throw malformed("PEERS list");
+      if (list.length > MAX_PEERS) {
+        throw malformed(`PEERS list of ${list.length} entries (at most ${MAX_PEERS})`);
+      }
       const peers = list.map((p): PeerAddress => {
         if (!Array.isArray(p) || p.length !== 2) throw malformed("PEERS entry");
-        return { name: name(p[0]), port: port(p[1]) };
+        return { name: nodeName(p[0]), port: port(p[1]) };
       });
       return { kind: "peers", listenPort, peers };
     }
@@ -322,6 +327,21 @@ function ref(v: unknown): Ref {
 
 function name(v: unknown): string {
   if (typeof v !== "string" || v.length === 0 || v.length > 1024) throw malformed("bad name");
+  return v;
+}
+
+/** A full node name, `name@host` without a port: the only names a PEERS entry may hold. */
+function nodeName(v: unknown): string {
+  if (typeof v !== "string" || v.length > 255) throw malformed("PEERS entry name");
+  let parsed;
+  try {
+    parsed = parseNodeName(v);
+  } catch {
+    throw malformed(`PEERS entry ${JSON.stringify(v)} is not a node name`);
+  }
+  if (parsed.port !== undefined || parsed.full !== v) {
+    throw malformed(`PEERS entry ${JSON.stringify(v)} is not a node name`);
+  }
   return v;
 }
 

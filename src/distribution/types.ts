@@ -179,6 +179,12 @@ export const OP_SPAWN_REPLY = 11;
  * it is connected to, so the receiver can join the mesh.
  */
 export const OP_PEERS = 20;
+/**
+ * Most entries in one PEERS list: a sender lists at most this many of its
+ * peers, and a receiver treats a longer list as malformed (a peer could
+ * otherwise make a node dial thousands of addresses).
+ */
+export const MAX_PEERS = 256;
 /** `[21, id]`: a liveness probe (`ping`); answered with PONG. */
 export const OP_PING = 21;
 /** `[22, id]`: the answer to PING. */

@@ -1246,8 +1246,18 @@ export class Runtime {
    * a dead process, are dropped; a `link` or `monitor` of one is answered
    * through the router with `link_exit` / `down` and reason `"noproc"`.
    *
+   * With `sender` (the node whose connection carried the signal), a signal
+   * that claims to come from a process of any other node is refused: it is
+   * dropped with one warning in the log, and the connection stays up. A
+   * peer is trusted with its own processes, never with a third node's
+   * (an EXIT `kill` "from" a process elsewhere, a LINK then LINK_EXIT in
+   * another node's name), nor with references it did not make.
+   *
    * @param signal the signal
-   * @throws {TypeError} when the signal is malformed
+   * @param sender the node that sent it, when it came over a connection
+   * @returns `false` when the signal was refused as forged, `true` otherwise
+   * @throws {TypeError} when the signal is malformed, or its sender is a
+   *   process of this node
    *
    * @example
    * ```ts
@@ -1260,12 +1270,28 @@ export class Runtime {
    * await rt.shutdown();
    * ```
    */
-  dispatch(signal: Signal): void {
+  dispatch(signal: Signal, sender?: string): boolean {
     if (typeof signal !== "object" || signal === null) {
       throw new TypeError(
         `Cannot dispatch signal: expected an object, received ${describeType(signal)}`,
       );
     }
+    if (sender !== undefined) {
+      const forged = forgedOrigin(signal, sender);
+      if (forged !== undefined) {
+        log.warning("Refused a {op} signal from node {sender}: {why}", {
+          op: signal.op,
+          sender,
+          why: forged,
+        });
+        return false;
+      }
+    }
+    this.#applyRemote(signal);
+    return true;
+  }
+
+  #applyRemote(signal: Signal): void {
     switch (signal.op) {
       case "send": {
         checkPid(signal.to, "dispatch send");
@@ -1570,4 +1596,44 @@ export class Runtime {
 function withoutPort(node: string): string {
   const m = /^([^@]+@(?:\[[^\]]+\]|[^:]+)):\d+$/.exec(node);
   return m === null ? node : m[1]!;
+}
+
+/**
+ * Why a signal that `sender`'s connection carried cannot be from `sender`,
+ * or `undefined` when it can: its `from` must be a process (or, for
+ * MONITOR_EXIT, a name) of `sender`, and a monitor's reference one that
+ * `sender` made.
+ */
+function forgedOrigin(signal: Signal, sender: string): string | undefined {
+  switch (signal.op) {
+    case "send":
+    case "reg_send":
+      // The wire carries no sender for messages: nothing to forge.
+      return undefined;
+    case "link":
+    case "unlink":
+    case "exit":
+    case "link_exit":
+    case "monitor":
+    case "demonitor": {
+      const from: unknown = signal.from;
+      if (from instanceof Pid && from.node !== sender) {
+        return `its sender ${from} is not a process of ${sender}`;
+      }
+      if (signal.op === "monitor" || signal.op === "demonitor") {
+        const ref: unknown = signal.ref;
+        if (ref instanceof Ref && ref.node !== sender) {
+          return `its reference was not made by ${sender}`;
+        }
+      }
+      return undefined;
+    }
+    case "down": {
+      const from: unknown = signal.from;
+      const node = from instanceof Pid ? from.node : isRemoteName(from) ? from.node : sender;
+      return node === sender ? undefined : `the process it reports is not one of ${sender}`;
+    }
+    default:
+      return undefined;
+  }
 }

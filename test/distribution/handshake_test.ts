@@ -279,3 +279,90 @@ Deno.test("acceptHandshake() fails with protocol on a frame over 64 KiB", async 
   assert.equal(result.reason, "protocol");
   assert.match(result.detail, /Frame too large/);
 });
+
+Deno.test("acceptHandshake() and initiateHandshake() refuse creation 0", async () => {
+  const [ra, rb] = await pairUp({ a: { ...A, creation: 0 } });
+  assert.ok(!ra.ok && !rb.ok);
+  assert.equal(rb.reason, "protocol");
+  assert.match(rb.detail, /creation must be nonzero/);
+  const [rc, rd] = await pairUp({ b: { ...B, creation: 0 } });
+  assert.ok(!rc.ok && !rd.ok);
+  assert.equal(rc.reason, "protocol");
+  assert.match(rc.detail, /creation must be nonzero/);
+});
+
+Deno.test("acceptHandshake() fails with protocol on a tick instead of HELLO", async () => {
+  const [c, s] = memoryPair();
+  const accepted = acceptHandshake(io(s), {
+    self: B,
+    cookie: importCookie("secret"),
+    decide: () => "ok",
+  });
+  await c.write(new Uint8Array([0, 0, 0, 0]));
+  const result = await accepted;
+  c.close();
+  s.close();
+  assert.ok(!result.ok);
+  assert.equal(result.reason, "protocol");
+});
+
+Deno.test("acceptHandshake() settles only after the initiator's proof, and a refusal reads as nok", async () => {
+  const settled: string[] = [];
+  const run = async (cookieA: string, settle: boolean) => {
+    const [ca, cb] = memoryPair();
+    try {
+      return await Promise.all([
+        initiateHandshake(io(ca), { self: A, cookie: importCookie(cookieA), peer: B.name }),
+        acceptHandshake(io(cb), {
+          self: B,
+          cookie: importCookie("secret"),
+          decide: () => "ok",
+          settle: (hello, status) => {
+            settled.push(`${hello.name} ${hello.creation} ${status}`);
+            return settle;
+          },
+        }),
+      ]);
+    } finally {
+      ca.close();
+      cb.close();
+    }
+  };
+  const [bad] = await run("wrong", true);
+  assert.ok(!bad.ok && bad.reason === "bad_cookie");
+  assert.deepEqual(settled, [], "a peer without the cookie settles nothing");
+  const [refusedA, refusedB] = await run("secret", false);
+  assert.deepEqual(settled, ["a@host 11 ok"]);
+  assert.ok(!refusedA.ok && !refusedB.ok);
+  assert.equal(refusedA.reason, "nok");
+  assert.equal(refusedB.reason, "nok");
+});
+
+Deno.test("initiateHandshake() aborts before REPLY when its attempt is no longer wanted", async () => {
+  const [ca, cb] = memoryPair();
+  let settled = false;
+  try {
+    const [ra, rb] = await Promise.all([
+      initiateHandshake(io(ca), {
+        self: A,
+        cookie: importCookie("secret"),
+        peer: B.name,
+        stillWanted: () => false,
+      }),
+      acceptHandshake(io(cb), {
+        self: B,
+        cookie: importCookie("secret"),
+        decide: () => "alive",
+        settle: () => (settled = true),
+      }),
+    ]);
+    assert.ok(!ra.ok && !rb.ok);
+    assert.equal(ra.reason, "nok");
+    assert.equal(rb.reason, "closed");
+    assert.match(rb.detail, /superseded/);
+    assert.equal(settled, false);
+  } finally {
+    ca.close();
+    cb.close();
+  }
+});

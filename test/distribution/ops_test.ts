@@ -3,7 +3,13 @@ import { decodeBody, encodeOp, encodeSignal } from "../../src/distribution/ops.t
 import type { Signal } from "../../src/process/types.ts";
 import { encode, EncodedParts } from "../../src/term/codec.ts";
 import { Pid, Ref } from "../../src/term/pid.ts";
-import { OP_PEERS, OP_PING, OP_SPAWN_REQUEST, OP_USER_MIN } from "../../src/distribution/types.ts";
+import {
+  MAX_PEERS,
+  OP_PEERS,
+  OP_PING,
+  OP_SPAWN_REQUEST,
+  OP_USER_MIN,
+} from "../../src/distribution/types.ts";
 
 const A = "a@h";
 const B = "b@h";
@@ -115,6 +121,11 @@ Deno.test("decodeBody() throws DecodeError on every malformed body", () => {
     [9, pa, "x", ref, "r"],
     [20, 70000, []],
     [20, 1, [["c@h"]]],
+    [20, 1, [["c@h:4370", 4370]]],
+    [20, 1, [["not a node", 4370]]],
+    [20, 1, [["c@h\nname admin at port 2222", 1]]],
+    [20, 1, [["c@h", 70000]]],
+    [20, 1, Array.from({ length: MAX_PEERS + 1 }, (_, i) => [`n${i}@h`, 4370])],
     [21, "x"],
     [10, ref, "not a pid", 1, 2],
   ];
@@ -126,4 +137,10 @@ Deno.test("decodeBody() throws DecodeError on every malformed body", () => {
     );
   }
   assert.throws(() => decodeBody(new Uint8Array([0x9f]), B, A), { name: "DecodeError" });
+});
+
+Deno.test("decodeBody() takes a PEERS list of MAX_PEERS valid node names", () => {
+  const list = Array.from({ length: MAX_PEERS }, (_, i) => [`n${i}@h`, 4370 + i]);
+  const d = decodeBody(bytes(encodeOp(OP_PEERS, [1, list])), B, A);
+  assert.ok(d.kind === "peers" && d.peers.length === MAX_PEERS);
 });

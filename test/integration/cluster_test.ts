@@ -218,3 +218,41 @@ Deno.test("parseClusterArgs() reads -n and a config file, and refuses bad input 
     );
   }
 });
+
+Deno.test("cluster -n 5 meshes 20 times in a row: simultaneous connects never leave a pair unconnected", async () => {
+  /** One launch: meshed within the launcher's own deadline, no connection replaced, clean exit. */
+  const launch = async (i: number) => {
+    const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
+    // Generous deadlines, for a loaded machine: a pair left unconnected
+    // never meshes, however long the launcher waits.
+    const launcher = new Launcher([
+      "-n",
+      "5",
+      "--no-repl",
+      "--epmd-port",
+      String(epmd.port),
+      "--timeout",
+      "90000",
+    ]);
+    try {
+      await launcher.waitFor(/cluster: (cluster of 5 nodes meshed in \d+ ms|not meshed)/, 120_000);
+      assert.match(
+        launcher.output,
+        /cluster of 5 nodes meshed/,
+        `launch ${i}:\n${launcher.output}`,
+      );
+      assert.doesNotMatch(launcher.output, /replacing its old connection/, `launch ${i}`);
+      launcher.kill("SIGTERM");
+      assert.equal(await launcher.exited(), 0, `launch ${i}:\n${launcher.output}`);
+    } finally {
+      await launcher.close();
+      await epmd.close();
+    }
+  };
+  // Two launches at a time (each is six processes; more only queue for the CPU): independent port
+  // mappers, ports chosen by the system, so they cannot interfere.
+  const CONCURRENT = 2;
+  for (let i = 0; i < 20; i += CONCURRENT) {
+    await Promise.all(Array.from({ length: CONCURRENT }, (_, k) => launch(i + k)));
+  }
+});
