@@ -45,6 +45,7 @@ import {
 } from "./docs.ts";
 import { formatValue } from "./format.ts";
 import { rpc } from "../src/rpc/namespace.ts";
+import { CRDT_PROVIDER } from "./crdt_scope.ts";
 import { GROUPS_PROVIDERS } from "./groups_scope.ts";
 import { RPC_PROVIDER } from "./rpc_scope.ts";
 import { CLUSTER_SHELL_PROVIDER } from "../src/cluster/shell.ts";
@@ -214,6 +215,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   NODE_PROVIDER,
   RPC_PROVIDER,
   ...GROUPS_PROVIDERS,
+  CRDT_PROVIDER,
   CLUSTER_SHELL_PROVIDER,
   HELPER_PROVIDER,
 ];

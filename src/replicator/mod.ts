@@ -14,8 +14,12 @@
 
 export {
   type CrdtChangedMessage,
+  type CrdtHandleOf,
+  type CrdtHandles,
   CrdtKey,
   type CrdtOpenOptions,
+  type CrdtValueOf,
+  type CrdtValues,
   DEFAULT_ANTI_ENTROPY_INTERVAL,
   DEFAULT_DELTA_INTERVAL,
   DEFAULT_PRUNE_AFTER,
@@ -37,4 +41,5 @@ export {
   type WriteOptions,
 } from "./replica.ts";
 export { DigestTree } from "./digest_tree.ts";
+export { crdt, type CrdtNamespace } from "./namespace.ts";
 export * from "./types.ts";

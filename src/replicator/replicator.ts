@@ -723,6 +723,20 @@ export class CrdtKey<V = any, H = any> {
   delete(options: WriteOptions = {}): Promise<void> {
     return this.#replicator.delete(this.key, options);
   }
+
+  /** How the shell prints it: the key, its type and its value here. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options: unknown) => string,
+    options: unknown,
+  ): string {
+    let value: string;
+    try {
+      value = inspect(this.#replicator.value(this.key), options);
+    } catch (e) {
+      value = `(${(e as Error).message})`;
+    }
+    return `#CrdtKey<${this.key} ${this.type} = ${value}>`;
+  }
 }
 
 /**
