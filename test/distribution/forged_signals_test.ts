@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { encode } from "../../src/term/codec.ts";
-import { encodeFrame } from "../../src/term/frame.ts";
+import { encodeFrame } from "../../src/distribution/frame_format.ts";
 import { FRAME_MESSAGE } from "../../src/distribution/types.ts";
 import { Pid, Ref } from "../../src/term/pid.ts";
 import { captureLogs, rawPeer, startTestNodes, stopAll } from "../helpers/nodes.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { encode } from "../../src/term/codec.ts";
-import { encodeFrame } from "../../src/term/frame.ts";
+import { encodeFrame } from "../../src/distribution/frame_format.ts";
 import { MSG_HELLO } from "../../src/distribution/types.ts";
 import type { NodeDownMessage } from "../../src/node.ts";
 import { startTestNodes, stopAll } from "../helpers/nodes.ts";
