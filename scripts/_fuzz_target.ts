@@ -9,7 +9,9 @@
  * something to run), registers an echo process `sink`, logs at `info` to
  * stderr (the fuzzer counts the reasons connections were closed for),
  * prints one JSON line `{"port": P, "name": N}` and runs until its stdin
- * closes.
+ * closes. Each line `gc` on its stdin makes it collect garbage (when run
+ * with `--v8-flags=--expose-gc`) and print `{"rss", "heapUsed"}`, so the
+ * fuzzer can tell memory held from memory not yet collected.
  *
  * @module
  */
@@ -39,5 +41,19 @@ const sink = node.runtime.spawn(async (ctx) => {
 }, { label: "sink" });
 node.runtime.register("sink", sink);
 console.log(JSON.stringify({ port: node.port, name: node.name }));
-for await (const _ of Deno.stdin.readable) { /* the fuzzer closes stdin when done */ }
+// Each line "gc" on stdin: collect garbage (run with --v8-flags=--expose-gc) and print the
+// memory figures as one JSON line; stdin closing (the fuzzer is done) stops the node.
+const gc = (globalThis as { gc?: () => void }).gc;
+let pending = "";
+for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+  const lines = (pending + chunk).split("\n");
+  pending = lines.pop()!;
+  for (const line of lines) {
+    if (line.trim() !== "gc") continue;
+    gc?.();
+    gc?.();
+    const { rss, heapUsed } = Deno.memoryUsage();
+    console.log(JSON.stringify({ rss, heapUsed, collected: gc !== undefined }));
+  }
+}
 await node.stop();

@@ -24,16 +24,19 @@
  * Inputs: every mutated or random frame (or burst of raw bytes) written to
  * the target counts once; valid frames the fuzzer needs (the HELLO before a
  * mutated REPLY, the PINGs) do not. The target's RSS is sampled all along
- * from `/proc`; after a warm-up (connections made and torn down, every
- * service touched) it is the baseline.
+ * from `/proc`; after a warm-up (every operation sent once by a genuine
+ * peer) the target collects garbage and reports its heap: the baseline.
+ * Each lane draws its inputs from its own generator seeded from `--seed`.
  *
  * Fails (status 1) when the target exits, stops answering a genuine peer,
- * or its RSS grows past `--max-rss-growth` MiB over the baseline; prints
- * the figures either way: inputs, connections, why the target closed them
- * (from its log), RSS before, peak and after.
+ * its RSS passes `--max-rss` MiB at any time, or its heap after garbage
+ * collection holds more than `--max-heap-growth` MiB more than after the
+ * warm-up (something the fuzzing left behind is kept); prints the figures
+ * either way: inputs, connections, why the target closed them (from its
+ * log), RSS before, peak and after, and the heap held before and after.
  *
  * ```sh
- * deno run -A scripts/fuzz_dist.ts [--inputs 100000] [--seed 1] [--lanes 16] [--max-rss-growth 256]
+ * deno run -A scripts/fuzz_dist.ts [--inputs 100000] [--seed 1] [--lanes 16] [--max-rss 512] [--max-heap-growth 64]
  * ```
  *
  * @module
@@ -112,7 +115,10 @@ interface Options {
   inputs: number;
   seed: number;
   lanes: number;
-  maxRssGrowth: number;
+  /** Bound on the target's RSS at any time, MiB. */
+  maxRss: number;
+  /** Bound on the growth of the target's heap after garbage collection, MiB. */
+  maxHeapGrowth: number;
   /** Share of inputs sent before authentication. */
   preAuthShare: number;
 }
@@ -124,7 +130,8 @@ function parseOptions(args: string[]): Options {
       inputs: { type: "string", default: "100000" },
       seed: { type: "string", default: "1" },
       lanes: { type: "string", default: "16" },
-      "max-rss-growth": { type: "string", default: "256" },
+      "max-rss": { type: "string", default: "512" },
+      "max-heap-growth": { type: "string", default: "64" },
       "pre-auth-share": { type: "string", default: "0.4" },
     },
   });
@@ -140,7 +147,8 @@ function parseOptions(args: string[]): Options {
     inputs: number("inputs", values.inputs, 1),
     seed: number("seed", values.seed, 0),
     lanes: number("lanes", values.lanes, 1),
-    maxRssGrowth: number("max-rss-growth", values["max-rss-growth"], 1),
+    maxRss: number("max-rss", values["max-rss"], 1),
+    maxHeapGrowth: number("max-heap-growth", values["max-heap-growth"], 1),
     preAuthShare: number("pre-auth-share", values["pre-auth-share"], 0),
   };
 }
@@ -453,10 +461,10 @@ function validOps(rng: Rng, cast: Cast): unknown[][] {
     [OP_RPC_CAST, ["node", "self"], [], null],
     [OP_SPAWN_GO, ref],
     [OP_RPC_IO, me, "log", "hello"],
-    [OP_GLOBAL_SYNC, 1, [["g", me, now, "random"]]],
-    [OP_GLOBAL_CLAIM, rng.int(100), "g", me, now, "random"],
+    [OP_GLOBAL_SYNC, 1, [["g", me, now, false]]],
+    [OP_GLOBAL_CLAIM, rng.int(100), "g", me, now, false],
     [OP_GLOBAL_CLAIM_REPLY, rng.int(100), true],
-    [OP_GLOBAL_ADD, rng.int(3), "g", me, now, "random"],
+    [OP_GLOBAL_ADD, rng.int(3), "g", me, now, false],
     [OP_GLOBAL_DEL, rng.int(3), "g", me],
     [OP_GLOBAL_ACK, rng.int(100)],
     [OP_GLOBAL_RESOLVED, "g", me, [them]],
@@ -696,11 +704,17 @@ interface Target {
   reasons: Map<string, number>;
   logLines: number;
   exited: Promise<Deno.CommandStatus>;
+  /** Lines the target printed on stdout after its first, not yet taken. */
+  lines: string[];
+  /** Wakes whoever waits for the next stdout line. */
+  wake: (() => void) | undefined;
+  /** The target's stdin: requests, and its end stops the target. */
+  stdin: WritableStreamDefaultWriter<Uint8Array>;
 }
 
 async function startTarget(): Promise<Target> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TARGET, COOKIE],
+    args: ["run", "-A", "--v8-flags=--expose-gc", TARGET, COOKIE],
     cwd: ROOT,
     stdin: "piped",
     stdout: "piped",
@@ -708,7 +722,17 @@ async function startTarget(): Promise<Target> {
     env: { NO_COLOR: "1" },
   }).spawn();
   const reasons = new Map<string, number>();
-  const target: Target = { child, port: 0, name: "", reasons, logLines: 0, exited: child.status };
+  const target: Target = {
+    child,
+    port: 0,
+    name: "",
+    reasons,
+    logLines: 0,
+    exited: child.status,
+    lines: [],
+    wake: undefined,
+    stdin: child.stdin.getWriter(),
+  };
   void (async () => {
     let partial = "";
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
@@ -721,19 +745,52 @@ async function startTarget(): Promise<Target> {
       }
     }
   })();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`The fuzz target exited before it was ready: ${await child.status}`);
-    text += value;
+  void (async () => {
+    let partial = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop()!;
+      target.lines.push(...lines);
+      target.wake?.();
+    }
+    target.wake?.();
+  })();
+  const first = await nextLine(target);
+  if (first === undefined) {
+    throw new Error(
+      `The fuzz target exited before it was ready: ${JSON.stringify(await child.status)}`,
+    );
   }
-  reader.releaseLock();
-  void child.stdout.cancel().catch(() => {});
-  const ready = JSON.parse(text.slice(0, text.indexOf("\n")));
+  const ready = JSON.parse(first);
   target.port = ready.port;
   target.name = ready.name;
   return target;
+}
+
+/** The target's next stdout line; `undefined` when it has none within 30 s or has exited. */
+async function nextLine(target: Target): Promise<string | undefined> {
+  const deadline = performance.now() + 30_000;
+  while (target.lines.length === 0 && performance.now() < deadline) {
+    const woken = new Promise<void>((resolve) => target.wake = resolve);
+    const timer = setTimeout(() => target.wake?.(), 1000);
+    await woken;
+    clearTimeout(timer);
+  }
+  return target.lines.shift();
+}
+
+/** Memory the target holds once garbage is collected. */
+interface Held {
+  rss: number;
+  heapUsed: number;
+  collected: boolean;
+}
+
+async function collectGarbage(target: Target): Promise<Held> {
+  await target.stdin.write(new TextEncoder().encode("gc\n")).catch(() => {});
+  const line = await nextLine(target);
+  if (line === undefined) throw new Error("The fuzz target did not report its memory");
+  return JSON.parse(line);
 }
 
 /**
@@ -1083,7 +1140,7 @@ async function main(): Promise<number> {
         `  warm-up: the target closed the connection on ops ${refusedTemplates.join(", ")}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const heldBefore = await collectGarbage(target);
     const before = (await rssOf(target.child.pid)) ?? 0;
     peak = before;
 
@@ -1141,8 +1198,8 @@ async function main(): Promise<number> {
     }
     check.wire.close();
     if (!pong) throw new Error("The fuzz target did not answer a genuine PING after the run");
-    await new Promise((resolve) => setTimeout(resolve, 500));
     const after = (await rssOf(target.child.pid)) ?? 0;
+    const heldAfter = await collectGarbage(target);
     const seconds = (performance.now() - started) / 1000;
 
     console.log(`fuzz_dist: seed ${options.seed}, ${options.lanes} lanes, ${seconds.toFixed(1)} s`);
@@ -1165,23 +1222,24 @@ async function main(): Promise<number> {
     }
     console.log(
       `  target RSS: ${mib(before)} MiB before, ${mib(peak)} MiB peak, ${mib(after)} MiB after ` +
-        `(bound: ${options.maxRssGrowth} MiB over before)`,
+        `(bound ${options.maxRss} MiB); heap in use after garbage collection: ` +
+        `${mib(heldBefore.heapUsed)} MiB before, ${mib(heldAfter.heapUsed)} MiB after ` +
+        `(bound: ${options.maxHeapGrowth} MiB more)`,
     );
-    if (peak - before > options.maxRssGrowth * MiB) {
-      failure = `RSS grew by ${
-        mib(peak - before)
-      } MiB, past the bound of ${options.maxRssGrowth} MiB`;
+    if (!heldAfter.collected) failure = "The fuzz target could not collect garbage (--expose-gc)";
+    if (peak > options.maxRss * MiB) {
+      failure = `RSS reached ${mib(peak)} MiB, past the bound of ${options.maxRss} MiB`;
+    }
+    if (heldAfter.heapUsed - heldBefore.heapUsed > options.maxHeapGrowth * MiB) {
+      failure = `The heap held ${mib(heldAfter.heapUsed - heldBefore.heapUsed)} MiB more after ` +
+        `the run, past the bound of ${options.maxHeapGrowth} MiB: something is kept`;
     }
   } catch (e) {
     failure = (e as Error).message;
   } finally {
     sampling = false;
     await sampler;
-    try {
-      await target.child.stdin.close();
-    } catch {
-      // Gone already.
-    }
+    await target.stdin.close().catch(() => {});
     const stop = setTimeout(() => target.child.kill("SIGKILL"), 10_000);
     await target.exited;
     clearTimeout(stop);
