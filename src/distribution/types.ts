@@ -143,9 +143,9 @@ export const TICKS_PER_TICKTIME = 4;
 // ---------------------------------------------------------------------------
 // Operations: process signals (first element of a MESSAGE's CBOR array)
 
-/** `[1, to: Pid, msg, from?: Pid]`: a message to a pid. */
+/** `[1, toId, toSerial, toCreation, msg]`: a message to a process of the receiver. */
 export const OP_SEND = 1;
-/** `[2, name: string, msg, from?: Pid]`: a message to a name registered on the receiver. */
+/** `[2, name: string, msg]`: a message to a name registered on the receiver. */
 export const OP_REG_SEND = 2;
 /** `[3, from: Pid, to: Pid]`: `from` links to `to`. */
 export const OP_LINK = 3;
