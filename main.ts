@@ -105,7 +105,14 @@ async function runNode(options: CliOptions): Promise<number> {
     }
 
     if (options.eval !== undefined) {
-      return await runCode({ code: options.eval, shell, scope, quit, printValue: true });
+      return await runCode({
+        code: options.eval,
+        shell,
+        scope,
+        quit,
+        printValue: true,
+        origin: "--eval",
+      });
     }
 
     if (script !== undefined) {
@@ -117,7 +124,15 @@ async function runNode(options: CliOptions): Promise<number> {
       const signal = waitForTermination();
       try {
         return await Promise.race([
-          runCode({ code: script.code, shell, scope, quit, base, importMeta }),
+          runCode({
+            code: script.code,
+            shell,
+            scope,
+            quit,
+            base,
+            importMeta,
+            origin: options.script!,
+          }),
           signal.promise.then((name) => (name === "SIGINT" ? 130 : 143)),
         ]);
       } finally {

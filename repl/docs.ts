@@ -229,13 +229,33 @@ export const HELPER_DOCS: Readonly<Record<string, Doc>> = {
   },
   i: {
     signature: "i(pid?)",
-    summary: "what a process is doing; i() lists every process",
+    summary: "what a process is doing (asked on its node); i() lists this node's",
     example: "i(self())",
   },
   q: {
     signature: "q(code = 0)",
     summary: "stop this node cleanly and exit with code",
     detail: "In a remote shell (--remsh) q() leaves the remote shell; the node goes on.",
+  },
+  v: {
+    signature: "v(n = -1)",
+    summary: "the value of input n (its prompt number); v() the last, v(-2) the one before",
+    example: "v(3)",
+  },
+  pid: {
+    signature: 'pid("name@host.id.serial")',
+    summary: "a pid from its printed form; pid(id, serial) on this node",
+    detail: "The node must be this one or a connected one (a pid names an incarnation " +
+      "of its node, which the connection tells).",
+    example: 'pid("a@127.0.0.1.8.0")',
+  },
+  stack: {
+    signature: "stack()",
+    summary: "the full stack of the last error, the shell's own frames included",
+    detail: "An error is shown on one line with the place in your code " +
+      "(input:line:column, the script's file:line:column, --eval:1:column); " +
+      "stack() prints everything V8 recorded.",
+    example: "stack()",
   },
 };
 
@@ -313,18 +333,39 @@ export class DocIndex {
   }
 
   /**
-   * The text of `h()`: every section with a line per name.
+   * The text of `h()`: a short introduction, the functions at hand, the
+   * namespaces (`h(Node)` lists one's functions) and the helpers.
    *
    * @returns the text, without a trailing newline
    */
   overview(): string {
-    const lines = ["Names in the shell (h(name) tells more, e.g. h(Node.connect)):"];
+    const functions: string[] = [];
+    const namespaces: [string, Doc][] = [];
+    const helpers: [string, Doc][] = [];
     for (const section of this.#sections) {
-      const entries = Object.entries(section.docs).filter(([, doc]) => doc.signature.includes("("));
-      if (entries.length === 0) continue;
-      lines.push("", section.title, ...table(entries));
+      const entries = Object.entries(section.docs);
+      const isHelpers = section.docs === HELPER_DOCS;
+      for (const [name, doc] of entries) {
+        if (name.includes(".")) continue;
+        if (!doc.signature.includes("(")) namespaces.push([name, doc]);
+        else if (isHelpers) helpers.push([name, doc]);
+        else functions.push(name);
+      }
     }
-    return lines.join("\n");
+    const width = Math.max(...namespaces.map(([n]) => n.length)) + 2;
+    return [
+      "Weft's shell: TypeScript with top-level await, bindings that last, Tab completion.",
+      "h(name) tells more about a name: h(spawn), h(Node), h(Node.connect).",
+      "",
+      "Functions (they act for the process running the code: the shell at the prompt)",
+      ...wrap(functions.join(", "), 76).map((l) => `  ${l}`),
+      "",
+      "Namespaces",
+      ...namespaces.map(([name, doc]) => `  ${name.padEnd(width)}${doc.summary}`),
+      "",
+      "Helpers",
+      ...table(helpers),
+    ].join("\n");
   }
 }
 

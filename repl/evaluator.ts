@@ -29,6 +29,14 @@
  */
 
 import * as acorn from "acorn";
+import {
+  applyEdits,
+  type Edit,
+  positionOf,
+  registerSource,
+  setLocation,
+  sortEdits,
+} from "./locations.ts";
 import { type PositionedSyntaxError, stripTypes } from "./strip_types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -65,6 +73,11 @@ export interface EvaluatorOptions {
    * `filename`...). Default: `{ url: base, main: true }`.
    */
   importMeta?: Record<string, unknown>;
+  /**
+   * What errors name as the place of the code: a script's path,
+   * `--eval`, or `input` (the default) for what is typed at the prompt.
+   */
+  origin?: string;
 }
 
 /**
@@ -84,6 +97,7 @@ export class Evaluator {
   readonly scope: Record<string, unknown>;
   readonly #base: string;
   readonly #importMeta: Record<string, unknown>;
+  readonly #origin: string;
 
   /**
    * @param scope initial bindings (the shell's namespaces and helpers)
@@ -93,6 +107,7 @@ export class Evaluator {
     this.scope = scope;
     this.#base = String(options.base ?? cwdUrl());
     this.#importMeta = options.importMeta ?? { url: this.#base, main: true };
+    this.#origin = options.origin ?? "input";
   }
 
   /**
@@ -141,54 +156,80 @@ export class Evaluator {
   async run(code: string): Promise<Evaluation> {
     if (code.trim() === "") return { value: undefined, hasValue: false };
     const compiled = compile(code);
-    if (!compiled.ok) throw compiled.error;
-    const js = this.#rewriteModuleSyntax(compiled.js, compiled.program);
-    const program = js === compiled.js ? compiled.program : parse(js);
-    const { body, hasValue } = this.#transform(js, program);
+    if (!compiled.ok) {
+      const { line, column } = compiled.error.position;
+      throw setLocation(compiled.error, `${this.#origin}:${line}:${column}`);
+    }
+    const moduleEdits = this.#moduleSyntaxEdits(compiled.program);
+    const js = applyEdits(compiled.js, moduleEdits);
+    const program = moduleEdits.length === 0 ? compiled.program : parse(js);
+    const { body: hoisted, hasValue, edits } = this.#transform(js, program);
+    const url = registerSource({
+      origin: this.#origin,
+      js: compiled.js,
+      edits: [moduleEdits, edits],
+      shift: compiled.wrapped ? 1 : 0,
+    });
     const fn = new AsyncFunction(
       "__weft_scope",
       "__weft_import_meta",
-      `with (__weft_scope) {\n${body}\n}`,
+      `with (__weft_scope) {${hoisted}\n${applyEdits(js, edits)}\n}\n//# sourceURL=${url}`,
     );
     return { value: await fn(this.scope, this.#importMeta), hasValue };
   }
 
-  #transform(code: string, program: AstNode): { body: string; hasValue: boolean } {
-    const edits: { start: number; end: number; text: string }[] = [];
+  /**
+   * Rewrites top-level declarations into assignments on the scope, in
+   * place: the user's code keeps its lines and, but for the few
+   * characters inserted around it, its columns, so that an error's
+   * position maps back to what the user wrote (`locations.ts`).
+   */
+  #transform(code: string, program: AstNode): { body: string; hasValue: boolean; edits: Edit[] } {
+    const edits: Edit[] = [];
     const hoisted: string[] = [];
     const statements: AstNode[] = program.body;
     let hasValue = false;
     const declaration = (stmt: AstNode, start: number, last: boolean): void => {
+      // `export ` (or `export default `) before the declaration goes.
+      if (start < stmt.start) edits.push({ start, end: stmt.start, text: "" });
       switch (stmt.type) {
         case "VariableDeclaration": {
-          const parts: string[] = [];
-          stmt.declarations.forEach((decl: AstNode, i: number) => {
+          const decls: AstNode[] = stmt.declarations;
+          decls.forEach((decl: AstNode, i: number) => {
             for (const name of boundNames(decl.id)) this.#declare(name);
-            const target = code.slice(decl.id.start, decl.id.end);
-            const init = decl.init ? code.slice(decl.init.start, decl.init.end) : "undefined";
-            const assign = `(${target} = ${init})`;
-            parts.push(
-              last && i === stmt.declarations.length - 1 ? `return ${assign};` : `${assign};`,
-            );
+            const returns = last && i === decls.length - 1;
+            // `const a = x, b = y;` -> `(a = await (x)); return (b = await (y));`
+            const before = i === 0 ? stmt.start : decls[i - 1].end;
+            const open = (i === 0 ? "" : "; ") + (returns ? "return (" : "(");
+            edits.push({ start: before, end: decl.start, text: open });
+            if (decl.init) {
+              edits.push({ start: decl.init.start, end: decl.init.start, text: "await (" });
+              edits.push({ start: decl.init.end, end: decl.init.end, text: "))" });
+            } else {
+              edits.push({ start: decl.id.end, end: decl.id.end, text: " = undefined)" });
+            }
           });
-          edits.push({ start, end: stmt.end, text: parts.join(" ") });
+          edits.push({ start: decls[decls.length - 1].end, end: stmt.end, text: ";" });
           hasValue = last;
           break;
         }
         case "FunctionDeclaration": {
+          // Stays where it is (hoisted in its block); its name goes on the scope first thing.
           this.#declare(stmt.id.name);
-          hoisted.push(`${stmt.id.name} = ${code.slice(stmt.start, stmt.end)};`);
-          edits.push({ start, end: stmt.end, text: last ? `return ${stmt.id.name};` : "" });
+          hoisted.push(`__weft_scope[${JSON.stringify(stmt.id.name)}] = ${stmt.id.name};`);
+          if (last) {
+            edits.push({ start: stmt.end, end: stmt.end, text: ` return ${stmt.id.name};` });
+          }
           hasValue = last;
           break;
         }
         case "ClassDeclaration": {
           this.#declare(stmt.id.name);
-          const assign = `${stmt.id.name} = ${code.slice(stmt.start, stmt.end)};`;
+          edits.push({ start: stmt.start, end: stmt.start, text: `${stmt.id.name} = ` });
           edits.push({
-            start,
+            start: stmt.end,
             end: stmt.end,
-            text: last ? `${assign} return ${stmt.id.name};` : assign,
+            text: last ? `; return ${stmt.id.name};` : ";",
           });
           hasValue = last;
           break;
@@ -205,12 +246,27 @@ export class Evaluator {
           break;
         case "ExpressionStatement":
           if (last) {
-            edits.push({
-              start: stmt.start,
-              end: stmt.end,
-              text: `return (${code.slice(stmt.expression.start, stmt.expression.end)});`,
-            });
+            const { expression } = stmt;
+            // A Promise assigned at the top level is awaited, as a declaration's is.
+            const assigns = expression.type === "AssignmentExpression" &&
+              expression.operator === "=";
+            edits.push({ start: stmt.start, end: expression.start, text: "return (" });
+            if (assigns) {
+              edits.push({
+                start: expression.right.start,
+                end: expression.right.start,
+                text: "await (",
+              });
+              edits.push({ start: expression.right.end, end: expression.right.end, text: ")" });
+            }
+            edits.push({ start: expression.end, end: stmt.end, text: ");" });
             hasValue = true;
+          } else if (
+            stmt.expression.type === "AssignmentExpression" && stmt.expression.operator === "="
+          ) {
+            const right = stmt.expression.right;
+            edits.push({ start: right.start, end: right.start, text: "await (" });
+            edits.push({ start: right.end, end: right.end, text: ")" });
           }
           break;
         case "ImportDeclaration":
@@ -233,12 +289,8 @@ export class Evaluator {
           ) {
             declaration(decl, stmt.start, last);
           } else {
-            const expr = code.slice(decl.start, decl.end);
-            edits.push({
-              start: stmt.start,
-              end: stmt.end,
-              text: last ? `return (${expr});` : `(${expr});`,
-            });
+            edits.push({ start: stmt.start, end: decl.start, text: last ? "return (" : "(" });
+            edits.push({ start: decl.end, end: stmt.end, text: ");" });
             hasValue = last;
           }
           break;
@@ -252,11 +304,7 @@ export class Evaluator {
           break;
       }
     });
-    let out = code;
-    for (const edit of edits.sort((a, b) => b.start - a.start)) {
-      out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
-    }
-    return { body: hoisted.join("\n") + "\n" + out, hasValue };
+    return { body: hoisted.join(" "), hasValue, edits: sortEdits(edits) };
   }
 
   /**
@@ -264,8 +312,8 @@ export class Evaluator {
    * this file; `import.meta` (a module-only syntax) becomes the object
    * given as `importMeta`.
    */
-  #rewriteModuleSyntax(code: string, program: AstNode): string {
-    const edits: { start: number; end: number; text: string }[] = [];
+  #moduleSyntaxEdits(program: AstNode): Edit[] {
+    const edits: Edit[] = [];
     walk(program, (node) => {
       if (
         node.type === "ImportExpression" && node.source.type === "Literal" &&
@@ -280,11 +328,7 @@ export class Evaluator {
         edits.push({ start: node.start, end: node.end, text: "__weft_import_meta" });
       }
     });
-    let out = code;
-    for (const edit of edits.sort((a, b) => b.start - a.start)) {
-      out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
-    }
-    return out;
+    return sortEdits(edits);
   }
 
   /** `import {a, b as c} from "x"` -> `({a, b: c} = await import("x"));` */
@@ -326,15 +370,18 @@ export class Evaluator {
   }
 }
 
+/** A syntax error with the 1-based line and column where parsing stopped. */
+type LocatedSyntaxError = SyntaxError & { position: { line: number; column: number } };
+
 type Compiled =
-  | { ok: true; js: string; program: AstNode }
-  | { ok: false; state: "incomplete" | "invalid"; error: SyntaxError };
+  | { ok: true; js: string; program: AstNode; wrapped: boolean }
+  | { ok: false; state: "incomplete" | "invalid"; error: LocatedSyntaxError };
 
 /** Strips types and parses; an input starting with `{` is tried as an object literal first. */
 function compile(code: string): Compiled {
   if (/^\s*\{/.test(code) && !/;\s*$/.test(code)) {
     const wrapped = compileOnce(`(${code}\n)`);
-    if (wrapped.ok && wrapped.program.body.length === 1) return wrapped;
+    if (wrapped.ok && wrapped.program.body.length === 1) return { ...wrapped, wrapped: true };
   }
   return compileOnce(code);
 }
@@ -346,23 +393,35 @@ function compileOnce(code: string): Compiled {
   } catch (e) {
     // Plain JavaScript sucrase cannot handle still runs as written.
     try {
-      return { ok: true, js: code, program: parse(code) };
+      return { ok: true, js: code, program: parse(code), wrapped: false };
     } catch {
       return failure(e as PositionedSyntaxError, code);
     }
   }
   try {
-    return { ok: true, js, program: parse(js) };
+    return { ok: true, js, program: parse(js), wrapped: false };
   } catch (e) {
     return failure(e as PositionedSyntaxError, js);
   }
 }
 
 function failure(error: PositionedSyntaxError, text: string): Compiled {
-  if (!(error instanceof SyntaxError)) {
-    return { ok: false, state: "invalid", error: new SyntaxError(String(error)) };
-  }
-  return { ok: false, state: isUnexpectedEnd(error, text) ? "incomplete" : "invalid", error };
+  const syntax: PositionedSyntaxError = error instanceof SyntaxError
+    ? error
+    : new SyntaxError(String(error));
+  // acorn appends "(line:column)" to its messages; the location is shown apart.
+  const located = new SyntaxError(
+    syntax.message.replace(/\s*\(\d+:\d+\)$/, ""),
+  ) as LocatedSyntaxError & PositionedSyntaxError;
+  if (syntax.pos !== undefined) located.pos = syntax.pos;
+  located.position = positionOf(text, syntax.pos ?? 0);
+  // Nothing of the shell's own is useful in a syntax error's stack.
+  located.stack = `SyntaxError: ${located.message}`;
+  return {
+    ok: false,
+    state: error instanceof SyntaxError && isUnexpectedEnd(syntax, text) ? "incomplete" : "invalid",
+    error: located,
+  };
 }
 
 function parse(code: string): AstNode {

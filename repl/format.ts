@@ -11,6 +11,8 @@
  * @module
  */
 
+import { locateError, userStack } from "./locations.ts";
+
 /** Options for {@linkcode formatValue}. */
 export interface FormatOptions {
   /** Use ANSI colours (default: false). */
@@ -24,21 +26,60 @@ export interface FormatOptions {
  * @returns the printed form
  */
 export function formatValue(value: unknown, options: FormatOptions = {}): string {
-  return Deno.inspect(value, {
-    colors: options.colors ?? false,
-    depth: 6,
-    strAbbreviateSize: 10_000,
-    iterableLimit: 200,
-  });
+  // Errors inside the value print with the user's frames only (the shell's own hidden);
+  // their stacks are put back after printing.
+  const errors = errorsIn(value);
+  const stacks = errors.map((e) => e.stack);
+  try {
+    for (const e of errors) if (typeof e.stack === "string") e.stack = userStack(e.stack);
+    return Deno.inspect(value, {
+      colors: options.colors ?? false,
+      depth: 6,
+      strAbbreviateSize: 10_000,
+      iterableLimit: 200,
+    });
+  } finally {
+    errors.forEach((e, i) => {
+      if (stacks[i] !== undefined) e.stack = stacks[i];
+    });
+  }
+}
+
+/** The errors in `value`, its elements, properties and causes, a few levels down. */
+function errorsIn(value: unknown, depth = 0, seen = new Set<unknown>()): Error[] {
+  if (value === null || typeof value !== "object" || depth > 3 || seen.has(value)) return [];
+  seen.add(value);
+  const found: Error[] = value instanceof Error ? [value] : [];
+  const children = value instanceof Error
+    ? [value.cause]
+    : Array.isArray(value)
+    ? value.slice(0, 50)
+    : Object.getPrototypeOf(value) === Object.prototype
+    ? Object.values(value).slice(0, 50)
+    : [];
+  for (const child of children) found.push(...errorsIn(child, depth + 1, seen));
+  return found;
 }
 
 /**
- * Formats an error thrown by evaluated code: `** Name: message` and, for
- * errors with a cause, the cause below it.
+ * Formats an error thrown by evaluated code on one line:
+ * `** file:line:column: Name: message`, where the place is the user's own
+ * code (a script, `--eval`, `input` at the prompt), then the causes below.
+ * The full stack is the shell's `stack()`.
+ *
+ * @param error anything thrown
+ * @returns the text
+ *
+ * @example
+ * ```ts
+ * import { formatError } from "./format.ts";
+ * console.assert(formatError(new RangeError("out")).endsWith("RangeError: out"));
+ * ```
  */
 export function formatError(error: unknown): string {
   if (!(error instanceof Error)) return `** uncaught: ${formatValue(error)}`;
-  let text = `** ${error.name}: ${error.message}`;
+  const where = locateError(error);
+  let text = `** ${where !== undefined ? `${where}: ` : ""}${error.name}: ${error.message}`;
   let cause = error.cause;
   let depth = 0;
   while (cause !== undefined && depth++ < 5) {

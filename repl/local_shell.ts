@@ -39,10 +39,11 @@ import type { ProcessContext } from "../src/process/types.ts";
 import { complete, type Completion } from "./completion.ts";
 import { type Evaluation, Evaluator, type InputState } from "./evaluator.ts";
 import { formatError, formatValue } from "./format.ts";
+import { didYouMean } from "./suggest.ts";
 import { type MailboxWatch, watchMailbox } from "./mailbox_watch.ts";
 import type { ShellOutput } from "./output.ts";
 import type { QuitSignal } from "./quit.ts";
-import { SILENT } from "./scope.ts";
+import { shellHistory, SILENT } from "./scope.ts";
 import type { EvalOutcome, ShellBackend } from "./shell_backend.ts";
 
 /** What a {@linkcode LocalShell} is made of. */
@@ -173,6 +174,15 @@ export class LocalShell implements ShellBackend {
    * @returns the value, nothing, or the formatted error; never rejects
    */
   async run(code: string): Promise<RunOutcome> {
+    const { error, ...outcome } = await this.#run(code);
+    const history = shellHistory(this.#evaluator.scope);
+    if (outcome.kind === "value") history?.record({ value: outcome.value });
+    else if (outcome.kind === "error") history?.record({ error });
+    else history?.record({});
+    return outcome as RunOutcome;
+  }
+
+  async #run(code: string): Promise<RunOutcome & { error?: unknown }> {
     const interrupted = Promise.withResolvers<typeof INTERRUPTED>();
     this.#interrupt = () => interrupted.resolve(INTERRUPTED);
     this.#watch.active = false;
@@ -188,7 +198,13 @@ export class LocalShell implements ShellBackend {
       if (!result.hasValue || result.value === SILENT) return { kind: "silent" };
       return { kind: "value", value: result.value };
     } catch (e) {
-      return { kind: "error", text: formatError(e) };
+      const meant = didYouMean(e, this.#evaluator.scope);
+      const text = formatError(e);
+      return {
+        kind: "error",
+        text: meant === undefined ? text : text.replace(/^(.*)/, `$1 (did you mean ${meant}?)`),
+        error: e,
+      };
     } finally {
       this.#interrupt = undefined;
       this.#watch.active = true;

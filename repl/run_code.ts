@@ -46,6 +46,8 @@ export interface RunCodeOptions {
   base?: string | URL;
   /** What `import.meta` is. */
   importMeta?: Record<string, unknown>;
+  /** What errors name as the code's place: the script's path as given, `--eval`. */
+  origin?: string;
   /** Where the value goes. Default stdout. */
   stdout?: (text: string) => void;
   /** Where an error goes. Default stderr. */
@@ -78,6 +80,7 @@ export async function runCode(options: RunCodeOptions): Promise<number> {
   const evaluator = new Evaluator(options.scope, {
     ...(options.base !== undefined ? { base: options.base } : {}),
     ...(options.importMeta !== undefined ? { importMeta: options.importMeta } : {}),
+    ...(options.origin !== undefined ? { origin: options.origin } : {}),
   });
   const quit = options.quit.requested.then((code) => ({ quit: code }));
   try {

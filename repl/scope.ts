@@ -56,6 +56,76 @@ import { CLUSTER_SHELL_PROVIDER } from "../src/cluster/shell.ts";
  */
 export const SILENT: unique symbol = Symbol.for("weft.repl.silent");
 
+/**
+ * What a shell remembers of its inputs for `v(n)` and `stack()`: the value
+ * of each numbered input and the last error shown. The shell that runs the
+ * inputs records them ({@linkcode shellHistory} finds it from the scope).
+ */
+export class ShellHistory {
+  readonly #values = new Map<number, unknown>();
+  #count = 0;
+  #lastError: unknown = undefined;
+  #hasError = false;
+
+  /** How many inputs have been recorded; the last one's number. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Records the outcome of the next input (numbered from 1, as the prompt).
+   *
+   * @param outcome its value, or the error it threw, or nothing
+   */
+  record(outcome: { value: unknown } | { error: unknown } | Record<never, never>): void {
+    this.#count++;
+    if ("value" in outcome) this.#values.set(this.#count, outcome.value);
+    if ("error" in outcome) {
+      this.#lastError = outcome.error;
+      this.#hasError = true;
+    }
+    this.#values.delete(this.#count - 1000);
+  }
+
+  /**
+   * The value of input `n` (as iex's `v(n)`); a negative `n` counts back
+   * from the input being run, so `v(-1)` (and `v()`) is the last value.
+   *
+   * @param n the input's number, or how far back
+   * @returns the value
+   * @throws {RangeError} when that input had no value
+   */
+  value(n: number): unknown {
+    if (!Number.isInteger(n)) {
+      throw new TypeError(`Cannot get a value: expected an input number, received ${n}`);
+    }
+    const at = n > 0 ? n : this.#count + 1 + n;
+    if (!this.#values.has(at)) {
+      throw new RangeError(`Cannot get a value: input ${at} gave none`);
+    }
+    return this.#values.get(at);
+  }
+
+  /** The last error an input threw, if any. */
+  lastError(): { error: unknown } | undefined {
+    return this.#hasError ? { error: this.#lastError } : undefined;
+  }
+}
+
+const HISTORY = Symbol.for("weft.repl.history");
+
+/**
+ * The history of the shell whose scope this is (it lives in the scope,
+ * under a symbol that no code can name).
+ *
+ * @param scope a scope made by {@linkcode createShellScope}
+ * @returns its history, or `undefined` for another object
+ */
+export function shellHistory(scope: Record<string, unknown>): ShellHistory | undefined {
+  const history = (scope as Record<symbol, unknown>)[HISTORY];
+  return history instanceof ShellHistory ? history : undefined;
+}
+
 /** What a provider builds its names with. */
 export interface ScopeContext {
   /** The node's process runtime. */
@@ -68,6 +138,8 @@ export interface ScopeContext {
   quit(code: number): void;
   /** The docs of every provider, for `h()`; ready once every provider has run. */
   docs(): DocIndex;
+  /** The values of earlier inputs and the last error. */
+  history: ShellHistory;
 }
 
 /** A part of the shell's scope: some names and their docs. */
@@ -174,7 +246,7 @@ export const NODE_PROVIDER: ScopeProvider = {
   },
 };
 
-/** `h`, `i` and `q`. */
+/** `h`, `i`, `q`, `v`, `pid` and `stack`. */
 export const HELPER_PROVIDER: ScopeProvider = {
   title: "Shell helpers",
   docs: HELPER_DOCS,
@@ -185,13 +257,26 @@ export const HELPER_PROVIDER: ScopeProvider = {
       );
       return SILENT;
     },
-    i: (...args: unknown[]) => {
-      context.print(
-        args.length === 0
-          ? formatProcessList(context.runtime)
-          : formatInfo(context.runtime, args[0]),
-      );
-      return SILENT;
+    i: (...args: unknown[]): typeof SILENT | Promise<typeof SILENT> => {
+      if (args.length === 0) {
+        context.print(formatProcessList(context.runtime));
+        return SILENT;
+      }
+      const target = args[0];
+      if (!(target instanceof Pid)) {
+        throw new TypeError(
+          `Cannot show process info: expected a pid, received ${formatValue(target)}`,
+        );
+      }
+      if (target.node === context.runtime.node) {
+        context.print(formatInfo(target, context.runtime.info(target)));
+        return SILENT;
+      }
+      // As Erlang's i/1: a process of another node is asked about there.
+      return rpc.call(target.node, (p: Pid) => Process.info(p), [target]).then((info) => {
+        context.print(formatInfo(target, info as ProcessInfo | undefined));
+        return SILENT;
+      });
     },
     q: (code: unknown = 0) => {
       if (!Number.isInteger(code) || (code as number) < 0 || (code as number) > 255) {
@@ -202,8 +287,54 @@ export const HELPER_PROVIDER: ScopeProvider = {
       context.quit(code as number);
       return SILENT;
     },
+    v: (n: number = -1) => context.history.value(n),
+    pid: (...args: unknown[]) => makePid(context, args),
+    stack: () => {
+      const last = context.history.lastError();
+      if (last === undefined) {
+        context.print("No error yet");
+      } else {
+        const { error } = last;
+        context.print(
+          error instanceof Error && typeof error.stack === "string"
+            ? error.stack
+            : formatValue(error),
+        );
+      }
+      return SILENT;
+    },
   }),
 };
+
+/** `pid("a@host.8.0")`, `pid("#PID<a@host.8.0>")`, `pid(8, 0)` (this node). */
+function makePid(context: ScopeContext, args: unknown[]): Pid {
+  const usage = 'expected pid("name@host.id.serial") or pid(id, serial)';
+  let node: string;
+  let id: number;
+  let serial: number;
+  if (typeof args[0] === "string" && args.length === 1) {
+    const m = args[0].trim().match(/^(?:#PID<)?(.+@[^.>]*(?:\.[^.>]+)*?)\.(\d+)\.(\d+)>?$/);
+    if (m === null) {
+      throw new TypeError(`Cannot make a pid: ${usage}, received ${formatValue(args[0])}`);
+    }
+    [node, id, serial] = [m[1]!, Number(m[2]), Number(m[3])];
+  } else if (args.length === 2 && args.every((a) => Number.isInteger(a) && (a as number) >= 0)) {
+    [node, id, serial] = [context.runtime.node, args[0] as number, args[1] as number];
+  } else {
+    throw new TypeError(
+      `Cannot make a pid: ${usage}, received ${args.map((a) => formatValue(a)).join(", ")}`,
+    );
+  }
+  const creation = node === context.runtime.node
+    ? context.runtime.creation
+    : context.node?.kernel.peer(node)?.creation;
+  if (creation === undefined) {
+    throw new RangeError(
+      `Cannot make a pid: ${node} is not connected (its incarnation is unknown; Node.connect first)`,
+    );
+  }
+  return new Pid(node, id, serial, creation);
+}
 
 /**
  * The providers every shell has, in the order `h()` lists them. Layers
@@ -257,6 +388,8 @@ export function createShellScope(options: ShellScopeOptions): Record<string, unk
   const providers = options.providers ?? SHELL_PROVIDERS;
   const encoder = new TextEncoder();
   const scope: Record<string, unknown> = {};
+  const history = new ShellHistory();
+  Object.defineProperty(scope, HISTORY, { value: history });
   let index: DocIndex | undefined;
   const context: ScopeContext = {
     runtime: options.runtime,
@@ -268,6 +401,7 @@ export function createShellScope(options: ShellScopeOptions): Record<string, unk
     }),
     docs: () =>
       index ??= new DocIndex(providers.map((p) => ({ title: p.title, docs: p.docs })), scope),
+    history,
   };
   for (const provider of providers) {
     for (const [name, value] of Object.entries(provider.names(context))) {
@@ -281,19 +415,7 @@ export function createShellScope(options: ShellScopeOptions): Record<string, unk
 }
 
 /** `i(pid)`: a process's info laid out, one field a line. */
-function formatInfo(runtime: Runtime, target: unknown): string {
-  if (!(target instanceof Pid)) {
-    throw new TypeError(
-      `Cannot show process info: expected a pid, received ${formatValue(target)}`,
-    );
-  }
-  if (target.node !== runtime.node) {
-    throw new TypeError(
-      `Cannot show process info: ${target} lives on ${target.node}, not on this node ` +
-        `(open a shell there: weft --remsh ${target.node})`,
-    );
-  }
-  const info = runtime.info(target);
+function formatInfo(target: Pid, info: ProcessInfo | undefined): string {
   if (info === undefined) return `${target} is not alive`;
   const list = (pids: readonly unknown[]) =>
     pids.length === 0 ? "none" : pids.map((p) => formatValue(p)).join(", ");
@@ -308,7 +430,7 @@ function formatInfo(runtime: Runtime, target: unknown): string {
     ["monitored by", list(info.monitoredBy)],
     ["trap exit", String(info.trapExit)],
   ];
-  return [String(info.pid), ...rows.map(([k, v]) => `  ${k.padEnd(18)}${v}`)].join("\n");
+  return [String(target), ...rows.map(([k, v]) => `  ${k.padEnd(18)}${v}`)].join("\n");
 }
 
 /** `i()`: every process of the node, one a line. */

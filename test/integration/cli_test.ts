@@ -154,12 +154,28 @@ Deno.test("weft --script runs a TypeScript file with the shell's names, its args
     assert.equal(ok.stdout.trim(), "hello world 42 1 nonode@nohost");
     const fail = await runWeft(["--script", `${dir}/job.ts`, "x", "fail"]);
     assert.equal(fail.code, 1);
-    assert.match(fail.stderr, /Error: asked to fail/);
+    // One line: the script's file:line:column and the reason, no stack.
+    assert.equal(fail.stderr.trim(), `** ${dir}/job.ts:6:31: Error: asked to fail`);
     const quit = await runWeft(["--script", `${dir}/job.ts`, "x", "quit"]);
     assert.equal(quit.code, 7, quit.stderr);
     const missing = await runWeft(["--script", `${dir}/nope.ts`]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /Cannot read script/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("weft: a syntax error names the file, line and column in --script and --eval", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/bad.ts`, "const ok = 1;\nlet sum = ok +* 2;\n");
+    const script = await runWeft(["--script", `${dir}/bad.ts`]);
+    assert.equal(script.code, 1);
+    assert.equal(script.stderr.trim(), `** ${dir}/bad.ts:2:15: SyntaxError: Unexpected token`);
+    const evaluated = await runWeft(["--eval", "const x = ;"]);
+    assert.equal(evaluated.code, 1);
+    assert.equal(evaluated.stderr.trim(), "** --eval:1:11: SyntaxError: Unexpected token");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -109,3 +109,26 @@ Deno.test("Evaluator.check() tells complete, unfinished and invalid input apart"
     assert.equal(ev.check(code), "invalid", code);
   }
 });
+
+Deno.test("Evaluator.run() keeps the user's lines: a thrown error and a syntax error name origin:line:column", async () => {
+  const { locateError } = await import("../../repl/locations.ts");
+  const ev = new Evaluator({}, { origin: "deploy.ts" });
+  const thrown = await ev.run(
+    "const n: number = 1;\nfunction deploy() {\n  throw new Error('deploy failed');\n}\ndeploy();",
+  ).catch((e) => e);
+  assert.equal(locateError(thrown), "deploy.ts:3:9");
+  const syntax = await ev.run("const a = 1;\nlet b = 1 +* 2").catch((e) => e);
+  assert.ok(syntax instanceof SyntaxError);
+  assert.equal(syntax.message, "Unexpected token");
+  assert.equal(locateError(syntax), "deploy.ts:2:12");
+  // A function from an earlier input throws in a later one: its own input's place.
+  const later = await ev.run("[1].map(() => deploy())").catch((e) => e);
+  assert.equal(locateError(later), "deploy.ts:3:9");
+});
+
+Deno.test("Evaluator.run() awaits a Promise a top-level binding receives", async () => {
+  const ev = new Evaluator({});
+  assert.equal(await ev.evaluate("const p = Promise.resolve(5); p"), 5);
+  assert.equal(await ev.evaluate("var a = 1, b = Promise.resolve(2); a + b"), 3);
+  assert.equal(await ev.evaluate("let c; c = Promise.resolve(3); c"), 3);
+});

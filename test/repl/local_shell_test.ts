@@ -38,7 +38,7 @@ Deno.test("LocalShell.evaluate() formats values, stays silent for statements and
     assert.deepEqual(await local.evaluate("h(spawn)"), { kind: "silent" });
     assert.deepEqual(await local.evaluate("null.x"), {
       kind: "error",
-      text: "** TypeError: Cannot read properties of null (reading 'x')",
+      text: "** input:1:6: TypeError: Cannot read properties of null (reading 'x')",
     });
   } finally {
     await close();
@@ -130,6 +130,81 @@ Deno.test("LocalShell.complete() completes from the shell's scope", async () => 
   const { local, close } = makeShell();
   try {
     assert.deepEqual((await local.complete("Node.con")).candidates, ["connect"]);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("LocalShell: a Promise a binding receives is awaited, so the binding holds the value shown", async () => {
+  const { local, close } = makeShell();
+  try {
+    assert.deepEqual(await local.evaluate("const pp = Promise.resolve(5)"), {
+      kind: "value",
+      text: "5",
+    });
+    assert.deepEqual(await local.evaluate("pp + 1"), { kind: "value", text: "6" });
+    assert.deepEqual(await local.evaluate("const r = Promise.resolve(self()); send(r, 'x')"), {
+      kind: "value",
+      text: '"x"',
+    });
+    assert.deepEqual(await local.evaluate("let q; q = Promise.resolve(7); q instanceof Promise"), {
+      kind: "value",
+      text: "false",
+    });
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("LocalShell: an error names the place in the input, and suggests a name for a typo", async () => {
+  const { local, close } = makeShell();
+  try {
+    await local.evaluate("function deploy() {\n  throw new Error('deploy failed');\n}");
+    assert.deepEqual(await local.evaluate("1 + 1;\ndeploy()"), {
+      kind: "error",
+      text: "** input:2:9: Error: deploy failed",
+    });
+    assert.deepEqual(await local.evaluate("let x = 1 +* 2"), {
+      kind: "error",
+      text: "** input:1:12: SyntaxError: Unexpected token",
+    });
+    assert.deepEqual(await local.evaluate("Process.alve(self())"), {
+      kind: "error",
+      text: "** input:1:9: TypeError: Process.alve is not a function (did you mean Process.alive?)",
+    });
+    assert.deepEqual(await local.evaluate("spwan(() => 1)"), {
+      kind: "error",
+      text: "** input:1:1: ReferenceError: spwan is not defined (did you mean spawn?)",
+    });
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("LocalShell: v(n) gives an earlier input's value, pid() makes a pid, stack() prints the last error's stack", async () => {
+  const { local, lines, close } = makeShell();
+  try {
+    await local.evaluate("40 + 2"); // input 1
+    await local.evaluate("'two'"); // input 2
+    assert.deepEqual(await local.evaluate("v(1)"), { kind: "value", text: "42" });
+    assert.deepEqual(await local.evaluate("v()"), { kind: "value", text: "42" });
+    assert.deepEqual(await local.evaluate("v(-3)"), { kind: "value", text: '"two"' }); // input 5
+    assert.match((await local.evaluate("v(99)") as { text: string }).text, /input 99 gave none/);
+    assert.deepEqual(await local.evaluate('pid("a@127.0.0.1.8.0").equals(pid(8, 0))'), {
+      kind: "value",
+      text: "true",
+    });
+    assert.deepEqual(await local.evaluate('String(pid("#PID<a@127.0.0.1.1.0>"))'), {
+      kind: "value",
+      text: '"#PID<a@127.0.0.1.1.0>"',
+    });
+    assert.match(
+      (await local.evaluate('pid("b@127.0.0.1.8.0")') as { text: string }).text,
+      /b@127\.0\.0\.1 is not connected/,
+    );
+    await local.evaluate("null.x");
+    assert.deepEqual(await local.evaluate("stack()"), { kind: "silent" });
+    assert.match(lines.at(-1)!, /^TypeError: Cannot read properties of null[^]*evaluator\.ts/);
   } finally {
     await close();
   }

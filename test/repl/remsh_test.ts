@@ -31,7 +31,7 @@ Deno.test("RemoteShell evaluates on the server node, with bindings kept in its s
     });
     assert.equal((await remote.evaluate("self().node")).kind, "value");
     const err = await remote.evaluate("throw new RangeError('far away')");
-    assert.deepEqual(err, { kind: "error", text: "** RangeError: far away" });
+    assert.deepEqual(err, { kind: "error", text: "** input:1:7: RangeError: far away" });
     assert.equal(remote.check("[1,"), "incomplete");
     assert.deepEqual((await remote.complete("Node.pi")).candidates, ["ping"]);
     remote.close();

@@ -44,7 +44,7 @@ Deno.test("runCode() prints a thrown error and returns 1", async () => {
   const { runtime, run, err } = setup();
   try {
     assert.equal(await run("throw new TypeError('no')"), 1);
-    assert.deepEqual(err, ["** TypeError: no"]);
+    assert.deepEqual(err, ["** input:1:7: TypeError: no"]);
   } finally {
     await runtime.shutdown();
   }

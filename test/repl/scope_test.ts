@@ -3,6 +3,7 @@ import { NotAliveError } from "../../src/errors.ts";
 import { startNode } from "../../src/node.ts";
 import { runInProcess } from "../../src/process/current.ts";
 import { Runtime } from "../../src/process/runtime.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { createShellScope, type ScopeProvider, SHELL_PROVIDERS, SILENT } from "../../repl/scope.ts";
 
 type Fn = (...args: unknown[]) => unknown;
@@ -47,23 +48,16 @@ Deno.test("createShellScope() has the process functions, Process, Node, monitorN
   }
 });
 
-Deno.test("h() lists every documented name; h(Node.connect) and h('Node') describe one", async () => {
+Deno.test("h() introduces the shell and lists functions, namespaces and helpers; h(Node.connect) and h('Node') describe one", async () => {
   const runtime = new Runtime();
   const lines: string[] = [];
   try {
     const scope = createShellScope({ runtime, print: (t) => lines.push(t) });
     assert.equal(fn(scope, "h")(), SILENT);
-    for (
-      const name of [
-        "spawn(",
-        "Node.connect(node)",
-        "Process.info(pid)",
-        "monitorNodes(",
-        "q(code = 0)",
-      ]
-    ) {
+    for (const name of ["spawn,", "monitorNodes", "  Node ", "  Process ", "q(code = 0)"]) {
       assert.ok(lines[0]!.includes(name), name);
     }
+    assert.ok(lines[0]!.split("\n").length < 40, "h() is short: namespaces, not every member");
     fn(scope, "h")(fn(scope, "Node.connect"));
     assert.match(lines[1]!, /^Node\.connect\(node\)\n\n {2}connect to node/);
     assert.match(lines[1]!, /Example:\n {4}await Node\.connect/);
@@ -192,12 +186,38 @@ Deno.test("createShellScope() takes extra providers and refuses a name given twi
     });
     assert.equal(fn(scope, "extra")(), 42);
     fn(scope, "h")();
-    assert.match(lines[0]!, /Extra\n {2}extra\(\)\s+an extra helper/);
+    assert.match(lines[0]!, /Functions .*\n(.*\n)*.*\bextra\b/);
     assert.throws(
       () => createShellScope({ runtime, providers: [extra, extra] }),
       /given by two providers/,
     );
   } finally {
     await runtime.shutdown();
+  }
+});
+
+Deno.test("i(pid) of a process on another node asks that node, as Erlang's i/1", async () => {
+  const opts = { cookie: "c", noEpmd: true, hostname: "127.0.0.1" };
+  const a = await startNode({ name: "ia@127.0.0.1", ...opts });
+  const b = await startNode({ name: "ib@127.0.0.1", ...opts });
+  const lines: string[] = [];
+  const shell = a.runtime.open({ label: "shell" });
+  try {
+    assert.ok(await a.connect(`ib@127.0.0.1:${b.port}`));
+    const worker = b.runtime.spawn((ctx) => ctx.receive(), { name: "far", label: "far worker" });
+    const scope = createShellScope({ runtime: a.runtime, node: a, print: (t) => lines.push(t) });
+    const shown = await runInProcess(shell, () => fn(scope, "i")(worker));
+    assert.equal(shown, SILENT);
+    assert.match(lines[0]!, /^#PID<ib@127\.0\.0\.1\.\d+\.0>\n/);
+    assert.match(lines[0]!, /registered name +far\n/);
+    assert.match(lines[0]!, /initial call +far worker\n/);
+    b.runtime.exit(worker, "kill");
+    await waitFor(() => !b.runtime.isAlive(worker));
+    await runInProcess(shell, () => fn(scope, "i")(worker));
+    assert.match(lines[1]!, /is not alive$/);
+  } finally {
+    shell.exit();
+    await a.stop();
+    await b.stop();
   }
 });
