@@ -310,7 +310,13 @@ async function startFromOptions(
           `on this host (port mapper on port ${options.epmdPort ?? 4369})`,
       );
     }
-    throw new ExitError(2, `Cannot start node ${name.full}: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    throw new ExitError(
+      2,
+      message.startsWith("Cannot start node")
+        ? message
+        : `Cannot start node ${name.full}: ${message}`,
+    );
   }
 }
 

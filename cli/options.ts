@@ -216,8 +216,24 @@ export function parseCli(args: string[]): ParseResult {
   )
     .at(-1);
   if (lastName?.kind === "option" && lastName.value !== undefined) {
-    if (lastName.name === "name") options.name = lastName.value;
-    else options.sname = lastName.value;
+    const value = lastName.value;
+    if (value === "" || value.startsWith("@")) {
+      return {
+        ok: false,
+        reason: `Invalid --${lastName.name}: expected a node name, received "${value}"`,
+      };
+    }
+    if (lastName.name === "name") {
+      // As Erlang: a long name needs its host (`erl -name a` takes none from a bare host name).
+      if (!value.includes("@")) {
+        return {
+          ok: false,
+          reason: `Invalid --name: a long name is name@host, received "${value}" ` +
+            `(--name ${value}@127.0.0.1, or --sname ${value} for this host's short name)`,
+        };
+      }
+      options.name = value;
+    } else options.sname = value;
   }
   if (values.cookie !== undefined) {
     if (values.cookie.length === 0) {

@@ -37,6 +37,8 @@ Deno.test("weft exits 2 with one line for a bad flag or node name", async () => 
       [["--sname", "bad name", "--no-epmd"], /Invalid node name/],
       [["--name", "a@", "--no-epmd"], /Invalid node name/],
       [["--port", "99999"], /--port/],
+      [["--sname", ""], /^weft: Invalid --sname: expected a node name, received ""\n?$/],
+      [["--name", "nohost"], /^weft: Invalid --name: a long name is name@host, received "nohost"/],
     ] as const
   ) {
     const r = await runWeft([...args]);
@@ -63,7 +65,10 @@ Deno.test("weft exits 2 when its port is already in use", async () => {
     ]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(r.stderr, /Cannot start node a@127\.0\.0\.1/);
+    assert.equal(
+      r.stderr.trim(),
+      `weft: Cannot start node a@127.0.0.1: port ${port} on 0.0.0.0 is already in use`,
+    );
   } finally {
     listener.close();
   }
