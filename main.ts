@@ -291,7 +291,9 @@ async function startFromOptions(
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.epmdPort !== undefined ? { epmdPort: options.epmdPort } : {}),
-      ...(options.netTicktime !== undefined ? { netTicktime: options.netTicktime } : {}),
+      ...(options.netTicktimeSeconds !== undefined
+        ? { netTicktimeSeconds: options.netTicktimeSeconds }
+        : {}),
       ...(options.tlsCert !== undefined
         ? {
           tls: {

@@ -50,7 +50,7 @@ export interface CliOptions {
   /** `--hidden`. */
   hidden: boolean;
   /** `--net-ticktime` in seconds. */
-  netTicktime?: number;
+  netTicktimeSeconds?: number;
   /** `--tls-cert`. */
   tlsCert?: string;
   /** `--tls-key`. */
@@ -285,7 +285,7 @@ export function parseCli(args: string[]): ParseResult {
         }"`,
       };
     }
-    options.netTicktime = n;
+    options.netTicktimeSeconds = n;
   }
   if (values.address !== undefined) options.address = values.address;
   if (values["tls-cert"] !== undefined) options.tlsCert = values["tls-cert"];

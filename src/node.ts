@@ -104,8 +104,11 @@ export interface NodeOptions extends NodeServicesOptions {
   startEpmd?: boolean;
   /** A hidden node: not meshed, listed only as hidden. Default `false`. */
   hidden?: boolean;
-  /** Net tick time in seconds: a silent peer is down after at most this. Default 4. */
-  netTicktime?: number;
+  /**
+   * Net tick time, in seconds as Erlang's `net_ticktime` and `--net-ticktime`: a silent peer is
+   * down after at most this. Default 4. (Every other duration here is in milliseconds.)
+   */
+  netTicktimeSeconds?: number;
   /** TLS instead of plain TCP: certificate and key, and the cluster CA for mutual TLS. */
   tls?: TlsOptions;
   /** Deadline of connects and handshakes, in milliseconds. Default 5000. */
@@ -203,7 +206,7 @@ export interface WeftNode {
  */
 export async function startNode(options: NodeOptions): Promise<WeftNode> {
   const parsed = nodeName(options);
-  const ticktime = options.netTicktime ?? DEFAULT_NET_TICKTIME;
+  const ticktime = options.netTicktimeSeconds ?? DEFAULT_NET_TICKTIME;
   if (!(typeof ticktime === "number" && ticktime > 0 && ticktime <= 3600)) {
     throw new RangeError(`Invalid net tick time: must be 0-3600 seconds, received ${ticktime}`);
   }

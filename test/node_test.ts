@@ -297,7 +297,7 @@ Deno.test("hidden nodes are not meshed and are listed as hidden", async () => {
 });
 
 Deno.test("monitorNodes() reports nodeup and nodedown with disconnect, connection_closed and net_tick_timeout", async () => {
-  const [a, b, c] = await startTestNodes(["a", "b", "c"], { netTicktime: 0.4 });
+  const [a, b, c] = await startTestNodes(["a", "b", "c"], { netTicktimeSeconds: 0.4 });
   try {
     const watcher = a!.runtime.open();
     a!.monitorNodes(watcher.self);
@@ -667,7 +667,7 @@ Deno.test("kill -9 of a peer process gives nodedown connection_closed and DOWN n
 
 Deno.test("a SIGSTOPped peer is declared down with net_tick_timeout, its socket still open", async () => {
   const ticktime = 1;
-  const a = await startTestNode("a", { netTicktime: ticktime });
+  const a = await startTestNode("a", { netTicktimeSeconds: ticktime });
   const c = await childNode("stopped", ticktime);
   try {
     assert.ok(await a.connect(c.address));
@@ -684,7 +684,7 @@ Deno.test("a SIGSTOPped peer is declared down with net_tick_timeout, its socket 
 });
 
 Deno.test("a 256 MiB message crosses a link with a 2 s tick time without a spurious nodedown", async () => {
-  const a = await startTestNode("a", { netTicktime: 2 });
+  const a = await startTestNode("a", { netTicktimeSeconds: 2 });
   const c = await childNode("bulk", 2);
   try {
     assert.ok(await a.connect(c.address));

@@ -26,7 +26,7 @@ const node = await startNode({
   cookie: cookie!,
   hostname: "127.0.0.1",
   noEpmd: true,
-  netTicktime: Number(ticktime ?? 4),
+  netTicktimeSeconds: Number(ticktime ?? 4),
 });
 const sink = node.runtime.spawn(async (ctx) => {
   while (true) {

@@ -75,7 +75,7 @@ Deno.test("kill -9 of a peer gives nodedown, and noconnection to monitors and tr
 
 Deno.test("a SIGSTOPped peer is declared down with net_tick_timeout within the tick time", async () => {
   const ticktime = 2;
-  const a = await startTestNode("a", { cookie: PEER_COOKIE, netTicktime: ticktime });
+  const a = await startTestNode("a", { cookie: PEER_COOKIE, netTicktimeSeconds: ticktime });
   const b = await startWeftPeer("b", { args: ["--net-ticktime", String(ticktime)] });
   try {
     assert.equal(await a.connect(b.address), true);
@@ -104,7 +104,7 @@ Deno.test("a SIGSTOPped peer is declared down with net_tick_timeout within the t
 
 Deno.test("a 256 MiB message crosses a 2 s tick-time link without a spurious nodedown on either side", async () => {
   const ticktime = 2;
-  const a = await startTestNode("a", { cookie: PEER_COOKIE, netTicktime: ticktime });
+  const a = await startTestNode("a", { cookie: PEER_COOKIE, netTicktimeSeconds: ticktime });
   const b = await startWeftPeer("b", { args: ["--net-ticktime", String(ticktime)] });
   try {
     const me = a.runtime.open();
