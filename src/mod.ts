@@ -118,6 +118,9 @@ export {
 export {
   AlreadyStartedError,
   type CallOptions,
+  type CallReply,
+  type CallRequest,
+  type CallResult,
   type ChildSpec,
   DynamicSupervisor,
   type DynamicSupervisorOptions,
@@ -130,6 +133,7 @@ export {
   type RegistryOptions,
   type RestartType,
   type ServerName,
+  type ServerPid,
   type ServerRef,
   StartError,
   type StartOptions,

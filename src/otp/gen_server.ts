@@ -126,11 +126,14 @@ export type InitResult<S> =
   | { stop: unknown }
   | { ignore: true };
 
-/** What `handleCall` returns. */
-export type CallResult<S> =
-  | ({ reply: unknown; state: S } & ContinueOptions)
+/**
+ * What `handleCall` returns: `R` is the reply's type, what `GenServer.call`
+ * gives a caller that holds the server's {@linkcode ServerPid}.
+ */
+export type CallResult<S, R = unknown> =
+  | ({ reply: R; state: S } & ContinueOptions)
   | ({ noreply: true; state: S } & ContinueOptions)
-  | { stop: unknown; reply?: unknown; state: S };
+  | { stop: unknown; reply?: R; state: S };
 
 /** What `handleCast`, `handleInfo` and `handleContinue` return. */
 export type NoReplyResult<S> =
@@ -195,6 +198,35 @@ export type ServerClass<T extends GenServer<any, any>> = new () => T;
 /** The argument a server class's `init` takes. */
 // deno-lint-ignore no-explicit-any
 export type InitArgs<T extends GenServer<any, any>> = Parameters<T["init"]>[0];
+
+/** Names the server class of a {@linkcode ServerPid}; exists in types only. */
+declare const serverClass: unique symbol;
+
+/**
+ * The pid of a server of class `T`, as `GenServer.start` returns it: a plain
+ * {@linkcode Pid} at run time, whose type remembers the class, so that
+ * `GenServer.call(pid, request)` checks the request against `handleCall`'s
+ * and is typed by its reply. A pid from anywhere else (a name, a message)
+ * is called untyped, or with `GenServer.call<R>`.
+ */
+// deno-lint-ignore no-explicit-any
+export type ServerPid<T extends GenServer<any, any>> = Pid & { readonly [serverClass]: T };
+
+/** The requests a server class's `handleCall` takes. */
+// deno-lint-ignore no-explicit-any
+export type CallRequest<T extends GenServer<any, any>> = Parameters<T["handleCall"]>[0];
+
+/** The replies a server class's `handleCall` gives: the `reply` of its results. */
+// deno-lint-ignore no-explicit-any
+export type CallReply<T extends GenServer<any, any>> = ReplyIn<
+  Awaited<ReturnType<T["handleCall"]>>
+>;
+
+/** The reply type carried by each kind of `handleCall` result. */
+type ReplyIn<X> = X extends { noreply: true } ? never
+  : X extends { reply: infer R } ? R
+  : X extends { stop: unknown; reply?: infer R } ? R
+  : never;
 
 // ---------------------------------------------------------------- messages
 
@@ -716,7 +748,7 @@ export abstract class GenServer<S = any, A = any> {
     cls: ServerClass<T>,
     args: InitArgs<T>,
     options: StartOptions = {},
-  ): Promise<Pid> {
+  ): Promise<ServerPid<T>> {
     if (typeof cls !== "function" || !(cls.prototype instanceof GenServer)) {
       throw new TypeError("Cannot start server: expected a class that extends GenServer");
     }
@@ -781,7 +813,7 @@ export abstract class GenServer<S = any, A = any> {
           `Cannot ${what} ${cls.name}: it exited during init: ${describe(msg.reason)}`,
         );
       }
-      if ("ok" in msg) return pid;
+      if ("ok" in msg) return pid as ServerPid<T>;
       if ("ignore" in msg) {
         throw new StartError("ignore", `Cannot ${what} ${cls.name}: init returned ignore`);
       }
@@ -835,7 +867,7 @@ export abstract class GenServer<S = any, A = any> {
     cls: ServerClass<T>,
     args: InitArgs<T>,
     options: Omit<StartOptions, "link"> = {},
-  ): Promise<Pid> {
+  ): Promise<ServerPid<T>> {
     return GenServer.start(cls, args, { ...options, link: true });
   }
 
@@ -843,6 +875,14 @@ export abstract class GenServer<S = any, A = any> {
    * Sends `request` to a server and waits for its reply. The server may be
    * on another node (a remote pid, or `{ name, node }`).
    *
+   * Called with the pid `GenServer.start` returned (a {@linkcode ServerPid}),
+   * the request must be one the server's `handleCall` takes, and the reply
+   * has the type of the `reply` that `handleCall` returns. Called by name or
+   * with a plain pid, the reply is `unknown`, or `R` when the caller says
+   * what it expects (`GenServer.call<number>("counter", "get")`, unchecked).
+   *
+   * @typeParam R the reply type a caller expects from an untyped server
+   * @typeParam S the server reference's type (inferred)
    * @param server a pid, a name, `{ name, node }`, `{ global }` or `{ via, key }`
    * @param request the request
    * @param options `timeout` (default 5000 ms), `runtime` outside a process
@@ -855,23 +895,35 @@ export abstract class GenServer<S = any, A = any> {
    *
    * @example
    * ```ts
-   * import { GenServer } from "./gen_server.ts";
+   * import { type CallResult, type From, GenServer } from "./gen_server.ts";
    * import { ExitError } from "./errors.ts";
    * import { Runtime } from "../process/runtime.ts";
+   * class Counter extends GenServer<number> {
+   *   override init(n: number) {
+   *     return { ok: n };
+   *   }
+   *   override handleCall(req: "get" | { add: number }, _from: From, n: number): CallResult<number, number> {
+   *     const next = req === "get" ? n : n + req.add;
+   *     return { reply: next, state: next };
+   *   }
+   * }
    * const rt = new Runtime();
+   * const pid = await GenServer.start(Counter, 1, { runtime: rt });
+   * const n: number = await GenServer.call(pid, { add: 41 }, { runtime: rt }); // typed
+   * console.assert(n === 42);
    * try {
-   *   await GenServer.call("nobody", "hello", { runtime: rt });
+   *   await GenServer.call<string>("nobody", "hello", { runtime: rt });
    * } catch (e) {
    *   console.assert(e instanceof ExitError && e.reason === "noproc");
    * }
    * await rt.shutdown();
    * ```
    */
-  static async call<R = unknown>(
-    server: ServerRef,
-    request: unknown,
+  static async call<R = unknown, S extends ServerRef = ServerRef>(
+    server: S,
+    request: S extends ServerPid<infer T> ? CallRequest<T> : unknown,
     options: CallOptions = {},
-  ): Promise<R> {
+  ): Promise<S extends ServerPid<infer T> ? CallReply<T> : R> {
     checkServerRef(server, "call server");
     const timeout = checkTimeout(options.timeout ?? 5000, "call server");
     const { runtime, ctx: caller } = callerOf(options.runtime, "call server");
@@ -907,7 +959,7 @@ export abstract class GenServer<S = any, A = any> {
       }
       if (msg.type === "$gen_reply") {
         if (msg.unsendable !== undefined) throw msg.unsendable;
-        return msg.value as R;
+        return msg.value as S extends ServerPid<infer T> ? CallReply<T> : R;
       }
       throw new ExitError(
         msg.reason,

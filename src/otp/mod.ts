@@ -38,6 +38,8 @@ export { GenServer } from "./gen_server.ts";
 export type {
   Awaitable,
   CallOptions,
+  CallReply,
+  CallRequest,
   CallResult,
   CastResult,
   ContinueOptions,
@@ -49,6 +51,7 @@ export type {
   InitResult,
   NoReplyResult,
   ServerClass,
+  ServerPid,
   StartOptions,
   StopOptions,
 } from "./gen_server.ts";

@@ -156,7 +156,7 @@ Deno.test("GenServer.call() with a request that cannot cross the wire throws Typ
     assert.ok(await a!.connect(b!.address));
     const pid = await GenServer.start(Counter, 0, { runtime: b!.runtime });
     await runInProcess(a!.runtime.open(), async () => {
-      await assert.rejects(() => GenServer.call(pid, { add: () => 1 }), TypeError);
+      await assert.rejects(() => GenServer.call(pid as Pid, { add: () => 1 }), TypeError);
       assert.equal(await GenServer.call(pid, "count"), 0);
     });
   } finally {

@@ -393,7 +393,7 @@ Deno.test("a bad return value from a handler crashes the server with a TypeError
   }
   await inProcess(async () => {
     const pid = await GenServer.start(Sloppy, undefined);
-    const err = await GenServer.call(pid, "x").catch((e) => e);
+    const err = await GenServer.call(pid as Pid, "x").catch((e) => e);
     assert.ok(err instanceof ExitError && err.reason instanceof TypeError);
     assert.match((err.reason as Error).message, /Bad return value from handleCall/);
   });
@@ -470,7 +470,7 @@ Deno.test("GenServer functions refuse malformed arguments with TypeError or Rang
       () => GenServer.start(NotAServer as never, undefined),
       TypeError,
     );
-    await assert.rejects(() => GenServer.call(42 as never, "x"), TypeError);
+    await assert.rejects(() => GenServer.call(42 as unknown as Pid, "x"), TypeError);
     await assert.rejects(() => GenServer.call("x", "y", { timeout: -1 }), RangeError);
     await assert.rejects(
       () => GenServer.start(KvServer, [], { name: new Pid("a@b", 1, 0, 1) as never }),
