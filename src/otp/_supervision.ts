@@ -94,22 +94,22 @@ export async function shutdownChild(
 
 /** Options for restart intensity, shared by every supervisor. */
 export interface IntensityOptions {
-  /** Restarts allowed within `period` before the supervisor gives up. Default 3. */
+  /** Restarts allowed within `periodSeconds` before the supervisor gives up. Default 3. */
   intensity?: number;
-  /** The window, in seconds. Default 5. */
-  period?: number;
+  /** The window, in seconds as OTP's `period` (every other duration is in milliseconds). Default 5. */
+  periodSeconds?: number;
 }
 
 /**
  * Counts restarts in a sliding window: more than `intensity` restarts
- * within `period` seconds and the supervisor must give up (OTP's
+ * within `periodSeconds` seconds and the supervisor must give up (OTP's
  * `reached_max_restart_intensity`).
  */
 export class RestartIntensity {
   /** Restarts allowed within the period. */
   readonly intensity: number;
   /** The window in seconds. */
-  readonly period: number;
+  readonly periodSeconds: number;
   #times: number[] = [];
 
   /**
@@ -119,7 +119,7 @@ export class RestartIntensity {
    */
   constructor(options: IntensityOptions, what: string) {
     const intensity = options.intensity ?? 3;
-    const period = options.period ?? 5;
+    const period = options.periodSeconds ?? 5;
     if (typeof intensity !== "number" || !Number.isInteger(intensity) || intensity < 0) {
       throw new RangeError(
         `Cannot ${what}: intensity must be an integer 0 or more, received ${String(intensity)}`,
@@ -127,11 +127,11 @@ export class RestartIntensity {
     }
     if (typeof period !== "number" || !(period > 0)) {
       throw new RangeError(
-        `Cannot ${what}: period must be a positive number of seconds, received ${String(period)}`,
+        `Cannot ${what}: periodSeconds must be a positive number, received ${String(period)}`,
       );
     }
     this.intensity = intensity;
-    this.period = period;
+    this.periodSeconds = period;
   }
 
   /**
@@ -140,7 +140,7 @@ export class RestartIntensity {
    */
   add(): boolean {
     const now = performance.now();
-    const since = now - this.period * 1000;
+    const since = now - this.periodSeconds * 1000;
     const times = this.#times.filter((t) => t > since);
     times.push(now);
     this.#times = times;
@@ -160,7 +160,7 @@ export function countRestart(intensity: RestartIntensity, label: string): boolea
   if (intensity.add()) return true;
   log.error(
     "Supervisor {sup}: reached maximum restart intensity ({intensity} restarts in {period} s), shutting down",
-    { sup: label, intensity: intensity.intensity, period: intensity.period },
+    { sup: label, intensity: intensity.intensity, period: intensity.periodSeconds },
   );
   return false;
 }

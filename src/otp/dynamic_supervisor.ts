@@ -8,7 +8,7 @@
  *                          (refused with "max_children" at maxChildren)
  * a child exits         -> temporary, or transient with a clean reason: forgotten;
  *                          otherwise restarted in place (new pid), counted against
- *                          intensity/period; past it the supervisor exits "shutdown"
+ *                          intensity/periodSeconds; past it the supervisor exits "shutdown"
  * stop                  -> every child gets exit "shutdown" at once, and is killed
  *                          if still alive after its shutdown time
  * ```
@@ -274,7 +274,7 @@ async function start(options: DynamicSupervisorOptions = {}): Promise<Pid> {
 export interface DynamicSupervisorNamespace {
   /**
    * Starts a dynamic supervisor with no children.
-   * @throws {RangeError} when maxChildren, intensity or period is out of range
+   * @throws {RangeError} when maxChildren, intensity or periodSeconds is out of range
    */
   start(options?: DynamicSupervisorOptions): Promise<Pid>;
   /** Starts one linked to the calling process. */

@@ -9,7 +9,7 @@
  * a child exits (the supervisor traps exits and gets {EXIT, child, reason}):
  *   temporary, or transient with a clean reason  -> not restarted
  *   otherwise one restart more in the window; more than `intensity` restarts
- *   within `period` seconds -> every child stopped, supervisor exits "shutdown"
+ *   within `periodSeconds` -> every child stopped, supervisor exits "shutdown"
  *   one_for_one:  restart that child
  *   one_for_all:  stop the others (reverse order), restart them all (in order)
  *   rest_for_one: stop the children started after it (reverse order), restart
@@ -384,7 +384,7 @@ export interface SupervisorNamespace {
    *
    * @throws {StartError} when a child fails to start (reason `{ shutdown: { failedToStartChild, reason } }`)
    * @throws {TypeError} on a malformed child spec or option, or duplicate ids
-   * @throws {RangeError} when intensity or period is out of range
+   * @throws {RangeError} when intensity or periodSeconds is out of range
    */
   start(children: ChildSpec[], options?: SupervisorOptions): Promise<Pid>;
   /** Starts a supervisor linked to the calling process. */
@@ -449,7 +449,7 @@ export interface SupervisorNamespace {
  *   const sup = await Supervisor.start([
  *     GenServer.childSpec(Worker, undefined, { id: "w1" }),
  *     Supervisor.childSpec([GenServer.childSpec(Worker, undefined, { id: "w2" })], { id: "inner" }),
- *   ], { strategy: "rest_for_one", intensity: 5, period: 10 });
+ *   ], { strategy: "rest_for_one", intensity: 5, periodSeconds: 10 });
  *   const children = await Supervisor.whichChildren(sup);
  *   console.assert(children.map((c) => c.id).join() === "w1,inner");
  *   console.assert(children[1]!.type === "supervisor");

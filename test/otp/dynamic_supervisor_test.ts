@@ -116,7 +116,7 @@ Deno.test("DynamicSupervisor restarts by restart type", async () => {
 
 Deno.test("DynamicSupervisor exits shutdown past its restart intensity, stopping every child", async () => {
   await inProcess(async (rt) => {
-    const sup = await DynamicSupervisor.start({ intensity: 1, period: 5 });
+    const sup = await DynamicSupervisor.start({ intensity: 1, periodSeconds: 5 });
     const quiet = await DynamicSupervisor.startChild(sup, worker("quiet"));
     const supExit = exitReason(rt, sup);
     const first = await DynamicSupervisor.startChild(sup, worker("flaky"));

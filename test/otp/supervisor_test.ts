@@ -174,7 +174,7 @@ Deno.test("a supervisor gives up after more than intensity restarts within perio
     const log: string[] = [];
     const sup = await Supervisor.start([worker("a", log), worker("b", log)], {
       intensity: 2,
-      period: 5,
+      periodSeconds: 5,
     });
     const supExit = exitReason(rt, sup);
     await crashAndAwaitRestart(sup, "b");
@@ -192,7 +192,7 @@ Deno.test("a supervisor gives up after more than intensity restarts within perio
 Deno.test("restarts older than the period do not count against the intensity", async () => {
   await inProcess(async (rt) => {
     const log: string[] = [];
-    const sup = await Supervisor.start([worker("a", log)], { intensity: 1, period: 0.05 });
+    const sup = await Supervisor.start([worker("a", log)], { intensity: 1, periodSeconds: 0.05 });
     await crashAndAwaitRestart(sup, "a");
     const since = performance.now();
     await waitFor(() => performance.now() - since > 80); // let the window pass
@@ -470,7 +470,7 @@ Deno.test("Supervisor functions refuse malformed children and options", async ()
     );
     await assert.rejects(() => Supervisor.start([{ id: "a", start, shutdown: -1 }]), RangeError);
     await assert.rejects(() => Supervisor.start([], { intensity: -1 }), RangeError);
-    await assert.rejects(() => Supervisor.start([], { period: 0 }), RangeError);
+    await assert.rejects(() => Supervisor.start([], { periodSeconds: 0 }), RangeError);
     await assert.rejects(
       () => Supervisor.start([], { strategy: "all_for_none" as never }),
       TypeError,
