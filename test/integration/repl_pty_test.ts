@@ -293,6 +293,56 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "weft shell on a terminal: Promises bound as values, errors with their place, did you mean, h(), v(n), pid(), i(pid) of another node",
+  ignore,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const { b, port } = await startB();
+    const t = await startA(home);
+    const step = async (input: string, expect: RegExp) => {
+      await t.type(input);
+      await t.keys("Enter");
+      return await t.waitForScreen(expect);
+    };
+    try {
+      await t.waitForScreen(new RegExp(`${A}1>$`, "m"));
+      await step(`await Node.connect("b@127.0.0.1:${port}")`, /^true$/m);
+      // 4: the binding holds what is shown, so send() works on it.
+      await step(
+        'const r3 = Node.spawn("b@127.0.0.1", async () => { for (;;) await receive() })',
+        /^#PID<b@127\.0\.0\.1\.\d+\.0>$/m,
+      );
+      await step('send(r3, "x")', /^"x"$/m);
+      await step("const pp = Promise.resolve(5)", /^5$/m);
+      await step("pp + 1", /^6$/m);
+      // 5: one line, the place in the input, the reason.
+      await step(
+        "Node.conect(1)",
+        /^\*\* input:1:6: TypeError: Node\.conect is not a function \(did you mean Node\.connect\?\)$/m,
+      );
+      await step("let bad = 1 +* 2", /^\*\* input:1:14: SyntaxError: Unexpected token$/m);
+      await step('function boom() { throw new Error("deploy failed") }', /^\[Function: boom\]$/m);
+      await step("boom()", /^\*\* input:1:25: Error: deploy failed$/m);
+      await step("stack()", /^ {4}at (Object\.)?boom \(weft-eval-\d+, <anonymous>:\d+:\d+\)$/m);
+      // 8: h() is short and starts with the namespaces; v(n), pid(), i() of a pid on b.
+      const help = await step("h()", /^Helpers$(\n.*)*\n.*stack\(\)/m);
+      assert.match(help, /^Namespaces\n {2}Process /m);
+      await step("v(4) * 100", /^500$/m);
+      await step("v(2).node", /^"b@127\.0\.0\.1"$/m);
+      await step('pid(String(r3)).equals(r3) && "the same pid"', /^"the same pid"$/m);
+      await step("i(r3)", /^#PID<b@127\.0\.0\.1\.\d+\.0>\n {2}status +waiting$/m);
+      await step("q()", /q\(\)/);
+      assert.equal(await t.waitForExit(), 0);
+    } finally {
+      await t.close();
+      await b.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "weft --remsh on a terminal: the prompt names the remote node and input runs there",
   ignore,
   fn: async () => {
