@@ -126,6 +126,11 @@ export const PROCESS_NAMESPACE_DOCS: Readonly<Record<string, Doc>> = {
   },
   "Process.self": { signature: "Process.self()", summary: "this process's pid" },
   "Process.send": { signature: "Process.send(dest, msg)", summary: "send msg to dest" },
+  "Process.receive": {
+    signature: "Process.receive(matcher?, { timeout? }?)",
+    summary: "the same as receive(): the next message the matcher accepts",
+  },
+  "Process.makeRef": { signature: "Process.makeRef()", summary: "a new unique reference" },
   "Process.spawn": { signature: "Process.spawn(fn, options?)", summary: "start a process" },
   "Process.spawnLink": {
     signature: "Process.spawnLink(fn, options?)",
