@@ -14,12 +14,19 @@
  * A *dot map* maps keys to nested stores, joined key by key; a key whose
  * store joins to nothing is gone. Stores are never changed once made: a
  * join returns its first argument when nothing changes, and otherwise a new
- * store that shares the untouched entries.
+ * store that shares the untouched entries (dot maps are persistent maps,
+ * so changing one key of a large map copies a few small nodes).
+ *
+ * The top level of a large dot map (an OR-Set's elements, an OR-Map's
+ * fields) also keeps an *index* from each live dot to its key. A join with
+ * a delta then visits only the keys the delta holds and the keys of the
+ * dots its context names, not every key of the state.
  *
  * @module
  */
 
 import { CausalContext, isDotNumber } from "./causal_context.ts";
+import { PMap } from "./_pmap.ts";
 import { malformed } from "./_wire.ts";
 
 /** A live dot and what its event made. */
@@ -90,31 +97,32 @@ export const FUN_OPS: StoreOps<DotFun<unknown>> = {
   dots: (t) => t.values(),
 };
 
-/** The join of two dot maps, key by key. */
+/** A dot map: key -> nested store, persistent. */
+export type DotMap<K, T> = PMap<K, T>;
+
+/** The join of two dot maps, key by key (every key of both is visited). */
 export function joinMap<K, T>(
-  a: ReadonlyMap<K, T>,
-  b: ReadonlyMap<K, T>,
+  a: DotMap<K, T>,
+  b: DotMap<K, T>,
   ca: CausalContext,
   cb: CausalContext,
   opsOf: (key: K) => StoreOps<T>,
-): ReadonlyMap<K, T> {
-  let out: Map<K, T> | undefined;
+): DotMap<K, T> {
+  let out = a;
   for (const [k, x] of a) {
     const ops = opsOf(k);
     const y = b.get(k);
     const j = ops.join(x, y ?? ops.empty, ca, cb);
     if (j === x) continue;
-    out ??= new Map(a);
-    if (ops.isEmpty(j)) out.delete(k);
-    else out.set(k, j);
+    out = ops.isEmpty(j) ? out.delete(k) : out.set(k, j);
   }
   for (const [k, y] of b) {
     if (a.has(k)) continue;
     const ops = opsOf(k);
     const j = ops.join(ops.empty, y, ca, cb);
-    if (!ops.isEmpty(j)) (out ??= new Map(a)).set(k, j);
+    if (!ops.isEmpty(j)) out = out.set(k, j);
   }
-  return out ?? a;
+  return out;
 }
 
 /** Whether two dot maps hold equal stores under the same keys. */
@@ -132,9 +140,9 @@ export function equalMaps<K, T>(
 }
 
 /** The store ops of a dot map whose keys hold stores with `ops`. */
-export function mapOps<K, T>(ops: StoreOps<T>): StoreOps<ReadonlyMap<K, T>> {
+export function mapOps<K, T>(ops: StoreOps<T>): StoreOps<DotMap<K, T>> {
   return {
-    empty: new Map(),
+    empty: PMap.empty(),
     isEmpty: (t) => t.size === 0,
     join: (a, b, ca, cb) => joinMap(a, b, ca, cb, () => ops),
     equals: (a, b) => equalMaps(a, b, () => ops),
@@ -172,12 +180,77 @@ export function equalCausal<T>(a: Causal<T>, b: Causal<T>, ops: StoreOps<T>): bo
  * when none of its dots is still live (what it made that others still
  * hold stays, under its dots).
  */
-export function pruneCausal<T>(s: Causal<T>, removed: string, ops: StoreOps<T>): Causal<T> {
+export function pruneCausal<T, C extends Causal<T>>(s: C, removed: string, ops: StoreOps<T>): C {
   if (!s.cc.replicas().has(removed)) return s;
   for (const d of ops.dots(s.store)) if (d.replica === removed) return s;
   const cc = s.cc.clone();
   cc.prune(removed);
-  return { cc, store: s.store };
+  return { ...s, cc };
+}
+
+/** A causal dot map with its index: live dot key -> the key holding it. */
+export interface CausalMap<K, T> extends Causal<DotMap<K, T>> {
+  /** For each live dot (by {@linkcode dotKey}), the key whose store holds it. */
+  readonly index: PMap<string, K>;
+}
+
+/** A causal dot map, its index built from the store. */
+export function causalMap<K, T>(
+  cc: CausalContext,
+  store: DotMap<K, T>,
+  opsOf: (key: K) => StoreOps<T>,
+): CausalMap<K, T> {
+  let index = PMap.empty<string, K>();
+  for (const [k, x] of store) {
+    for (const d of opsOf(k).dots(x)) index = index.set(dotKey(d.replica, d.n), k);
+  }
+  return { cc, store, index };
+}
+
+/**
+ * The join of two causal dot maps. Only the keys that can change are
+ * visited: those `b` holds, and those holding a dot `b`'s context names
+ * (found through `a`'s index), unless `b`'s context is larger than `a`
+ * (or `scanAll`: tests compare both ways).
+ */
+export function joinCausalMap<K, T>(
+  a: CausalMap<K, T>,
+  b: CausalMap<K, T>,
+  opsOf: (key: K) => StoreOps<T>,
+  scanAll = false,
+): CausalMap<K, T> {
+  // The join is commutative: fold the smaller state into the larger.
+  if (a.store.size < b.store.size) [a, b] = [b, a];
+  let keys: Iterable<K>;
+  if (!scanAll && b.cc.size <= a.store.size) {
+    const touched = new Set<K>(b.store.keys());
+    for (const d of b.cc.dots()) {
+      const k = a.index.get(dotKey(d.replica, d.n));
+      if (k !== undefined) touched.add(k);
+    }
+    keys = touched;
+  } else {
+    keys = new Set([...a.store.keys(), ...b.store.keys()]);
+  }
+  let store = a.store, index = a.index;
+  for (const k of keys) {
+    const ops = opsOf(k);
+    const x = a.store.get(k);
+    const j = ops.join(x ?? ops.empty, b.store.get(k) ?? ops.empty, a.cc, b.cc);
+    if (j === x) continue;
+    if (x !== undefined) {
+      for (const d of ops.dots(x)) index = index.delete(dotKey(d.replica, d.n));
+    }
+    if (ops.isEmpty(j)) {
+      if (x !== undefined) store = store.delete(k);
+      continue;
+    }
+    store = store.set(k, j);
+    for (const d of ops.dots(j)) index = index.set(dotKey(d.replica, d.n), k);
+  }
+  const cc = a.cc.clone();
+  cc.join(b.cc);
+  return { cc, store, index };
 }
 
 /**

@@ -21,10 +21,18 @@
 
 import type { CrdtType } from "./crdt_type.ts";
 import type { Hlc } from "./hlc.ts";
-import { checkElement, checkReplica, type Element, isElement, malformed } from "./_wire.ts";
+import { PMap } from "./_pmap.ts";
+import {
+  checkElement,
+  checkReplica,
+  compareElements,
+  type Element,
+  isElement,
+  malformed,
+} from "./_wire.ts";
 
-/** A G-Set state. Never changed once made. */
-export type GSetState = ReadonlySet<Element>;
+/** A G-Set state: its elements (as the keys of a persistent map). Never changed once made. */
+export type GSetState = PMap<Element, true>;
 
 /** What a mutation of a G-Set can do. */
 export interface GSetHandle {
@@ -43,41 +51,41 @@ export interface GSetHandle {
  */
 export const gSet: CrdtType<GSetState, GSetHandle, Set<Element>> = {
   name: "g-set",
-  empty: () => new Set(),
+  empty: () => PMap.empty(),
   join(a, b) {
-    if (b.size === 0) return a;
-    if (a.size === 0) return b;
-    let out: Set<Element> | undefined;
-    for (const x of b) if (!a.has(x)) (out ??= new Set(a)).add(x);
-    return out ?? a;
+    // Commutative: add the smaller set's elements to the larger.
+    if (a.size < b.size) [a, b] = [b, a];
+    let out = a;
+    for (const x of b.keys()) if (!a.has(x)) out = out.set(x, true);
+    return out;
   },
   mutate(state: GSetState, replica: string, _clock: Hlc, fn: (h: GSetHandle) => void) {
     checkReplica(replica);
-    const delta = new Set<Element>();
+    let delta = PMap.empty<Element, true>();
     fn({
       add(element) {
         const x = checkElement(element, "set element");
-        if (!state.has(x)) delta.add(x);
+        if (!state.has(x)) delta = delta.set(x, true);
       },
     });
     return delta;
   },
-  value: (state) => new Set(state),
-  encode: (state) => [...state],
+  value: (state) => new Set([...state.keys()].sort(compareElements)),
+  encode: (state) => [...state.keys()],
   decode(wire) {
     if (!Array.isArray(wire)) throw malformed("g-set", "not an array of elements");
-    const out = new Set<Element>();
+    let out = PMap.empty<Element, true>();
     for (const x of wire) {
       if (!isElement(x)) {
         throw malformed("g-set", "an element is not a string, number, bigint, boolean or null");
       }
-      out.add(Object.is(x, -0) ? 0 : x);
+      out = out.set(Object.is(x, -0) ? 0 : x, true);
     }
     return out;
   },
   equals(a, b) {
     if (a.size !== b.size) return false;
-    for (const x of a) if (!b.has(x)) return false;
+    for (const x of a.keys()) if (!b.has(x)) return false;
     return true;
   },
   prune: (state) => state,

@@ -31,6 +31,7 @@
  */
 
 import type { CrdtType } from "./crdt_type.ts";
+import { PMap } from "./_pmap.ts";
 import { compareTimestamps, type HlcTimestamp, timestampToWire } from "./hlc.ts";
 import { compareWrites, decodeWrite, type LwwWrite, stamp } from "./_lww.ts";
 import { checkKey, checkReplica, malformed } from "./_wire.ts";
@@ -42,7 +43,7 @@ export interface LwwMapEntry extends LwwWrite {
 }
 
 /** An LWW-Map state. Never changed once made. */
-export type LwwMapState = ReadonlyMap<string, LwwMapEntry>;
+export type LwwMapState = PMap<string, LwwMapEntry>;
 
 /** What a mutation of an LWW-Map can do. */
 export interface LwwMapHandle {
@@ -64,23 +65,29 @@ export interface LwwMapHandle {
  */
 export const lwwMap: CrdtType<LwwMapState, LwwMapHandle, Map<string, unknown>> = {
   name: "lww-map",
-  empty: () => new Map(),
+  empty: () => PMap.empty(),
   join(a, b) {
-    if (b.size === 0) return a;
-    let out: Map<string, LwwMapEntry> | undefined;
+    // Commutative: fold the smaller map into the larger.
+    if (a.size < b.size) [a, b] = [b, a];
+    let out = a;
     for (const [k, e] of b) {
       const mine = a.get(k);
-      if (mine === undefined || compareWrites(e, mine) > 0) (out ??= new Map(a)).set(k, e);
+      if (mine === undefined || compareWrites(e, mine) > 0) out = out.set(k, e);
     }
-    return out ?? a;
+    return out;
   },
   mutate(state, replica, clock, fn) {
     checkReplica(replica);
-    const delta = new Map<string, LwwMapEntry>();
+    let delta = PMap.empty<string, LwwMapEntry>();
     const write = (key: unknown, value: unknown, removed: boolean) => {
       const k = checkKey(key, "LWW-Map key");
       const current = delta.get(k) ?? state.get(k);
-      delta.set(k, { timestamp: stamp(clock, current?.timestamp), replica, value, removed });
+      delta = delta.set(k, {
+        timestamp: stamp(clock, current?.timestamp),
+        replica,
+        value,
+        removed,
+      });
     };
     fn({
       set: (key, value) => write(key, value, false),
@@ -102,7 +109,7 @@ export const lwwMap: CrdtType<LwwMapState, LwwMapHandle, Map<string, unknown>> =
     ) => [k, timestampToWire(e.timestamp), e.replica, e.removed, e.removed ? null : e.value]),
   decode(wire) {
     if (!Array.isArray(wire)) throw malformed("lww-map", "not an array of entries");
-    const out = new Map<string, LwwMapEntry>();
+    let out = PMap.empty<string, LwwMapEntry>();
     for (const item of wire) {
       if (!Array.isArray(item) || item.length !== 5 || typeof item[0] !== "string") {
         throw malformed("lww-map", "an entry is not [key, timestamp, replica, removed, value]");
@@ -114,7 +121,7 @@ export const lwwMap: CrdtType<LwwMapState, LwwMapHandle, Map<string, unknown>> =
         throw malformed("lww-map", `key ${JSON.stringify(item[0])} appears twice`);
       }
       const w = decodeWrite([item[1], item[2], item[4]], "lww-map");
-      out.set(item[0], { ...w, value: item[3] ? undefined : w.value, removed: item[3] });
+      out = out.set(item[0], { ...w, value: item[3] ? undefined : w.value, removed: item[3] });
     }
     return out;
   },

@@ -64,7 +64,7 @@ import type { LwwRegisterHandle } from "./lww_register.ts";
 import { decodeDots, encodeDots, type FlagHandle, flagHandle } from "./flag.ts";
 import {
   decodeOrSetStore,
-  dropEmpty,
+  deltaStore,
   encodeOrSetStore,
   OR_SET_OPS,
   type OrSetHandle,
@@ -72,8 +72,10 @@ import {
   type OrSetStore,
   orSetValue,
 } from "./or_set.ts";
+import { PMap } from "./_pmap.ts";
 import {
-  type Causal,
+  type CausalMap,
+  causalMap,
   decodeContext,
   decodeFun,
   DeltaContext,
@@ -84,7 +86,7 @@ import {
   equalCausal,
   equalMaps,
   FUN_OPS,
-  joinCausal,
+  joinCausalMap,
   joinMap,
   pruneCausal,
   type StoreOps,
@@ -109,10 +111,10 @@ interface RegisterWrite {
  * (`DotFun<[increments, decrements]>`, `DotFun<RegisterWrite>`,
  * `OrSetStore`, `DotFun<true>` or, for a nested map, `OrMapStore`).
  */
-export type OrMapStore = ReadonlyMap<string, unknown>;
+export type OrMapStore = PMap<string, unknown>;
 
 /** An OR-Map state. Never changed once made. */
-export type OrMapState = Causal<OrMapStore>;
+export type OrMapState = CausalMap<string, unknown>;
 
 /** What a mutation of an OR-Map can do: reach a field's handle by key, or remove a key. */
 export interface OrMapHandle {
@@ -138,12 +140,13 @@ function keyOf(field: string): string {
   return field.slice(field.indexOf(":") + 1);
 }
 
+/** The store ops of a field (by its `"<kind>:<key>"`). */
 // deno-lint-ignore no-explicit-any
-const opsOf = (field: string): StoreOps<any> => KIND_OPS[kindOf(field)];
+export const opsOf = (field: string): StoreOps<any> => KIND_OPS[kindOf(field)];
 
 /** The store ops of an OR-Map's fields (nested maps recurse). */
 export const OR_MAP_OPS: StoreOps<OrMapStore> = {
-  empty: new Map(),
+  empty: PMap.empty(),
   isEmpty: (t) => t.size === 0,
   join: (a, b, ca, cb) => joinMap(a, b, ca, cb, opsOf),
   equals: (a, b) => equalMaps(a, b, opsOf),
@@ -172,7 +175,7 @@ interface Mutation {
 
 /** A handle over the map at one place: its store in the state, and the delta being built for it. */
 function mapHandle(
-  state: OrMapStore | undefined,
+  state: ReadonlyMap<string, unknown> | undefined,
   delta: Map<string, unknown>,
   mu: Mutation,
 ): OrMapHandle {
@@ -279,15 +282,19 @@ function isEmptyDeep(field: string, store: unknown): boolean {
   return true;
 }
 
-/** Drops the fields a delta left empty, nested maps first. */
-function cleanDelta(delta: Map<string, unknown>): Map<string, unknown> {
+/** The store a delta built, without the fields it left empty, nested maps first. */
+function cleanDelta(delta: ReadonlyMap<string, unknown>): OrMapStore {
+  let out: OrMapStore = PMap.empty();
   for (const [f, store] of delta) {
     const kind = kindOf(f);
-    if (kind === "map") cleanDelta(store as Map<string, unknown>);
-    else if (kind === "set") dropEmpty(store as Map<Element, DotFun<true>>);
-    if ((store as { size: number }).size === 0) delta.delete(f);
+    const clean = kind === "map"
+      ? cleanDelta(store as Map<string, unknown>)
+      : kind === "set"
+      ? deltaStore(store as Map<Element, DotFun<true>>)
+      : store;
+    if ((clean as { size: number }).size > 0) out = out.set(f, clean);
   }
-  return delta;
+  return out;
 }
 
 function latestWrite(dots: DotFun<RegisterWrite>): Dotted<RegisterWrite> | undefined {
@@ -390,7 +397,7 @@ function encodeStore(store: OrMapStore): unknown[] {
 function decodeStore(wire: unknown, cc: CausalContext): OrMapStore {
   const T = "or-map";
   if (!Array.isArray(wire)) throw malformed(T, "fields are not an array");
-  const out = new Map<string, unknown>();
+  let out: OrMapStore = PMap.empty();
   for (const item of wire) {
     if (!Array.isArray(item) || item.length !== 3 || typeof item[1] !== "string") {
       throw malformed(T, "a field is not [kind, key, store]");
@@ -435,7 +442,7 @@ function decodeStore(wire: unknown, cc: CausalContext): OrMapStore {
         store = decodeStore(w, cc) as { size: number };
         break;
     }
-    if (store.size > 0) out.set(f, store);
+    if (store.size > 0) out = out.set(f, store);
   }
   return out;
 }
@@ -461,8 +468,8 @@ function decodeStore(wire: unknown, cc: CausalContext): OrMapStore {
  */
 export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
   name: "or-map",
-  empty: () => ({ cc: new CausalContext(), store: new Map() }),
-  join: (a, b) => joinCausal(a, b, OR_MAP_OPS),
+  empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: PMap.empty() }),
+  join: (a, b) => joinCausalMap(a, b, opsOf),
   mutate(state, replica, clock, fn) {
     checkReplica(replica);
     const mu: Mutation = {
@@ -473,7 +480,7 @@ export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
     };
     const delta = new Map<string, unknown>();
     fn(mapHandle(state.store, delta, mu));
-    return { cc: mu.dc.cc, store: cleanDelta(delta) };
+    return causalMap(mu.dc.cc, cleanDelta(delta), opsOf);
   },
   value: (state) => mapValue(state.store),
   encode: (state) => [state.cc.toWire(), encodeStore(state.store)],
@@ -482,7 +489,7 @@ export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
       throw malformed("or-map", "not a [context, fields] pair");
     }
     const cc = decodeContext(wire[0], "or-map");
-    return { cc, store: decodeStore(wire[1], cc) };
+    return causalMap(cc, decodeStore(wire[1], cc), opsOf);
   },
   equals: (a, b) => equalCausal(a, b, OR_MAP_OPS),
   prune: (state, removed) => pruneCausal(state, removed, OR_MAP_OPS),

@@ -33,8 +33,10 @@
 import { CausalContext } from "./causal_context.ts";
 import type { CrdtType } from "./crdt_type.ts";
 import type { Hlc } from "./hlc.ts";
+import { PMap } from "./_pmap.ts";
 import {
-  type Causal,
+  type CausalMap,
+  causalMap,
   decodeContext,
   decodeFun,
   DeltaContext,
@@ -43,7 +45,7 @@ import {
   EMPTY_FUN,
   equalCausal,
   FUN_OPS,
-  joinCausal,
+  joinCausalMap,
   mapOps,
   pruneCausal,
   type StoreOps,
@@ -58,10 +60,10 @@ import {
 } from "./_wire.ts";
 
 /** The elements of an OR-Set with their live dots. */
-export type OrSetStore = ReadonlyMap<Element, DotFun<true>>;
+export type OrSetStore = PMap<Element, DotFun<true>>;
 
 /** An OR-Set state. Never changed once made. */
-export type OrSetState = Causal<OrSetStore>;
+export type OrSetState = CausalMap<Element, DotFun<true>>;
 
 /** What a mutation of an OR-Set can do. */
 export interface OrSetHandle {
@@ -76,13 +78,15 @@ export const OR_SET_OPS: StoreOps<OrSetStore> = mapOps<Element, DotFun<true>>(
   FUN_OPS as StoreOps<DotFun<true>>,
 );
 
+const elementOps = () => FUN_OPS as StoreOps<DotFun<true>>;
+
 /**
  * Applies OR-Set operations to the store at one place (a whole OR-Set, or
  * an OR-Set inside an OR-Map): `current` is the store before this
  * mutation, `delta` collects what it makes.
  */
 export function orSetHandle(
-  current: OrSetStore,
+  current: ReadonlyMap<Element, DotFun<true>>,
   delta: Map<Element, DotFun<true>>,
   dc: DeltaContext,
 ): OrSetHandle {
@@ -102,10 +106,11 @@ export function orSetHandle(
   };
 }
 
-/** Drops the elements a delta left empty. */
-export function dropEmpty<K, T extends { size: number }>(m: Map<K, T>): Map<K, T> {
-  for (const [k, v] of m) if (v.size === 0) m.delete(k);
-  return m;
+/** The store a delta built, without the elements it left empty. */
+export function deltaStore<K, T extends { size: number }>(m: Map<K, T>): PMap<K, T> {
+  let out = PMap.empty<K, T>();
+  for (const [k, v] of m) if (v.size > 0) out = out.set(k, v);
+  return out;
 }
 
 /** The wire form of an OR-Set store: `[[element, [[replica, n]...]]...]`. */
@@ -116,7 +121,7 @@ export function encodeOrSetStore(store: OrSetStore): unknown {
 /** Reads an OR-Set store strictly. */
 export function decodeOrSetStore(wire: unknown, type: string, cc: CausalContext): OrSetStore {
   if (!Array.isArray(wire)) throw malformed(type, "elements are not an array");
-  const out = new Map<Element, DotFun<true>>();
+  let out = PMap.empty<Element, DotFun<true>>();
   for (const item of wire) {
     if (!Array.isArray(item) || item.length !== 2 || !isElement(item[0])) {
       throw malformed(type, "an element is not [element, dots]");
@@ -127,7 +132,7 @@ export function decodeOrSetStore(wire: unknown, type: string, cc: CausalContext)
       if (rest.length !== 0) throw malformed(type, "an element's dot is not [replica, n]");
       return true as const;
     });
-    if (dots.size > 0) out.set(x, dots);
+    if (dots.size > 0) out = out.set(x, dots);
   }
   return out;
 }
@@ -149,14 +154,14 @@ export function orSetValue(store: OrSetStore): Set<Element> {
  */
 export const orSet: CrdtType<OrSetState, OrSetHandle, Set<Element>> = {
   name: "or-set",
-  empty: () => ({ cc: new CausalContext(), store: new Map() }),
-  join: (a, b) => joinCausal(a, b, OR_SET_OPS),
+  empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: PMap.empty() }),
+  join: (a, b) => joinCausalMap(a, b, elementOps),
   mutate(state, replica, _clock: Hlc, fn) {
     checkReplica(replica);
     const dc = new DeltaContext(state.cc, replica);
     const delta = new Map<Element, DotFun<true>>();
     fn(orSetHandle(state.store, delta, dc));
-    return { cc: dc.cc, store: dropEmpty(delta) };
+    return causalMap(dc.cc, deltaStore(delta), elementOps);
   },
   value: (state) => orSetValue(state.store),
   encode: (state) => [state.cc.toWire(), encodeOrSetStore(state.store)],
@@ -165,7 +170,7 @@ export const orSet: CrdtType<OrSetState, OrSetHandle, Set<Element>> = {
       throw malformed("or-set", "not a [context, elements] pair");
     }
     const cc = decodeContext(wire[0], "or-set");
-    return { cc, store: decodeOrSetStore(wire[1], "or-set", cc) };
+    return causalMap(cc, decodeOrSetStore(wire[1], "or-set", cc), elementOps);
   },
   equals: (a, b) => equalCausal(a, b, OR_SET_OPS),
   prune: (state, removed) => pruneCausal(state, removed, OR_SET_OPS),

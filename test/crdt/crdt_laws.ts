@@ -24,6 +24,12 @@ export interface LawSpec<S, H, O> {
   apply(handle: H, op: O): void;
   /** Wire values `decode` must refuse. */
   malformed: unknown[];
+  /** Tells apart two runs of one type's laws in test names. */
+  label?: string;
+  /** The state every replica starts from (default: empty). */
+  seed?: S;
+  /** A join that visits every key, for types whose join takes shortcuts: both must agree. */
+  fullJoin?: (a: S, b: S) => S;
 }
 
 type Step<O> =
@@ -59,9 +65,9 @@ function run<S, H, O>(spec: LawSpec<S, H, O>, plan: Step<O>[]): Run<S> {
   let time = 1_000;
   // Clocks a few ms apart, as real nodes' are.
   const clocks = REPLICAS.map((_, i) => new Hlc({ physical: () => time + i * 3 }));
-  const states = REPLICAS.map(() => type.empty());
+  const states = REPLICAS.map(() => spec.seed ?? type.empty());
   const outbox = REPLICAS.map(() => REPLICAS.map(() => [] as S[]));
-  const seen: S[] = [type.empty()];
+  const seen: S[] = [spec.seed ?? type.empty()];
   const mutations: Run<S>["mutations"] = [];
   for (const s of plan) {
     if (s.kind === "mutate") {
@@ -104,15 +110,35 @@ export function overTheWire<S>(type: CrdtType<S, unknown, unknown>, s: S): S {
 export function lawTests<S, H, O>(spec: LawSpec<S, H, O>, numRuns = 150): void {
   const { type } = spec;
   const eq = (a: S, b: S) => type.equals(a, b);
+  const name = spec.label === undefined ? type.name : `${type.name} (${spec.label})`;
 
-  Deno.test(`${type.name}: join is commutative`, () => {
+  Deno.test(`${name}: join is commutative`, () => {
     fc.assert(
       fc.property(triple(spec), ([a, b]) => eq(type.join(a, b), type.join(b, a))),
       { numRuns },
     );
   });
 
-  Deno.test(`${type.name}: join is associative`, () => {
+  const { fullJoin } = spec;
+  if (fullJoin !== undefined) {
+    Deno.test(`${name}: join with shortcuts equals the join that visits every key`, () => {
+      fc.assert(
+        fc.property(steps(spec.op), fc.nat(), (plan, pick) => {
+          const { seen, mutations } = run(spec, plan);
+          const other = seen[pick % seen.length]!;
+          for (const { before, delta } of mutations) {
+            const b = type.join(other, before);
+            assert.ok(eq(type.join(b, delta), fullJoin(b, delta)));
+            assert.ok(eq(type.join(delta, b), fullJoin(b, delta)));
+          }
+          return seen.every((s) => eq(type.join(s, other), fullJoin(s, other)));
+        }),
+        { numRuns },
+      );
+    });
+  }
+
+  Deno.test(`${name}: join is associative`, () => {
     fc.assert(
       fc.property(
         triple(spec),
@@ -122,7 +148,7 @@ export function lawTests<S, H, O>(spec: LawSpec<S, H, O>, numRuns = 150): void {
     );
   });
 
-  Deno.test(`${type.name}: join is idempotent and leaves its arguments unchanged`, () => {
+  Deno.test(`${name}: join is idempotent and leaves its arguments unchanged`, () => {
     fc.assert(
       fc.property(triple(spec), ([a, b]) => {
         const [a0, b0] = [overTheWire(type, a), overTheWire(type, b)];
@@ -133,7 +159,7 @@ export function lawTests<S, H, O>(spec: LawSpec<S, H, O>, numRuns = 150): void {
     );
   });
 
-  Deno.test(`${type.name}: joining a delta equals joining the full state it came from`, () => {
+  Deno.test(`${name}: joining a delta equals joining the full state it came from`, () => {
     fc.assert(
       fc.property(steps(spec.op), fc.nat(), (plan, pick) => {
         const { seen, mutations } = run(spec, plan);
@@ -149,7 +175,7 @@ export function lawTests<S, H, O>(spec: LawSpec<S, H, O>, numRuns = 150): void {
     );
   });
 
-  Deno.test(`${type.name}: replicas that exchange their states end equal`, () => {
+  Deno.test(`${name}: replicas that exchange their states end equal`, () => {
     fc.assert(
       fc.property(steps(spec.op), (plan) => {
         const { seen } = run(spec, plan);
@@ -161,7 +187,7 @@ export function lawTests<S, H, O>(spec: LawSpec<S, H, O>, numRuns = 150): void {
     );
   });
 
-  Deno.test(`${type.name}: decode(encode(state)) through the CBOR codec equals the state`, () => {
+  Deno.test(`${name}: decode(encode(state)) through the CBOR codec equals the state`, () => {
     fc.assert(
       fc.property(triple(spec), ([a]) => {
         const back = overTheWire(type, a);
@@ -173,7 +199,7 @@ export function lawTests<S, H, O>(spec: LawSpec<S, H, O>, numRuns = 150): void {
     );
   });
 
-  Deno.test(`${type.name}: decode refuses malformed wire values with a TypeError`, () => {
+  Deno.test(`${name}: decode refuses malformed wire values with a TypeError`, () => {
     for (const bad of [undefined, "x", 42, { a: 1 }, ...spec.malformed]) {
       assert.throws(() => type.decode(bad), TypeError, `accepted ${String(bad)}`);
     }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Hlc } from "../../src/crdt/hlc.ts";
-import { orMap, type OrMapHandle } from "../../src/crdt/or_map.ts";
+import { joinCausalMap } from "../../src/crdt/_dot_store.ts";
+import { opsOf, orMap, type OrMapHandle, type OrMapState } from "../../src/crdt/or_map.ts";
 import { lawTests } from "./crdt_laws.ts";
 
 /** One operation on a field of the map, or of a map nested in it. */
@@ -14,14 +15,14 @@ type Op = {
 
 /** Keys are tied to kinds, so that random operations never mix kinds on one key. */
 const KEY_OF: Record<Op["what"], string[]> = {
-  inc: ["apples", "pears"],
-  dec: ["apples", "pears"],
+  inc: ["apples", "pears", "c1"],
+  dec: ["apples", "pears", "c2"],
   reg: ["name"],
   add: ["tags"],
   del: ["tags"],
   on: ["vip"],
   off: ["vip"],
-  remove: ["apples", "pears", "name", "tags", "vip", "sub"],
+  remove: ["apples", "pears", "name", "tags", "vip", "sub", "c1", "c3"],
 };
 
 function apply(root: OrMapHandle, op: Op): void {
@@ -71,6 +72,24 @@ lawTests({
     [[[["x", 1]], []], [["map", "m", [["set", "s", [[{}, [["x", 1]]]]]]]]],
     [[[["x", 1]], []], [["flag", 7, [["x", 1]]]]],
   ],
+});
+
+/** 40 counters every replica has seen, so that joins with deltas take the indexed shortcut. */
+const seed = orMap.join(
+  orMap.empty(),
+  orMap.mutate(orMap.empty(), "s", new Hlc(), (m) => {
+    for (let i = 0; i < 40; i++) m.counter(`c${i}`).increment(i + 1);
+  }),
+);
+
+lawTests({
+  type: orMap,
+  label: "40 counters seen by all",
+  seed,
+  fullJoin: (a: OrMapState, b: OrMapState) => joinCausalMap(a, b, opsOf, true),
+  op,
+  apply,
+  malformed: [],
 });
 
 Deno.test("or-map: a cart of counters sums the replicas' changes", () => {

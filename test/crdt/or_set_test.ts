@@ -1,14 +1,37 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Hlc } from "../../src/crdt/hlc.ts";
-import { orSet, type OrSetHandle } from "../../src/crdt/or_set.ts";
+import { type DotFun, FUN_OPS, joinCausalMap, type StoreOps } from "../../src/crdt/_dot_store.ts";
+import { orSet, type OrSetHandle, type OrSetState } from "../../src/crdt/or_set.ts";
 import { lawTests } from "./crdt_laws.ts";
 
 type Op = { add: boolean; x: string | number };
 
+/** 40 elements every replica has seen, so that joins with deltas take the indexed shortcut. */
+const seed = orSet.join(
+  orSet.empty(),
+  orSet.mutate(orSet.empty(), "s", new Hlc(), (s) => {
+    for (let i = 0; i < 40; i++) s.add(`e${i}`);
+  }),
+);
+
 lawTests({
   type: orSet,
   op: fc.record({ add: fc.boolean(), x: fc.oneof(fc.constantFrom("x", "y", "z"), fc.nat(2)) }),
+  apply: (h: OrSetHandle, op: Op) => op.add ? h.add(op.x) : h.remove(op.x),
+  malformed: [],
+});
+
+lawTests({
+  type: orSet,
+  label: "40 elements seen by all",
+  seed,
+  fullJoin: (a: OrSetState, b: OrSetState) =>
+    joinCausalMap(a, b, () => FUN_OPS as StoreOps<DotFun<true>>, true),
+  op: fc.record({
+    add: fc.boolean(),
+    x: fc.oneof(fc.constantFrom("x", "y", "e1", "e2", "e3"), fc.nat(2)),
+  }),
   apply: (h: OrSetHandle, op: Op) => op.add ? h.add(op.x) : h.remove(op.x),
   malformed: [
     [],
