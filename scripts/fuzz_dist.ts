@@ -43,66 +43,39 @@
  */
 
 import { parseArgs } from "node:util";
-import { importCookie, makeProof } from "../src/distribution/handshake.ts";
+import { importCookie } from "../src/distribution/handshake.ts";
 import {
   CAP_HIDDEN,
   CAPS_DEFAULT,
   FRAME_FRAGMENT_CONT,
   FRAME_FRAGMENT_HEAD,
   FRAME_MESSAGE,
-  HANDSHAKE_MAGIC,
   MSG_ABORT,
   MSG_ACK,
   MSG_CHALLENGE,
   MSG_HELLO,
   MSG_REPLY,
   NONCE_BYTES,
-  OP_DEMONITOR,
-  OP_EXIT,
-  OP_LINK,
-  OP_LINK_EXIT,
-  OP_MONITOR,
-  OP_MONITOR_EXIT,
-  OP_PEERS,
   OP_PING,
-  OP_PONG,
-  OP_REG_SEND,
-  OP_SEND,
-  OP_SPAWN_REPLY,
-  OP_SPAWN_REQUEST,
-  OP_UNLINK,
-  PROTOCOL_VERSION,
-  ROLE_INITIATOR,
-  ROLE_RESPONDER,
 } from "../src/distribution/types.ts";
+import { encode } from "../src/term/codec.ts";
+import { type Cast, concat, mutateBytes, mutateFields, randomTerm } from "./fuzz/_mutate.ts";
+import { UNKNOWN_OPS, validOps } from "./fuzz/_ops.ts";
+import { Rng } from "./fuzz/_rng.ts";
+import { collectGarbage, rssOf, startTarget } from "./fuzz/_target.ts";
 import {
-  OP_GLOBAL_ACK,
-  OP_GLOBAL_ADD,
-  OP_GLOBAL_CLAIM,
-  OP_GLOBAL_CLAIM_REPLY,
-  OP_GLOBAL_DEL,
-  OP_GLOBAL_LOCK,
-  OP_GLOBAL_LOCK_REPLY,
-  OP_GLOBAL_REPLY,
-  OP_GLOBAL_REQUEST,
-  OP_GLOBAL_RESOLVED,
-  OP_GLOBAL_SYNC,
-  OP_GLOBAL_UNLOCK,
-} from "../src/global/types.ts";
-import { OP_PG_JOIN, OP_PG_LEAVE, OP_PG_SYNC } from "../src/pg/types.ts";
-import { OP_PRESENCE_DELTA, OP_PRESENCE_STATE, OP_PUBSUB_BROADCAST } from "../src/pubsub/types.ts";
-import {
-  OP_RPC_CALL,
-  OP_RPC_CAST,
-  OP_RPC_IO,
-  OP_RPC_REPLY,
-  OP_SPAWN_GO,
-} from "../src/rpc/types.ts";
-import { decode, encode } from "../src/term/codec.ts";
-import { Pid, Ref } from "../src/term/pid.ts";
+  authenticate,
+  frame,
+  hello,
+  type Identity,
+  isPong,
+  messageFrame,
+  type Outcome,
+  parseChallenge,
+  proofB,
+  Wire,
+} from "./fuzz/_wire.ts";
 
-const TARGET = new URL("./_fuzz_target.ts", import.meta.url).pathname;
-const ROOT = new URL("../", import.meta.url).pathname;
 const COOKIE = "fuzz-cookie";
 const cookieKey = importCookie(COOKIE);
 const MiB = 1024 * 1024;
@@ -151,681 +124,6 @@ function parseOptions(args: string[]): Options {
     maxHeapGrowth: number("max-heap-growth", values["max-heap-growth"], 1),
     preAuthShare: number("pre-auth-share", values["pre-auth-share"], 0),
   };
-}
-
-// ---------------------------------------------------------------- randomness
-
-/** xorshift128: small, fast, and the same sequence for the same seed everywhere. */
-class Rng {
-  #s = new Uint32Array(4);
-
-  constructor(seed: number) {
-    this.#s[0] = seed ^ 0x9e3779b9;
-    this.#s[1] = 0x243f6a88;
-    this.#s[2] = 0xb7e15162;
-    this.#s[3] = seed * 0x85ebca6b;
-    for (let i = 0; i < 16; i++) this.u32();
-  }
-
-  u32(): number {
-    const s = this.#s;
-    let t = s[3]!;
-    const x = s[0]!;
-    s[3] = s[2]!;
-    s[2] = s[1]!;
-    s[1] = x;
-    t ^= t << 11;
-    t ^= t >>> 8;
-    s[0] = t ^ x ^ (x >>> 19);
-    return s[0]!;
-  }
-
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor((this.u32() / 0x1_0000_0000) * n);
-  }
-
-  chance(p: number): boolean {
-    return this.u32() / 0x1_0000_0000 < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-
-  bytes(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.u32() & 0xff;
-    return out;
-  }
-
-  /** A weighted choice: `[weight, value]` pairs. */
-  weighted<T>(choices: readonly [number, T][]): T {
-    let total = 0;
-    for (const [w] of choices) total += w;
-    let r = this.int(total);
-    for (const [w, v] of choices) {
-      if (r < w) return v;
-      r -= w;
-    }
-    return choices[choices.length - 1]![1];
-  }
-}
-
-// ---------------------------------------------------------------- values and mutations
-
-const INTERESTING_NUMBERS = [
-  0,
-  -0,
-  1,
-  -1,
-  255,
-  256,
-  65535,
-  65536,
-  0x7fffffff,
-  0x80000000,
-  0xffffffff,
-  0x1_0000_0000,
-  Number.MAX_SAFE_INTEGER,
-  -Number.MAX_SAFE_INTEGER,
-  1.5,
-  NaN,
-  Infinity,
-  -Infinity,
-];
-const INTERESTING_STRINGS = [
-  "",
-  "a",
-  "sink",
-  "normal",
-  "kill",
-  "killed",
-  "shutdown",
-  "noproc",
-  "noconnection",
-  "pg",
-  "node",
-  "self",
-  "\0",
-  "x\nname admin at port 2222",
-  "a@b",
-  "fuzz_target@127.0.0.1",
-  "__proto__",
-  "constructor",
-  "toString",
-];
-
-/** Who the random pids and refs belong to. */
-interface Cast {
-  target: string;
-  targetCreation: number;
-  self: string;
-  selfCreation: number;
-}
-
-function randomPid(rng: Rng, cast: Cast): Pid {
-  return rng.weighted<() => Pid>([
-    [6, () => new Pid(cast.target, rng.int(300), 0, cast.targetCreation)],
-    [3, () => new Pid(cast.self, rng.int(50), 0, cast.selfCreation)],
-    [1, () => new Pid("third@127.0.0.1", rng.int(50), 0, 7)],
-    [1, () => new Pid(cast.target, rng.u32(), rng.int(4), rng.u32())],
-  ])();
-}
-
-function randomRef(rng: Rng, cast: Cast): Ref {
-  return rng.chance(0.5)
-    ? new Ref(cast.self, rng.int(1000), cast.selfCreation)
-    : new Ref(rng.chance(0.5) ? cast.target : "third@127.0.0.1", rng.u32(), rng.u32());
-}
-
-/** A random term the codec can send, `depth` levels deep at most. */
-function randomTerm(rng: Rng, cast: Cast, depth = 3): unknown {
-  const leaf = depth <= 0;
-  return rng.weighted<() => unknown>([
-    [4, () => rng.pick(INTERESTING_NUMBERS)],
-    [3, () => rng.int(1000) - 500],
-    [4, () => rng.pick(INTERESTING_STRINGS)],
-    [2, () => String.fromCharCode(...rng.bytes(rng.int(20)))],
-    [1, () => "x".repeat(rng.int(5000))],
-    [2, () => rng.bytes(rng.int(64))],
-    [2, () => rng.pick([null, undefined, true, false])],
-    [4, () => randomPid(rng, cast)],
-    [2, () => randomRef(rng, cast)],
-    [1, () => BigInt(rng.u32()) * BigInt(rng.u32()) * (rng.chance(0.5) ? -1n : 1n)],
-    [1, () => new Date(rng.u32() * 1000)],
-    [1, () => new Error(rng.pick(INTERESTING_STRINGS))],
-    [
-      leaf ? 0 : 3,
-      () => Array.from({ length: rng.int(5) }, () => randomTerm(rng, cast, depth - 1)),
-    ],
-    [
-      leaf ? 0 : 2,
-      () =>
-        Object.fromEntries(
-          Array.from(
-            { length: rng.int(4) },
-            () => [rng.pick(INTERESTING_STRINGS), randomTerm(rng, cast, depth - 1)],
-          ),
-        ),
-    ],
-    [
-      leaf ? 0 : 1,
-      () =>
-        new Map(
-          Array.from(
-            { length: rng.int(3) },
-            () => [randomTerm(rng, cast, 0), randomTerm(rng, cast, depth - 1)],
-          ),
-        ),
-    ],
-  ])();
-}
-
-/** Byte-level mutations of an encoded body: flips, overwrites, cuts, splices, huge lengths. */
-function mutateBytes(rng: Rng, input: Uint8Array): Uint8Array {
-  let bytes: Uint8Array = input.slice();
-  const rounds = 1 + rng.int(4);
-  for (let r = 0; r < rounds; r++) {
-    const at = bytes.length === 0 ? 0 : rng.int(bytes.length);
-    switch (rng.int(8)) {
-      case 0: // bit flip
-        if (bytes.length > 0) bytes[at] = bytes[at]! ^ (1 << rng.int(8));
-        break;
-      case 1: // an interesting byte: CBOR heads of big or indefinite lengths, break, tags
-        if (bytes.length > 0) {
-          bytes[at] = rng.pick([
-            0x00,
-            0xff,
-            0x1b,
-            0x3b,
-            0x5b,
-            0x7b,
-            0x9b,
-            0xbb,
-            0x9f,
-            0xbf,
-            0xd9,
-            0xf7,
-          ]);
-        }
-        break;
-      case 2: // truncate
-        bytes = bytes.subarray(0, at);
-        break;
-      case 3: { // insert random bytes
-        const extra = rng.bytes(1 + rng.int(8));
-        bytes = concat(bytes.subarray(0, at), extra, bytes.subarray(at));
-        break;
-      }
-      case 4: { // delete a span
-        const n = 1 + rng.int(8);
-        bytes = concat(bytes.subarray(0, at), bytes.subarray(at + n));
-        break;
-      }
-      case 5: { // duplicate a span
-        const n = 1 + rng.int(16);
-        bytes = concat(
-          bytes.subarray(0, at + n),
-          bytes.subarray(at, at + n),
-          bytes.subarray(at + n),
-        );
-        break;
-      }
-      case 6: { // a huge length after a head byte
-        const head = rng.pick([0x5a, 0x7a, 0x9a, 0xba, 0x5b, 0x9b]);
-        const len = head & 1 ? rng.bytes(8) : Uint8Array.of(0xff, 0xff, 0xff, rng.int(256));
-        bytes = concat(bytes.subarray(0, at), Uint8Array.of(head), len, bytes.subarray(at));
-        break;
-      }
-      default: // deep nesting
-        bytes = concat(bytes.subarray(0, at), new Uint8Array(1 + rng.int(2000)).fill(0x81));
-    }
-  }
-  return bytes;
-}
-
-/** Field-level mutations of a message array: replace, drop, add, reorder, or nest a field. */
-function mutateFields(rng: Rng, cast: Cast, fields: unknown[]): unknown[] {
-  const out = fields.slice();
-  const rounds = 1 + rng.int(3);
-  for (let r = 0; r < rounds; r++) {
-    const at = rng.int(Math.max(out.length, 1));
-    switch (rng.int(5)) {
-      case 0:
-      case 1:
-        out[at] = randomTerm(rng, cast);
-        break;
-      case 2:
-        out.splice(at, 1);
-        break;
-      case 3:
-        out.splice(at, 0, randomTerm(rng, cast));
-        break;
-      default:
-        out[at] = [out[at]];
-    }
-  }
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** `u32 length | payload`. */
-function frame(payload: Uint8Array, length = payload.length): Uint8Array {
-  const out = new Uint8Array(4 + payload.length);
-  new DataView(out.buffer).setUint32(0, length >>> 0);
-  out.set(payload, 4);
-  return out;
-}
-
-function messageFrame(body: Uint8Array): Uint8Array {
-  return frame(concat(Uint8Array.of(FRAME_MESSAGE), body));
-}
-
-// ---------------------------------------------------------------- valid operations, to mutate
-
-/** A well-formed body for every operation the target knows, as a peer would send it. */
-function validOps(rng: Rng, cast: Cast): unknown[][] {
-  const me = new Pid(cast.self, 1 + rng.int(20), 0, cast.selfCreation);
-  const them = new Pid(cast.target, rng.int(300), 0, cast.targetCreation);
-  const ref = new Ref(cast.self, rng.int(1000), cast.selfCreation);
-  const now = Date.now();
-  return [
-    [OP_SEND, them.id, them.serial, them.creation, { from: me, n: 1 }],
-    [OP_REG_SEND, "sink", { from: me }],
-    [OP_LINK, me, them],
-    [OP_UNLINK, me, them],
-    [OP_EXIT, me, them, "shutdown"],
-    [OP_LINK_EXIT, me, them, "normal"],
-    [OP_MONITOR, me, them, ref],
-    [OP_MONITOR, me, "sink", ref],
-    [OP_DEMONITOR, me, them, ref],
-    [OP_MONITOR_EXIT, me, them, ref, "normal"],
-    [OP_SPAWN_REQUEST, ref, me, [["node", "self"], []], { link: false, monitor: rng.chance(0.5) }],
-    [OP_SPAWN_REPLY, ref, me, them],
-    [OP_PEERS, 4370, [["peer@127.0.0.1", 4371]]],
-    [OP_PING, rng.int(1000)],
-    [OP_PONG, rng.int(1000)],
-    [OP_RPC_CALL, rng.int(1000), ["node", "self"], [], null],
-    [OP_RPC_CALL, rng.int(1000), ["node", "processCount"], [], me],
-    [OP_RPC_REPLY, rng.int(1000), 0, "x"],
-    [OP_RPC_CAST, ["node", "self"], [], null],
-    [OP_SPAWN_GO, ref],
-    [OP_RPC_IO, me, "log", "hello"],
-    [OP_GLOBAL_SYNC, 1, [["g", me, now, false]]],
-    [OP_GLOBAL_CLAIM, rng.int(100), "g", me, now, false],
-    [OP_GLOBAL_CLAIM_REPLY, rng.int(100), true],
-    [OP_GLOBAL_ADD, rng.int(3), "g", me, now, false],
-    [OP_GLOBAL_DEL, rng.int(3), "g", me],
-    [OP_GLOBAL_ACK, rng.int(100)],
-    [OP_GLOBAL_RESOLVED, "g", me, [them]],
-    [OP_GLOBAL_LOCK, rng.int(100), "lock", rng.chance(0.5)],
-    [OP_GLOBAL_LOCK_REPLY, rng.int(100), true],
-    [OP_GLOBAL_UNLOCK, rng.int(100), "lock"],
-    [OP_GLOBAL_REQUEST, rng.int(100), "register", "g", them],
-    [OP_GLOBAL_REPLY, rng.int(100), true],
-    [OP_PG_SYNC, "pg", [["group", [me]]], rng.chance(0.5)],
-    [OP_PG_JOIN, "pg", "group", [me]],
-    [OP_PG_LEAVE, "pg", "group", [me]],
-    [OP_PUBSUB_BROADCAST, "topic", { hello: 1 }, null],
-    [OP_PRESENCE_STATE, 1, { presences: [], context: [] }],
-    [OP_PRESENCE_DELTA, 1, { joins: [], leaves: [] }],
-  ];
-}
-
-/** Operation codes no layer claims, and the edges of the ranges. */
-const UNKNOWN_OPS = [
-  0,
-  12,
-  19,
-  23,
-  31,
-  37,
-  39,
-  63,
-  79,
-  81,
-  83,
-  86,
-  87,
-  88,
-  95,
-  96,
-  255,
-  256,
-  65536,
-  -1,
-];
-
-// ---------------------------------------------------------------- a connection, read by hand
-
-type Outcome = "closed" | "timeout";
-
-/** A TCP connection to the target whose frames the fuzzer reads itself. */
-class Wire {
-  readonly conn: Deno.TcpConn;
-  #buf: Uint8Array = new Uint8Array(0);
-  #closed = false;
-  #reading: Promise<number | null> | undefined;
-
-  private constructor(conn: Deno.TcpConn) {
-    this.conn = conn;
-  }
-
-  static async open(port: number): Promise<Wire> {
-    return new Wire(await Deno.connect({ hostname: "127.0.0.1", port }));
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  async write(bytes: Uint8Array): Promise<boolean> {
-    if (this.#closed) return false;
-    try {
-      let at = 0;
-      while (at < bytes.length) at += await this.conn.write(bytes.subarray(at));
-      return true;
-    } catch {
-      this.#closed = true;
-      return false;
-    }
-  }
-
-  /** Reads more bytes before `deadline`: `true` when some came, else why not. */
-  async #fill(deadline: number): Promise<true | Outcome> {
-    if (this.#closed) return "closed";
-    const chunk = new Uint8Array(64 * 1024);
-    this.#reading ??= this.conn.read(chunk).catch(() => null).then((n) => {
-      if (n !== null) this.#buf = concat(this.#buf, chunk.subarray(0, n));
-      return n;
-    });
-    const wait = deadline - performance.now();
-    if (wait <= 0) return "timeout";
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) =>
-      timer = setTimeout(resolve, wait, "timeout")
-    );
-    const n = await Promise.race([this.#reading, timeout]);
-    clearTimeout(timer);
-    if (n === "timeout") return "timeout";
-    this.#reading = undefined;
-    if (n === null) {
-      this.#closed = true;
-      return "closed";
-    }
-    return true;
-  }
-
-  /** The next frame's payload (a tick is an empty one), or why there is none by `deadline`. */
-  async frame(deadline: number): Promise<Uint8Array | Outcome> {
-    for (;;) {
-      if (this.#buf.length >= 4) {
-        const length = new DataView(this.#buf.buffer, this.#buf.byteOffset).getUint32(0);
-        if (this.#buf.length >= 4 + length) {
-          const payload = this.#buf.slice(4, 4 + length);
-          this.#buf = this.#buf.slice(4 + length);
-          return payload;
-        }
-      }
-      const got = await this.#fill(deadline);
-      if (got !== true) return got;
-    }
-  }
-
-  /** Waits until the target closes the connection or sends a frame, by `deadline`. */
-  async reaction(deadline: number): Promise<Outcome | "answered"> {
-    const payload = await this.frame(deadline);
-    return typeof payload === "string" ? payload : "answered";
-  }
-
-  close(): void {
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Closed already.
-    }
-    // A read still pending settles with null once the socket is gone.
-    void this.#reading;
-  }
-}
-
-// ---------------------------------------------------------------- the handshake, by hand
-
-interface Identity {
-  name: string;
-  creation: number;
-  caps: number;
-}
-
-function hello(me: Identity, nonceA: Uint8Array): unknown[] {
-  return [MSG_HELLO, HANDSHAKE_MAGIC, [PROTOCOL_VERSION], me.name, me.creation, me.caps, nonceA];
-}
-
-interface Challenge {
-  status: unknown;
-  name: string;
-  creation: number;
-  caps: number;
-  nonceB: Uint8Array;
-  proofA: Uint8Array;
-}
-
-function parseChallenge(payload: Uint8Array): Challenge | undefined {
-  try {
-    const m = decode(payload) as unknown[];
-    if (!Array.isArray(m) || m[0] !== MSG_CHALLENGE || m.length !== 8) return undefined;
-    return {
-      status: m[1],
-      name: m[3] as string,
-      creation: m[4] as number,
-      caps: m[5] as number,
-      nonceB: m[6] as Uint8Array,
-      proofA: m[7] as Uint8Array,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-function proofB(me: Identity, nonceA: Uint8Array, c: Challenge): Uint8Array {
-  return makeProof(cookieKey, {
-    version: PROTOCOL_VERSION,
-    role: ROLE_INITIATOR,
-    nameA: me.name,
-    nameB: c.name,
-    creationA: me.creation,
-    creationB: c.creation,
-    capsA: me.caps,
-    capsB: c.caps,
-    nonceA,
-    nonceB: c.nonceB,
-  });
-}
-
-function proofAValid(me: Identity, nonceA: Uint8Array, c: Challenge): boolean {
-  const expected = makeProof(cookieKey, {
-    version: PROTOCOL_VERSION,
-    role: ROLE_RESPONDER,
-    nameA: me.name,
-    nameB: c.name,
-    creationA: me.creation,
-    creationB: c.creation,
-    capsA: me.caps,
-    capsB: c.caps,
-    nonceA,
-    nonceB: c.nonceB,
-  });
-  return expected.every((b, i) => b === c.proofA[i]);
-}
-
-/** A genuine handshake as `me`: the open wire and the target's challenge, or `undefined`. */
-async function authenticate(
-  port: number,
-  me: Identity,
-  timeoutMs: number,
-): Promise<{ wire: Wire; challenge: Challenge } | undefined> {
-  const wire = await Wire.open(port);
-  const deadline = performance.now() + timeoutMs;
-  const nonceA = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-  await wire.write(frame(encode(hello(me, nonceA))));
-  const payload = await wire.frame(deadline);
-  const challenge = typeof payload === "string" ? undefined : parseChallenge(payload);
-  if (challenge === undefined || !proofAValid(me, nonceA, challenge)) {
-    wire.close();
-    return undefined;
-  }
-  await wire.write(frame(encode([MSG_REPLY, proofB(me, nonceA, challenge)])));
-  const ack = await wire.frame(deadline);
-  if (typeof ack === "string" || (decode(ack) as unknown[])[0] !== MSG_ACK) {
-    wire.close();
-    return undefined;
-  }
-  return { wire, challenge };
-}
-
-// ---------------------------------------------------------------- the target
-
-interface Target {
-  child: Deno.ChildProcess;
-  port: number;
-  name: string;
-  /** Why the target closed connections, from its log, by kind. */
-  reasons: Map<string, number>;
-  logLines: number;
-  exited: Promise<Deno.CommandStatus>;
-  /** Lines the target printed on stdout after its first, not yet taken. */
-  lines: string[];
-  /** Wakes whoever waits for the next stdout line. */
-  wake: (() => void) | undefined;
-  /** The target's stdin: requests, and its end stops the target. */
-  stdin: WritableStreamDefaultWriter<Uint8Array>;
-}
-
-async function startTarget(): Promise<Target> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--expose-gc", TARGET, COOKIE],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reasons = new Map<string, number>();
-  const target: Target = {
-    child,
-    port: 0,
-    name: "",
-    reasons,
-    logLines: 0,
-    exited: child.status,
-    lines: [],
-    wake: undefined,
-    stdin: child.stdin.getWriter(),
-  };
-  void (async () => {
-    let partial = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      const lines = (partial + chunk).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) {
-        target.logLines++;
-        const kind = classify(line);
-        if (kind !== undefined) reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
-      }
-    }
-  })();
-  void (async () => {
-    let partial = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      const lines = (partial + chunk).split("\n");
-      partial = lines.pop()!;
-      target.lines.push(...lines);
-      target.wake?.();
-    }
-    target.wake?.();
-  })();
-  const first = await nextLine(target);
-  if (first === undefined) {
-    throw new Error(
-      `The fuzz target exited before it was ready: ${JSON.stringify(await child.status)}`,
-    );
-  }
-  const ready = JSON.parse(first);
-  target.port = ready.port;
-  target.name = ready.name;
-  return target;
-}
-
-/** The target's next stdout line; `undefined` when it has none within 30 s or has exited. */
-async function nextLine(target: Target): Promise<string | undefined> {
-  const deadline = performance.now() + 30_000;
-  while (target.lines.length === 0 && performance.now() < deadline) {
-    const woken = new Promise<void>((resolve) => target.wake = resolve);
-    const timer = setTimeout(() => target.wake?.(), 1000);
-    await woken;
-    clearTimeout(timer);
-  }
-  return target.lines.shift();
-}
-
-/** Memory the target holds once garbage is collected. */
-interface Held {
-  rss: number;
-  heapUsed: number;
-  collected: boolean;
-}
-
-async function collectGarbage(target: Target): Promise<Held> {
-  await target.stdin.write(new TextEncoder().encode("gc\n")).catch(() => {});
-  const line = await nextLine(target);
-  if (line === undefined) throw new Error("The fuzz target did not report its memory");
-  return JSON.parse(line);
-}
-
-/**
- * A log line's kind, its variable parts (addresses, numbers, names, quoted
- * values) removed: "refused: protocol: expected HELLO", "down:
- * connection_closed (Malformed frame: unknown kind N)".
- */
-function classify(line: string): string | undefined {
-  const generalize = (s: string) =>
-    s.replace(/"[^"]*"|'[^']*'/g, "S")
-      .replace(/#(PID|Reference)<[^>]*>/g, "$1")
-      .replace(/\b[\w.-]+@[\w.:[\]-]+/g, "NODE")
-      .replace(/\b\d+(\.\d+)*\b/g, "N")
-      .slice(0, 110);
-  let m = /Refused connection from .*?: (\w+): (.*)$/.exec(line);
-  if (m) return `refused before authentication: ${m[1]}: ${generalize(m[2]!)}`;
-  m = /Node \S+ is down: (\w+) \((.*)\)$/.exec(line);
-  if (m) return `closed after authentication: ${m[1]}: ${generalize(m[2]!)}`;
-  m = /Refusing .*: (.*)$/.exec(line);
-  if (m) return `refused at accept: ${generalize(m[1]!)}`;
-  if (/\b(ERR|ERROR|FTL|FATAL)\b/.test(line)) {
-    return `error logged: ${generalize(line.replace(/^.*?weft\.\S+:?\s*/, ""))}`;
-  }
-  return undefined;
-}
-
-/** The target's resident set size in bytes, from /proc; `undefined` once it has gone. */
-async function rssOf(pid: number): Promise<number | undefined> {
-  try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 // ---------------------------------------------------------------- the campaigns
@@ -903,7 +201,7 @@ async function preAuthRound(rng: Rng, port: number, lane: number, stats: Stats):
         cast.targetCreation = challenge.creation;
         let body: Uint8Array;
         if (scenario === "reply") {
-          const good = [MSG_REPLY, proofB(me, nonceA, challenge)];
+          const good = [MSG_REPLY, proofB(cookieKey, me, nonceA, challenge)];
           body = rng.weighted<() => Uint8Array>([
             [4, () => encode(mutateFields(rng, cast, good))],
             [4, () => mutateBytes(rng, encode(good))],
@@ -975,7 +273,7 @@ async function postAuthRound(
     // Hidden peers skip the services' state exchange on connect: more inputs per second.
     caps: rng.chance(HIDDEN_SHARE) ? CAPS_DEFAULT | CAP_HIDDEN : CAPS_DEFAULT,
   };
-  const up = await authenticate(port, me, REACTION_MS);
+  const up = await authenticate(port, me, cookieKey, REACTION_MS);
   stats.connections++;
   if (up === undefined) {
     count(stats.seen, "post-auth: handshake refused (the previous connection not yet gone)");
@@ -1030,17 +328,6 @@ async function postAuthRound(
   }
 }
 
-function isPong(payload: Uint8Array, id: number): boolean {
-  if (payload.length === 0 || payload[0] !== FRAME_MESSAGE) return false;
-  try {
-    const m = decode(payload.subarray(1)) as unknown[];
-    return Array.isArray(m) && m[0] === OP_PONG && m[1] === id;
-  } catch {
-    return false;
-  }
-}
-
-/** One post-auth input: its bytes, the operation it carries (if one), whether it breaks the framing. */
 function postAuthInput(rng: Rng, cast: Cast): [Uint8Array, number | undefined, boolean] {
   const kind = rng.weighted<string>([
     [45, "fields"],
@@ -1109,7 +396,7 @@ async function main(): Promise<number> {
   const options = parseOptions(Deno.args);
   const rng = new Rng(options.seed);
   const started = performance.now();
-  const target = await startTarget();
+  const target = await startTarget(COOKIE);
   const stats: Stats = {
     inputs: 0,
     preAuthInputs: 0,
@@ -1178,11 +465,16 @@ async function main(): Promise<number> {
     if (exited) throw new Error(`The fuzz target exited: ${JSON.stringify(await target.exited)}`);
 
     // The target must still serve a genuine peer.
-    const check = await authenticate(target.port, {
-      name: "check@127.0.0.1",
-      creation: 9,
-      caps: CAPS_DEFAULT,
-    }, 10_000);
+    const check = await authenticate(
+      target.port,
+      {
+        name: "check@127.0.0.1",
+        creation: 9,
+        caps: CAPS_DEFAULT,
+      },
+      cookieKey,
+      10_000,
+    );
     if (check === undefined) {
       throw new Error("The fuzz target refused a genuine handshake after the run");
     }
@@ -1259,7 +551,7 @@ async function main(): Promise<number> {
 async function warmUp(port: number, rng: Rng): Promise<number[]> {
   const refused: number[] = [];
   const me: Identity = { name: "warmup@127.0.0.1", creation: 5, caps: CAPS_DEFAULT };
-  let up = await authenticate(port, me, 10_000);
+  let up = await authenticate(port, me, cookieKey, 10_000);
   if (up === undefined) throw new Error("The fuzz target refused a genuine handshake at the start");
   const cast: Cast = {
     target: up.challenge.name,
@@ -1278,7 +570,7 @@ async function warmUp(port: number, rng: Rng): Promise<number[]> {
       }
       if (payload === "closed") {
         refused.push(op[0] as number);
-        up = await authenticate(port, me, 10_000);
+        up = await authenticate(port, me, cookieKey, 10_000);
         if (up === undefined) {
           throw new Error("The fuzz target refused a genuine handshake in the warm-up");
         }

@@ -1,7 +1,7 @@
 /**
- * The live node `scripts/fuzz_dist.ts` attacks, in a process of its own so
+ * The live node `scripts/fuzz_dist.ts` attacks (see `_target.ts`), in a process of its own so
  * that a crash is an exit status and its memory is its own RSS:
- * `deno run -A scripts/_fuzz_target.ts COOKIE`.
+ * `deno run -A --v8-flags=--expose-gc scripts/fuzz/_target_main.ts COOKIE`.
  *
  * It starts `fuzz_target@127.0.0.1` on a loopback port of the system's
  * choice, with every service a node runs (rpc, global, pg, pubsub,
@@ -16,13 +16,13 @@
  * @module
  */
 
-import { configureLogging } from "../src/log.ts";
-import { startNode } from "../src/node.ts";
-import { Pid } from "../src/term/pid.ts";
+import { configureLogging } from "../../src/log.ts";
+import { startNode } from "../../src/node.ts";
+import { Pid } from "../../src/term/pid.ts";
 
 const cookie = Deno.args[0];
 if (cookie === undefined) {
-  console.error("usage: _fuzz_target.ts COOKIE");
+  console.error("usage: _target_main.ts COOKIE");
   Deno.exit(2);
 }
 await configureLogging("info");
