@@ -2,7 +2,7 @@
  * Fuzzes a live node's distribution port: random and mutated handshake
  * frames from strangers, and, after real authenticated handshakes,
  * mutated frames and CBOR bodies of every operation, against one node in
- * a process of its own (`scripts/_fuzz_target.ts`). Seeded, so a failure
+ * a process of its own (`scripts/fuzz/_target_main.ts`). Seeded, so a failure
  * replays with the same `--seed`.
  *
  * ```
