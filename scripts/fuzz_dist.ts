@@ -356,6 +356,16 @@ function postAuthInput(rng: Rng, cast: Cast): [Uint8Array, number | undefined, b
     case "not_an_array":
       return [messageFrame(encode(randomTerm(rng, cast))), undefined, false];
     case "fragment": {
+      if (rng.chance(0.6)) {
+        // A whole message in fragments: a (mutated) body of some operation, cut in 1-3 pieces.
+        const op = rng.pick(validOps(rng, cast));
+        const body = rng.chance(0.5)
+          ? encode([op[0], ...mutateFields(rng, cast, op.slice(1))])
+          : mutateBytes(rng, encode(op));
+        return [fragments(rng, body), op[0] as number, false];
+      }
+      // A broken stream: a CONT of no stream, a HEAD of one already open, a total too large or
+      // too small for what follows, a stream left unfinished.
       const stream = rng.chance(0.7) ? rng.int(4) : rng.u32();
       const head = rng.chance(0.6);
       const header = new Uint8Array(head ? 9 : 5);
@@ -366,7 +376,7 @@ function postAuthInput(rng: Rng, cast: Cast): [Uint8Array, number | undefined, b
         view.setUint32(5, rng.weighted<number>([[6, rng.int(200_000)], [2, rng.u32()], [1, 0]]));
       }
       const data = rng.chance(0.5)
-        ? concat(Uint8Array.of(FRAME_MESSAGE), encode(rng.pick(validOps(rng, cast))))
+        ? encode(rng.pick(validOps(rng, cast)))
         : rng.bytes(rng.int(70_000));
       return [frame(concat(header, data)), undefined, false];
     }
@@ -388,6 +398,25 @@ function postAuthInput(rng: Rng, cast: Cast): [Uint8Array, number | undefined, b
       ];
     }
   }
+}
+
+/** `body` as FRAGMENT_HEAD and FRAGMENT_CONT frames of a fresh stream, cut in 1 to 3 pieces. */
+function fragments(rng: Rng, body: Uint8Array): Uint8Array {
+  const stream = 1 + rng.int(0xfffffffe);
+  const cuts = Array.from({ length: rng.int(3) }, () => rng.int(body.length + 1)).sort((a, b) =>
+    a - b
+  );
+  const bounds = [0, ...cuts, body.length];
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const header = new Uint8Array(i === 0 ? 9 : 5);
+    const view = new DataView(header.buffer);
+    header[0] = i === 0 ? FRAME_FRAGMENT_HEAD : FRAME_FRAGMENT_CONT;
+    view.setUint32(1, stream);
+    if (i === 0) view.setUint32(5, body.length);
+    frames.push(frame(concat(header, body.subarray(bounds[i], bounds[i + 1]))));
+  }
+  return concat(...frames);
 }
 
 // ---------------------------------------------------------------- main
