@@ -294,6 +294,7 @@ async function startFromOptions(
       ...(options.netTicktimeSeconds !== undefined
         ? { netTicktimeSeconds: options.netTicktimeSeconds }
         : {}),
+      ...(options.busyLimit !== undefined ? { busyLimit: options.busyLimit } : {}),
       ...(options.tlsCert !== undefined
         ? {
           tls: {

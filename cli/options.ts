@@ -51,6 +51,8 @@ export interface CliOptions {
   hidden: boolean;
   /** `--net-ticktime` in seconds. */
   netTicktimeSeconds?: number;
+  /** `--busy-limit` in bytes. */
+  busyLimit?: number;
   /** `--tls-cert`. */
   tlsCert?: string;
   /** `--tls-key`. */
@@ -92,6 +94,7 @@ const FLAGS = {
   connect: { type: "string", multiple: true },
   hidden: { type: "boolean" },
   "net-ticktime": { type: "string" },
+  "busy-limit": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "tls-ca": { type: "string" },
@@ -287,6 +290,18 @@ export function parseCli(args: string[]): ParseResult {
     }
     options.netTicktimeSeconds = n;
   }
+  if (values["busy-limit"] !== undefined) {
+    const n = parseBytes(values["busy-limit"]);
+    if (n === undefined || n < 1) {
+      return {
+        ok: false,
+        reason: `Invalid --busy-limit: expected a size in bytes such as 16m, received "${
+          values["busy-limit"]
+        }"`,
+      };
+    }
+    options.busyLimit = n;
+  }
   if (values.address !== undefined) options.address = values.address;
   if (values["tls-cert"] !== undefined) options.tlsCert = values["tls-cert"];
   if (values["tls-key"] !== undefined) options.tlsKey = values["tls-key"];
@@ -325,6 +340,8 @@ Distribution:
   --no-epmd             no port mapper; address peers as name@host:port
   --connect NODE        connect to NODE at start-up (repeatable)
   --net-ticktime SECS   declare a silent peer down after SECS (default 4)
+  --busy-limit SIZE     bytes queued to one peer past which senders are held
+                        back until it drains (default 16m; k, m, g suffixes)
   --tls-cert PATH       TLS certificate (PEM); with --tls-key turns on TLS 1.3
   --tls-key PATH        TLS private key (PEM)
   --tls-ca PATH         CA for peer certificates (mutual TLS)
@@ -365,3 +382,24 @@ Other:
 Exit status: 0 ok, 1 code threw, 2 bad flag or a node that cannot start
 (name taken, port in use, remote node unreachable).
 `;
+
+/**
+ * A size in bytes: digits with an optional `k`, `m` or `g` suffix (KiB,
+ * MiB, GiB).
+ *
+ * @param text the flag's value
+ * @returns the bytes, or `undefined` when `text` is not a size
+ *
+ * @example
+ * ```ts
+ * import { parseBytes } from "./options.ts";
+ * console.assert(parseBytes("16m") === 16 * 1024 * 1024 && parseBytes("x") === undefined);
+ * ```
+ */
+export function parseBytes(text: string): number | undefined {
+  const m = /^(\d+)([kmg]?)$/i.exec(text.trim());
+  if (m === null) return undefined;
+  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()]!;
+  const n = Number(m[1]) * unit;
+  return Number.isSafeInteger(n) ? n : undefined;
+}

@@ -117,8 +117,13 @@ export interface NodeOptions extends NodeServicesOptions {
   transport?: Transport;
   /** Messages longer than this are sent in fragments of this size. Default 64 KiB. */
   fragmentSize?: number;
-  /** Bytes queued on a connection past which it is busy. Default 16 MiB. */
-  highWaterMark?: number;
+  /**
+   * Bytes queued on a connection past which it is busy (`--busy-limit`, as
+   * Erlang's `dist_buf_busy_limit`): a process that sends to a busy
+   * connection is held back at its next `receive` until the queue drains
+   * under half of this. Default 16 MiB.
+   */
+  busyLimit?: number;
   /** Largest message accepted from a peer. Default 1 GiB. */
   maxMessageSize?: number;
   /**
@@ -289,7 +294,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     handshakeTimeout,
     ...(resolve !== undefined ? { resolve } : {}),
     ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
-    ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
+    ...(options.busyLimit !== undefined ? { busyLimit: options.busyLimit } : {}),
     ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
   });
   let services: NodeServices;

@@ -33,9 +33,13 @@
  * Order between two processes still holds: a message whose sender has a
  * bulk message in flight queues behind it.
  *
- * Backpressure. `bytesQueued` counts every byte not yet written; past the
- * high-water mark the connection is `busy` and `drain()` resolves once the
- * queue is back under half of it.
+ * Back-pressure, as Erlang's `dist_buf_busy_limit`. `bytesQueued` counts
+ * every byte not yet written; past the busy limit (16 MiB by default) the
+ * connection is `busy`, and `drain()` resolves once the queue is back under
+ * half of it. `send` itself never blocks: the node kernel holds back the
+ * process that sent to a busy connection until it drains (its next
+ * `receive` waits), so a peer that stops reading holds the queue near the
+ * limit instead of letting it grow with everything sent to it.
  *
  * Liveness. Every tick interval (ticktime / 4), unless a write completed in
  * the last half interval, the connection queues a tick (it leaves at once
@@ -105,8 +109,8 @@ import {
 import type { FrameReader } from "./frame_reader.ts";
 import type { Connection } from "./transport.ts";
 import {
+  DEFAULT_BUSY_LIMIT,
   DEFAULT_FRAGMENT_SIZE,
-  DEFAULT_HIGH_WATER_MARK,
   DEFAULT_MAX_MESSAGE,
   FRAME_FRAGMENT_CONT,
   FRAME_FRAGMENT_HEAD,
@@ -134,8 +138,12 @@ export interface DistConnectionOptions {
    * else is queued). Default 64 KiB.
    */
   fragmentSize?: number;
-  /** Bytes queued past which the connection is busy. Default 16 MiB. */
-  highWaterMark?: number;
+  /**
+   * Bytes queued past which the connection is busy (Erlang's
+   * `dist_buf_busy_limit`): its senders are held back until it drains
+   * under half of this. Default 16 MiB.
+   */
+  busyLimit?: number;
   /** Largest reassembled message accepted. Default 1 GiB. */
   maxMessageSize?: number;
   /**
@@ -233,7 +241,7 @@ export class DistConnection {
   #onMessage: (body: Uint8Array) => void;
   #onClose: (reason: NodeDownReason, detail: string) => void;
   #fragmentSize: number;
-  #highWater: number;
+  #busyLimit: number;
   #maxMessage: number;
   #maxPreallocated: number;
   #tickMs: number;
@@ -259,7 +267,8 @@ export class DistConnection {
   /** Senders with a message in the bulk queue, and how many. */
   #bulkKeys = new Map<unknown, number>();
   #nextStream = 1;
-  #drainWaiters: Array<{ resolve(): void; reject(e: unknown): void }> = [];
+  /** Settles when the queue drains under half the busy limit (or the connection closes). */
+  #drained: PromiseWithResolvers<void> | undefined;
 
   // Receiving
   #streams = new Map<number, Reassembly>();
@@ -292,12 +301,17 @@ export class DistConnection {
     this.#onMessage = options.onMessage;
     this.#onClose = options.onClose;
     this.#fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
-    this.#highWater = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#busyLimit = options.busyLimit ?? DEFAULT_BUSY_LIMIT;
     this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
     this.#maxPreallocated = options.maxPreallocated ?? this.#maxMessage;
     this.#tickMs = Math.max(1, options.ticktime / TICKS_PER_TICKTIME);
     if (this.#fragmentSize < 16 || this.#fragmentSize + 16 > MAX_FRAME) {
       throw new RangeError(`Invalid fragment size: must be 16..${MAX_FRAME - 16}`);
+    }
+    if (!(this.#busyLimit >= 1)) {
+      throw new RangeError(
+        `Invalid busy limit: must be at least 1 byte, received ${this.#busyLimit}`,
+      );
     }
   }
 
@@ -311,9 +325,9 @@ export class DistConnection {
     return this.#len + this.#viewBytes + this.#bulkBytes + this.#inFlight;
   }
 
-  /** Whether more than the high-water mark is queued. */
+  /** Whether more than the busy limit is queued. */
   get busy(): boolean {
-    return this.bytesQueued > this.#highWater;
+    return this.bytesQueued > this.#busyLimit;
   }
 
   /** Whether the connection has closed. */
@@ -331,7 +345,12 @@ export class DistConnection {
     this.#reader.run(
       MAX_FRAME,
       (buf, start, end) => this.#receive(buf, start, end),
-      () => (this.#heard = true),
+      () => {
+        this.#heard = true;
+        // A reader kept busy by a stream of data may see its timers starved;
+        // its ticks must still go out, or the peer takes it for dead.
+        if (performance.now() - this.#lastWrite >= this.#tickMs) this.#sendTick();
+      },
       {
         begin: (buf, start, end, length) => this.#beginFragment(buf, start, end, length),
         end: () => this.#endFragment(),
@@ -371,15 +390,20 @@ export class DistConnection {
   }
 
   /**
-   * Waits until the queue is under half the high-water mark (at once when
-   * not busy).
+   * Waits until the queue is under half the busy limit (at once when not
+   * busy). Every caller during one busy spell gets the same promise.
    *
    * @throws {NoConnectionError} when the connection closes first
    */
   drain(): Promise<void> {
     if (this.#closed) return Promise.reject(new NoConnectionError(this.peer));
     if (!this.busy) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    if (this.#drained === undefined) {
+      this.#drained = Promise.withResolvers();
+      // Whoever awaits it sees a rejection; nobody awaiting it is no error.
+      this.#drained.promise.catch(() => {});
+    }
+    return this.#drained.promise;
   }
 
   /**
@@ -420,9 +444,8 @@ export class DistConnection {
     this.#streams.clear();
     this.#reserved = 0;
     this.#sinking = undefined;
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w.reject(new NoConnectionError(this.peer));
+    this.#drained?.reject(new NoConnectionError(this.peer));
+    this.#drained = undefined;
     this.#onClose(reason, detail);
   }
 
@@ -481,10 +504,9 @@ export class DistConnection {
     if (out.buffer.byteLength <= KEEP_BUFFER_MAX && this.#spare === undefined) {
       this.#spare = new Uint8Array(out.buffer);
     }
-    if (this.#drainWaiters.length > 0 && this.bytesQueued <= this.#highWater / 2) {
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const w of waiters) w.resolve();
+    if (this.#drained !== undefined && this.bytesQueued <= this.#busyLimit / 2) {
+      this.#drained.resolve();
+      this.#drained = undefined;
     }
     if (this.#len > 0 || this.#bulk.length > 0) this.#flush();
   }
@@ -610,11 +632,15 @@ export class DistConnection {
     // peer never waits more than 1.5 intervals. A tick queued behind a
     // stalled write leaves with the next one, between the fragments of a
     // bulk transfer.
-    if (!this.#tickQueued && performance.now() - this.#lastWrite >= this.#tickMs) {
-      this.#tickQueued = true;
-      writeTick(this.#buf, this.#reserve(FRAME_HEADER_BYTES));
-      this.#flush();
-    }
+    if (performance.now() - this.#lastWrite >= this.#tickMs) this.#sendTick();
+  }
+
+  /** Queues a tick, unless one is queued already, and flushes. */
+  #sendTick(): void {
+    if (this.#tickQueued || this.#closed) return;
+    this.#tickQueued = true;
+    writeTick(this.#buf, this.#reserve(FRAME_HEADER_BYTES));
+    this.#flush();
   }
 
   // ---- receiving ----------------------------------------------------------

@@ -177,8 +177,11 @@ export interface NetKernelOptions {
   handshakeTimeout?: number;
   /** Passed to each connection. */
   fragmentSize?: number;
-  /** Passed to each connection. */
-  highWaterMark?: number;
+  /**
+   * Bytes queued on a connection past which a process sending to it is
+   * held back until it drains (`DistConnection`'s `busyLimit`).
+   */
+  busyLimit?: number;
   /** Passed to each connection. */
   maxMessageSize?: number;
 }
@@ -258,7 +261,7 @@ export class NetKernel implements SignalRouter {
   #resolve: NodeResolver | undefined;
   #ticktime: number;
   #handshakeTimeout: number;
-  #connOptions: { fragmentSize?: number; highWaterMark?: number; maxMessageSize?: number };
+  #connOptions: { fragmentSize?: number; busyLimit?: number; maxMessageSize?: number };
   #capabilities: number;
 
   #nodes = new Map<string, NodeEntry>();
@@ -298,7 +301,7 @@ export class NetKernel implements SignalRouter {
     this.#handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.#connOptions = {
       ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
-      ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
+      ...(options.busyLimit !== undefined ? { busyLimit: options.busyLimit } : {}),
       ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
     };
     this.#capabilities = CAPS_DEFAULT | (this.hidden ? CAP_HIDDEN : 0);
@@ -697,8 +700,11 @@ export class NetKernel implements SignalRouter {
     }
     const e = this.#nodes.get(node);
     if (e !== undefined) {
-      if (e.conn !== undefined) e.conn.send(body, key);
-      else e.queue.push({ body, key });
+      if (e.conn !== undefined) {
+        e.conn.send(body, key);
+        // Back-pressure: the sender waits for the drain at its next receive.
+        if (e.conn.busy) this.#runtime.holdSender(key, e.conn.drain());
+      } else e.queue.push({ body, key });
       return;
     }
     if (!connect || this.#stopped || node === this.name) return;

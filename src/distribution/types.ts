@@ -129,8 +129,11 @@ export const DEFAULT_FRAGMENT_SIZE = 64 * 1024;
 export const DEFAULT_MAX_MESSAGE = 1024 * 1024 * 1024;
 /** Fragment streams one peer may have open at once. */
 export const MAX_OPEN_STREAMS = 256;
-/** Bytes queued on one connection past which it reports `busy`. */
-export const DEFAULT_HIGH_WATER_MARK = 16 * 1024 * 1024;
+/**
+ * Bytes queued on one connection past which it is busy and its senders are
+ * held back (Erlang's `dist_buf_busy_limit`), by default.
+ */
+export const DEFAULT_BUSY_LIMIT = 16 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------
 // Ticks

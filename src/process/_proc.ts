@@ -35,6 +35,11 @@ export const TRAP = 1;
 export const EXITED = 2;
 /** `flags` bit: the mailbox has a limit (`ext.maxMailbox`); unset, `deliver` pays nothing for it. */
 export const LIMITED = 4;
+/**
+ * `flags` bit: the process sent to a busy distribution connection and is
+ * held back (`ext.held`) until it drains; its next `receive` waits.
+ */
+export const HELD = 8;
 
 const log = logger("process");
 
@@ -181,6 +186,17 @@ class ProcExt {
   timers: Set<number> | null = null;
   /** The `maxMailbox` spawn option; read only while the `LIMITED` flag is set. */
   maxMailbox = 0;
+  /** What the process is held back for, while the `HELD` flag is set. */
+  held: Hold | null = null;
+}
+
+/**
+ * Why a process is held back: the drains of the busy connections it sent
+ * to. `promise` resolves when the last of them settles, or the process exits.
+ */
+class Hold {
+  readonly until = new Set<Promise<void>>();
+  readonly released = Promise.withResolvers<void>();
 }
 
 /**
@@ -303,6 +319,13 @@ export class Proc implements ProcessContext {
 
   receive<T = unknown>(matcher?: Matcher, options?: ReceiveOptions): Promise<T> {
     if (this.flags & EXITED) return quietRejection(new ProcessExitError(this.exitReason));
+    if (this.flags & HELD) {
+      // Held back (see hold): the receive starts once the connection drained,
+      // as an Erlang process suspended on a busy distribution buffer resumes.
+      const after = this.ext!.held!.released.promise.then(() => this.receive<T>(matcher, options));
+      after.catch(ignore);
+      return after;
+    }
     if (matcher !== undefined && typeof matcher !== "function") {
       return Promise.reject(
         new TypeError(`Cannot receive: matcher must be a function, received ${typeof matcher}`),
@@ -461,6 +484,44 @@ export class Proc implements ProcessContext {
     else prev.next = cur.next;
     cur.next = null;
     return true;
+  }
+
+  /**
+   * Holds the process back until `until` settles (a busy connection it
+   * sent to has drained or closed): its next `receive` waits for that
+   * first. Erlang suspends a process that sends to a busy distribution
+   * connection; JavaScript cannot stop a function midway, so the process
+   * stops at the next point where it waits for the runtime.
+   *
+   * @param until settles when the process may go on
+   */
+  hold(until: Promise<void>): void {
+    if (this.flags & EXITED) return;
+    const ext = this.#ext();
+    let h = ext.held;
+    if (h === null) {
+      h = ext.held = new Hold();
+      this.flags |= HELD;
+    } else if (h.until.has(until)) {
+      return;
+    }
+    const hold = h;
+    hold.until.add(until);
+    const done = () => {
+      hold.until.delete(until);
+      if (hold.until.size === 0) this.release(hold);
+    };
+    until.then(done, done);
+  }
+
+  /** Lets a held process go on (its connections drained, or it exited). */
+  release(hold: Hold | null = this.ext?.held ?? null): void {
+    if (hold === null) return;
+    if (this.ext?.held === hold) {
+      this.ext.held = null;
+      this.flags &= ~HELD;
+    }
+    hold.released.resolve();
   }
 
   /** Rejects every pending `receive` with `err` (the process is exiting). */

@@ -47,7 +47,7 @@ import { Pid, Ref } from "../term/pid.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
 import { NodeContext } from "./node_context.ts";
-import { EXITED, Monitor, Proc, setExitSelf, TRAP } from "./_proc.ts";
+import { EXITED, HELD, Monitor, Proc, setExitSelf, TRAP } from "./_proc.ts";
 import { ProcTable } from "./_table.ts";
 import {
   type DemonitorOptions,
@@ -556,6 +556,49 @@ export class Runtime {
     );
   }
 
+  /**
+   * Holds back the process that sent to a busy distribution connection
+   * (the node kernel calls this, as Erlang suspends such a sender): its
+   * next `receive` waits until `until` settles (the connection drained or
+   * closed). The process is `sender` when that is a live local pid, else
+   * the one whose code is running, if it lives on this node. Code outside
+   * any process is not held back.
+   *
+   * @param sender the sending pid, or the order key the message was sent with
+   * @param until settles when the sender may go on
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "./runtime.ts";
+   * const rt = new Runtime();
+   * const me = rt.open();
+   * const { promise, resolve } = Promise.withResolvers<void>();
+   * rt.holdSender(me.self, promise);
+   * rt.send(me.self, "hello");
+   * let got: unknown;
+   * const receiving = me.receive().then((m) => (got = m));
+   * await new Promise((r) => setTimeout(r, 10));
+   * console.assert(got === undefined); // held back
+   * resolve();
+   * await receiving;
+   * console.assert(got === "hello");
+   * await rt.shutdown();
+   * ```
+   */
+  holdSender(sender: unknown, until: Promise<void>): void {
+    let proc: Proc | undefined;
+    if (sender instanceof Pid) {
+      if (sender.node !== this.node || sender.creation !== this.creation) return;
+      proc = this.#procs.get(sender.id);
+      if (proc === undefined || proc.self.serial !== sender.serial) return;
+    } else {
+      const ctx = processStorage.getStore();
+      if (!(ctx instanceof Proc) || ctx.runtime !== this) return;
+      proc = ctx;
+    }
+    proc.hold(until);
+  }
+
   // ---------------------------------------------------------------- exit signals
 
   /**
@@ -656,6 +699,7 @@ export class Runtime {
     this.#procs.delete(proc.self.id);
     let error: ProcessExitError | undefined;
     if (proc.waiter !== null) proc.rejectWaiters(error = new ProcessExitError(reason));
+    if (proc.flags & HELD) proc.release();
     proc.mailbox = null;
     // Most processes never had a name, a link, a monitor or a timer.
     if (proc.ext !== null) this.#terminateExt(proc, reason, error);
@@ -1164,7 +1208,7 @@ export class Runtime {
     if (proc === undefined) return undefined;
     const info: ProcessInfo = {
       pid: proc.self,
-      status: proc.waiter !== null ? "waiting" : "running",
+      status: proc.flags & HELD ? "suspended" : proc.waiter !== null ? "waiting" : "running",
       messageQueueLen: proc.queueLength,
       links: proc.links === null ? [] : [...proc.links.values()],
       monitors: proc.monitors === null ? [] : [...proc.monitors.values()].map((m) => m.target),

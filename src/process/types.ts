@@ -184,12 +184,14 @@ export interface ProcessInfo {
   /** The process. */
   pid: Pid;
   /**
-   * `"waiting"` while blocked in `receive`, else `"running"`. `"exited"`
+   * `"waiting"` while blocked in `receive`, `"suspended"` while held back
+   * because it sent to a busy distribution connection (its next `receive`
+   * waits for the connection to drain), else `"running"`. `"exited"`
    * completes the set for reports made after a process has gone;
    * `Runtime.info` itself answers `undefined` for a dead process, as
    * Erlang's `process_info/1` does.
    */
-  status: "running" | "waiting" | "exited";
+  status: "running" | "waiting" | "suspended" | "exited";
   /** Messages in the mailbox. */
   messageQueueLen: number;
   /** Linked processes, local and remote. */

@@ -40,6 +40,8 @@ Deno.test("parseCli() refuses bad numbers and levels with the flag named", () =>
       [["--port", "x"], "--port"],
       [["--epmd-port", "0"], "--epmd-port"],
       [["--net-ticktime", "-1"], "--net-ticktime"],
+      [["--busy-limit", "0"], "--busy-limit"],
+      [["--busy-limit", "lots"], "--busy-limit"],
       [["--log-level", "loud"], "--log-level"],
       [["--cookie", ""], "--cookie"],
     ] as const
@@ -123,4 +125,14 @@ Deno.test("parseCli() reads --data-dir and refuses an empty one", () => {
   const bad = parseCli(["--sname", "a", "--data-dir", ""]);
   assert.ok(!bad.ok);
   assert.equal(bad.reason, "Invalid --data-dir: expected a directory");
+});
+
+Deno.test("parseCli() reads --busy-limit in bytes, with k, m and g suffixes", () => {
+  for (
+    const [text, bytes] of [["65536", 65536], ["64k", 65536], ["16m", 16 << 20], ["1G", 1 << 30]]
+  ) {
+    const r = parseCli(["--busy-limit", String(text)]);
+    assert.ok(r.ok);
+    assert.equal(r.options.busyLimit, bytes);
+  }
 });

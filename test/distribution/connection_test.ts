@@ -421,7 +421,7 @@ Deno.test("DistConnection interleaves small messages and ticks with the fragment
 
 Deno.test("DistConnection is busy past the high-water mark and drain() resolves when the peer reads", async () => {
   const [a, raw] = memoryPair({ capacity: 64 * 1024 });
-  const s = side(a, "b@h", { highWaterMark: 256 * 1024 });
+  const s = side(a, "b@h", { busyLimit: 256 * 1024 });
   s.conn.start();
   for (let i = 0; i < 100; i++) s.conn.send(new Uint8Array(10_000));
   assert.ok(s.conn.busy);
@@ -440,7 +440,7 @@ Deno.test("DistConnection is busy past the high-water mark and drain() resolves 
 
 Deno.test("DistConnection.drain() rejects when the connection closes", async () => {
   const [a, raw] = memoryPair({ capacity: 1024 });
-  const s = side(a, "b@h", { highWaterMark: 1024 });
+  const s = side(a, "b@h", { busyLimit: 1024 });
   s.conn.start();
   s.conn.send(new Uint8Array(10_000));
   const drain = s.conn.drain();
