@@ -910,6 +910,12 @@ export class Replica {
     ];
   }
 
+  /** A digest of the state of `key` (equal states, equal digests), if held. */
+  digestOf(key: string): string | undefined {
+    const slot = this.#slots.get(key);
+    return slot && digestEntry(key, slot).join(":");
+  }
+
   #changed(key: string): void {
     this.#stale.add(key);
     this.#onChange(key);

@@ -219,7 +219,7 @@ export class Replicator {
   #subMonitors = new Map<string, Ref>();
   #notify = new Set<string>();
   #notifyScheduled = false;
-  #lastSent = new Map<string, unknown>();
+  #lastSent = new Map<string, string>();
   #removals = new Map<string, ReturnType<typeof setTimeout>>();
   #ticks: ReturnType<typeof setInterval>[] = [];
   #stopped = false;
@@ -394,8 +394,8 @@ export class Replicator {
     if (!this.#subMonitors.has(who.key)) {
       this.#subMonitors.set(who.key, this.#svc.ctx.monitor(who));
     }
-    const state = this.#replica.state(key);
-    if (state !== undefined) this.#lastSent.set(key, state.deleted ? null : state.state);
+    const digest = this.#replica.digestOf(key);
+    if (digest !== undefined) this.#lastSent.set(key, digest);
   }
 
   /** Stops the messages of `subscribe`. */
@@ -539,20 +539,14 @@ export class Replicator {
       const subs = this.#subs.get(key);
       const s = this.#replica.state(key);
       if (subs === undefined || s === undefined) continue;
-      const type = this.#types(s.type);
-      const now = s.deleted ? null : s.state;
-      const last = this.#lastSent.get(key);
-      if (
-        last !== undefined &&
-        (last === null ? now === null : now !== null && type.equals(last, now))
-      ) {
-        continue;
-      }
-      this.#lastSent.set(key, now);
+      // A digest, not a kept state, tells whether the value changed: nothing old is held.
+      const digest = this.#replica.digestOf(key)!;
+      if (this.#lastSent.get(key) === digest) continue;
+      this.#lastSent.set(key, digest);
       const msg: CrdtChangedMessage = {
         type: "crdt_changed",
         key,
-        value: now === null ? undefined : type.value(now),
+        value: s.deleted ? undefined : this.#types(s.type).value(s.state),
       };
       for (const pid of subs.values()) this.#svc.ctx.send(pid, msg);
     }
