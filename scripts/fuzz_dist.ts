@@ -273,30 +273,43 @@ async function postAuthRound(
     // Hidden peers skip the services' state exchange on connect: more inputs per second.
     caps: rng.chance(HIDDEN_SHARE) ? CAPS_DEFAULT | CAP_HIDDEN : CAPS_DEFAULT,
   };
-  const up = await authenticate(port, me, cookieKey, REACTION_MS);
+  let pingId = 1_000_000 + lane * 1_000_000;
+  let cast: Cast | undefined;
+  /** The input written and waiting for its PONG. */
+  let waiting: { op: number | undefined; misaligns: boolean; id: number } | undefined;
+  const next = (): Uint8Array => {
+    const [bytes, op, misaligns] = postAuthInput(rng, cast!);
+    waiting = { op, misaligns, id: ++pingId };
+    return concat(bytes, messageFrame(encode([OP_PING, waiting.id])));
+  };
+  // The first input goes right behind REPLY, in the same write.
+  const up = await authenticate(port, me, cookieKey, REACTION_MS, (challenge) => {
+    cast = {
+      target: challenge.name,
+      targetCreation: challenge.creation,
+      self: me.name,
+      selfCreation: me.creation,
+    };
+    return next();
+  });
   stats.connections++;
   if (up === undefined) {
     count(stats.seen, "post-auth: handshake refused (the previous connection not yet gone)");
     return 0;
   }
   stats.handshakes++;
-  const { wire, challenge } = up;
-  const cast: Cast = {
-    target: challenge.name,
-    targetCreation: challenge.creation,
-    self: me.name,
-    selfCreation: me.creation,
-  };
+  const { wire } = up;
   let sent = 0;
-  let pingId = 1_000_000 + lane * 1_000_000;
   try {
-    while (sent < budget) {
-      const [bytes, op, misaligns] = postAuthInput(rng, cast);
-      if (!(await wire.write(bytes))) break;
+    for (;;) {
+      if (waiting === undefined) {
+        if (sent >= budget) break;
+        if (!(await wire.write(next()))) break;
+      }
+      const { op, misaligns, id } = waiting!;
+      waiting = undefined;
       sent++;
       if (op !== undefined) stats.perOp.set(op, (stats.perOp.get(op) ?? 0) + 1);
-      const id = ++pingId;
-      await wire.write(messageFrame(encode([OP_PING, id])));
       const deadline = performance.now() + (misaligns ? 100 : REACTION_MS);
       let outcome: "pong" | Outcome = "timeout";
       for (;;) {

@@ -202,12 +202,17 @@ export function proofAValid(
   return expected.every((b, i) => b === c.proofA[i]);
 }
 
-/** A genuine handshake as `me`: the open wire and the target's challenge, or `undefined`. */
+/**
+ * A genuine handshake as `me`: the open wire and the target's challenge,
+ * or `undefined` when the target refused. `early`, if given, makes the
+ * bytes written right behind REPLY, before ACK has come.
+ */
 export async function authenticate(
   port: number,
   me: Identity,
   key: CookieKey,
   timeoutMs: number,
+  early?: (challenge: Challenge) => Uint8Array,
 ): Promise<{ wire: Wire; challenge: Challenge } | undefined> {
   const wire = await Wire.open(port);
   const deadline = performance.now() + timeoutMs;
@@ -219,7 +224,10 @@ export async function authenticate(
     wire.close();
     return undefined;
   }
-  await wire.write(frame(encode([MSG_REPLY, proofB(key, me, nonceA, challenge)])));
+  // Frames sent right behind REPLY, without waiting for ACK, as a peer may: the responder must
+  // keep what it has read past the handshake for the connection.
+  const reply = frame(encode([MSG_REPLY, proofB(key, me, nonceA, challenge)]));
+  await wire.write(early === undefined ? reply : concat(reply, early(challenge)));
   const ack = await wire.frame(deadline);
   if (typeof ack === "string" || (decode(ack) as unknown[])[0] !== MSG_ACK) {
     wire.close();
