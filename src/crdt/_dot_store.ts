@@ -194,16 +194,27 @@ export interface CausalMap<K, T> extends Causal<DotMap<K, T>> {
   readonly index: PMap<string, K>;
 }
 
-/** A causal dot map, its index built from the store. */
+/**
+ * A causal dot map, its index built from the store.
+ *
+ * @throws {TypeError} naming `type` when a dot is live under two keys (a
+ *   state read from the wire that no replica could have made)
+ */
 export function causalMap<K, T>(
   cc: CausalContext,
   store: DotMap<K, T>,
   opsOf: (key: K) => StoreOps<T>,
+  type = "CRDT",
 ): CausalMap<K, T> {
   let index = PMap.empty<string, K>();
+  let dots = 0;
   for (const [k, x] of store) {
-    for (const d of opsOf(k).dots(x)) index = index.set(dotKey(d.replica, d.n), k);
+    for (const d of opsOf(k).dots(x)) {
+      index = index.set(dotKey(d.replica, d.n), k);
+      dots++;
+    }
   }
+  if (index.size !== dots) throw malformed(type, "a dot is live in two places");
   return { cc, store, index };
 }
 

@@ -112,7 +112,15 @@ const TYPES: Record<CrdtTypeName, CrdtType<any, any, any>> = {
   "lww-map": lwwMap,
 };
 
-/** Every type name, in the order of the seed's table. */
+/**
+ * Every type name, in the order of the seed's table.
+ *
+ * @example
+ * ```ts
+ * import { CRDT_TYPE_NAMES } from "./crdt_type.ts";
+ * console.assert(CRDT_TYPE_NAMES.includes("or-map"));
+ * ```
+ */
 export const CRDT_TYPE_NAMES: readonly CrdtTypeName[] = Object.keys(TYPES) as CrdtTypeName[];
 
 /**

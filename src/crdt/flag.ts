@@ -33,10 +33,8 @@ import type { Hlc } from "./hlc.ts";
 import {
   type Causal,
   decodeContext,
-  decodeFun,
   DeltaContext,
   type DotFun,
-  dotKey,
   EMPTY_FUN,
   equalCausal,
   FUN_OPS,
@@ -49,50 +47,10 @@ import { checkReplica, malformed } from "./_wire.ts";
 /** A Flag state. Never changed once made. */
 export type FlagState = Causal<DotFun<true>>;
 
-/** What a mutation of a Flag can do. */
-export interface FlagHandle {
-  /** Switches the flag on (wins over a concurrent disable). */
-  enable(): void;
-  /** Switches the flag off, as far as this replica has seen it switched on. */
-  disable(): void;
-}
+export type { FlagHandle } from "./_observed_remove.ts";
+import { decodeDots, encodeDots, type FlagHandle, flagHandle } from "./_observed_remove.ts";
 
 const OPS = FUN_OPS as StoreOps<DotFun<true>>;
-
-/**
- * Applies Flag operations to the dots at one place (a whole Flag, or a
- * Flag inside an OR-Map); `set` records the new dots in the delta.
- */
-export function flagHandle(
-  current: () => DotFun<true>,
-  set: (dots: DotFun<true>) => void,
-  dc: DeltaContext,
-): FlagHandle {
-  return {
-    enable() {
-      dc.replace(current().values());
-      const d = dc.dot();
-      set(new Map([[dotKey(d.replica, d.n), { ...d, value: true as const }]]));
-    },
-    disable() {
-      dc.replace(current().values());
-      set(EMPTY_FUN);
-    },
-  };
-}
-
-/** The wire form of a Flag's dots: `[[replica, n]...]`. */
-export function encodeDots(dots: DotFun<unknown>): unknown {
-  return [...dots.values()].map((d) => [d.replica, d.n]);
-}
-
-/** Reads a Flag's dots strictly. */
-export function decodeDots(wire: unknown, type: string, cc: CausalContext): DotFun<true> {
-  return decodeFun(wire, type, cc, (rest) => {
-    if (rest.length !== 0) throw malformed(type, "a dot is not [replica, n]");
-    return true as const;
-  });
-}
 
 /**
  * The Flag type.

@@ -52,7 +52,15 @@ export interface HlcOptions {
   maxOffset?: number;
 }
 
-/** The default maximum tolerated clock offset, in ms (CockroachDB's default). */
+/**
+ * The default maximum tolerated clock offset, in ms (CockroachDB's default).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_OFFSET, Hlc } from "./hlc.ts";
+ * console.assert(new Hlc().maxOffset === DEFAULT_MAX_OFFSET);
+ * ```
+ */
 export const DEFAULT_MAX_OFFSET = 500;
 
 /**

@@ -61,17 +61,21 @@ import {
 } from "./hlc.ts";
 import type { PnCounterHandle } from "./pn_counter.ts";
 import type { LwwRegisterHandle } from "./lww_register.ts";
-import { decodeDots, encodeDots, type FlagHandle, flagHandle } from "./flag.ts";
+
 import {
+  decodeDots,
   decodeOrSetStore,
   deltaStore,
+  encodeDots,
   encodeOrSetStore,
+  type FlagHandle,
+  flagHandle,
   OR_SET_OPS,
   type OrSetHandle,
   orSetHandle,
   type OrSetStore,
   orSetValue,
-} from "./or_set.ts";
+} from "./_observed_remove.ts";
 import { PMap } from "./_pmap.ts";
 import {
   type CausalMap,
@@ -140,12 +144,22 @@ function keyOf(field: string): string {
   return field.slice(field.indexOf(":") + 1);
 }
 
-/** The store ops of a field (by its `"<kind>:<key>"`). */
+/**
+ * How to join, compare and walk the store of an OR-Map field, by its
+ * `"<kind>:<key>"` (what `join` uses per field).
+ *
+ * @example
+ * ```ts
+ * import { orMapFieldOps } from "./or_map.ts";
+ * console.assert(orMapFieldOps("set:tags").isEmpty(orMapFieldOps("set:tags").empty));
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
-export const opsOf = (field: string): StoreOps<any> => KIND_OPS[kindOf(field)];
+export const orMapFieldOps = (field: string): StoreOps<any> => KIND_OPS[kindOf(field)];
+const opsOf = orMapFieldOps;
 
 /** The store ops of an OR-Map's fields (nested maps recurse). */
-export const OR_MAP_OPS: StoreOps<OrMapStore> = {
+const OR_MAP_OPS: StoreOps<OrMapStore> = {
   empty: PMap.empty(),
   isEmpty: (t) => t.size === 0,
   join: (a, b, ca, cb) => joinMap(a, b, ca, cb, opsOf),
@@ -489,7 +503,7 @@ export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
       throw malformed("or-map", "not a [context, fields] pair");
     }
     const cc = decodeContext(wire[0], "or-map");
-    return causalMap(cc, decodeStore(wire[1], cc), opsOf);
+    return causalMap(cc, decodeStore(wire[1], cc), opsOf, "or-map");
   },
   equals: (a, b) => equalCausal(a, b, OR_MAP_OPS),
   prune: (state, removed) => pruneCausal(state, removed, OR_MAP_OPS),

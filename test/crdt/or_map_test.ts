@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Hlc } from "../../src/crdt/hlc.ts";
 import { joinCausalMap } from "../../src/crdt/_dot_store.ts";
-import { opsOf, orMap, type OrMapHandle, type OrMapState } from "../../src/crdt/or_map.ts";
+import { orMap, orMapFieldOps, type OrMapHandle, type OrMapState } from "../../src/crdt/or_map.ts";
 import { lawTests } from "./crdt_laws.ts";
 
 /** One operation on a field of the map, or of a map nested in it. */
@@ -71,6 +71,8 @@ lawTests({
     [[[["x", 1]], []], [["counter", "a", [["x", 1, 1, 0]]], ["counter", "a", []]]],
     [[[["x", 1]], []], [["map", "m", [["set", "s", [[{}, [["x", 1]]]]]]]]],
     [[[["x", 1]], []], [["flag", 7, [["x", 1]]]]],
+    [[[["x", 1]], []], [["flag", "a", [["x", 1]]], ["flag", "b", [["x", 1]]]]], // one dot, two fields
+    [[[["x", 1]], []], [["flag", "a", [["x", 1]]], ["flag", "b", [["x", 1]]]]], // one dot, two fields
   ],
 });
 
@@ -86,7 +88,7 @@ lawTests({
   type: orMap,
   label: "40 counters seen by all",
   seed,
-  fullJoin: (a: OrMapState, b: OrMapState) => joinCausalMap(a, b, opsOf, true),
+  fullJoin: (a: OrMapState, b: OrMapState) => joinCausalMap(a, b, orMapFieldOps, true),
   op,
   apply,
   malformed: [],

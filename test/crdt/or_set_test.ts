@@ -38,6 +38,8 @@ lawTests({
     [[[], []]],
     [[[], []], [["x", [["a", 1]]]]], // a dot outside its context
     [[[["a", 1]], []], [["x", [["a", 1]]], ["x", [["a", 1]]]]], // an element twice
+    [[[["a", 1]], []], [["x", [["a", 1]]], ["y", [["a", 1]]]]], // a dot live in two places
+    [[[["a", 1]], []], [["x", [["a", 1]]], ["y", [["a", 1]]]]], // a dot live in two places
     [[[["a", 1]], []], [[{}, [["a", 1]]]]],
     [[[["a", 1]], []], [["x", [["a", 1, 5]]]]],
     [[[["a", 0]], []], []],
@@ -78,4 +80,17 @@ Deno.test("or-set: operations on one handle see each other", () => {
   });
   assert.deepEqual(orSet.value(d), new Set(["y"]));
   assert.deepEqual(orSet.value(orSet.join(orSet.empty(), d)), new Set(["y"]));
+});
+
+Deno.test("or-set: prune() forgets a removed replica's context once nothing it added is live", () => {
+  const clock = new Hlc();
+  const added = orSet.mutate(orSet.empty(), "gone", clock, (s) => s.add("x"));
+  const s1 = orSet.join(orSet.empty(), added);
+  // What it added is still there: kept, under its dots.
+  assert.equal(orSet.prune(s1, "gone", "a"), s1);
+  const removed = orSet.mutate(s1, "a", clock, (s) => s.remove("x"));
+  const s2 = orSet.join(s1, removed);
+  const pruned = orSet.prune(s2, "gone", "a");
+  assert.deepEqual(orSet.encode(pruned), [[[], []], []]);
+  assert.deepEqual(orSet.value(pruned), new Set());
 });
