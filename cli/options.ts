@@ -331,7 +331,8 @@ Node identity:
   --name NAME@HOST      long name (the last of --name/--sname wins)
   --cookie SECRET       the cluster cookie
   --cookie-file PATH    read the cookie from PATH (default ~/.weft.cookie,
-                        created with a random cookie, mode 0600)
+                        created with a random cookie, mode 0600; refused
+                        when its group or others may read or write it)
   --hidden              connect without joining the visible mesh
 
 Distribution:
