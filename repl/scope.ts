@@ -48,7 +48,7 @@ import { rpc } from "../src/rpc/namespace.ts";
 import { CRDT_PROVIDER } from "./crdt_scope.ts";
 import { GROUPS_PROVIDERS } from "./groups_scope.ts";
 import { RPC_PROVIDER } from "./rpc_scope.ts";
-import { CLUSTER_SHELL_PROVIDER } from "../src/cluster/shell.ts";
+import { CLUSTER_PROVIDER } from "./cluster_scope.ts";
 
 /**
  * Returned by helpers that print their result (`h()`, `i()`, `flush()`):
@@ -347,7 +347,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   RPC_PROVIDER,
   ...GROUPS_PROVIDERS,
   CRDT_PROVIDER,
-  CLUSTER_SHELL_PROVIDER,
+  CLUSTER_PROVIDER,
   HELPER_PROVIDER,
 ];
 

@@ -95,11 +95,6 @@ const EXCEPTIONS: readonly Exception[] = [
     to: "src/node.ts",
     why: "a fault target may be given as a WeftNode; it will take the per-node context instead",
   },
-  {
-    from: "src/cluster/shell.ts",
-    to: "src/node.ts",
-    why: "the shell's Cluster namespace holds the WeftNode it acts for",
-  },
 ];
 
 /** The folders and files whose imports are checked. */

@@ -98,15 +98,6 @@ export {
   QuorumWatch,
 } from "./quorum.ts";
 export {
-  type ChaosNamespace,
-  CLUSTER_SHELL_DOCS,
-  CLUSTER_SHELL_PROVIDER,
-  type ClusterNamespace,
-  clusterNamespaces,
-  type ClusterShellContext,
-  type ShellDoc,
-} from "./shell.ts";
-export {
   type DiscoveredNode,
   PollingStrategy,
   type Strategy,

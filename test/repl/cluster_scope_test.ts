@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import { runInProcess } from "../../src/process/current.ts";
 import { createShellScope } from "../../repl/scope.ts";
-import type { ChaosNamespace, ClusterNamespace } from "../../src/cluster/shell.ts";
+import type { ChaosNamespace, ClusterNamespace } from "../../repl/cluster_scope.ts";
 import { Runtime } from "../../src/process/runtime.ts";
 import { NotAliveError } from "../../src/errors.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { runWeft } from "../helpers/weft_process.ts";
-import { startBareNode, startStaticCluster, stopClusterNodes, waitForMesh } from "./_helpers.ts";
+import {
+  startBareNode,
+  startStaticCluster,
+  stopClusterNodes,
+  waitForMesh,
+} from "../cluster/_helpers.ts";
 
 Deno.test("the shell's Cluster and Chaos act on the node's cluster", async () => {
   const nodes = await startStaticCluster(["a", "b", "c"], {

@@ -1,7 +1,6 @@
 /**
- * The shell's `Cluster` and `Chaos` namespaces, as a scope provider for
- * `repl/scope.ts` (structurally a `ScopeProvider`: this layer does not
- * import the shell). `Cluster` reads and steers the node's cluster
+ * The shell's `Cluster` and `Chaos` namespaces and their `h()` docs, as a
+ * scope provider for `scope.ts`. `Cluster` reads and steers the node's cluster
  * membership; `Chaos` partitions, heals and degrades links of the cluster
  * from this node.
  *
@@ -14,42 +13,26 @@
  *
  * @example
  * ```ts
- * import { CLUSTER_SHELL_PROVIDER } from "./shell.ts";
- * console.assert("Cluster.quorum" in CLUSTER_SHELL_PROVIDER.docs && "Chaos.partition" in CLUSTER_SHELL_PROVIDER.docs);
+ * import { CLUSTER_PROVIDER } from "./cluster_scope.ts";
+ * console.assert("Cluster.quorum" in CLUSTER_PROVIDER.docs && "Chaos.partition" in CLUSTER_PROVIDER.docs);
  * ```
  *
  * @module
  */
 
-import { NotAliveError } from "../errors.ts";
-import type { WeftNode } from "../node.ts";
-import { self } from "../process/current.ts";
-import {
-  type Chaos,
-  chaosOf,
-  type ChaosStatus,
-  type LinkFault,
-  startChaosAgents,
-} from "./chaos.ts";
-import { type Cluster, clusterOf, startCluster } from "./cluster.ts";
-import type { ClusterOptions } from "./config.ts";
-import type { QuorumStatus } from "./quorum.ts";
-import type { TopologyInfo } from "./topology.ts";
-
-/** One name's docs, as the shell's `h()` shows them (the shell's `Doc`). */
-export interface ShellDoc {
-  /** How it is called. */
-  signature: string;
-  /** One line. */
-  summary: string;
-  /** More, for `h(name)`. */
-  detail?: string;
-  /** Input to type at the prompt. */
-  example?: string;
-}
+import { NotAliveError } from "../src/errors.ts";
+import type { Doc } from "./docs.ts";
+import type { ScopeProvider } from "./scope.ts";
+import type { WeftNode } from "../src/node.ts";
+import { self } from "../src/process/current.ts";
+import { type Chaos, chaosOf, type ChaosStatus, startChaosAgents } from "../src/cluster/chaos.ts";
+import { type Cluster, clusterOf, startCluster } from "../src/cluster/cluster.ts";
+import type { ClusterOptions } from "../src/cluster/config.ts";
+import type { QuorumStatus } from "../src/cluster/quorum.ts";
+import type { TopologyInfo } from "../src/cluster/topology.ts";
 
 /** The docs of `Cluster` and `Chaos`. */
-export const CLUSTER_SHELL_DOCS: Readonly<Record<string, ShellDoc>> = {
+export const CLUSTER_DOCS: Readonly<Record<string, Doc>> = {
   Cluster: { signature: "Cluster", summary: "this node's cluster: discovery, quorum, partitions" },
   "Cluster.members": {
     signature: "Cluster.members()",
@@ -151,12 +134,6 @@ export interface ChaosNamespace {
   agents(): boolean;
 }
 
-/** What the provider needs from the shell's context. */
-export interface ClusterShellContext {
-  /** The distributed node, when there is one. */
-  node: WeftNode | undefined;
-}
-
 /**
  * `Cluster` and `Chaos` for a shell on `node`.
  *
@@ -165,7 +142,7 @@ export interface ClusterShellContext {
  *
  * @example
  * ```ts
- * import { clusterNamespaces } from "./shell.ts";
+ * import { clusterNamespaces } from "./cluster_scope.ts";
  * const { Cluster } = clusterNamespaces(undefined);
  * console.assert(Cluster.members().length === 0);
  * ```
@@ -228,18 +205,9 @@ export function clusterNamespaces(
   return { Cluster, Chaos };
 }
 
-/**
- * The provider to list in `repl/scope.ts`'s `SHELL_PROVIDERS`: adds
- * `Cluster` and `Chaos` with their docs.
- */
-export const CLUSTER_SHELL_PROVIDER: {
-  title: string;
-  docs: Readonly<Record<string, ShellDoc>>;
-  names(context: ClusterShellContext): Record<string, unknown>;
-} = {
+/** `Cluster` and `Chaos` with their docs, for `scope.ts`'s `SHELL_PROVIDERS`. */
+export const CLUSTER_PROVIDER: ScopeProvider = {
   title: "Cluster and Chaos (discovery, quorum, partitions, fault injection)",
-  docs: CLUSTER_SHELL_DOCS,
+  docs: CLUSTER_DOCS,
   names: ({ node }) => ({ ...clusterNamespaces(node) }),
 };
-
-export type { LinkFault };
