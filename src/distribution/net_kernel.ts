@@ -78,6 +78,7 @@ import type { Runtime } from "../process/runtime.ts";
 import type { Signal, SignalRouter } from "../process/types.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import type { Pid } from "../term/pid.ts";
+import { HandshakeAdmission } from "./admission.ts";
 import { DistConnection, type MessageBody } from "./connection.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
 import {
@@ -95,6 +96,9 @@ import {
   CAP_SPAWN,
   CAPS_DEFAULT,
   DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_HELLO_TIMEOUT,
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS,
   DEFAULT_NET_TICKTIME,
   type HandshakeStatus,
   MAX_HANDSHAKE_FRAME,
@@ -112,9 +116,6 @@ import {
 } from "./types.ts";
 
 const log = logger("dist");
-
-/** Handshakes in progress on the accepting side, at most; more are closed at once. */
-const MAX_PENDING_ACCEPTS = 256;
 
 /** Which connected nodes {@linkcode NetKernel.nodes} lists. */
 export type NodeKind = "visible" | "hidden" | "all" | "known";
@@ -175,6 +176,15 @@ export interface NetKernelOptions {
   ticktime?: number;
   /** Deadline of a connect attempt and of each handshake, in milliseconds. Default 5000. */
   handshakeTimeout?: number;
+  /**
+   * Milliseconds an accepted connection has to send a complete HELLO.
+   * Default 2000, or `handshakeTimeout` when that is shorter.
+   */
+  helloTimeout?: number;
+  /** Unauthenticated handshakes held at once; a newer one closes the oldest. Default 256. */
+  maxPendingHandshakes?: number;
+  /** Unauthenticated handshakes held at once from one address. Default 64. */
+  maxPendingHandshakesPerAddress?: number;
   /** Passed to each connection. */
   fragmentSize?: number;
   /**
@@ -275,7 +285,8 @@ export class NetKernel implements SignalRouter {
   #listeners = new Set<Listener>();
   /** Sockets not yet handed to a connection: handshakes in progress, both directions. */
   #handshaking = new Set<Connection>();
-  #accepting = 0;
+  #admission: HandshakeAdmission;
+  #helloTimeout: number;
   /** Nodes cut off by {@linkcode NetKernel.block} (fault injection): no connection either way. */
   #blocked = new Set<string>();
   /** Links with injected latency or loss, and what waits on each (in order). */
@@ -299,6 +310,14 @@ export class NetKernel implements SignalRouter {
     this.#resolve = options.resolve;
     this.#ticktime = options.ticktime ?? DEFAULT_NET_TICKTIME * 1000;
     this.#handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.#helloTimeout = options.helloTimeout ??
+      Math.min(DEFAULT_HELLO_TIMEOUT, this.#handshakeTimeout);
+    this.#admission = new HandshakeAdmission({
+      maxPending: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
+      maxPerAddress: options.maxPendingHandshakesPerAddress ??
+        DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS,
+      helloTimeout: this.#helloTimeout,
+    });
     this.#connOptions = {
       ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
       ...(options.busyLimit !== undefined ? { busyLimit: options.busyLimit } : {}),
@@ -628,6 +647,7 @@ export class NetKernel implements SignalRouter {
     this.#stopped = true;
     for (const listener of this.#listeners) listener.close();
     for (const conn of this.#handshaking) conn.close();
+    this.#admission.closeAll();
     const entries = [...this.#nodes.values()];
     await Promise.all(entries.map((e) => e.conn?.flush(500)));
     for (const e of entries) {
@@ -906,17 +926,13 @@ export class NetKernel implements SignalRouter {
     }
   }
 
-  /** A connection from a peer: handshake as responder. */
+  /**
+   * A connection from a peer: handshake as responder, within the limits on
+   * unauthenticated handshakes ({@linkcode HandshakeAdmission}).
+   */
   #accept(conn: Connection): void {
-    if (this.#accepting >= MAX_PENDING_ACCEPTS) {
-      log.warning("Refusing {addr}: {n} handshakes in progress", {
-        addr: conn.remoteAddr,
-        n: this.#accepting,
-      });
-      conn.close();
-      return;
-    }
-    this.#accepting++;
+    const admitted = this.#admission.admit(conn);
+    if (admitted === undefined) return; // refused: its address holds its share already
     /** The entry this handshake claimed in `settle`, once the peer proved the cookie. */
     let claimed: NodeEntry | undefined;
     this.#track(
@@ -928,13 +944,17 @@ export class NetKernel implements SignalRouter {
             capabilities: this.#capabilitiesNow(),
           },
           cookie: this.#cookie,
-          decide: (hello) => this.#decide(hello.name),
+          decide: (hello) => {
+            admitted.helloReceived();
+            return this.#decide(hello.name);
+          },
           settle: (hello, status) => {
+            admitted.authenticated();
             claimed = this.#settle(hello.name, hello.creation, status, conn.remoteAddr);
             return claimed !== undefined;
           },
         })).then(({ result, reader }) => {
-          this.#accepting--;
+          admitted.done();
           const e = claimed;
           if (e !== undefined) e.accepted = false;
           if (result.ok && e !== undefined && this.#nodes.get(e.name) === e && !this.#stopped) {
@@ -943,16 +963,25 @@ export class NetKernel implements SignalRouter {
           }
           conn.close();
           if (!result.ok) {
+            // A wrong cookie is trouble; a peer that named itself and was
+            // refused is news; anything before a valid HELLO (idle, garbage,
+            // closed to make room) is noise a flood would fill the log with,
+            // and the admission control reports it in bulk.
             const level = result.reason === "bad_cookie"
               ? "warning"
-              : result.reason === "nok"
+              : result.reason === "nok" || result.peerName === undefined
               ? "debug"
               : "info";
+            const detail = admitted.evicted
+              ? "closed to make room for newer connections (too many unauthenticated handshakes)"
+              : admitted.helloTimedOut
+              ? `no complete HELLO within ${this.#helloTimeout} ms`
+              : result.detail;
             log[level]("Refused connection from {addr}{node}: {reason}: {detail}", {
               addr: conn.remoteAddr,
               node: result.peerName ? ` (${result.peerName})` : "",
               reason: result.reason,
-              detail: result.detail,
+              detail,
             });
           }
           if (e !== undefined) this.#attemptEnded(e, result.ok ? "" : result.detail);

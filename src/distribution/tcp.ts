@@ -112,7 +112,11 @@ export class SocketConnection implements Connection, DirectReadable {
   /** The peer's address as `host:port`. */
   readonly remoteAddr: string;
   #conn: Deno.Conn;
-  #slab = new Uint8Array(SLAB_MIN_BYTES);
+  /**
+   * Allocated by the first read, not here: a connection refused or closed
+   * before it reads (a flood of them, at the accept path) costs no slab.
+   */
+  #slab = new Uint8Array(0);
   /** The size of the next slab: doubles while reads fill the slab, halves while they are small. */
   #slabSize = SLAB_MIN_BYTES;
   #pos = 0;

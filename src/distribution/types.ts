@@ -65,6 +65,12 @@ export const ROLE_INITIATOR = 2;
 export const MAX_HANDSHAKE_FRAME = 64 * 1024;
 /** Default deadline for a whole handshake, in milliseconds. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
+/** Default deadline, from the connect, for an accepted connection's complete HELLO, in milliseconds. */
+export const DEFAULT_HELLO_TIMEOUT = 2000;
+/** Default limit of unauthenticated handshakes a node holds at once. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 256;
+/** Default limit of unauthenticated handshakes a node holds at once from one address. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS = 64;
 
 // ---------------------------------------------------------------------------
 // Handshake statuses (CHALLENGE's second element), as OTP's dist_util
