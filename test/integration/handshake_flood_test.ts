@@ -10,7 +10,6 @@ import assert from "node:assert/strict";
 import type { Pid } from "../../src/term/pid.ts";
 import { captureLogs, startTestNode } from "../helpers/nodes.ts";
 import { PEER_COOKIE, startWeftPeer } from "../helpers/weft_peer.ts";
-import { WeftProcess } from "../helpers/weft_process.ts";
 
 const FLOOD = new URL("../helpers/handshake_flood_main.ts", import.meta.url).pathname;
 
