@@ -26,7 +26,8 @@ import { type ClusterOptions, loadClusterConfig } from "./src/cluster/config.ts"
 import { EpmdRegistrationError, runEpmdCommand } from "./src/distribution/epmd/mod.ts";
 import { readOrCreateCookie } from "./src/distribution/cookie.ts";
 import { CookieFileError } from "./src/errors.ts";
-import { configureLogging, logger } from "./src/log.ts";
+import { configureLogging, logger, setLogWriter } from "./src/log.ts";
+import { userStack } from "./repl/locations.ts";
 import { startNode, type WeftNode } from "./src/node.ts";
 import { Runtime } from "./src/process/runtime.ts";
 import { setDefaultContext } from "./src/process/current.ts";
@@ -104,6 +105,17 @@ async function runNode(options: CliOptions): Promise<number> {
       }
     }
 
+    if (!options.noRepl) {
+      // Crash reports of the user's processes show the user's frames (stack() has them all).
+      const encoder = new TextEncoder();
+      setLogWriter((line) => {
+        try {
+          Deno.stderr.writeSync(encoder.encode(userStack(line)));
+        } catch {
+          // stderr closed.
+        }
+      });
+    }
     if (options.eval !== undefined) {
       return await runCode({
         code: options.eval,

@@ -151,9 +151,10 @@ export function locateError(error: unknown): string | undefined {
 
 /**
  * A stack with the shell's own frames left out and evaluated code's frames
- * given as the user's positions: what the shell prints for an error value.
+ * given as the user's positions: what the shell prints for an error value
+ * or in a crash report. Lines that are not frames stay as they are.
  *
- * @param stack an `error.stack`
+ * @param stack an `error.stack`, or text with stacks in it (a log line)
  * @returns the same stack, the user's frames only
  *
  * @example
@@ -167,6 +168,7 @@ export function userStack(stack: string): string {
   const firstFrame = lines.findIndex((l) => /^\s+at /.test(l));
   if (firstFrame < 0) return stack;
   const kept = lines.slice(firstFrame).flatMap((line) => {
+    if (!/^\s+at /.test(line)) return [line];
     const where = userFrame(line);
     if (where === undefined) return [];
     const name = line.match(/^\s+at (?:async )?(.*?) \(/)?.[1];

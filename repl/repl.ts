@@ -33,6 +33,7 @@
  */
 
 import { setLogWriter } from "../src/log.ts";
+import { userStack } from "./locations.ts";
 import { commonPrefix, formatColumns } from "./completion.ts";
 import { History, historyPath } from "./history.ts";
 import { type Key, KeyDecoder } from "./keys.ts";
@@ -460,10 +461,11 @@ class InteractiveLoop {
     for (const m of methods) {
       console[m] = (...args: unknown[]) => output.print(formatLogArgs(args, { colors: true }));
     }
-    setLogWriter((line) => output.print(line));
+    // Crash reports of processes started at the prompt: the user's frames, not the shell's.
+    setLogWriter((line) => output.print(userStack(line)));
     return () => {
       for (const [m, fn] of saved) console[m] = fn;
-      setLogWriter(writeStderr);
+      setLogWriter((line) => writeStderr(userStack(line)));
     };
   }
 }

@@ -186,6 +186,20 @@ Deno.test("weft: a syntax error names the file, line and column in --script and 
   }
 });
 
+Deno.test("weft --eval: a crashed process's report shows the user's frames, not the shell's", async () => {
+  const r = await runWeft([
+    "--eval",
+    'spawnMonitor(() => { null.x }); (await receive((m) => m.type === "DOWN")).reason.message',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /Error in process #PID<[^>]+> .*TypeError: Cannot read properties of null/,
+  );
+  assert.match(r.stderr, /^ {4}at --eval:1:\d+$/m);
+  assert.doesNotMatch(r.stderr, /runtime\.ts|evaluator\.ts|ext:/);
+});
+
 Deno.test("weft --remsh --eval evaluates on the other node and brings back output and status", async () => {
   const b = new WeftProcess([
     "--name",
