@@ -84,18 +84,7 @@ interface Exception {
  * Known exceptions. Each must be type-only: it adds no run-time dependency, only a name for a
  * parameter type. Remove an entry when the import goes.
  */
-const EXCEPTIONS: readonly Exception[] = [
-  {
-    from: "src/cluster/chaos.ts",
-    to: "src/node.ts",
-    why: "Chaos is constructed over a WeftNode; it will take the per-node context instead",
-  },
-  {
-    from: "src/cluster/faults.ts",
-    to: "src/node.ts",
-    why: "a fault target may be given as a WeftNode; it will take the per-node context instead",
-  },
-];
+const EXCEPTIONS: readonly Exception[] = [];
 
 /** The folders and files whose imports are checked. */
 const ROOTS = ["src", "repl", "cli", "scripts", "main.ts"];

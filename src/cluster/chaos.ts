@@ -53,7 +53,7 @@
 import { NoConnectionError, NotAliveError, TimeoutError } from "../errors.ts";
 import { type LinkFault, NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
-import type { WeftNode } from "../node.ts";
+import type { ClusterNode } from "./cluster.ts";
 import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
@@ -182,7 +182,7 @@ export interface ChaosStatus {
  * ```
  */
 export class Chaos {
-  #node: WeftNode;
+  #node: ClusterNode;
   #faults: Faults;
   #timeout: number;
   /** Nodes this node blocked itself (its side of a partition it is part of). */
@@ -195,7 +195,7 @@ export class Chaos {
    * @param node the node that drives the chaos
    * @param options the timeout
    */
-  constructor(node: WeftNode, options: ChaosOptions = {}) {
+  constructor(node: ClusterNode, options: ChaosOptions = {}) {
     this.#node = node;
     this.#timeout = options.timeout ?? 10_000;
     this.#faults = new Faults({ controller: node, timeout: this.#timeout });
@@ -395,7 +395,7 @@ export class Chaos {
       this.#node.kernel.setLinkFault(other, fault ?? undefined);
       return;
     }
-    if (!(await this.#node.connect(on))) {
+    if (!(await this.#node.kernel.connect(on))) {
       throw new NoConnectionError(on, `Cannot reach the chaos agent of ${on}`);
     }
     const ctx = this.#ctx ??= this.#node.runtime.open({ label: "chaos" });
@@ -446,7 +446,7 @@ export const CHAOS: ServiceKey<Chaos> = new ServiceKey("chaos");
  * await a.stop();
  * ```
  */
-export function chaosOf(node: WeftNode): Chaos {
+export function chaosOf(node: ClusterNode): Chaos {
   let chaos = node.runtime.context.get(CHAOS);
   if (chaos === undefined) node.runtime.context.provide(CHAOS, chaos = new Chaos(node));
   return chaos;

@@ -49,7 +49,7 @@
 import { NoConnectionError, NotAliveError, TimeoutError } from "../errors.ts";
 import { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
-import type { WeftNode } from "../node.ts";
+import type { ClusterNode } from "./cluster.ts";
 import { current } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
@@ -84,12 +84,12 @@ export interface FaultReply {
 }
 
 /** A node to cut or heal: a node of this process, or the name of a node running a fault agent. */
-export type FaultTarget = WeftNode | string;
+export type FaultTarget = ClusterNode | string;
 
 /** Options for {@linkcode Faults}. */
 export interface FaultsOptions {
   /** The node that drives nodes of other processes (by name); needed only for those. */
-  controller?: WeftNode;
+  controller?: ClusterNode;
   /** Milliseconds to wait for each node to apply a change. Default 10000. */
   timeout?: number;
 }
@@ -181,7 +181,7 @@ async function apply(
  * ```
  */
 export class Faults {
-  #controller: WeftNode | undefined;
+  #controller: ClusterNode | undefined;
   #timeout: number;
   /** The cuts in force: pairs of targets. */
   #cuts: Array<[FaultTarget, FaultTarget]> = [];
@@ -305,7 +305,7 @@ export class Faults {
       );
     }
     const node = parseNodeName(target).full;
-    if (!(await controller.connect(target))) {
+    if (!(await controller.kernel.connect(target))) {
       throw new NoConnectionError(node, `Cannot reach the fault agent of ${node}`);
     }
     const ctx = this.#ctx ??= controller.runtime.open({ label: "faults" });
