@@ -17,29 +17,32 @@
  *   local table has n? -> false
  *   O ----- CLAIM(req, n, pid) --> n taken? -> CLAIM_REPLY false
  *                                  insert n -> pid
- *                                  ---- ADD(n, pid) ---------> insert
- *   O <---- CLAIM_REPLY true ------
+ *                                  ---- ADD(req, n, pid) ----> insert
+ *   O <---- CLAIM_REPLY(true, [P...]) -
+ *   O <-------------------------------------------------------- ACK(req)
  *   insert, monitor pid
- *   O ----- ADD(n, pid) ------------------------------------> insert (again)
- *   -> true
+ *   O ----- ADD(req, n, pid) --> peers of O that B did not reach --> ACK(req)
+ *   -> true once every connected peer of O has acknowledged
  *   (a later CLAIM of n on B: taken)
  *
- * O is the boss:       O: check, insert; O ---- ADD ----> all; -> true
+ * O is the boss:       O: check, insert; O ---- ADD(req) ----> all; all ---- ACK ----> O; -> true
  * unregister(n):       O ---- DEL(req, n, pid) ----> all; all ---- ACK ----> O; -> done
  * process exits on O:  O ---- DEL(n, pid) ----> all
  * O is lost:           every node drops O's registrations by itself (a relayed
  *                      ADD for a node no longer connected is ignored)
  * B is lost mid-claim: O claims again from the next boss (which may have the
  *                      name for pid already: granted again)
+ * P is lost meanwhile: O stops waiting for its ACK
  * new connection O-P:  O ---- SYNC(O's own registrations) ----> P, and P -> O
  * ```
  *
- * So a registration costs one round trip to the boss (none on the boss).
- * It resolves once the name is decided: the boss's relay is then on its
- * way to every peer, and O's own ADD goes ahead of anything O sends
- * afterwards on the same connection, so a peer told about the name by a
- * message from O already has it. `unregister` resolves once every peer
- * has applied it.
+ * So `register` resolves, as OTP's `global:register_name` returns, when
+ * every node connected to O knows the name: a `whereis` (or a
+ * `GenServer.call({ global: n })`) on any of them finds it, whoever told
+ * that node to look. It costs one and a half round trips when the boss is
+ * another node (the boss relays the claim to its peers while it answers,
+ * and they acknowledge to O directly), one round trip on the boss.
+ * `unregister` resolves once every peer has applied it.
  *
  * Conflicts. Nodes cut apart can register the same name on both sides.
  * When they meet again SYNC brings the two registrations together; every
@@ -164,10 +167,19 @@ interface Lock {
   queue: QueuedHolder[];
 }
 
+/** The boss's answer to a CLAIM: refused, granted (with the peers it relayed the ADD to), or lost. */
+type ClaimAnswer = false | { relayed: string[] } | "retry";
+
 /** Something this node waits for from peers. */
 type Wait =
   | { kind: "lock"; node: string; resolve: (granted: boolean | "retry") => void }
-  | { kind: "claim"; node: string; resolve: (granted: boolean | "retry") => void }
+  | {
+    kind: "claim";
+    node: string;
+    resolve: (granted: ClaimAnswer) => void;
+    /** Peers whose ACK of the boss's relayed ADD arrived before the answer. */
+    acked: Set<string>;
+  }
   | { kind: "acks"; nodes: Set<string>; resolve: () => void }
   | { kind: "request"; node: string; resolve: (result: boolean) => void };
 
@@ -216,6 +228,8 @@ export class GlobalNames implements NameRegistry {
   /** Peers whose SYNC arrived on the current connection: they run global. */
   #synced = new Set<string>();
   #syncWaiters = new Set<() => void>();
+  /** ACKs of relayed ADDs that came with or after the boss's answer, by request, until #awaitAdds takes them. */
+  #early = new Map<number, Set<string>>();
   /** `trans` locks held by local processes (re-entry), by pid key + lock id. */
   #held = new Map<string, number>();
 
@@ -268,10 +282,9 @@ export class GlobalNames implements NameRegistry {
    * @param name the name
    * @param pid the process (of any connected node); default the calling process
    * @param options a custom conflict resolver (for a process of this node)
-   * @returns `true` once the name is decided (every peer has it or is
-   *   about to, before any later message from this node); `false` when
-   *   the name is taken anywhere, the process is dead, or its node is not
-   *   connected
+   * @returns `true` once every connected node knows the name (as OTP's
+   *   `global:register_name`); `false` when the name is taken anywhere,
+   *   the process is dead, or its node is not connected
    * @throws {TypeError} when `name` is not a non-empty string or `pid` is not a pid
    * @throws {NotAliveError} when the name server has stopped
    *
@@ -504,6 +517,7 @@ export class GlobalNames implements NameRegistry {
       for (const q of lock.queue.splice(0)) q.reply(false);
     }
     this.#locks.clear();
+    this.#early.clear();
     for (const check of [...this.#syncWaiters]) check();
   }
 
@@ -515,33 +529,52 @@ export class GlobalNames implements NameRegistry {
     const fields = [name, pid, entry.at, entry.resolver];
     for (;;) {
       const boss = this.#boss();
+      const req = this.#nextReq++;
       if (boss !== this.node) {
-        const granted = await this.#claim(boss, fields);
-        if (granted === "retry") continue; // the boss was lost: ask the next one
-        if (!granted || this.#svc.stopped) return false;
-      } else {
-        // This node decides: check and take the name here.
-        const current = this.#names.get(name);
-        if (this.#svc.stopped || (current !== undefined && !current.pid.equals(pid))) return false;
+        const answer = await this.#claim(boss, req, fields);
+        if (answer === "retry") continue; // the boss was lost: ask the next one
+        if (answer === false || this.#svc.stopped) return false;
+        this.#insert(entry);
+        if (resolve !== undefined) this.#resolvers.set(name, resolve);
+        await this.#awaitAdds(req, boss, answer.relayed, fields);
+        return true;
       }
+      // This node decides: check and take the name here.
+      const current = this.#names.get(name);
+      if (this.#svc.stopped || (current !== undefined && !current.pid.equals(pid))) return false;
       this.#insert(entry);
       if (resolve !== undefined) this.#resolvers.set(name, resolve);
-      // Ahead of whatever this node sends next; the boss has relayed it already.
-      for (const n of this.#svc.peers()) {
-        if (n !== boss) this.#svc.send(n, OP_GLOBAL_ADD, [0, ...fields]);
-      }
+      await this.#sendAwait(req, OP_GLOBAL_ADD, [req, ...fields]);
       return true;
     }
   }
 
   /** Sends CLAIM to the boss; resolves with its answer, or "retry" when it is lost. */
-  #claim(boss: string, fields: unknown[]): Promise<boolean | "retry"> {
+  #claim(boss: string, req: number, fields: unknown[]): Promise<ClaimAnswer> {
     if (!this.#svc.isPeer(boss)) return Promise.resolve("retry");
-    const req = this.#nextReq++;
     return new Promise((resolve) => {
-      this.#waits.set(req, { kind: "claim", node: boss, resolve });
+      this.#waits.set(req, { kind: "claim", node: boss, resolve, acked: new Set() });
       this.#svc.send(boss, OP_GLOBAL_CLAIM, [req, ...fields]);
     });
+  }
+
+  /**
+   * After a granted CLAIM: sends ADD to the peers of this node the boss
+   * did not relay it to, and waits for the ACK of every synced peer but
+   * the boss (the ACKs of relayed ADDs may have come already).
+   */
+  #awaitAdds(req: number, boss: string, relayed: string[], fields: unknown[]): Promise<void> {
+    const early = this.#early.get(req) ?? new Set<string>();
+    this.#early.delete(req);
+    const reached = new Set(relayed);
+    const nodes = new Set<string>();
+    for (const n of this.#synced) {
+      if (n === boss || !this.#svc.isPeer(n)) continue;
+      if (!reached.has(n)) this.#svc.send(n, OP_GLOBAL_ADD, [req, ...fields]);
+      if (!early.has(n)) nodes.add(n);
+    }
+    if (nodes.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waits.set(req, { kind: "acks", nodes, resolve }));
   }
 
   async #unregisterLocal(name: string, pid: Pid): Promise<boolean> {
@@ -937,26 +970,36 @@ export class GlobalNames implements NameRegistry {
       return;
     }
     this.#insert(e);
+    const relayed: string[] = [];
     for (const peer of this.#svc.peers()) {
-      if (peer !== node) this.#svc.send(peer, OP_GLOBAL_ADD, [0, ...rest]);
+      if (peer === node) continue;
+      // The peer acknowledges to the claimant, which waits for it.
+      this.#svc.send(peer, OP_GLOBAL_ADD, [req, ...rest]);
+      relayed.push(peer);
     }
-    this.#svc.send(node, OP_GLOBAL_CLAIM_REPLY, [req, true]);
+    this.#svc.send(node, OP_GLOBAL_CLAIM_REPLY, [req, true, relayed]);
   }
 
   /** CLAIM_REPLY, sent by the boss `node` we sent a CLAIM to. */
   #onClaimReply(node: string, f: unknown[]): void {
-    const [req, granted] = f;
-    if (!isReq(req) || typeof granted !== "boolean") throw malformed("CLAIM_REPLY");
+    const [req, granted, relayed = []] = f;
+    if (
+      !isReq(req) || typeof granted !== "boolean" || !Array.isArray(relayed) ||
+      !relayed.every((n) => typeof n === "string")
+    ) throw malformed("CLAIM_REPLY");
     const w = this.#waits.get(req);
     if (w?.kind !== "claim" || w.node !== node) return;
     this.#waits.delete(req);
-    w.resolve(granted);
+    if (!granted) return w.resolve(false);
+    // ACKs arriving before #awaitAdds runs are kept here for it.
+    this.#early.set(req, w.acked);
+    w.resolve({ relayed: relayed as string[] });
   }
 
   /**
    * ADD, sent by the name server of the registration's node, or relayed
    * by the boss (`node`) for it: taken only while that node is connected,
-   * in the incarnation of the pid.
+   * in the incarnation of the pid; acknowledged to that node when req > 0.
    */
   #onAdd(node: string, f: unknown[]): void {
     const [req, ...rest] = f;
@@ -984,6 +1027,8 @@ export class GlobalNames implements NameRegistry {
     const [req] = f;
     if (!isReq(req)) throw malformed("ACK");
     const w = this.#waits.get(req);
+    if (w?.kind === "claim") w.acked.add(node);
+    this.#early.get(req)?.add(node);
     if (w?.kind !== "acks") return;
     w.nodes.delete(node);
     if (w.nodes.size === 0) {

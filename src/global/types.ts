@@ -30,12 +30,16 @@ export const OP_GLOBAL_SYNC = 64;
 
 /** `[65, req, name, pid, at, resolver]`: to the boss: register `pid` (of the sender) if `name` is free. */
 export const OP_GLOBAL_CLAIM = 65;
-/** `[66, req, granted]`: the boss's answer; when granted it has sent ADD to its other peers. */
+/**
+ * `[66, req, granted, relayed]`: the boss's answer; when granted it has
+ * sent ADD (with the claimant's req, so they ACK to the claimant) to its
+ * other peers, listed in `relayed`.
+ */
 export const OP_GLOBAL_CLAIM_REPLY = 66;
 /**
  * `[67, req, name, pid, at, resolver]`: a registration, from the node of
- * `pid` or relayed by the boss (req 0); when req > 0 the receiver sends
- * ACK to the node of `pid`.
+ * `pid` or relayed by the boss; when req > 0 the receiver sends ACK to
+ * the node of `pid`.
  */
 export const OP_GLOBAL_ADD = 67;
 /** `[68, req, name, pid]`: a registration removed by the node of `pid`; ACK wanted when req > 0. */

@@ -3,6 +3,7 @@ import { Faults } from "../../src/cluster/faults.ts";
 import { NameError, NotAliveError, TimeoutError } from "../../src/errors.ts";
 import { global, globalNamesOf } from "../../src/global/mod.ts";
 import type { GlobalNameConflictMessage } from "../../src/global/types.ts";
+import { GenServer } from "../../src/otp/gen_server.ts";
 import { whereisServer } from "../../src/otp/name.ts";
 import { runInProcess } from "../../src/process/current.ts";
 import { Pid } from "../../src/term/pid.ts";
@@ -354,6 +355,40 @@ Deno.test("{ global: name } server names resolve through the global name server"
     assert.ok(await nodes[0]!.global.register("kv", p.self));
     await converged(nodes, names, { kv: String(p.self) });
     assert.ok(p.self.equals(whereisServer({ global: "kv" }, nodes[1]!.runtime)));
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+Deno.test("GenServer.start with { global } then GenServer.call({ global }) from another node at once never sees noproc", async () => {
+  // a is the boss; the server starts on c (the claim path) and b calls it the moment start returns.
+  const nodes = await startCluster(["a", "b", "c"]);
+  try {
+    const [, b, c] = nodes as [TestNode, TestNode, TestNode];
+    class Worker extends GenServer<null> {
+      override init() {
+        return { ok: null };
+      }
+      override handleCall(request: { doWork: number }) {
+        return { reply: { ok: { processed: request.doWork } }, state: null };
+      }
+    }
+    const startThenCall = async (i: number) => {
+      await GenServer.start(Worker, undefined, {
+        name: { global: `worker${i}` },
+        runtime: c.runtime,
+      });
+      const reply = await GenServer.call({ global: `worker${i}` }, { doWork: i }, {
+        runtime: b.runtime,
+      });
+      assert.deepEqual(reply, { ok: { processed: i } });
+    };
+    for (let i = 0; i < 100; i++) await startThenCall(i);
+    // b cut off from the boss: only c itself can tell b, and start must wait until it has.
+    const faults = new Faults();
+    await faults.cut([nodes[0]!], [b]);
+    for (let i = 100; i < 200; i++) await startThenCall(i);
+    faults.close();
   } finally {
     await stopAll(nodes);
   }
