@@ -461,6 +461,46 @@ export class ConsistencyError extends Error {
 }
 
 /**
+ * A quorum decision (`quorum.makeDecision`) did not get enough answers:
+ * fewer nodes than the quorum size answered in time, so no answer is
+ * taken as the cluster's (the seed's `{:error, :quorum_not_achieved}`).
+ *
+ * @example
+ * ```ts
+ * import { QuorumNotAchieved } from "./errors.ts";
+ * const err = new QuorumNotAchieved("Cannot decide: quorum not achieved (1 of 3 nodes answered, 2 needed)", {
+ *   required: 2,
+ *   answered: 1,
+ *   failed: { "b@h": new Error("down"), "c@h": new Error("down") },
+ * });
+ * console.assert(err.name === "QuorumNotAchieved" && err.required === 2 && err.answered === 1);
+ * ```
+ */
+export class QuorumNotAchieved extends Error {
+  /** Answers needed. */
+  readonly required: number;
+  /** Nodes that answered in time. */
+  readonly answered: number;
+  /** The nodes that did not answer, with why (`NoConnectionError`, `TimeoutError`, `RemoteError`). */
+  readonly failed: Readonly<Record<string, Error>>;
+  /**
+   * @param message how many answered, how many were needed
+   * @param details the counts and the failures by node
+   */
+  constructor(
+    message: string,
+    details: { required: number; answered: number; failed: Record<string, Error> },
+    options?: WeftErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "QuorumNotAchieved";
+    this.required = details.required;
+    this.answered = details.answered;
+    this.failed = details.failed;
+  }
+}
+
+/**
  * A replicated key is held with two different types (opened as a counter on
  * one node and as a set on another): neither side merges the other's data,
  * and both refuse to use the key until one of them is deleted.

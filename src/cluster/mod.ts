@@ -98,6 +98,12 @@ export {
   QuorumWatch,
 } from "./quorum.ts";
 export {
+  type DecisionOptions,
+  quorum,
+  type QuorumCountOptions,
+  type QuorumNamespace,
+} from "./quorum_decision.ts";
+export {
   type DiscoveredNode,
   PollingStrategy,
   type Strategy,
