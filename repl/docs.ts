@@ -212,6 +212,13 @@ export const NODE_DOCS: Readonly<Record<string, Doc>> = {
     summary: '"pong" when node answers, "pang" otherwise',
     example: 'await Node.ping("b@127.0.0.1")',
   },
+  "Node.setCookie": {
+    signature: "Node.setCookie(cookie)",
+    summary: "this node's cookie for connections made from now on (erlang:set_cookie/1)",
+    detail: "Connections already up stay; the cookie file is not changed, and a cluster's " +
+      "gossip keeps the secret it started with.",
+    example: 'Node.setCookie("new-secret")',
+  },
   "Node.monitor": {
     signature: "Node.monitor(node, flag = true)",
     summary: "one nodedown message when node goes down",

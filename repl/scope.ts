@@ -170,6 +170,8 @@ export interface NodeNamespace {
   list(kind?: "visible" | "hidden" | "all" | "known"): string[];
   /** `"pong"` when `node` answers, `"pang"` otherwise. */
   ping(node: string): Promise<"pong" | "pang">;
+  /** Changes this node's cookie for the connections made from now on; `true`. */
+  setCookie(cookie: string): boolean;
   /** One `{type: "nodedown", node, reason}` to the calling process when `node` goes down. */
   monitor(node: string, flag?: boolean): boolean;
   /** Starts a process on `node` (`fn`, or `module, fn, args`); what it prints appears here. */
@@ -222,6 +224,11 @@ export const NODE_PROVIDER: ScopeProvider = {
       list: (kind: "visible" | "hidden" | "all" | "known" = "visible") =>
         node ? node.list(kind) : kind === "known" ? [runtime.node] : [],
       ping: (name: string) => node ? node.ping(name) : Promise.resolve("pang" as const),
+      setCookie: (cookie: string) => {
+        if (!node) throw notAlive("set the cookie");
+        node.kernel.setCookie(cookie);
+        return true;
+      },
       monitor: (name: string, flag = true) => {
         if (!node) throw notAlive("monitor a node");
         node.monitorNode(current.self(), name, flag);

@@ -85,6 +85,7 @@ import {
   acceptHandshake,
   type CookieKey,
   type HandshakeResult,
+  importCookie,
   initiateHandshake,
   type PeerInfo,
 } from "./handshake.ts";
@@ -598,6 +599,17 @@ export class NetKernel implements SignalRouter {
    */
   peer(node: string): PeerInfo | undefined {
     return this.#nodes.get(bareName(node))?.peer;
+  }
+
+  /**
+   * Changes this node's cookie (Erlang's `erlang:set_cookie/1`): handshakes
+   * from now on prove and check the new one; connections already up stay.
+   *
+   * @param cookie the new cookie
+   * @throws {TypeError} when the cookie is empty or not a string
+   */
+  setCookie(cookie: string): void {
+    this.#cookie = importCookie(cookie);
   }
 
   /** Whether the connection to `node` has more than its high-water mark queued. */

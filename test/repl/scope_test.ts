@@ -221,3 +221,25 @@ Deno.test("i(pid) of a process on another node asks that node, as Erlang's i/1",
     await b.stop();
   }
 });
+
+Deno.test("Node.setCookie() changes the cookie the next connection proves", async () => {
+  const opts = { noEpmd: true, hostname: "127.0.0.1" };
+  const a = await startNode({ name: "ca@127.0.0.1", cookie: "one", ...opts });
+  const b = await startNode({ name: "cb@127.0.0.1", cookie: "two", ...opts });
+  const shell = a.runtime.open({ label: "shell" });
+  try {
+    const scope = createShellScope({ runtime: a.runtime, node: a });
+    const Node = scope.Node as {
+      setCookie(c: string): boolean;
+      connect(n: string): Promise<boolean>;
+    };
+    assert.equal(await Node.connect(`cb@127.0.0.1:${b.port}`), false);
+    assert.equal(Node.setCookie("two"), true);
+    assert.equal(await Node.connect(`cb@127.0.0.1:${b.port}`), true);
+    assert.throws(() => Node.setCookie(""), TypeError);
+  } finally {
+    shell.exit();
+    await a.stop();
+    await b.stop();
+  }
+});
