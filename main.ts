@@ -307,6 +307,12 @@ async function startFromOptions(
         ? { netTicktimeSeconds: options.netTicktimeSeconds }
         : {}),
       ...(options.busyLimit !== undefined ? { busyLimit: options.busyLimit } : {}),
+      ...(options.reassemblyBudget !== undefined
+        ? { reassemblyBudget: options.reassemblyBudget }
+        : {}),
+      ...(options.reassemblyTimeout !== undefined
+        ? { reassemblyTimeout: options.reassemblyTimeout }
+        : {}),
       ...(options.tlsCert !== undefined
         ? {
           tls: {

@@ -53,6 +53,10 @@ export interface CliOptions {
   netTicktimeSeconds?: number;
   /** `--busy-limit` in bytes. */
   busyLimit?: number;
+  /** `--reassembly-budget` in bytes. */
+  reassemblyBudget?: number;
+  /** `--reassembly-timeout` in milliseconds. */
+  reassemblyTimeout?: number;
   /** `--tls-cert`. */
   tlsCert?: string;
   /** `--tls-key`. */
@@ -95,6 +99,8 @@ const FLAGS = {
   hidden: { type: "boolean" },
   "net-ticktime": { type: "string" },
   "busy-limit": { type: "string" },
+  "reassembly-budget": { type: "string" },
+  "reassembly-timeout": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "tls-ca": { type: "string" },
@@ -290,17 +296,32 @@ export function parseCli(args: string[]): ParseResult {
     }
     options.netTicktimeSeconds = n;
   }
-  if (values["busy-limit"] !== undefined) {
-    const n = parseBytes(values["busy-limit"]);
+  for (
+    const [flag, key] of [["busy-limit", "busyLimit"], [
+      "reassembly-budget",
+      "reassemblyBudget",
+    ]] as const
+  ) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const n = parseBytes(text);
     if (n === undefined || n < 1) {
       return {
         ok: false,
-        reason: `Invalid --busy-limit: expected a size in bytes such as 16m, received "${
-          values["busy-limit"]
-        }"`,
+        reason: `Invalid --${flag}: expected a size in bytes such as 16m, received "${text}"`,
       };
     }
-    options.busyLimit = n;
+    options[key] = n;
+  }
+  if (values["reassembly-timeout"] !== undefined) {
+    const text = values["reassembly-timeout"];
+    if (!/^\d+$/.test(text) || Number(text) < 1) {
+      return {
+        ok: false,
+        reason: `Invalid --reassembly-timeout: expected milliseconds > 0, received "${text}"`,
+      };
+    }
+    options.reassemblyTimeout = Number(text);
   }
   if (values.address !== undefined) options.address = values.address;
   if (values["tls-cert"] !== undefined) options.tlsCert = values["tls-cert"];
@@ -343,6 +364,12 @@ Distribution:
   --net-ticktime SECS   declare a silent peer down after SECS (default 4)
   --busy-limit SIZE     bytes queued to one peer past which senders are held
                         back until it drains (default 16m; k, m, g suffixes)
+  --reassembly-budget SIZE
+                        bytes a peer's unfinished large messages may hold
+                        before its connection closes (default 1g)
+  --reassembly-timeout MS
+                        a large message must arrive whole within MS of its
+                        first fragment, or its connection closes (default 60000)
   --tls-cert PATH       TLS certificate (PEM); with --tls-key turns on TLS 1.3
   --tls-key PATH        TLS private key (PEM)
   --tls-ca PATH         CA for peer certificates (mutual TLS)

@@ -127,6 +127,17 @@ export interface NodeOptions extends NodeServicesOptions {
   /** Largest message accepted from a peer. Default 1 GiB. */
   maxMessageSize?: number;
   /**
+   * Bytes the unfinished fragmented messages of one connection may hold at
+   * once (`--reassembly-budget`); past it the connection closes. Default 1 GiB.
+   */
+  reassemblyBudget?: number;
+  /**
+   * Milliseconds a fragmented message may take from its first fragment to
+   * its last (`--reassembly-timeout`); past it the connection closes.
+   * Default 60 000.
+   */
+  reassemblyTimeout?: number;
+  /**
    * Cluster formation (`--cluster-config`): discovery topologies, quorum
    * and partition handling, started with the node and stopped before it.
    * The node's cookie signs gossip unless a topology gives its own secret.
@@ -296,6 +307,12 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
     ...(options.busyLimit !== undefined ? { busyLimit: options.busyLimit } : {}),
     ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+    ...(options.reassemblyBudget !== undefined
+      ? { reassemblyBudget: options.reassemblyBudget }
+      : {}),
+    ...(options.reassemblyTimeout !== undefined
+      ? { reassemblyTimeout: options.reassemblyTimeout }
+      : {}),
   });
   let services: NodeServices;
   try {

@@ -59,12 +59,16 @@
  * next large fragment only its first bytes pass through the read buffer).
  * So a large message is read into its buffer by the kernel and copied by
  * no one. Read buffers that no message kept a view of are read into again.
- * A peer cannot make us allocate what it does not send: past
- * `maxPreallocated` announced bytes, a message's buffer grows with its data.
+ * The buffers and their limits are reassembly.ts's: a peer cannot make us
+ * allocate what it does not send (past `maxPreallocated` announced bytes a
+ * buffer grows with its data), unfinished messages together hold at most
+ * the reassembly budget, and each must be complete within the reassembly
+ * timeout of its first fragment (checked on every tick).
  *
- * Failure. A broken socket, a frame over the size limit or a malformed
- * payload closes the connection (`connection_closed`) with a reason for the
- * log; `onClose` fires exactly once.
+ * Failure. A broken socket, a frame over the size limit, a malformed
+ * payload or a reassembly limit passed closes the connection
+ * (`connection_closed`) with a reason for the log; `onClose` fires
+ * exactly once.
  *
  * @example
  * ```ts
@@ -90,12 +94,11 @@
  * @module
  */
 
-import { DecodeError, NoConnectionError } from "../errors.ts";
+import { NoConnectionError } from "../errors.ts";
 import { EncodedParts } from "../term/codec.ts";
 import {
   FRAGMENT_CONT_HEADER_BYTES,
   FRAGMENT_HEAD_HEADER_BYTES,
-  type FragmentHeader,
   isFragment,
   MESSAGE_HEADER_BYTES,
   parseFragmentHeader,
@@ -107,17 +110,16 @@ import {
   writeTick,
 } from "./frame_format.ts";
 import type { FrameReader } from "./frame_reader.ts";
+import { Reassembler, type Stream } from "./reassembly.ts";
 import type { Connection } from "./transport.ts";
 import {
   DEFAULT_BUSY_LIMIT,
   DEFAULT_FRAGMENT_SIZE,
-  DEFAULT_MAX_MESSAGE,
   FRAME_FRAGMENT_CONT,
   FRAME_FRAGMENT_HEAD,
   FRAME_HEADER_BYTES,
   FRAME_MESSAGE,
   MAX_FRAME,
-  MAX_OPEN_STREAMS,
   type NodeDownReason,
   TICKS_PER_TICKTIME,
 } from "./types.ts";
@@ -155,6 +157,16 @@ export interface DistConnectionOptions {
    * allocated at once, but not several huge ones that have yet to arrive.
    */
   maxPreallocated?: number;
+  /**
+   * Bytes all unfinished fragmented messages may hold at once; past it the
+   * connection closes. Default 1 GiB.
+   */
+  reassemblyBudget?: number;
+  /**
+   * Milliseconds a fragmented message may take from its first fragment to
+   * its last; past it the connection closes. Default 60 000.
+   */
+  reassemblyTimeout?: number;
 }
 
 /**
@@ -177,22 +189,8 @@ interface BulkItem {
   partOff: number;
 }
 
-/** A fragmented message being reassembled. */
-interface Reassembly {
-  id: number;
-  /** The message so far: all of it, or less while it grows with the data. */
-  buf: Uint8Array;
-  /** Bytes received. */
-  fill: number;
-  /** The announced size. */
-  total: number;
-}
-
 /** Bytes of a MESSAGE frame before its body: length prefix and kind byte. */
 const MESSAGE_FRAME_BYTES = FRAME_HEADER_BYTES + MESSAGE_HEADER_BYTES;
-
-/** A buffer that grows with the data starts at this size (or `maxPreallocated`, if less). */
-const GROW_MIN = 1024 * 1024;
 
 const INITIAL_BUFFER = 64 * 1024;
 const DONE: BulkItem = {
@@ -242,8 +240,6 @@ export class DistConnection {
   #onClose: (reason: NodeDownReason, detail: string) => void;
   #fragmentSize: number;
   #busyLimit: number;
-  #maxMessage: number;
-  #maxPreallocated: number;
   #tickMs: number;
 
   // Sending
@@ -271,11 +267,9 @@ export class DistConnection {
   #drained: PromiseWithResolvers<void> | undefined;
 
   // Receiving
-  #streams = new Map<number, Reassembly>();
-  /** Bytes allocated for open streams and not yet received. */
-  #reserved = 0;
+  #reassembly: Reassembler;
   /** The stream whose fragment the frame reader is filling, and that fragment's size. */
-  #sinking: Reassembly | undefined;
+  #sinking: Stream | undefined;
   #sinkBytes = 0;
 
   // Liveness
@@ -302,8 +296,14 @@ export class DistConnection {
     this.#onClose = options.onClose;
     this.#fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
     this.#busyLimit = options.busyLimit ?? DEFAULT_BUSY_LIMIT;
-    this.#maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
-    this.#maxPreallocated = options.maxPreallocated ?? this.#maxMessage;
+    this.#reassembly = new Reassembler({
+      ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+      ...(options.maxPreallocated !== undefined
+        ? { maxPreallocated: options.maxPreallocated }
+        : {}),
+      ...(options.reassemblyBudget !== undefined ? { budget: options.reassemblyBudget } : {}),
+      ...(options.reassemblyTimeout !== undefined ? { timeoutMs: options.reassemblyTimeout } : {}),
+    });
     this.#tickMs = Math.max(1, options.ticktime / TICKS_PER_TICKTIME);
     if (this.#fragmentSize < 16 || this.#fragmentSize + 16 > MAX_FRAME) {
       throw new RangeError(`Invalid fragment size: must be 16..${MAX_FRAME - 16}`);
@@ -441,8 +441,7 @@ export class DistConnection {
     this.#len = 0;
     this.#views = [];
     this.#viewBytes = 0;
-    this.#streams.clear();
-    this.#reserved = 0;
+    this.#reassembly.clear();
     this.#sinking = undefined;
     this.#drained?.reject(new NoConnectionError(this.peer));
     this.#drained = undefined;
@@ -614,6 +613,13 @@ export class DistConnection {
 
   #tick(): void {
     if (this.#closed) return;
+    const overdue = this.#reassembly.open > 0
+      ? this.#reassembly.overdue(performance.now())
+      : undefined;
+    if (overdue !== undefined) {
+      this.close("connection_closed", overdue);
+      return;
+    }
     if (this.#heard) {
       this.#silent = 0;
       this.#heard = false;
@@ -657,7 +663,7 @@ export class DistConnection {
       case FRAME_FRAGMENT_HEAD:
       case FRAME_FRAGMENT_CONT: {
         const header = parseFragmentHeader(buf, start, end - start);
-        const r = this.#fragment(header, end - start);
+        const r = this.#reassembly.begin(header, end - start, performance.now());
         const from = start + header.headerBytes;
         r.buf.set(buf.subarray(from, end), r.fill);
         this.#filled(r, end - from);
@@ -679,7 +685,7 @@ export class DistConnection {
   ): Uint8Array | undefined {
     if (this.#closed || !isFragment(buf, start)) return undefined;
     const header = parseFragmentHeader(buf, start, length);
-    const r = this.#fragment(header, length);
+    const r = this.#reassembly.begin(header, length, performance.now());
     const here = end - start - header.headerBytes;
     r.buf.set(buf.subarray(start + header.headerBytes, end), r.fill);
     this.#sinking = r;
@@ -693,60 +699,10 @@ export class DistConnection {
     if (r !== undefined && !this.#closed) this.#filled(r, this.#sinkBytes);
   }
 
-  /**
-   * Checks a fragment frame of `length` bytes with this header and returns
-   * its stream, opened for a FRAGMENT_HEAD, with room for the fragment's
-   * data after `fill`.
-   */
-  #fragment(header: FragmentHeader, length: number): Reassembly {
-    const id = header.stream;
-    if (header.first) {
-      const total = header.total;
-      const n = length - header.headerBytes;
-      if (this.#streams.has(id)) {
-        throw new DecodeError(`Malformed fragment: stream ${id} is already open`);
-      }
-      if (total > this.#maxMessage) {
-        throw new DecodeError(`Message too large: ${total} bytes, limit ${this.#maxMessage}`);
-      }
-      if (n > total) {
-        throw new DecodeError("Malformed fragment: more bytes than the announced total");
-      }
-      if (this.#streams.size >= MAX_OPEN_STREAMS) {
-        throw new DecodeError(`Too many fragment streams open: limit ${MAX_OPEN_STREAMS}`);
-      }
-      const size = this.#reserved + total <= this.#maxPreallocated
-        ? total
-        : Math.min(total, Math.max(n, Math.min(GROW_MIN, this.#maxPreallocated)));
-      const r: Reassembly = { id, buf: new Uint8Array(size), fill: 0, total };
-      this.#reserved += size;
-      this.#streams.set(id, r);
-      return r;
-    }
-    const r = this.#streams.get(id);
-    if (r === undefined) throw new DecodeError(`Malformed fragment: unknown stream ${id}`);
-    const need = r.fill + length - header.headerBytes;
-    if (need > r.total) {
-      throw new DecodeError("Malformed fragment: more bytes than the announced total");
-    }
-    if (need > r.buf.length) {
-      // Grown with the data: at least double, so the copies add up to at most the total.
-      const grown = new Uint8Array(Math.min(r.total, Math.max(need, 2 * r.buf.length)));
-      grown.set(r.buf.subarray(0, r.fill));
-      this.#reserved += grown.length - r.buf.length;
-      r.buf = grown;
-    }
-    return r;
-  }
-
   /** `n` more bytes of `r` are in place; delivers the message when it is complete. */
-  #filled(r: Reassembly, n: number): void {
-    r.fill += n;
-    this.#reserved -= n;
-    if (r.fill === r.total) {
-      this.#streams.delete(r.id);
-      this.#onMessage(r.buf);
-    }
+  #filled(r: Stream, n: number): void {
+    const message = this.#reassembly.filled(r, n);
+    if (message !== undefined) this.#onMessage(message);
   }
 }
 

@@ -79,7 +79,7 @@ import type { Signal, SignalRouter } from "../process/types.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import type { Pid } from "../term/pid.ts";
 import { HandshakeAdmission } from "./admission.ts";
-import { DistConnection, type MessageBody } from "./connection.ts";
+import { DistConnection, type DistConnectionOptions, type MessageBody } from "./connection.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
 import {
   acceptHandshake,
@@ -195,6 +195,10 @@ export interface NetKernelOptions {
   busyLimit?: number;
   /** Passed to each connection. */
   maxMessageSize?: number;
+  /** Passed to each connection: bytes its unfinished fragmented messages may hold. */
+  reassemblyBudget?: number;
+  /** Passed to each connection: milliseconds a fragmented message may take. */
+  reassemblyTimeout?: number;
 }
 
 /** One node of the table. */
@@ -272,7 +276,10 @@ export class NetKernel implements SignalRouter {
   #resolve: NodeResolver | undefined;
   #ticktime: number;
   #handshakeTimeout: number;
-  #connOptions: { fragmentSize?: number; busyLimit?: number; maxMessageSize?: number };
+  #connOptions: Pick<
+    DistConnectionOptions,
+    "fragmentSize" | "busyLimit" | "maxMessageSize" | "reassemblyBudget" | "reassemblyTimeout"
+  > = {};
   #capabilities: number;
 
   #nodes = new Map<string, NodeEntry>();
@@ -319,11 +326,17 @@ export class NetKernel implements SignalRouter {
         DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS,
       helloTimeout: this.#helloTimeout,
     });
-    this.#connOptions = {
-      ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
-      ...(options.busyLimit !== undefined ? { busyLimit: options.busyLimit } : {}),
-      ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
-    };
+    for (
+      const key of [
+        "fragmentSize",
+        "busyLimit",
+        "maxMessageSize",
+        "reassemblyBudget",
+        "reassemblyTimeout",
+      ] as const
+    ) {
+      if (options[key] !== undefined) this.#connOptions[key] = options[key];
+    }
     this.#capabilities = CAPS_DEFAULT | (this.hidden ? CAP_HIDDEN : 0);
     if (!(this.#ticktime > 0)) throw new RangeError("Invalid net tick time: must be positive");
     options.runtime.router = this;

@@ -135,6 +135,10 @@ export const DEFAULT_FRAGMENT_SIZE = 64 * 1024;
 export const DEFAULT_MAX_MESSAGE = 1024 * 1024 * 1024;
 /** Fragment streams one peer may have open at once. */
 export const MAX_OPEN_STREAMS = 256;
+/** Bytes all unfinished fragmented messages of one connection may hold, by default. */
+export const DEFAULT_REASSEMBLY_BUDGET = 1024 * 1024 * 1024;
+/** Milliseconds a fragmented message may take from its first fragment to its last, by default. */
+export const DEFAULT_REASSEMBLY_TIMEOUT = 60_000;
 /**
  * Bytes queued on one connection past which it is busy and its senders are
  * held back (Erlang's `dist_buf_busy_limit`), by default.

@@ -42,6 +42,8 @@ Deno.test("parseCli() refuses bad numbers and levels with the flag named", () =>
       [["--net-ticktime", "-1"], "--net-ticktime"],
       [["--busy-limit", "0"], "--busy-limit"],
       [["--busy-limit", "lots"], "--busy-limit"],
+      [["--reassembly-budget", "0"], "--reassembly-budget"],
+      [["--reassembly-timeout", "1.5"], "--reassembly-timeout"],
       [["--log-level", "loud"], "--log-level"],
       [["--cookie", ""], "--cookie"],
     ] as const
@@ -135,4 +137,11 @@ Deno.test("parseCli() reads --busy-limit in bytes, with k, m and g suffixes", ()
     assert.ok(r.ok);
     assert.equal(r.options.busyLimit, bytes);
   }
+});
+
+Deno.test("parseCli() reads the reassembly budget and timeout", () => {
+  const r = parseCli(["--reassembly-budget", "256m", "--reassembly-timeout", "30000"]);
+  assert.ok(r.ok);
+  assert.equal(r.options.reassemblyBudget, 256 << 20);
+  assert.equal(r.options.reassemblyTimeout, 30_000);
 });
