@@ -22,8 +22,12 @@
  * ```
  *
  * Strategies: `static`, `epmd_hosts`, `gossip`, `dns_poll`,
- * `kubernetes_dns` (see their files for their `config`). Unknown keys are
- * errors, so a typo never silently falls back to a default.
+ * `kubernetes_dns` (see their files for their `config`), also by
+ * libcluster's module names (`Cluster.Strategy.DNSPoll`, ...) with
+ * libcluster's snake_case keys (`polling_interval`, `node_basename`, ...;
+ * see libcluster.ts), so a `config.exs` topology carried over to JSON
+ * works unchanged. Unknown keys are errors, so a typo never silently falls
+ * back to a default.
  *
  * @example
  * ```ts
@@ -46,6 +50,7 @@ import {
   optionalNumber,
   string,
 } from "./_config.ts";
+import { fromLibcluster, LIBCLUSTER_STRATEGIES, refuseElixirOnly } from "./libcluster.ts";
 import type { Strategy } from "./strategy.ts";
 import { DnsPollStrategy, parseDnsPollConfig } from "./strategies/dns_poll.ts";
 import { EpmdHostsStrategy, parseEpmdHostsConfig } from "./strategies/epmd_hosts.ts";
@@ -98,8 +103,8 @@ export interface ClusterOptions {
 /**
  * Makes a strategy of a kind Weft ships.
  *
- * @param kind the strategy's name
- * @param config its configuration
+ * @param kind the strategy's name (Weft's, or libcluster's module name)
+ * @param config its configuration (Weft's keys, or libcluster's)
  * @param path where the config sits, for error messages
  * @returns the strategy, not started
  * @throws {TypeError} for an unknown kind or a malformed config
@@ -113,6 +118,11 @@ export interface ClusterOptions {
  * ```
  */
 export function createStrategy(kind: string, config: unknown, path = "strategy"): Strategy {
+  const translated = fromLibcluster(kind, config, path);
+  return createWeftStrategy(translated.kind, translated.config, path);
+}
+
+function createWeftStrategy(kind: string, config: unknown, path: string): Strategy {
   switch (kind) {
     case "static":
       return new StaticStrategy(parseStaticConfig(config, `${path}.config`));
@@ -127,7 +137,9 @@ export function createStrategy(kind: string, config: unknown, path = "strategy")
     default:
       throw configError(
         `${path}.strategy`,
-        `unknown strategy "${kind}" (expected one of ${STRATEGY_KINDS.join(", ")})`,
+        `unknown strategy "${kind}" (expected one of ${
+          [...STRATEGY_KINDS, ...Object.keys(LIBCLUSTER_STRATEGIES)].join(", ")
+        })`,
       );
   }
 }
@@ -151,7 +163,12 @@ export function createStrategy(kind: string, config: unknown, path = "strategy")
  * ```
  */
 export function parseClusterConfig(raw: unknown): ClusterOptions {
-  const o = object(raw, "cluster config");
+  const o = { ...object(raw, "cluster config") };
+  renameSnake(
+    o,
+    { prevent_overlapping_partitions: "preventOverlappingPartitions" },
+    "cluster config",
+  );
   onlyKeys(o, ["topologies", "quorum", "preventOverlappingPartitions", "chaos"], "cluster config");
   const tops = object(o.topologies, "topologies");
   const topologies: Record<string, TopologySpec> = {};
@@ -160,13 +177,16 @@ export function parseClusterConfig(raw: unknown): ClusterOptions {
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
       throw configError(path, "a topology name may hold letters, digits, _, . and -");
     }
-    const t = object(value, path);
+    const t = { ...object(value, path) };
+    refuseElixirOnly(t, path);
+    renameSnake(t, { disconnect_unlisted: "disconnectUnlisted" }, path);
     onlyKeys(t, ["strategy", "config", "reconnect", "disconnectUnlisted"], path);
-    const kind = string(t, "strategy", path);
+    // libcluster's names and keys become Weft's here, once.
+    const { kind, config } = fromLibcluster(string(t, "strategy", path), t.config, path);
     // Made once here so that every config error shows before anything starts.
-    createStrategy(kind, t.config, path);
+    createWeftStrategy(kind, config, path);
     const spec: TopologySpec = { strategy: kind as StrategyKind };
-    if (t.config !== undefined) spec.config = t.config;
+    if (config !== undefined) spec.config = config;
     if (t.reconnect !== undefined) {
       spec.reconnect = parseReconnect(t.reconnect, `${path}.reconnect`);
     }
@@ -227,6 +247,20 @@ export async function loadClusterConfig(path: string): Promise<ClusterOptions> {
     throw e instanceof RangeError
       ? new RangeError(`Invalid cluster config ${path}: ${message}`)
       : new TypeError(`Invalid cluster config ${path}: ${message}`);
+  }
+}
+
+/** Renames snake_case keys in place (a key given both ways is an error). */
+function renameSnake(
+  o: Record<string, unknown>,
+  names: Record<string, string>,
+  path: string,
+): void {
+  for (const [snake, camel] of Object.entries(names)) {
+    if (!(snake in o)) continue;
+    if (camel in o) throw configError(`${path}.${snake}`, `given twice (as "${camel}" too)`);
+    o[camel] = o[snake];
+    delete o[snake];
   }
 }
 

@@ -98,6 +98,12 @@ export {
   QuorumWatch,
 } from "./quorum.ts";
 export {
+  fromLibcluster,
+  LIBCLUSTER_STRATEGIES,
+  refuseElixirOnly,
+  type TranslatedStrategy,
+} from "./libcluster.ts";
+export {
   type DecisionOptions,
   quorum,
   type QuorumCountOptions,
