@@ -1,8 +1,10 @@
 /**
  * The node kernel (OTP's `net_kernel`): the table of connected nodes and
  * its states, connect and disconnect, auto-connect on first use, the
- * transitive mesh, node monitoring, and the {@linkcode SignalRouter} that
- * carries the runtime's signals to other nodes.
+ * transitive mesh, and the {@linkcode SignalRouter} that carries the
+ * runtime's signals to other nodes. Node monitoring (`monitorNodes`,
+ * `monitorNode`) keeps its subscriptions in `node_monitors.ts`; the
+ * kernel tells it when a node comes up or goes down.
  *
  * Node table. Each known node is in one state:
  *
@@ -76,11 +78,13 @@ import { DecodeError, NoConnectionError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { Signal, SignalRouter } from "../process/types.ts";
-import { parseNodeName } from "../term/node_name.ts";
+import { parseNodeName, withoutPort } from "../term/node_name.ts";
 import type { Pid } from "../term/pid.ts";
 import { HandshakeAdmission } from "./admission.ts";
 import { DistConnection, type DistConnectionOptions, type MessageBody } from "./connection.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
+import { type LinkFault, LinkFaults } from "./link_faults.ts";
+import { type MonitorNodesOptions, NodeMonitors } from "./node_monitors.ts";
 import {
   acceptHandshake,
   type CookieKey,
@@ -121,38 +125,9 @@ const log = logger("dist");
 /** Which connected nodes {@linkcode NetKernel.nodes} lists. */
 export type NodeKind = "visible" | "hidden" | "all" | "known";
 
-/** `{type: "nodeup", node}`: delivered to processes that called `monitorNodes`. */
-export interface NodeUpMessage {
-  type: "nodeup";
-  node: string;
-}
+export type { MonitorNodesOptions, NodeDownMessage, NodeUpMessage } from "./node_monitors.ts";
 
-/** `{type: "nodedown", node, reason}`: delivered by `monitorNodes` and `monitorNode`. */
-export interface NodeDownMessage {
-  type: "nodedown";
-  node: string;
-  reason: NodeDownReason | "connection_setup_failed";
-}
-
-/** Options for {@linkcode NetKernel.monitorNodes}. */
-export interface MonitorNodesOptions {
-  /** Which nodes to report: `"visible"` (the default, as Erlang), `"hidden"` or `"all"`. */
-  nodeType?: "visible" | "hidden" | "all";
-}
-
-/**
- * Fault injection on the link to one node ({@linkcode NetKernel.setLinkFault}):
- * what this node sends there (signals and operations; not ticks) is
- * delayed or dropped. Delayed messages keep their order.
- */
-export interface LinkFault {
-  /** Milliseconds added to each message. Default 0. */
-  delay?: number;
-  /** Up to this many more milliseconds, at random. Default 0. */
-  jitter?: number;
-  /** The share of messages dropped, 0-1. Default 0. */
-  drop?: number;
-}
+export type { LinkFault } from "./link_faults.ts";
 
 /** Finds where a node listens (a port mapper lookup); `undefined` when it cannot tell. */
 export type NodeResolver = (node: string) => Promise<TransportAddress | undefined>;
@@ -235,11 +210,6 @@ interface DialAttempt {
   cancelled: boolean;
 }
 
-interface NodeMonitor {
-  pid: Pid;
-  nodeType: "visible" | "hidden" | "all";
-}
-
 /**
  * The node table and router of one node.
  *
@@ -285,9 +255,7 @@ export class NetKernel implements SignalRouter {
   #nodes = new Map<string, NodeEntry>();
   /** Where nodes listen, learnt from `name@host:port` names and PEERS. */
   #addresses = new Map<string, TransportAddress>();
-  #nodeMonitors = new Map<string, NodeMonitor>();
-  /** `monitorNode` subscriptions: node -> watchers (one entry per call). */
-  #nodeWatchers = new Map<string, Pid[]>();
+  #monitors: NodeMonitors;
   #pings = new Map<number, (ok: boolean) => void>();
   #nextPing = 1;
   #listeners = new Set<Listener>();
@@ -297,12 +265,8 @@ export class NetKernel implements SignalRouter {
   #helloTimeout: number;
   /** Nodes cut off by {@linkcode NetKernel.block} (fault injection): no connection either way. */
   #blocked = new Set<string>();
-  /** Links with injected latency or loss, and what waits on each (in order). */
-  #links = new Map<string, {
-    fault: LinkFault;
-    queue: Array<{ due: number; body: MessageBody; key: unknown; connect: boolean }>;
-    timer: ReturnType<typeof setTimeout> | undefined;
-  }>();
+  /** Injected latency or loss, in front of the send path ({@linkcode LinkFaults}). */
+  #faults = new LinkFaults((node, body, key, connect) => this.#sendNow(node, body, key, connect));
   #stopped = false;
   /** Connect attempts, handshakes and accept loops in flight, awaited by `stop`. */
   #tasks = new Set<Promise<unknown>>();
@@ -338,6 +302,7 @@ export class NetKernel implements SignalRouter {
       if (options[key] !== undefined) this.#connOptions[key] = options[key];
     }
     this.#capabilities = CAPS_DEFAULT | (this.hidden ? CAP_HIDDEN : 0);
+    this.#monitors = new NodeMonitors(options.runtime, this.hidden);
     if (!(this.#ticktime > 0)) throw new RangeError("Invalid net tick time: must be positive");
     options.runtime.router = this;
   }
@@ -406,7 +371,7 @@ export class NetKernel implements SignalRouter {
    * @returns `true` when it was connected (or being connected), `false` otherwise
    */
   disconnect(node: string): boolean {
-    const e = this.#nodes.get(bareName(node));
+    const e = this.#nodes.get(withoutPort(node));
     if (e === undefined) return false;
     if (e.conn !== undefined) {
       e.conn.close("disconnect", "disconnected on request");
@@ -442,7 +407,7 @@ export class NetKernel implements SignalRouter {
    * @returns `true` when it was blocked
    */
   unblock(node: string): boolean {
-    return this.#blocked.delete(bareName(node));
+    return this.#blocked.delete(withoutPort(node));
   }
 
   /** The nodes cut off by {@linkcode NetKernel.block}. */
@@ -461,36 +426,12 @@ export class NetKernel implements SignalRouter {
    * @throws {RangeError} when a delay is negative or the drop rate is not in 0-1
    */
   setLinkFault(node: string, fault: LinkFault | undefined): void {
-    const name = parseNodeName(node).full;
-    const f = { delay: fault?.delay ?? 0, jitter: fault?.jitter ?? 0, drop: fault?.drop ?? 0 };
-    if (!(f.delay >= 0 && f.jitter >= 0 && f.drop >= 0 && f.drop <= 1)) {
-      throw new RangeError(
-        `Invalid link fault: delay and jitter must be >= 0 ms and drop 0-1, received ${
-          JSON.stringify(fault)
-        }`,
-      );
-    }
-    const none = f.delay === 0 && f.jitter === 0 && f.drop === 0;
-    const link = this.#links.get(name);
-    if (link !== undefined) {
-      link.fault = f;
-      if (none && link.queue.length === 0) {
-        clearTimeout(link.timer);
-        this.#links.delete(name);
-      }
-    } else if (!none) {
-      this.#links.set(name, { fault: f, queue: [], timer: undefined });
-    }
+    this.#faults.set(parseNodeName(node).full, fault);
   }
 
   /** The links with injected latency or loss, by node. */
   linkFaults(): Record<string, LinkFault> {
-    const out: Record<string, LinkFault> = {};
-    for (const [node, link] of this.#links) {
-      const { delay = 0, jitter = 0, drop = 0 } = link.fault;
-      if (delay > 0 || jitter > 0 || drop > 0) out[node] = { ...link.fault };
-    }
-    return out;
+    return this.#faults.list();
   }
 
   /**
@@ -552,9 +493,7 @@ export class NetKernel implements SignalRouter {
    * @param options which kinds of node to report
    */
   monitorNodes(pid: Pid, flag = true, options: MonitorNodesOptions = {}): void {
-    const key = `${pid.key}/${options.nodeType ?? "visible"}`;
-    if (flag) this.#nodeMonitors.set(key, { pid, nodeType: options.nodeType ?? "visible" });
-    else this.#nodeMonitors.delete(key);
+    this.#monitors.subscribe(pid, flag, options);
   }
 
   /**
@@ -569,20 +508,13 @@ export class NetKernel implements SignalRouter {
    */
   monitorNode(pid: Pid, node: string, flag = true): void {
     const name = this.#nameOf(node);
-    const list = this.#nodeWatchers.get(name) ?? [];
-    if (!flag) {
-      const i = list.findIndex((p) => p.equals(pid));
-      if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.#nodeWatchers.delete(name);
-      return;
-    }
-    if (name === this.name) return;
-    list.push(pid);
-    this.#nodeWatchers.set(name, list);
+    if (flag && name === this.name) return;
+    this.#monitors.watch(pid, name, flag);
+    if (!flag) return;
     const e = this.#nodes.get(name);
     if (e !== undefined && e.state !== "pending") return;
     this.connect(node).then((ok) => {
-      if (!ok) this.#notifyWatchers(name, "connection_setup_failed");
+      if (!ok) this.#monitors.setupFailed(name);
     });
   }
 
@@ -600,7 +532,7 @@ export class NetKernel implements SignalRouter {
    */
   sendOp(node: string, op: number, fields: readonly unknown[], key?: unknown): void {
     const body = encodeOp(op, fields);
-    this.#sendBody(this.#nameOf(node), body, key, true);
+    this.#faults.send(this.#nameOf(node), body, key, true);
   }
 
   /**
@@ -611,7 +543,7 @@ export class NetKernel implements SignalRouter {
    * @returns its info, or `undefined` when it is not connected
    */
   peer(node: string): PeerInfo | undefined {
-    return this.#nodes.get(bareName(node))?.peer;
+    return this.#nodes.get(withoutPort(node))?.peer;
   }
 
   /**
@@ -627,7 +559,7 @@ export class NetKernel implements SignalRouter {
 
   /** Whether the connection to `node` has more than its high-water mark queued. */
   busy(node: string): boolean {
-    return this.#nodes.get(bareName(node))?.conn?.busy ?? false;
+    return this.#nodes.get(withoutPort(node))?.conn?.busy ?? false;
   }
 
   /**
@@ -636,14 +568,14 @@ export class NetKernel implements SignalRouter {
    * @throws {NoConnectionError} when the node is not connected or disconnects meanwhile
    */
   drain(node: string): Promise<void> {
-    const conn = this.#nodes.get(bareName(node))?.conn;
+    const conn = this.#nodes.get(withoutPort(node))?.conn;
     if (conn === undefined) return Promise.reject(new NoConnectionError(node));
     return conn.drain();
   }
 
   /** Bytes queued for `node`, on its connection or while it is pending. */
   bytesQueued(node: string): number {
-    const e = this.#nodes.get(bareName(node));
+    const e = this.#nodes.get(withoutPort(node));
     if (e === undefined) return 0;
     if (e.conn !== undefined) return e.conn.bytesQueued;
     return e.queue.reduce((n, q) => n + q.body.length, 0);
@@ -660,7 +592,7 @@ export class NetKernel implements SignalRouter {
     const body = encodeSignal(signal);
     const op = signal.op;
     const connect = op === "send" || op === "reg_send" || op === "link" || op === "monitor";
-    this.#sendBody(node, body, signal.from, connect);
+    this.#faults.send(node, body, signal.from, connect);
   }
 
   /**
@@ -681,8 +613,7 @@ export class NetKernel implements SignalRouter {
     }
     for (const resolve of this.#pings.values()) resolve(false);
     this.#pings.clear();
-    for (const link of this.#links.values()) clearTimeout(link.timer);
-    this.#links.clear();
+    this.#faults.clear();
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     if (this.#runtime.router === this) this.#runtime.router = undefined;
   }
@@ -698,41 +629,6 @@ export class NetKernel implements SignalRouter {
   }
 
   // ---------------------------------------------------------------- routing
-
-  #sendBody(node: string, body: MessageBody, key: unknown, connect: boolean): void {
-    const link = this.#links.get(node);
-    if (link !== undefined && !this.#stopped) {
-      // Injected fault: drop, or hold until due behind what is held already.
-      const { delay = 0, jitter = 0, drop = 0 } = link.fault;
-      if (drop > 0 && Math.random() < drop) return;
-      const due = Math.max(
-        performance.now() + delay + Math.random() * jitter,
-        link.queue.at(-1)?.due ?? 0,
-      );
-      link.queue.push({ due, body, key, connect });
-      if (link.timer === undefined) this.#releaseLater(node);
-      return;
-    }
-    this.#sendNow(node, body, key, connect);
-  }
-
-  /** Sends the messages of a faulty link as they fall due. */
-  #releaseLater(node: string): void {
-    const link = this.#links.get(node);
-    const head = link?.queue[0];
-    if (link === undefined || head === undefined) return;
-    link.timer = setTimeout(() => {
-      link.timer = undefined;
-      const now = performance.now();
-      while (link.queue[0] !== undefined && link.queue[0].due <= now + 0.5) {
-        const q = link.queue.shift()!;
-        this.#sendNow(node, q.body, q.key, q.connect);
-      }
-      const { delay = 0, jitter = 0, drop = 0 } = link.fault;
-      if (link.queue.length > 0) this.#releaseLater(node);
-      else if (delay === 0 && jitter === 0 && drop === 0) this.#links.delete(node);
-    }, Math.max(0, head.due - performance.now()));
-  }
 
   #sendNow(node: string, body: MessageBody, key: unknown, connect: boolean): void {
     if (node.includes(":") && !this.#nodes.has(node)) {
@@ -1134,7 +1030,7 @@ export class NetKernel implements SignalRouter {
     });
     for (const w of waiters) w(false);
     this.#runtime.nodeDown(e.name);
-    this.#notifyWatchers(e.name, "connection_setup_failed");
+    this.#monitors.setupFailed(e.name);
   }
 
   /** A handshake succeeded: the entry is up on `io`, read on by `reader`. */
@@ -1185,7 +1081,7 @@ export class NetKernel implements SignalRouter {
     const waiters = e.waiters;
     e.waiters = [];
     for (const w of waiters) w(true);
-    this.#notifyMonitors({ type: "nodeup", node: e.name }, peer.hidden);
+    this.#monitors.nodeUp(e.name, peer.hidden);
   }
 
   /** An up connection is gone: the runtime's links and monitors, then the subscribers. */
@@ -1201,8 +1097,7 @@ export class NetKernel implements SignalRouter {
     const level = orderly ? "info" : "warning";
     log[level]("Node {node} is down: {reason} ({detail})", { node: e.name, reason, detail });
     this.#runtime.nodeDown(e.name);
-    this.#notifyMonitors({ type: "nodedown", node: e.name, reason }, hidden);
-    this.#notifyWatchers(e.name, reason);
+    this.#monitors.nodeDown(e.name, hidden, reason);
   }
 
   // ---------------------------------------------------------------- receiving
@@ -1288,38 +1183,5 @@ export class NetKernel implements SignalRouter {
         this.connect(parsed.full);
       }
     }
-  }
-
-  // ---------------------------------------------------------------- monitoring
-
-  #notifyMonitors(msg: NodeUpMessage | NodeDownMessage, hidden: boolean): void {
-    const nodeHidden = hidden || this.hidden;
-    for (const [key, m] of this.#nodeMonitors) {
-      if (!this.#runtime.isAlive(m.pid)) {
-        this.#nodeMonitors.delete(key);
-        continue;
-      }
-      if (m.nodeType === "all" || (m.nodeType === "hidden") === nodeHidden) {
-        this.#runtime.send(m.pid, msg);
-      }
-    }
-  }
-
-  #notifyWatchers(node: string, reason: NodeDownMessage["reason"]): void {
-    const list = this.#nodeWatchers.get(node);
-    if (list === undefined) return;
-    this.#nodeWatchers.delete(node);
-    for (const pid of list) {
-      this.#runtime.send(pid, { type: "nodedown", node, reason } satisfies NodeDownMessage);
-    }
-  }
-}
-
-/** `name@host` for `name@host:port`; anything else as it is. */
-function bareName(node: string): string {
-  try {
-    return parseNodeName(node).full;
-  } catch {
-    return node;
   }
 }

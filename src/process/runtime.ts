@@ -44,7 +44,7 @@
 import { describe, describeType, NameError, NotAliveError, ProcessExitError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { Pid, Ref } from "../term/pid.ts";
-import { parseNodeName } from "../term/node_name.ts";
+import { parseNodeName, withoutPort } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
 import { NodeContext } from "./node_context.ts";
 import { EXITED, HELD, Monitor, Proc, setExitSelf, TRAP } from "./_proc.ts";
@@ -1634,12 +1634,6 @@ export class Runtime {
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
-}
-
-/** `name@host` of `name@host:port` (IPv6 hosts in brackets); other names unchanged. */
-function withoutPort(node: string): string {
-  const m = /^([^@]+@(?:\[[^\]]+\]|[^:]+)):\d+$/.exec(node);
-  return m === null ? node : m[1]!;
 }
 
 /**

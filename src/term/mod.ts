@@ -4,7 +4,7 @@
  * - {@linkcode Pid} and {@linkcode Ref}: process identifiers and unique
  *   references, printed `#PID<a@host.42.0>` and `#Reference<a@host.1.7>`.
  * - {@linkcode parseNodeName}, {@linkcode shortNodeName},
- *   {@linkcode longNodeName}: `name@host` node names.
+ *   {@linkcode longNodeName}, {@linkcode withoutPort}: `name@host` node names.
  * - {@linkcode encode} / {@linkcode decode}: the CBOR term codec.
  *
  * (How terms are framed on a connection is the distribution layer's
@@ -29,6 +29,7 @@ export {
   type NodeName,
   parseNodeName,
   shortNodeName,
+  withoutPort,
 } from "./node_name.ts";
 export {
   decode,

@@ -144,3 +144,27 @@ export function longNodeName(name: string, hostname: string = Deno.hostname()): 
   if (name.includes("@")) return parseNodeName(name);
   return parseNodeName(`${name}@${hostname}`);
 }
+
+/**
+ * The node a `name@host:port` address names: `name@host` (an IPv6 host
+ * keeps its brackets). Any other text comes back unchanged, a node name
+ * without a port as well as text that is no node name at all, so callers
+ * on hot paths (every send to a remote name) pay one regular expression
+ * and no validation. The one place that strips a port; validate with
+ * {@linkcode parseNodeName}.
+ *
+ * @param node a node name, with or without a port
+ * @returns the name without its port
+ *
+ * @example
+ * ```ts
+ * import { withoutPort } from "./node_name.ts";
+ * console.assert(withoutPort("b@127.0.0.1:4370") === "b@127.0.0.1");
+ * console.assert(withoutPort("b@[::1]:4370") === "b@[::1]");
+ * console.assert(withoutPort("b@host") === "b@host");
+ * ```
+ */
+export function withoutPort(node: string): string {
+  const m = /^([^@]+@(?:\[[^\]]+\]|[^:@]+)):\d+$/.exec(node);
+  return m === null ? node : m[1]!;
+}

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { longNodeName, parseNodeName, shortNodeName } from "../../src/term/node_name.ts";
+import {
+  longNodeName,
+  parseNodeName,
+  shortNodeName,
+  withoutPort,
+} from "../../src/term/node_name.ts";
 
 Deno.test("parseNodeName() accepts long names with a domain or an IPv4 address", () => {
   assert.deepEqual(parseNodeName("a@example.com"), {
@@ -108,4 +113,16 @@ Deno.test("longNodeName() appends the whole host name, as erl -name does", () =>
   assert.equal(n.full, "a@box.example.com");
   assert.ok(n.long);
   assert.ok(longNodeName("a@127.0.0.1").long);
+});
+
+Deno.test("withoutPort() strips a port and leaves everything else as it is", () => {
+  assert.equal(withoutPort("b@127.0.0.1:4370"), "b@127.0.0.1");
+  assert.equal(withoutPort("b@[::1]:4370"), "b@[::1]");
+  assert.equal(withoutPort("b@host"), "b@host");
+  assert.equal(withoutPort("b@[::1]"), "b@[::1]");
+  assert.equal(withoutPort("not a node"), "not a node");
+  assert.equal(withoutPort("b@host:port"), "b@host:port");
+  for (const n of ["b@host:1", "x@10.0.0.1:65535", "y@[fe80::1]:9"]) {
+    assert.equal(withoutPort(n), parseNodeName(n).full);
+  }
 });

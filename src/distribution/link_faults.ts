@@ -1,0 +1,177 @@
+/**
+ * Injected link faults (latency, jitter, loss) for chaos and partition
+ * tests: a decorator in front of the node kernel's send path. What the
+ * kernel sends to a node with a fault set passes through here and is
+ * delayed or dropped; to every other node it goes straight on, so a
+ * message crosses the kernel once, with or without faults.
+ *
+ * ```
+ * NetKernel.route / sendOp --> LinkFaults.send(node, ...)
+ *   no fault on node:  --> deliver(node, ...)            (the kernel's real send)
+ *   fault:             drop at random, or hold until due behind what is
+ *                      held for that node, then --> deliver(node, ...)
+ * ```
+ *
+ * Ticks are not sent through here (the connection sends them), so a
+ * delayed link still looks alive unless the delay outlasts the tick time,
+ * as a slow network would. Setting a link's fault to none lets what is
+ * held go out when due, in order; `clear` drops it all (the node stops).
+ *
+ * @example
+ * ```ts
+ * import { LinkFaults } from "./link_faults.ts";
+ * const sent: string[] = [];
+ * const faults = new LinkFaults((node) => sent.push(node));
+ * faults.set("b@h", { drop: 1 });
+ * faults.send("b@h", new Uint8Array(1), undefined, true);
+ * faults.send("c@h", new Uint8Array(1), undefined, true);
+ * console.assert(sent.join() === "c@h");
+ * faults.clear();
+ * ```
+ *
+ * @module
+ */
+
+import type { MessageBody } from "./connection.ts";
+
+/**
+ * Fault injection on the link to one node (`NetKernel.setLinkFault`):
+ * what this node sends there (signals and operations; not ticks) is
+ * delayed or dropped. Delayed messages keep their order.
+ */
+export interface LinkFault {
+  /** Milliseconds added to each message. Default 0. */
+  delay?: number;
+  /** Up to this many more milliseconds, at random. Default 0. */
+  jitter?: number;
+  /** The share of messages dropped, 0-1. Default 0. */
+  drop?: number;
+}
+
+/** The real send behind the faults: the node kernel's. */
+export type Deliver = (node: string, body: MessageBody, key: unknown, connect: boolean) => void;
+
+interface Held {
+  due: number;
+  body: MessageBody;
+  key: unknown;
+  connect: boolean;
+}
+
+interface Link {
+  fault: Required<LinkFault>;
+  queue: Held[];
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * The injected faults of one node's links.
+ *
+ * @example
+ * ```ts
+ * import { LinkFaults } from "./link_faults.ts";
+ * const faults = new LinkFaults(() => {});
+ * faults.set("b@h", { delay: 50 });
+ * console.assert(faults.list()["b@h"]?.delay === 50);
+ * faults.clear();
+ * ```
+ */
+export class LinkFaults {
+  readonly #deliver: Deliver;
+  readonly #links = new Map<string, Link>();
+
+  /** @param deliver the real send, called for what passes (now or when due) */
+  constructor(deliver: Deliver) {
+    this.#deliver = deliver;
+  }
+
+  /**
+   * Sets or removes (`undefined`, or all zero) the fault on the link to
+   * `node`. Messages already held still go out, in order, when due.
+   *
+   * @param node the full node name
+   * @param fault the delay, jitter and drop rate
+   * @throws {RangeError} when a delay is negative or the drop rate is not in 0-1
+   */
+  set(node: string, fault: LinkFault | undefined): void {
+    const f = { delay: fault?.delay ?? 0, jitter: fault?.jitter ?? 0, drop: fault?.drop ?? 0 };
+    if (!(f.delay >= 0 && f.jitter >= 0 && f.drop >= 0 && f.drop <= 1)) {
+      throw new RangeError(
+        `Invalid link fault: delay and jitter must be >= 0 ms and drop 0-1, received ${
+          JSON.stringify(fault)
+        }`,
+      );
+    }
+    const none = f.delay === 0 && f.jitter === 0 && f.drop === 0;
+    const link = this.#links.get(node);
+    if (link !== undefined) {
+      link.fault = f;
+      if (none && link.queue.length === 0) {
+        clearTimeout(link.timer);
+        this.#links.delete(node);
+      }
+    } else if (!none) {
+      this.#links.set(node, { fault: f, queue: [], timer: undefined });
+    }
+  }
+
+  /** The links with a fault in force, by node. */
+  list(): Record<string, LinkFault> {
+    const out: Record<string, LinkFault> = {};
+    for (const [node, link] of this.#links) {
+      const { delay, jitter, drop } = link.fault;
+      if (delay > 0 || jitter > 0 || drop > 0) out[node] = { ...link.fault };
+    }
+    return out;
+  }
+
+  /**
+   * Sends `body` to `node` through the link's fault, if any.
+   *
+   * @param node the full node name
+   * @param body the message body
+   * @param key its order key
+   * @param connect whether it may start a connection
+   */
+  send(node: string, body: MessageBody, key: unknown, connect: boolean): void {
+    const link = this.#links.get(node);
+    if (link === undefined) {
+      this.#deliver(node, body, key, connect);
+      return;
+    }
+    const { delay, jitter, drop } = link.fault;
+    if (drop > 0 && Math.random() < drop) return;
+    // Held until due, behind what is held already: order is kept.
+    const due = Math.max(
+      performance.now() + delay + Math.random() * jitter,
+      link.queue.at(-1)?.due ?? 0,
+    );
+    link.queue.push({ due, body, key, connect });
+    if (link.timer === undefined) this.#releaseLater(node, link);
+  }
+
+  /** Drops every fault and everything held (the node stops). */
+  clear(): void {
+    for (const link of this.#links.values()) clearTimeout(link.timer);
+    this.#links.clear();
+  }
+
+  /** Sends the held messages of `link` as they fall due. */
+  #releaseLater(node: string, link: Link): void {
+    const head = link.queue[0];
+    if (head === undefined) return;
+    link.timer = setTimeout(() => {
+      link.timer = undefined;
+      const now = performance.now();
+      while (link.queue[0] !== undefined && link.queue[0].due <= now + 0.5) {
+        const q = link.queue.shift()!;
+        this.#deliver(node, q.body, q.key, q.connect);
+      }
+      const { delay, jitter, drop } = link.fault;
+      if (link.queue.length > 0) this.#releaseLater(node, link);
+      else if (delay === 0 && jitter === 0 && drop === 0 && this.#links.get(node) === link) {
+        this.#links.delete(node);
+      }
+    }, Math.max(0, head.due - performance.now()));
+  }
+}

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { LinkFaults } from "../../src/distribution/link_faults.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const body = (n: number) => new Uint8Array([n]);
+
+Deno.test("LinkFaults passes other nodes straight on and holds a delayed link's messages in order", async () => {
+  const sent: Array<[string, number]> = [];
+  const faults = new LinkFaults((node, b) => sent.push([node, (b as Uint8Array)[0]!]));
+  try {
+    faults.set("b@h", { delay: 30, jitter: 20 });
+    for (let i = 0; i < 5; i++) faults.send("b@h", body(i), undefined, true);
+    faults.send("c@h", body(9), undefined, true);
+    assert.deepEqual(sent, [["c@h", 9]]);
+    // Removing the fault lets what is held go out, when due, in order.
+    faults.set("b@h", undefined);
+    await waitFor(() => sent.length === 6);
+    assert.deepEqual(sent.slice(1).map(([, n]) => n), [0, 1, 2, 3, 4]);
+    assert.deepEqual(faults.list(), {});
+  } finally {
+    faults.clear();
+  }
+});
+
+Deno.test("LinkFaults drops at the rate set, lists what is in force, and refuses bad faults", () => {
+  const sent: string[] = [];
+  const faults = new LinkFaults((node) => sent.push(node));
+  faults.set("b@h", { drop: 1 });
+  for (let i = 0; i < 10; i++) faults.send("b@h", body(i), undefined, false);
+  assert.deepEqual(sent, []);
+  assert.deepEqual(faults.list(), { "b@h": { delay: 0, jitter: 0, drop: 1 } });
+  assert.throws(() => faults.set("b@h", { drop: 2 }), RangeError);
+  assert.throws(() => faults.set("b@h", { delay: -1 }), RangeError);
+  faults.clear();
+  faults.send("b@h", body(0), undefined, false);
+  assert.deepEqual(sent, ["b@h"]);
+});
