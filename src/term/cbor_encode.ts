@@ -104,16 +104,6 @@ export class EncodedParts {
   }
 }
 
-/** Options for {@linkcode encode}. */
-export interface EncodeOptions {
-  /**
-   * Zero bytes to reserve at the start of the result, for a header the caller
-   * fills in afterwards (a frame length), so that framing needs no second
-   * copy. Default 0.
-   */
-  headroom?: number;
-}
-
 const SLAB_SIZE = 64 * 1024;
 /** Start a fresh slab for the next message when less than this is left. */
 const SLAB_MIN_FREE = 2048;
@@ -159,8 +149,7 @@ let cuts: number[] = [];
  * transfer or detach it.
  *
  * @param value the value to send
- * @param options headroom to reserve for a header
- * @returns the CBOR bytes (after `headroom` zero bytes)
+ * @returns the CBOR bytes
  * @throws {TypeError} when the value holds something that cannot be sent:
  *   `Cannot send value: function at msg.handlers[2]`
  *
@@ -176,8 +165,8 @@ let cuts: number[] = [];
  * }
  * ```
  */
-export function encode(value: unknown, options?: EncodeOptions): Uint8Array {
-  return encodeWith(value, options, false) as Uint8Array;
+export function encode(value: unknown): Uint8Array {
+  return encodeWith(value, false) as Uint8Array;
 }
 
 /**
@@ -192,7 +181,6 @@ export function encode(value: unknown, options?: EncodeOptions): Uint8Array {
  * `ArrayBuffer` is always copied.)
  *
  * @param value the value to send
- * @param options headroom to reserve for a header (in the first part)
  * @returns the CBOR bytes, or the parts that make them up
  * @throws {TypeError} as {@linkcode encode} does
  *
@@ -205,23 +193,17 @@ export function encode(value: unknown, options?: EncodeOptions): Uint8Array {
  * console.assert(encoded.parts[1] === file && encoded.length === 1 + 5 + 5 + (1 << 20));
  * ```
  */
-export function encodeParts(value: unknown, options?: EncodeOptions): Uint8Array | EncodedParts {
-  return encodeWith(value, options, true);
+export function encodeParts(value: unknown): Uint8Array | EncodedParts {
+  return encodeWith(value, true);
 }
 
-function encodeWith(
-  value: unknown,
-  options: EncodeOptions | undefined,
-  byReference: boolean,
-): Uint8Array | EncodedParts {
-  if (busy) return encodeNested(value, options, byReference);
+function encodeWith(value: unknown, byReference: boolean): Uint8Array | EncodedParts {
+  if (busy) return encodeNested(value, byReference);
   busy = true;
   start = pos;
   depth = 0;
   byRef = byReference;
   try {
-    const headroom = options?.headroom ?? 0;
-    if (headroom !== 0) writeHeadroom(headroom);
     writeItem(value);
     const result = refs.length === 0 ? out.subarray(start, pos) : collectParts();
     if (out.length > SLAB_KEEP_LIMIT || out.length - pos < SLAB_MIN_FREE) {
@@ -263,11 +245,7 @@ function collectParts(): EncodedParts {
 }
 
 /** A getter called `encode` while we were encoding: run it on its own slab. */
-function encodeNested(
-  value: unknown,
-  options: EncodeOptions | undefined,
-  byReference: boolean,
-): Uint8Array | EncodedParts {
+function encodeNested(value: unknown, byReference: boolean): Uint8Array | EncodedParts {
   const saved = [out, outView, pos, start, depth, byRef, refs, cuts] as const;
   out = EMPTY;
   pos = 0;
@@ -275,22 +253,11 @@ function encodeNested(
   refs = [];
   cuts = [];
   try {
-    return encodeWith(value, options, byReference);
+    return encodeWith(value, byReference);
   } finally {
     [out, outView, pos, start, depth, byRef, refs, cuts] = saved;
     busy = true;
   }
-}
-
-function writeHeadroom(headroom: number): void {
-  if (!Number.isSafeInteger(headroom) || headroom < 0) {
-    throw new RangeError(
-      `Cannot encode: headroom must be a non-negative integer, received ${headroom}`,
-    );
-  }
-  ensure(headroom);
-  out.fill(0, pos, pos + headroom);
-  pos += headroom;
 }
 
 /** Makes room for `n` more bytes, moving the current message to a bigger slab if needed. */

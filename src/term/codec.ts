@@ -79,7 +79,7 @@
  * @module
  */
 
-export { encode, EncodedParts, type EncodeOptions, encodeParts } from "./cbor_encode.ts";
+export { encode, EncodedParts, encodeParts } from "./cbor_encode.ts";
 export { decode } from "./cbor_decode.ts";
 export {
   BY_REFERENCE_MIN,

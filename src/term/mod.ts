@@ -34,7 +34,6 @@ export {
 export {
   decode,
   encode,
-  type EncodeOptions,
   MAX_DEPTH,
   registerErrorClass,
   TAG_ERROR,

@@ -571,14 +571,6 @@ Deno.test("encode() copies a large Uint8Array once, into a result that is its ow
   assert.deepEqual(decode(encoded), big);
 });
 
-Deno.test("encode() with headroom reserves zeroed bytes before the CBOR", () => {
-  encode("dirty the slab".repeat(10));
-  const framed = encode({ a: 1 }, { headroom: 4 });
-  assert.deepEqual(framed.subarray(0, 4), bytes(0, 0, 0, 0));
-  assert.deepEqual(decode(framed.subarray(4)), { a: 1 });
-  assert.throws(() => encode(1, { headroom: -1 }), RangeError);
-});
-
 Deno.test("encode() may be called from a getter while encoding", () => {
   const inner = { a: [1, 2, 3] };
   const value = {
@@ -657,13 +649,6 @@ Deno.test("encodeParts() keeps references in place when a long map's header grow
   const outer = { first: big, inner: value, last: big };
   assert.equal(hex(joined(outer)), hex(encode(outer)));
   assert.deepEqual(decode(joined(outer)), outer);
-});
-
-Deno.test("encodeParts() puts headroom in the first part", () => {
-  const big = new Uint8Array(BY_REFERENCE_MIN);
-  const encoded = encodeParts([big], { headroom: 4 }) as EncodedParts;
-  assert.deepEqual(encoded.parts[0], bytes(0, 0, 0, 0, 0x81, 0x59, 0x10, 0x00));
-  assert.equal(encoded.parts[1], big);
 });
 
 Deno.test("encodeParts() may be nested in a getter and recovers from an unsendable value", () => {
