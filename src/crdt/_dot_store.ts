@@ -47,6 +47,11 @@ export function dotKey(replica: string, n: number): string {
   return `${n}@${replica}`;
 }
 
+/** A dot function of one entry: a fresh dot and what it made. */
+export function single<V>(replica: string, n: number, value: V): DotFun<V> {
+  return new Map([[dotKey(replica, n), { replica, n, value }]]);
+}
+
 /** The empty dot function (shared: never changed). */
 export const EMPTY_FUN: DotFun<never> = new Map();
 
@@ -188,32 +193,92 @@ export function pruneCausal<T, C extends Causal<T>>(s: C, removed: string, ops: 
   return { ...s, cc };
 }
 
-/** A causal dot map with its index: live dot key -> the key holding it. */
+/**
+ * Where each live dot of a dot map is: replica -> dot number -> the key
+ * whose store holds it. Persistent, like the store.
+ */
+export class DotIndex<K> {
+  static #empty = new DotIndex<never>(new Map(), 0);
+
+  private constructor(
+    readonly byReplica: ReadonlyMap<string, PMap<number, K>>,
+    /** How many dots are indexed. */
+    readonly size: number,
+  ) {}
+
+  /** The empty index. */
+  static empty<K>(): DotIndex<K> {
+    return DotIndex.#empty as DotIndex<K>;
+  }
+
+  /** The key holding the dot, if it is live. */
+  get(replica: string, n: number): K | undefined {
+    return this.byReplica.get(replica)?.get(n);
+  }
+
+  /**
+   * The index without the dots `removed` and with the dots `added` (in
+   * that order), each changed replica's part copied once.
+   */
+  apply(removed: readonly Dotted<unknown>[], added: readonly [Dotted<unknown>, K][]): DotIndex<K> {
+    if (removed.length === 0 && added.length === 0) return this;
+    const m = new Map(this.byReplica);
+    let size = this.size;
+    for (const d of removed) {
+      const dots = m.get(d.replica);
+      if (dots === undefined) continue;
+      const next = dots.delete(d.n);
+      size -= dots.size - next.size;
+      if (next.size === 0) m.delete(d.replica);
+      else m.set(d.replica, next);
+    }
+    for (const [d, key] of added) {
+      const dots = m.get(d.replica) ?? PMap.empty<number, K>();
+      const next = dots.set(d.n, key);
+      size += next.size - dots.size;
+      m.set(d.replica, next);
+    }
+    return new DotIndex(m, size);
+  }
+}
+
+/** A causal dot map, and (once a join needed it) the index of its dots. */
 export interface CausalMap<K, T> extends Causal<DotMap<K, T>> {
-  /** For each live dot (by {@linkcode dotKey}), the key whose store holds it. */
-  readonly index: PMap<string, K>;
+  /**
+   * For each live dot, the key whose store holds it: built the first time
+   * a join needs it (deltas rarely do), then carried from join to join.
+   * A cache: it never changes what the state is.
+   */
+  index?: DotIndex<K>;
+}
+
+function buildIndex<K, T>(
+  store: DotMap<K, T>,
+  opsOf: (key: K) => StoreOps<T>,
+): [DotIndex<K>, number] {
+  const added: [Dotted<unknown>, K][] = [];
+  for (const [k, x] of store) for (const d of opsOf(k).dots(x)) added.push([d, k]);
+  return [DotIndex.empty<K>().apply([], added), added.length];
+}
+
+/** The index of a causal dot map, built and kept on first use. */
+function indexOf<K, T>(s: CausalMap<K, T>, opsOf: (key: K) => StoreOps<T>): DotIndex<K> {
+  return s.index ??= buildIndex(s.store, opsOf)[0];
 }
 
 /**
- * A causal dot map, its index built from the store.
+ * A causal dot map read from the wire, its index built at once.
  *
  * @throws {TypeError} naming `type` when a dot is live under two keys (a
- *   state read from the wire that no replica could have made)
+ *   state no replica could have made)
  */
 export function causalMap<K, T>(
   cc: CausalContext,
   store: DotMap<K, T>,
   opsOf: (key: K) => StoreOps<T>,
-  type = "CRDT",
+  type: string,
 ): CausalMap<K, T> {
-  let index = PMap.empty<string, K>();
-  let dots = 0;
-  for (const [k, x] of store) {
-    for (const d of opsOf(k).dots(x)) {
-      index = index.set(dotKey(d.replica, d.n), k);
-      dots++;
-    }
-  }
+  const [index, dots] = buildIndex(store, opsOf);
   if (index.size !== dots) throw malformed(type, "a dot is live in two places");
   return { cc, store, index };
 }
@@ -232,36 +297,37 @@ export function joinCausalMap<K, T>(
 ): CausalMap<K, T> {
   // The join is commutative: fold the smaller state into the larger.
   if (a.store.size < b.store.size) [a, b] = [b, a];
+  const aIndex = indexOf(a, opsOf);
   let keys: Iterable<K>;
   if (!scanAll && b.cc.size <= a.store.size) {
     const touched = new Set<K>(b.store.keys());
-    for (const d of b.cc.dots()) {
-      const k = a.index.get(dotKey(d.replica, d.n));
+    b.cc.forEachDot((replica, n) => {
+      const k = aIndex.get(replica, n);
       if (k !== undefined) touched.add(k);
-    }
+    });
     keys = touched;
   } else {
     keys = new Set([...a.store.keys(), ...b.store.keys()]);
   }
-  let store = a.store, index = a.index;
+  let store = a.store;
+  const removed: Dotted<unknown>[] = [];
+  const added: [Dotted<unknown>, K][] = [];
   for (const k of keys) {
     const ops = opsOf(k);
     const x = a.store.get(k);
     const j = ops.join(x ?? ops.empty, b.store.get(k) ?? ops.empty, a.cc, b.cc);
     if (j === x) continue;
-    if (x !== undefined) {
-      for (const d of ops.dots(x)) index = index.delete(dotKey(d.replica, d.n));
-    }
+    if (x !== undefined) { for (const d of ops.dots(x)) removed.push(d); }
     if (ops.isEmpty(j)) {
       if (x !== undefined) store = store.delete(k);
       continue;
     }
     store = store.set(k, j);
-    for (const d of ops.dots(j)) index = index.set(dotKey(d.replica, d.n), k);
+    for (const d of ops.dots(j)) added.push([d, k]);
   }
   const cc = a.cc.clone();
   cc.join(b.cc);
-  return { cc, store, index };
+  return { cc, store, index: aIndex.apply(removed, added) };
 }
 
 /**

@@ -12,10 +12,10 @@ import {
   decodeFun,
   type DeltaContext,
   type DotFun,
-  dotKey,
   EMPTY_FUN,
   FUN_OPS,
   mapOps,
+  single,
   type StoreOps,
 } from "./_dot_store.ts";
 import { PMap } from "./_pmap.ts";
@@ -56,7 +56,7 @@ export function orSetHandle(
       const x = checkElement(element, "set element");
       dc.replace(dotsOf(x).values());
       const d = dc.dot();
-      delta.set(x, new Map([[dotKey(d.replica, d.n), { ...d, value: true as const }]]));
+      delta.set(x, single(d.replica, d.n, true as const));
     },
     remove(element) {
       const x = checkElement(element, "set element");
@@ -123,7 +123,7 @@ export function flagHandle(
     enable() {
       dc.replace(current().values());
       const d = dc.dot();
-      set(new Map([[dotKey(d.replica, d.n), { ...d, value: true as const }]]));
+      set(single(d.replica, d.n, true as const));
     },
     disable() {
       dc.replace(current().values());

@@ -44,10 +44,6 @@ function bucket<K, V>(hash: number, keys: readonly K[], values: readonly V[]): T
 
 const NONE: readonly never[] = [];
 
-function isBucket<K, V>(slot: Trie<K, V>): boolean {
-  return slot.bucket;
-}
-
 const EMPTY_NODE: Trie<never, never> = branch(0, NONE);
 
 /** A 30-bit hash of a primitive key. */
@@ -116,7 +112,7 @@ export class PMap<K, V> implements ReadonlyMap<K, V> {
     const hash = hashOf(key);
     let node: Trie<K, V> = this.#root;
     for (let shift = 0;; shift += BITS) {
-      if (isBucket(node)) {
+      if (node.bucket) {
         if (node.hash !== hash) return undefined;
         for (let i = 0; i < node.keys.length; i++) {
           if (same(node.keys[i], key)) return node.values[i];
@@ -134,7 +130,7 @@ export class PMap<K, V> implements ReadonlyMap<K, V> {
     const hash = hashOf(key);
     let node: Trie<K, V> = this.#root;
     for (let shift = 0;; shift += BITS) {
-      if (isBucket(node)) {
+      if (node.bucket) {
         if (node.hash !== hash) return false;
         for (const k of node.keys) if (same(k, key)) return true;
         return false;
@@ -154,8 +150,8 @@ export class PMap<K, V> implements ReadonlyMap<K, V> {
 
   /** A map without `key` (this one when it has no such key). */
   delete(key: K): PMap<K, V> {
-    if (!this.has(key)) return this;
     const root = deleteIn(this.#root, hashOf(key), 0, key);
+    if (root === this.#root) return this;
     return root === undefined ? PMap.empty() : new PMap(root, this.#size - 1);
   }
 
@@ -164,7 +160,7 @@ export class PMap<K, V> implements ReadonlyMap<K, V> {
     const stack: (Trie<K, V>)[] = [this.#root];
     while (stack.length > 0) {
       const node = stack.pop()!;
-      if (isBucket(node)) {
+      if (node.bucket) {
         for (let i = 0; i < node.keys.length; i++) yield [node.keys[i]!, node.values[i]!];
       } else {
         for (const slot of node.slots) stack.push(slot);
@@ -201,7 +197,7 @@ function setIn<K, V>(
   value: V,
   added: { grew: boolean },
 ): Trie<K, V> {
-  if (isBucket(node)) {
+  if (node.bucket) {
     if (node.hash === hash) {
       const i = node.keys.findIndex((k) => same(k, key));
       if (i >= 0) {
@@ -230,16 +226,21 @@ function setIn<K, V>(
   return branch(node.bitmap, slots);
 }
 
-/** The node without `key` (which it holds), or `undefined` when nothing is left. */
+/**
+ * The node without `key`: the same node when it does not hold it,
+ * `undefined` when nothing is left.
+ */
 function deleteIn<K, V>(
   node: Trie<K, V>,
   hash: number,
   shift: number,
   key: K,
 ): Trie<K, V> | undefined {
-  if (isBucket(node)) {
-    if (node.keys.length === 1) return undefined;
+  if (node.bucket) {
+    if (node.hash !== hash) return node;
     const i = node.keys.findIndex((k) => same(k, key));
+    if (i < 0) return node;
+    if (node.keys.length === 1) return undefined;
     return bucket(
       hash,
       node.keys.filter((_, j) => j !== i),
@@ -247,17 +248,19 @@ function deleteIn<K, V>(
     );
   }
   const bit = 1 << ((hash >>> shift) & MASK);
+  if ((node.bitmap & bit) === 0) return node;
   const i = popcount(node.bitmap & (bit - 1));
   const child = deleteIn(node.slots[i]!, hash, shift + BITS, key);
+  if (child === node.slots[i]) return node;
   if (child === undefined) {
     if (node.bitmap === bit) return undefined;
     const slots = node.slots.slice();
     slots.splice(i, 1);
     const rest = branch(node.bitmap & ~bit, slots);
     // A node left with one bucket collapses into it.
-    return slots.length === 1 && isBucket(slots[0]!) ? slots[0]! : rest;
+    return slots.length === 1 && slots[0]!.bucket ? slots[0]! : rest;
   }
-  if (!isBucket(child) || node.slots.length > 1) {
+  if (!child.bucket || node.slots.length > 1) {
     const slots = node.slots.slice();
     slots[i] = child;
     return branch(node.bitmap, slots);

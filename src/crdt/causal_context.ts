@@ -150,6 +150,17 @@ export class CausalContext {
     return size;
   }
 
+  /**
+   * Calls `fn` for every dot in the context, counters first (what
+   * {@linkcode CausalContext.dots} yields, without an iterator per call).
+   */
+  forEachDot(fn: (replica: string, n: number) => void): void {
+    for (const [replica, counter] of this.#counters) {
+      for (let n = 1; n <= counter; n++) fn(replica, n);
+    }
+    for (const [replica, dots] of this.#cloud) for (const n of dots) fn(replica, n);
+  }
+
   /** Every dot in the context, counters first. */
   *dots(): IterableIterator<Dot> {
     for (const [replica, counter] of this.#counters) {

@@ -35,13 +35,13 @@ import {
   decodeFun,
   DeltaContext,
   type DotFun,
-  dotKey,
   type Dotted,
   EMPTY_FUN,
   equalCausal,
   FUN_OPS,
   joinCausal,
   pruneCausal,
+  single,
 } from "./_dot_store.ts";
 import { checkReplica, malformed } from "./_wire.ts";
 
@@ -77,7 +77,7 @@ export const mvRegister: CrdtType<MvRegisterState, MvRegisterHandle, unknown[]> 
       set(value) {
         dc.replace((delta ?? state.store).values());
         const d = dc.dot();
-        delta = new Map([[dotKey(d.replica, d.n), { ...d, value }]]);
+        delta = single(d.replica, d.n, value);
       },
     });
     return { cc: dc.cc, store: delta ?? EMPTY_FUN };

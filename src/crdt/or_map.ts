@@ -84,7 +84,7 @@ import {
   decodeFun,
   DeltaContext,
   type DotFun,
-  dotKey,
+  DotIndex,
   type Dotted,
   EMPTY_FUN,
   equalCausal,
@@ -93,6 +93,7 @@ import {
   joinCausalMap,
   joinMap,
   pruneCausal,
+  single,
   type StoreOps,
 } from "./_dot_store.ts";
 import { stamp } from "./_lww.ts";
@@ -183,8 +184,8 @@ interface Mutation {
   readonly replica: string;
   readonly clock: Hlc;
   readonly dc: DeltaContext;
-  /** Per delta map, the fields removed in this mutation (their state is not read again). */
-  readonly cleared: WeakMap<Map<string, unknown>, Set<string>>;
+  /** Per delta map, the fields removed in this mutation (their state is not read again); made on the first remove. */
+  cleared?: Map<Map<string, unknown>, Set<string>>;
 }
 
 /** A handle over the map at one place: its store in the state, and the delta being built for it. */
@@ -193,9 +194,15 @@ function mapHandle(
   delta: Map<string, unknown>,
   mu: Mutation,
 ): OrMapHandle {
-  let cleared = mu.cleared.get(delta);
-  if (cleared === undefined) mu.cleared.set(delta, cleared = new Set());
-  const fromState = (field: string) => cleared.has(field) ? undefined : state?.get(field);
+  /** The state's fields looked up so far (a handle reads the same few again and again). */
+  const seen = new Map<string, unknown>();
+  const fromState = (field: string) => {
+    if (state === undefined || mu.cleared?.get(delta)?.has(field)) return undefined;
+    if (seen.has(field)) return seen.get(field);
+    const store = state.get(field);
+    seen.set(field, store);
+    return store;
+  };
   const current = (field: string) =>
     delta.has(field) ? delta.get(field) : fromState(field) ?? KIND_OPS[kindOf(field)].empty;
   const live = (field: string) =>
@@ -203,6 +210,9 @@ function mapHandle(
 
   const field = (kind: OrMapFieldKind, key: unknown): string => {
     const k = checkKey(key, "OR-Map key");
+    const f = `${kind}:${k}`;
+    // The key already holds this kind: in use as it should be.
+    if (live(f)) return f;
     for (const other of KINDS) {
       if (other !== kind && live(`${other}:${k}`)) {
         throw new TypeError(
@@ -234,7 +244,7 @@ function mapHandle(
         totals[which] = addCount(totals[which], n);
         if (e !== undefined) mu.dc.replace([e]);
         const d = mu.dc.dot();
-        delta.set(f, new Map([[dotKey(d.replica, d.n), { ...d, value: totals }]]));
+        delta.set(f, single(d.replica, d.n, totals));
       };
       return {
         increment: (n = 1) => add(0, checkAmount(n, "increment")),
@@ -249,7 +259,7 @@ function mapHandle(
           const timestamp = stamp(mu.clock, latestWrite(dots)?.value.timestamp);
           mu.dc.replace(dots.values());
           const d = mu.dc.dot();
-          delta.set(f, new Map([[dotKey(d.replica, d.n), { ...d, value: { timestamp, value } }]]));
+          delta.set(f, single(d.replica, d.n, { timestamp, value }));
         },
       };
     },
@@ -279,6 +289,9 @@ function mapHandle(
         if (held !== undefined) mu.dc.replace(ops.dots(held));
         if (delta.has(f)) mu.dc.replace(ops.dots(delta.get(f)));
         delta.set(f, kind === "set" || kind === "map" ? new Map() : EMPTY_FUN);
+        mu.cleared ??= new Map();
+        let cleared = mu.cleared.get(delta);
+        if (cleared === undefined) mu.cleared.set(delta, cleared = new Set());
         cleared.add(f);
       }
     },
@@ -482,7 +495,7 @@ function decodeStore(wire: unknown, cc: CausalContext): OrMapStore {
  */
 export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
   name: "or-map",
-  empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: PMap.empty() }),
+  empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: DotIndex.empty() }),
   join: (a, b) => joinCausalMap(a, b, opsOf),
   mutate(state, replica, clock, fn) {
     checkReplica(replica);
@@ -490,11 +503,10 @@ export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
       replica,
       clock,
       dc: new DeltaContext(state.cc, replica),
-      cleared: new WeakMap(),
     };
     const delta = new Map<string, unknown>();
     fn(mapHandle(state.store, delta, mu));
-    return causalMap(mu.dc.cc, cleanDelta(delta), opsOf);
+    return { cc: mu.dc.cc, store: cleanDelta(delta) };
   },
   value: (state) => mapValue(state.store),
   encode: (state) => [state.cc.toWire(), encodeStore(state.store)],

@@ -40,6 +40,7 @@ import {
   decodeContext,
   DeltaContext,
   type DotFun,
+  DotIndex,
   equalCausal,
   joinCausalMap,
   pruneCausal,
@@ -73,14 +74,14 @@ export type OrSetState = CausalMap<Element, DotFun<true>>;
  */
 export const orSet: CrdtType<OrSetState, OrSetHandle, Set<Element>> = {
   name: "or-set",
-  empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: PMap.empty() }),
+  empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: DotIndex.empty() }),
   join: (a, b) => joinCausalMap(a, b, elementOps),
   mutate(state, replica, _clock: Hlc, fn) {
     checkReplica(replica);
     const dc = new DeltaContext(state.cc, replica);
     const delta = new Map<Element, DotFun<true>>();
     fn(orSetHandle(state.store, delta, dc));
-    return causalMap(dc.cc, deltaStore(delta), elementOps);
+    return { cc: dc.cc, store: deltaStore(delta) };
   },
   value: (state) => orSetValue(state.store),
   encode: (state) => [state.cc.toWire(), encodeOrSetStore(state.store)],
