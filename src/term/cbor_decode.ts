@@ -21,6 +21,7 @@
 import { DecodeError } from "../errors.ts";
 import { Pid, Ref } from "./pid.ts";
 import {
+  BUILTIN_ERRORS,
   errorClassNamed,
   LITTLE_ENDIAN,
   MAX_DEPTH,
@@ -545,17 +546,6 @@ function rebuildError(
   }
   return err;
 }
-
-const BUILTIN_ERRORS = new Set<unknown>([
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-  AggregateError,
-]);
 
 function define(o: object, key: string, value: unknown, enumerable: boolean): void {
   Object.defineProperty(o, key, { value, writable: true, enumerable, configurable: true });

@@ -123,6 +123,17 @@ const ERROR_CLASSES = new Map<string, ErrorConstructor>(
     EvalError,
     URIError,
     AggregateError,
+  ].map((c) => [c.name, c as unknown as ErrorConstructor]),
+);
+
+/**
+ * JavaScript's own error classes: a decoded one is built by its constructor,
+ * any other registered class without running its constructor.
+ */
+export const BUILTIN_ERRORS: ReadonlySet<unknown> = new Set(ERROR_CLASSES.values());
+
+for (
+  const c of [
     TimeoutError,
     NoConnectionError,
     HandshakeError,
@@ -131,8 +142,8 @@ const ERROR_CLASSES = new Map<string, ErrorConstructor>(
     ProcessExitError,
     NameError,
     NotAliveError,
-  ].map((c) => [c.name, c as unknown as ErrorConstructor]),
-);
+  ]
+) ERROR_CLASSES.set(c.name, c as unknown as ErrorConstructor);
 
 /**
  * Makes `decode` rebuild errors named `ctor.name` as instances of `ctor`, so
