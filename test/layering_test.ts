@@ -67,7 +67,7 @@ const LAYERS: readonly Layer[] = [
   {
     level: 8,
     what: "entry points: the public API, the shell, the command",
-    paths: ["src/mod.ts", "src/observer", "repl", "cli", "main.ts"],
+    paths: ["src/mod.ts", "src/observer", "src/testing", "repl", "cli", "main.ts"],
   },
   { level: 9, what: "tools: scripts and tests", paths: ["scripts", "test"] },
 ];
