@@ -19,19 +19,11 @@
  * the moment it is up; if it never comes up, every link and monitor that
  * involves it fires with `noconnection` (the runtime's `nodeDown`).
  *
- * Simultaneous connects (A dials B while B dials A) are settled as OTP's
- * `net_kernel` does, by the responder of each attempt, and always end with
- * exactly one connection: the attempt of the node with the larger name
- * wins. The responder that is dialling too answers `nok` to the smaller
- * name's attempt, or `ok_simultaneous` to the larger name's, and then
- * (once that peer has proved the cookie) cancels its own attempt; a node
- * whose attempt got `nok` waits for the peer's to arrive, and dials once
- * more if it does not. Nothing changes the table before the peer's proof:
- * a HELLO only reads it (`decide`), the proven handshake claims the entry
- * (`settle`), so a stranger claiming a name locks nobody out. An initiator
- * told `alive` (the responder still has a connection of that name) goes on
- * only while its own attempt still owns its pending entry (OTP's
- * `is_pending`), so a late attempt never replaces the connection that won.
+ * Which attempt brings a pending entry up — ours, the peer's, or the one
+ * that wins when both nodes dial each other at once (the larger name's) —
+ * is decided in `connection_setup.ts`, as OTP keeps `dist_util` apart
+ * from `net_kernel`; the table changes only once a peer has proved the
+ * cookie.
  *
  * Mesh. Right after a connection comes up both sides send PEERS: the port
  * they listen on and the visible nodes they are connected to. A receiver
@@ -80,19 +72,12 @@ import type { Runtime } from "../process/runtime.ts";
 import type { Signal, SignalRouter } from "../process/types.ts";
 import { parseNodeName, withoutPort } from "../term/node_name.ts";
 import type { Pid } from "../term/pid.ts";
-import { HandshakeAdmission } from "./admission.ts";
 import { DistConnection, type DistConnectionOptions, type MessageBody } from "./connection.ts";
-import { framedIO, FrameReader } from "./frame_reader.ts";
+import { ConnectionSetup, type NodeEntry, type SetupHost } from "./connection_setup.ts";
+import type { FrameReader } from "./frame_reader.ts";
 import { type LinkFault, LinkFaults } from "./link_faults.ts";
 import { type MonitorNodesOptions, NodeMonitors } from "./node_monitors.ts";
-import {
-  acceptHandshake,
-  type CookieKey,
-  type HandshakeResult,
-  importCookie,
-  initiateHandshake,
-  type PeerInfo,
-} from "./handshake.ts";
+import { type CookieKey, importCookie, type PeerInfo } from "./handshake.ts";
 import { OpRegistry } from "./op_registry.ts";
 import { decodeBody, encodeOp, encodeSignal, type PeerAddress } from "./ops.ts";
 import type { Connection, Listener, Transport, TransportAddress } from "./transport.ts";
@@ -105,19 +90,12 @@ import {
   DEFAULT_MAX_PENDING_HANDSHAKES,
   DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS,
   DEFAULT_NET_TICKTIME,
-  type HandshakeStatus,
-  MAX_HANDSHAKE_FRAME,
   MAX_PEERS,
   type NodeDownReason,
   OP_PEERS,
   OP_PING,
   OP_PONG,
   OP_SPAWN_REQUEST,
-  STATUS_ALIVE,
-  STATUS_NOK,
-  STATUS_NOT_ALLOWED,
-  STATUS_OK,
-  STATUS_OK_SIMULTANEOUS,
 } from "./types.ts";
 
 const log = logger("dist");
@@ -176,40 +154,6 @@ export interface NetKernelOptions {
   reassemblyTimeout?: number;
 }
 
-/** One node of the table. */
-interface NodeEntry {
-  /** The node's full name. */
-  readonly name: string;
-  /** `pending`: being connected; `up`: connected. */
-  state: "pending" | "up";
-  /** The connection, when up. */
-  conn: DistConnection | undefined;
-  /** What the handshake said about the peer, when up. */
-  peer: PeerInfo | undefined;
-  /** Our own connect attempt, while it runs and may still bring the entry up. */
-  dial: DialAttempt | undefined;
-  /** An accepted handshake has proved the cookie and claimed this entry; it is about to ACK. */
-  accepted: boolean;
-  /** Our attempt got `nok`: we wait until this timer for the peer's attempt. */
-  nokTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Callers of `connect` waiting for the outcome. */
-  waiters: Array<(ok: boolean) => void>;
-  /** Signals routed while pending, with their order keys. */
-  queue: Array<{ body: MessageBody; key: unknown }>;
-  /** Own attempts made for this entry (one per connect, and one retry after a `nok` in vain). */
-  dials: number;
-}
-
-/** One attempt of ours to connect to a node; cancelled when the peer's attempt wins. */
-interface DialAttempt {
-  /** Aborts the transport's connect. */
-  readonly abort: AbortController;
-  /** The socket, once connected. */
-  conn: Connection | undefined;
-  /** Set when the peer's attempt took over the entry; the attempt ends quietly. */
-  cancelled: boolean;
-}
-
 /**
  * The node table and router of one node.
  *
@@ -241,7 +185,6 @@ export class NetKernel implements SignalRouter {
   readonly ops: OpRegistry = new OpRegistry();
   #runtime: Runtime;
   #cookie: CookieKey;
-  #transport: Transport;
   #listenPort: number;
   #resolve: NodeResolver | undefined;
   #ticktime: number;
@@ -260,9 +203,8 @@ export class NetKernel implements SignalRouter {
   #nextPing = 1;
   #listeners = new Set<Listener>();
   /** Sockets not yet handed to a connection: handshakes in progress, both directions. */
-  #handshaking = new Set<Connection>();
-  #admission: HandshakeAdmission;
-  #helloTimeout: number;
+  /** Dials, accepts and settles connection attempts ({@linkcode ConnectionSetup}). */
+  #setup: ConnectionSetup;
   /** Nodes cut off by {@linkcode NetKernel.block} (fault injection): no connection either way. */
   #blocked = new Set<string>();
   /** Injected latency or loss, in front of the send path ({@linkcode LinkFaults}). */
@@ -277,18 +219,18 @@ export class NetKernel implements SignalRouter {
     this.name = options.runtime.node;
     this.hidden = options.hidden ?? false;
     this.#cookie = options.cookie;
-    this.#transport = options.transport;
     this.#listenPort = options.listenPort;
     this.#resolve = options.resolve;
     this.#ticktime = options.ticktime ?? DEFAULT_NET_TICKTIME * 1000;
     this.#handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    this.#helloTimeout = options.helloTimeout ??
-      Math.min(DEFAULT_HELLO_TIMEOUT, this.#handshakeTimeout);
-    this.#admission = new HandshakeAdmission({
-      maxPending: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
-      maxPerAddress: options.maxPendingHandshakesPerAddress ??
+    const handshakeTimeout = this.#handshakeTimeout;
+    this.#setup = new ConnectionSetup(this.#setupHost(), {
+      transport: options.transport,
+      handshakeTimeout,
+      helloTimeout: options.helloTimeout ?? Math.min(DEFAULT_HELLO_TIMEOUT, handshakeTimeout),
+      maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
+      maxPendingHandshakesPerAddress: options.maxPendingHandshakesPerAddress ??
         DEFAULT_MAX_PENDING_HANDSHAKES_PER_ADDRESS,
-      helloTimeout: this.#helloTimeout,
     });
     for (
       const key of [
@@ -323,7 +265,7 @@ export class NetKernel implements SignalRouter {
             conn.close();
             break;
           }
-          this.#accept(conn);
+          this.#setup.accept(conn);
         }
       })().catch((e) => log.error("Listener failed: {error}", { error: e }))
         .finally(() => this.#listeners.delete(listener)),
@@ -357,7 +299,7 @@ export class NetKernel implements SignalRouter {
     if (e !== undefined && e.state !== "pending") return Promise.resolve(true);
     if (e === undefined) {
       e = this.#pendingEntry(name);
-      this.#startDial(e);
+      this.#setup.dial(e);
     }
     const entry = e;
     return new Promise((resolve) => entry.waiters.push(resolve));
@@ -603,8 +545,7 @@ export class NetKernel implements SignalRouter {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const listener of this.#listeners) listener.close();
-    for (const conn of this.#handshaking) conn.close();
-    this.#admission.closeAll();
+    this.#setup.stop();
     const entries = [...this.#nodes.values()];
     await Promise.all(entries.map((e) => e.conn?.flush(500)));
     for (const e of entries) {
@@ -664,7 +605,7 @@ export class NetKernel implements SignalRouter {
     }
     const entry = this.#pendingEntry(name);
     entry.queue.push({ body, key });
-    this.#startDial(entry);
+    this.#setup.dial(entry);
   }
 
   // ---------------------------------------------------------------- connecting
@@ -694,6 +635,43 @@ export class NetKernel implements SignalRouter {
     return e;
   }
 
+  /** The kernel as connection setup sees it: the node table and its transitions. */
+  #setupHost(): SetupHost {
+    return {
+      name: this.name,
+      creation: () => this.#runtime.creation,
+      cookie: () => this.#cookie,
+      capabilities: () => this.#capabilitiesNow(),
+      stopped: () => this.#stopped,
+      blocked: (node) => this.#blocked.has(node),
+      entry: (node) => this.#nodes.get(node),
+      newEntry: (node) => this.#pendingEntry(node),
+      lookup: (node) => this.#lookup(node),
+      knownAddress: (node) => this.#addresses.get(node),
+      up: (e, conn, reader, peer, status) => this.#up(e, conn, reader, peer, status),
+      fail: (e, detail) => this.#fail(e, detail),
+      replace: (old, creation) => this.#replace(old, creation),
+      track: (task) => this.#track(task),
+    };
+  }
+
+  /** A proven handshake after `alive` replaces the up entry `old` (see {@linkcode SetupHost}). */
+  #replace(old: NodeEntry, creation: number): NodeEntry {
+    const restarted = old.peer !== undefined && old.peer.creation !== creation;
+    log.info("Node {node} connected again{why}; replacing its old connection", {
+      node: old.name,
+      why: restarted ? " (restarted)" : "",
+    });
+    const oldConn = old.conn;
+    this.#lost(old, "connection_closed", "replaced by a new connection from the same node");
+    oldConn?.close("connection_closed", "replaced by a new connection from the same node");
+    const e = this.#pendingEntry(old.name);
+    // What was queued for the old one goes on the new one, in order.
+    e.queue = old.queue;
+    old.queue = [];
+    return e;
+  }
+
   async #lookup(name: string): Promise<TransportAddress | undefined> {
     if (this.#resolve !== undefined) {
       try {
@@ -706,319 +684,12 @@ export class NetKernel implements SignalRouter {
     return this.#addresses.get(name);
   }
 
-  /** Starts our own attempt for a pending entry. */
-  #startDial(e: NodeEntry): void {
-    const attempt: DialAttempt = {
-      abort: new AbortController(),
-      conn: undefined,
-      cancelled: false,
-    };
-    e.dial = attempt;
-    e.dials++;
-    this.#track(this.#dial(e, attempt));
-  }
-
-  /** The peer's attempt took over `e`: ours ends without a word. */
-  #cancelDial(e: NodeEntry): void {
-    const attempt = e.dial;
-    if (attempt === undefined) return;
-    e.dial = undefined;
-    attempt.cancelled = true;
-    attempt.abort.abort();
-    attempt.conn?.close();
-  }
-
-  /** Our attempt: look up, connect, handshake as initiator. */
-  async #dial(e: NodeEntry, attempt: DialAttempt): Promise<void> {
-    let conn: Connection | undefined;
-    let outcome: { result: HandshakeResult; reader?: FrameReader };
-    let where = e.name;
-    try {
-      // An address learnt while the lookup ran (`connect("name@host:port")`
-      // joining this attempt) counts too.
-      const addr = this.#blocked.has(e.name)
-        ? undefined
-        : (await this.#lookup(e.name)) ?? this.#addresses.get(e.name);
-      if (attempt.cancelled) return;
-      if (addr === undefined) {
-        outcome = {
-          result: {
-            ok: false,
-            reason: "closed",
-            detail: this.#blocked.has(e.name)
-              ? "blocked (fault injection)"
-              : "no address known (port mapper or name@host:port)",
-          },
-        };
-      } else {
-        where = `${e.name} at ${addr.hostname}:${addr.port}`;
-        const timer = setTimeout(() => attempt.abort.abort(), this.#handshakeTimeout);
-        try {
-          conn = await this.#transport.connect(addr, { signal: attempt.abort.signal });
-        } finally {
-          clearTimeout(timer);
-        }
-        attempt.conn = conn;
-        if (attempt.cancelled) {
-          conn.close();
-          return;
-        }
-        outcome = await this.#handshake(conn, (io) =>
-          initiateHandshake(io, {
-            self: {
-              name: this.name,
-              creation: this.#runtime.creation,
-              capabilities: this.#capabilitiesNow(),
-            },
-            cookie: this.#cookie,
-            peer: e.name,
-            stillWanted: () => !attempt.cancelled && this.#nodes.get(e.name) === e,
-          }));
-      }
-    } catch (err) {
-      outcome = {
-        result: {
-          ok: false,
-          reason: "closed",
-          detail: err instanceof Error ? err.message : String(err),
-        },
-      };
-    }
-    if (attempt.cancelled) {
-      // The peer's attempt took over: whatever happened to ours is moot.
-      conn?.close();
-      return;
-    }
-    e.dial = undefined;
-    const result = outcome.result;
-    if (result.ok && conn !== undefined && outcome.reader !== undefined) {
-      this.#up(e, conn, outcome.reader, result.peer, result.status);
-      return;
-    }
-    conn?.close();
-    if (!result.ok) {
-      if (result.reason === "nok") {
-        log.debug("Connect to {where} gives way to the peer's own attempt", { where });
-        this.#awaitPeer(e);
-        return;
-      }
-      const level = result.reason === "bad_cookie" ? "warning" : "info";
-      log[level]("Cannot connect to {where}: {reason}: {detail}", {
-        where,
-        reason: result.reason,
-        detail: result.detail,
-      });
-    }
-    this.#attemptEnded(e, result.ok ? "" : result.detail);
-  }
-
-  /**
-   * A handshake with a deadline; the socket is tracked so `stop` can abort
-   * it. The frame reader it read with is handed on with the result, for
-   * the connection to go on reading where the handshake stopped.
-   */
-  async #handshake(
-    conn: Connection,
-    run: (io: ReturnType<typeof framedIO>) => Promise<HandshakeResult>,
-  ): Promise<{ result: HandshakeResult; reader: FrameReader }> {
-    this.#handshaking.add(conn);
-    const reader = new FrameReader(conn);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      conn.close();
-    }, this.#handshakeTimeout);
-    try {
-      const result = await run(framedIO(conn, reader, MAX_HANDSHAKE_FRAME));
-      if (!result.ok && timedOut) {
-        return {
-          reader,
-          result: {
-            ...result,
-            reason: "closed",
-            detail: `no complete handshake within ${this.#handshakeTimeout} ms`,
-          },
-        };
-      }
-      return { result, reader };
-    } finally {
-      clearTimeout(timer);
-      this.#handshaking.delete(conn);
-    }
-  }
-
-  /**
-   * A connection from a peer: handshake as responder, within the limits on
-   * unauthenticated handshakes ({@linkcode HandshakeAdmission}).
-   */
-  #accept(conn: Connection): void {
-    const admitted = this.#admission.admit(conn);
-    if (admitted === undefined) return; // refused: its address holds its share already
-    /** The entry this handshake claimed in `settle`, once the peer proved the cookie. */
-    let claimed: NodeEntry | undefined;
-    this.#track(
-      this.#handshake(conn, (io) =>
-        acceptHandshake(io, {
-          self: {
-            name: this.name,
-            creation: this.#runtime.creation,
-            capabilities: this.#capabilitiesNow(),
-          },
-          cookie: this.#cookie,
-          decide: (hello) => {
-            admitted.helloReceived();
-            return this.#decide(hello.name);
-          },
-          settle: (hello, status) => {
-            admitted.authenticated();
-            claimed = this.#settle(hello.name, hello.creation, status, conn.remoteAddr);
-            return claimed !== undefined;
-          },
-        })).then(({ result, reader }) => {
-          admitted.done();
-          const e = claimed;
-          if (e !== undefined) e.accepted = false;
-          if (result.ok && e !== undefined && this.#nodes.get(e.name) === e && !this.#stopped) {
-            this.#up(e, conn, reader, result.peer, result.status);
-            return;
-          }
-          conn.close();
-          if (!result.ok) {
-            // A wrong cookie is trouble; a peer that named itself and was
-            // refused is news; anything before a valid HELLO (idle, garbage,
-            // closed to make room) is noise a flood would fill the log with,
-            // and the admission control reports it in bulk.
-            const level = result.reason === "bad_cookie"
-              ? "warning"
-              : result.reason === "nok" || result.peerName === undefined
-              ? "debug"
-              : "info";
-            const detail = admitted.evicted
-              ? "closed to make room for newer connections (too many unauthenticated handshakes)"
-              : admitted.helloTimedOut
-              ? `no complete HELLO within ${this.#helloTimeout} ms`
-              : result.detail;
-            log[level]("Refused connection from {addr}{node}: {reason}: {detail}", {
-              addr: conn.remoteAddr,
-              node: result.peerName ? ` (${result.peerName})` : "",
-              reason: result.reason,
-              detail,
-            });
-          }
-          if (e !== undefined) this.#attemptEnded(e, result.ok ? "" : result.detail);
-        }),
-    );
-  }
-
-  /**
-   * The status for a HELLO claiming `name` (OTP's `accept_pending`). HELLO
-   * proves nothing, so this only reads the table; {@linkcode #settle}
-   * changes it once the peer has proved the cookie.
-   */
-  #decide(name: string): HandshakeStatus {
-    if (this.#stopped) return STATUS_NOK;
-    if (this.#blocked.has(name)) return STATUS_NOT_ALLOWED;
-    const e = this.#nodes.get(name);
-    if (e === undefined) return STATUS_OK;
-    switch (e.state) {
-      case "pending":
-        // An authenticated attempt is about to bring the entry up.
-        if (e.accepted) return STATUS_NOK;
-        if (e.dial === undefined) return STATUS_OK;
-        // Both dialling: the attempt of the node with the larger name wins.
-        return this.name > name ? STATUS_NOK : STATUS_OK_SIMULTANEOUS;
-      case "up":
-        return STATUS_ALIVE;
-    }
-  }
-
-  /**
-   * The peer of an accepted handshake proved the cookie: claim `name`'s
-   * entry for this connection, or refuse when the table moved since
-   * {@linkcode #decide} and another connection wins.
-   *
-   * @returns the claimed (pending) entry, or `undefined` to refuse
-   */
-  #settle(
-    name: string,
-    creation: number,
-    status: HandshakeStatus,
-    addr: string,
-  ): NodeEntry | undefined {
-    if (this.#stopped || this.#blocked.has(name)) return undefined;
-    let e = this.#nodes.get(name);
-    if (e === undefined) {
-      e = this.#pendingEntry(name);
-    } else if (e.state === "up") {
-      // Only a peer told `alive` may replace: it checked, just before
-      // proving itself, that it has no connection to us (OTP's is_pending).
-      // An entry that came up since HELLO is a connection that won meanwhile.
-      if (status !== STATUS_ALIVE) return undefined;
-      const old = e;
-      const restarted = old.peer !== undefined && old.peer.creation !== creation;
-      log.info("Node {node} connected again{why}; replacing its old connection", {
-        node: name,
-        why: restarted ? " (restarted)" : "",
-      });
-      const oldConn = old.conn;
-      this.#lost(old, "connection_closed", "replaced by a new connection from the same node");
-      oldConn?.close("connection_closed", "replaced by a new connection from the same node");
-      e = this.#pendingEntry(name);
-      // What was queued for the old one goes on the new one, in order.
-      e.queue = old.queue;
-      old.queue = [];
-    } else if (e.accepted) {
-      return undefined;
-    } else if (e.dial !== undefined) {
-      // Both dialling: the attempt of the node with the larger name wins.
-      if (this.name > name) return undefined;
-      log.debug("Connect to {node} gives way to its own attempt from {addr}", { node: name, addr });
-      this.#cancelDial(e);
-    }
-    clearTimeout(e.nokTimer);
-    e.nokTimer = undefined;
-    e.accepted = true;
-    return e;
-  }
-
-  /** Our attempt got `nok`: the peer's own attempt should arrive; wait for it a while. */
-  #awaitPeer(e: NodeEntry): void {
-    if (this.#nodes.get(e.name) !== e || e.state !== "pending") return;
-    if (e.accepted) return;
-    clearTimeout(e.nokTimer);
-    e.nokTimer = setTimeout(() => {
-      e.nokTimer = undefined;
-      this.#attemptEnded(e, "the peer's own connection attempt never arrived", true);
-    }, this.#handshakeTimeout);
-  }
-
-  /**
-   * An attempt for a pending entry ended without bringing it up. When local
-   * callers still want the node, we dial ourselves if we have not yet (the
-   * attempt was the peer's), or once more after waiting in vain for the
-   * peer's attempt that our `nok` promised; otherwise the entry fails.
-   */
-  #attemptEnded(e: NodeEntry, detail: string, afterNok = false): void {
-    if (this.#nodes.get(e.name) !== e || e.state !== "pending") return;
-    if (e.dial !== undefined || e.accepted || e.nokTimer !== undefined) return;
-    if (this.#stopped) {
-      this.#fail(e, detail);
-      return;
-    }
-    const wanted = e.waiters.length > 0 || e.queue.length > 0;
-    if (wanted && (e.dials === 0 || (afterNok && e.dials === 1))) {
-      this.#startDial(e);
-      return;
-    }
-    this.#fail(e, detail);
-  }
-
   /** A pending entry gives up: callers get `false`, links and monitors `noconnection`. */
   #fail(e: NodeEntry, detail: string): void {
     if (this.#nodes.get(e.name) === e) this.#nodes.delete(e.name);
     clearTimeout(e.nokTimer);
     e.nokTimer = undefined;
-    this.#cancelDial(e);
+    this.#setup.cancel(e);
     const waiters = e.waiters;
     e.waiters = [];
     const dropped = e.queue.length;
