@@ -113,6 +113,15 @@ export interface NodeOptions extends NodeServicesOptions {
   tls?: TlsOptions;
   /** Deadline of connects and handshakes, in milliseconds. Default 5000. */
   handshakeTimeout?: number;
+  /**
+   * Milliseconds an accepted connection has to send a complete HELLO.
+   * Default 2000, or `handshakeTimeout` when that is shorter.
+   */
+  helloTimeout?: number;
+  /** Unauthenticated handshakes held at once (docs/PROTOCOL.md 3.5). Default 256. */
+  maxPendingHandshakes?: number;
+  /** Unauthenticated handshakes held at once from one address. Default 64. */
+  maxPendingHandshakesPerAddress?: number;
   /** A transport to use instead of TCP/TLS (tests use the in-memory one). */
   transport?: Transport;
   /** Messages longer than this are sent in fragments of this size. Default 64 KiB. */
@@ -303,6 +312,13 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     hidden,
     ticktime: ticktime * 1000,
     handshakeTimeout,
+    ...(options.helloTimeout !== undefined ? { helloTimeout: options.helloTimeout } : {}),
+    ...(options.maxPendingHandshakes !== undefined
+      ? { maxPendingHandshakes: options.maxPendingHandshakes }
+      : {}),
+    ...(options.maxPendingHandshakesPerAddress !== undefined
+      ? { maxPendingHandshakesPerAddress: options.maxPendingHandshakesPerAddress }
+      : {}),
     ...(resolve !== undefined ? { resolve } : {}),
     ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
     ...(options.busyLimit !== undefined ? { busyLimit: options.busyLimit } : {}),
