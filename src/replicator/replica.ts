@@ -157,6 +157,13 @@ export interface ReplicaOptions {
   clock?: ReplicaClock;
   /** Called after a key's state changed (locally or by a merge). */
   onChange?: (key: string) => void;
+  /**
+   * Milliseconds after a change during which anti-entropy leaves a key to
+   * its deltas (the node service uses its anti-entropy interval). Default 0.
+   */
+  quiet?: number;
+  /** The time, for `quiet`. Default `Date.now`. */
+  now?: () => number;
   /** Starts a timer for a request deadline; returns its cancel. Default `setTimeout`. */
   timer?: (ms: number, fn: () => void) => () => void;
 }
@@ -215,6 +222,9 @@ export class Replica {
   #clock: ReplicaClock;
   #onChange: (key: string) => void;
   #timer: (ms: number, fn: () => void) => () => void;
+  #quiet: number;
+  #now: () => number;
+  #changedAt = new Map<string, number>();
   #slots = new Map<string, Slot>();
   #pending = new Map<string, unknown>();
   #tree = new DigestTree();
@@ -245,6 +255,8 @@ export class Replica {
     this.#send = options.send;
     this.#clock = options.clock ?? plainClock();
     this.#onChange = options.onChange ?? (() => {});
+    this.#quiet = options.quiet ?? 0;
+    this.#now = options.now ?? Date.now;
     this.#timer = options.timer ?? ((ms, fn) => {
       const t = globalThis.setTimeout(fn, ms);
       return () => globalThis.clearTimeout(t);
@@ -643,14 +655,16 @@ export class Replica {
         if (leafOf(key) !== leaf) continue;
         theirs.add(key);
         const mine = this.#tree.get(key);
-        if (mine === undefined) want.push(key);
-        else if (mine[0] !== h1 || mine[1] !== h2) {
-          want.push(key);
-          entries.push(this.#entry(key, this.#slots.get(key)!));
+        // A key that differs is asked for, not sent: the answer is joined here, and
+        // only when that leaves this side with more does its entry go back (AE_SYNC).
+        if (mine === undefined || mine[0] !== h1 || mine[1] !== h2) {
+          if (!this.#busy(key)) want.push(key);
         }
       }
       for (const [key] of this.#tree.leafEntries(leaf)) {
-        if (!theirs.has(key)) entries.push(this.#entry(key, this.#slots.get(key)!));
+        if (!theirs.has(key) && !this.#busy(key)) {
+          entries.push(this.#entry(key, this.#slots.get(key)!));
+        }
       }
     }
     if (entries.length > 0 || want.length > 0) {
@@ -661,8 +675,14 @@ export class Replica {
   /** AE_SYNC, sent by a peer in anti-entropy: merge its entries, send the ones it wants. */
   #onSync(from: string, fields: readonly unknown[]): void {
     const [, entries, want] = versioned(fields, 3);
-    for (const entry of list(entries)) this.#merge(from, entry, true);
     const back: WireEntry[] = [];
+    for (const entry of list(entries)) {
+      if (!this.#merge(from, entry, true)) continue;
+      // Joined: if this side held something the entry lacked, the sender lacks it too.
+      const key = (entry as WireEntry)[0];
+      const slot = this.#slots.get(key)!;
+      if (!sameEntry(key, slot, entry as WireEntry)) back.push(this.#entry(key, slot));
+    }
     for (const key of list(want)) {
       const slot = typeof key === "string" ? this.#slots.get(key) : undefined;
       if (slot !== undefined) back.push(this.#entry(key as string, slot));
@@ -916,7 +936,19 @@ export class Replica {
     return slot && digestEntry(key, slot).join(":");
   }
 
+  /**
+   * Whether `key` changed within the quiet period: its deltas may still be
+   * on their way, and anti-entropy leaves it to them (and to the next round)
+   * rather than ship a state that is changing under it.
+   */
+  #busy(key: string): boolean {
+    if (this.#quiet === 0) return false;
+    const at = this.#changedAt.get(key);
+    return at !== undefined && this.#now() - at < this.#quiet;
+  }
+
   #changed(key: string): void {
+    if (this.#quiet > 0) this.#changedAt.set(key, this.#now());
     this.#stale.add(key);
     this.#onChange(key);
   }
@@ -945,6 +977,21 @@ function digestEntry(key: string, slot: Slot): Digest {
   const a = hashValue(wire, 0x9747b28c);
   const b = hashValue(wire, 0x1b873593);
   return a === 0 && b === 0 ? [1, 0] : [a, b];
+}
+
+/** Whether a wire entry holds exactly what `slot` holds. */
+function sameEntry(key: string, slot: Slot, entry: WireEntry): boolean {
+  const [, , wire, markers] = entry;
+  if ((wire === null) !== slot.deleted || markers.length !== slot.markers.size) return false;
+  let state: unknown;
+  try {
+    state = wire === null ? slot.type.empty() : slot.type.decode(wire);
+  } catch {
+    return false;
+  }
+  const theirs: Slot = { ...slot, state, markers: new Map(markers) };
+  const [a, b] = [digestEntry(key, slot), digestEntry(key, theirs)];
+  return a[0] === b[0] && a[1] === b[1];
 }
 
 function mix(h: number, x: number): number {

@@ -260,6 +260,7 @@ export class Replicator {
       types: this.#types,
       clock: options.clock ?? new Hlc(),
       send: (node, op, fields) => this.#svc.send(node, op, fields),
+      quiet: aeInterval,
       onChange: (key) => this.#changed(key),
     });
     for (const op of REPLICATOR_OPS) {

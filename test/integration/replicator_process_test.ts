@@ -93,7 +93,7 @@ Deno.test("replicator across processes: updates on both sides of a partition con
         await call(ctl, c, "value", ["hits"]),
       ];
       return values.every((v) => v === acked);
-    }, { timeout: 20_000, interval: 50, message: "replicas did not converge after the heal" });
+    }, { timeout: 30_000, interval: 50, message: "replicas did not converge after the heal" });
     console.log(`converged ${Date.now() - healed} ms after the heal (anti-entropy every 1000 ms)`);
   } finally {
     faults.close();
@@ -127,7 +127,7 @@ Deno.test("replicator across processes: kill -9 and a restart on the same data d
     await waitFor(
       async () => orders.value() === 13 && await call(ctl, b, "value", ["orders"]) === 13,
       {
-        timeout: 20_000,
+        timeout: 30_000,
         interval: 50,
       },
     );

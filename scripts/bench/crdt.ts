@@ -1,0 +1,259 @@
+/**
+ * The CRDT benchmark, Weft's replicator side by side with Yjs (the fastest
+ * JavaScript CRDT) in the same run, on the same machine:
+ *
+ * - (a) local updates per second of each replicated type (one replica, no
+ *   network), against Yjs `Y.Map.set` in a transaction of its own;
+ * - (b) three OS processes, 100 000 map updates on one of them (Weft: an
+ *   `lww-map`; Yjs: a `Y.Map`): the time until every replica holds them all,
+ *   and the bytes written by the three processes per update;
+ * - (c) a 10 s partition of one of the three while 10 000 keys change on the
+ *   others, then the heal: the time and the bytes until the cut replica has
+ *   them (Weft: anti-entropy over its digest tree; Yjs: sync step 1/2 by
+ *   state vector on the new connection), with 20 000 keys held in all.
+ *
+ * Both sides ship what changed every 100 ms (scripts/bench/_crdt_peer.ts);
+ * bytes are what the three processes wrote to their peers' sockets (Weft:
+ * counted by a wrapper of its TCP transport, frames, handshakes and ticks
+ * included; Yjs: its length-prefixed y-protocols messages), the same measure
+ * for both. Runs alternate Weft / Yjs.
+ *
+ * Run with `deno run -A scripts/bench/crdt.ts` (or `deno task bench crdt`).
+ *
+ * @module
+ */
+
+import * as Y from "yjs";
+import { crdtType } from "../../src/crdt/crdt_type.ts";
+import { Hlc } from "../../src/crdt/hlc.ts";
+import { Replica, type ReplicatedType } from "../../src/replicator/replica.ts";
+
+const PEER = new URL("./_crdt_peer.ts", import.meta.url).pathname;
+const MAP_UPDATES = Number(Deno.env.get("CRDT_BENCH_UPDATES") ?? 100_000);
+const DIFF_KEYS = 10_000;
+const PARTITION_MS = Number(Deno.env.get("CRDT_BENCH_PARTITION_MS") ?? 10_000);
+
+// ------------------------------------------------------------------- (a)
+
+// deno-lint-ignore no-explicit-any
+type Op = (h: any, i: number) => void;
+const OPS: [string, Op][] = [
+  ["g-counter", (h) => h.increment(1)],
+  ["pn-counter", (h, i) => (i % 2 ? h.increment(1) : h.decrement(1))],
+  ["g-set", (h, i) => h.add(i)],
+  ["or-set", (h, i) => h.add(i)],
+  ["lww-register", (h, i) => h.set(i)],
+  ["mv-register", (h, i) => h.set(i)],
+  ["flag", (h, i) => (i % 2 ? h.enable() : h.disable())],
+  ["or-map", (h, i) => h.counter(`k${i % 1000}`).increment(1)],
+  ["lww-map", (h, i) => h.set(`k${i}`, i)],
+];
+
+function rate(n: number, fn: (i: number) => void): number {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) fn(i);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+function local(): void {
+  const n = 20_000;
+  const doc = new Y.Doc();
+  const ymap = doc.getMap<number>("m");
+  const yjs = rate(n, (i) => ymap.set(`k${i}`, i));
+  console.log(`\n(a) local updates/s, one replica, ${n} updates (Yjs: Y.Map.set, ${fmt(yjs)}/s)`);
+  console.log("type           weft/s      yjs/s   weft/yjs");
+  for (const [type, op] of OPS) {
+    const r = new Replica({
+      node: "bench",
+      replica: "bench#1",
+      types: crdtType as (name: string) => ReplicatedType,
+      clock: new Hlc(),
+      send: () => {},
+    });
+    r.open(type, type);
+    const weft = rate(n, (i) => {
+      r.update(type, (h) => op(h, i));
+      if (i % 1000 === 999) r.flush();
+    });
+    console.log(
+      `${type.padEnd(13)} ${fmt(weft).padStart(8)} ${fmt(yjs).padStart(10)} ${
+        (weft / yjs).toFixed(2).padStart(9)
+      }x`,
+    );
+  }
+}
+
+// ------------------------------------------------------------ peers
+
+class Peer {
+  #child: Deno.ChildProcess;
+  #lines: AsyncIterator<string>;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  port = 0;
+
+  constructor(side: string, name: string) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", PEER, side, name],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#lines = lines(this.#child.stdout);
+  }
+
+  async ready(): Promise<void> {
+    this.port = (await this.#next() as { port: number }).port;
+  }
+
+  async #next(): Promise<unknown> {
+    const { value, done } = await this.#lines.next();
+    if (done) throw new Error("A benchmark peer exited");
+    return JSON.parse(value);
+  }
+
+  async ask<T>(msg: object): Promise<T> {
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify(msg) + "\n"));
+    return await this.#next() as T;
+  }
+
+  async quit(): Promise<void> {
+    try {
+      await this.#writer.write(new TextEncoder().encode('{"cmd":"quit"}\n'));
+      await this.#writer.close();
+    } catch { /* gone */ }
+    await this.#child.status;
+  }
+}
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    for (const p of parts) if (p.startsWith("{")) yield p;
+  }
+}
+
+async function trio(side: string): Promise<Peer[]> {
+  const names = ["ca", "cb", "cc"];
+  const peers = names.map((n) => new Peer(side, n));
+  await Promise.all(peers.map((p) => p.ready()));
+  for (let i = 0; i < 3; i++) {
+    const others = names.map((name, j) => ({ name, port: peers[j]!.port })).filter((_, j) =>
+      j !== i
+    );
+    await peers[i]!.ask({ cmd: "peers", peers: others });
+  }
+  return peers;
+}
+
+const io = async (peers: Peer[]) =>
+  (await Promise.all(peers.map((p) => p.ask<{ written: number }>({ cmd: "io" }))))
+    .reduce((s, r) => s + r.written, 0);
+
+// ------------------------------------------------------------------- (b)
+
+interface MapFigures {
+  ms: number;
+  bytesPerUpdate: number;
+}
+
+async function mapSync(side: string): Promise<MapFigures> {
+  const peers = await trio(side);
+  try {
+    await new Promise((r) => setTimeout(r, 500)); // connections settled
+    const before = await io(peers);
+    const t0 = performance.timeOrigin + performance.now();
+    // Each peer answers one command at a time: the writer is not asked to wait.
+    const waits = peers.slice(1).map((p) =>
+      p.ask<{ at: number }>({ cmd: "until", what: "map", count: MAP_UPDATES })
+    );
+    await peers[0]!.ask({ cmd: "map", n: MAP_UPDATES, from: 0 });
+    const done = Math.max(...(await Promise.all(waits)).map((r) => r.at));
+    const bytes = (await io(peers)) - before;
+    return { ms: done - t0, bytesPerUpdate: bytes / MAP_UPDATES };
+  } finally {
+    await Promise.all(peers.map((p) => p.quit()));
+  }
+}
+
+// ------------------------------------------------------------------- (c)
+
+interface HealFigures {
+  ms: number;
+  bytes: number;
+  bytesPerKey: number;
+}
+
+async function heal(side: string): Promise<HealFigures> {
+  const peers = await trio(side);
+  const [a, , c] = peers as [Peer, Peer, Peer];
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    await a.ask({ cmd: "keys", n: 2 * DIFF_KEYS, from: 0, tag: "v1" });
+    await c.ask({ cmd: "until", what: "keys", count: 2 * DIFF_KEYS, tag: "v1" });
+    await c.ask({ cmd: "cut", on: true });
+    const cutAt = performance.now();
+    await a.ask({ cmd: "keys", n: DIFF_KEYS, from: 0, tag: "v2" });
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, PARTITION_MS - (performance.now() - cutAt)))
+    );
+    await new Promise((r) => setTimeout(r, 300)); // deltas of the other side flushed
+    const before = await io(peers);
+    const t0 = performance.timeOrigin + performance.now();
+    await c.ask({ cmd: "cut", on: false });
+    const { at } = await c.ask<{ at: number }>({
+      cmd: "until",
+      what: "keys",
+      count: DIFF_KEYS,
+      tag: "v2",
+    });
+    const bytes = (await io(peers)) - before;
+    return { ms: at - t0, bytes, bytesPerKey: bytes / DIFF_KEYS };
+  } finally {
+    await Promise.all(peers.map((p) => p.quit()));
+  }
+}
+
+// -------------------------------------------------------------------- run
+
+function fmt(n: number): string {
+  return n >= 1e6
+    ? `${(n / 1e6).toFixed(2)}M`
+    : n >= 1e3
+    ? `${(n / 1e3).toFixed(1)}k`
+    : n.toFixed(0);
+}
+
+local();
+
+console.log(
+  `\n(b) 3 OS processes, ${MAP_UPDATES} map updates on one: time until all hold them, bytes`,
+);
+const b: Record<string, MapFigures> = {};
+for (const side of ["weft", "yjs"]) {
+  b[side] = await mapSync(side);
+  console.log(
+    `${side.padEnd(5)} ${b[side]!.ms.toFixed(0).padStart(7)} ms   ${
+      b[side]!.bytesPerUpdate.toFixed(1).padStart(7)
+    } bytes/update`,
+  );
+}
+
+console.log(
+  `\n(c) one of 3 cut off ${PARTITION_MS / 1000} s while ${DIFF_KEYS} of ${
+    2 * DIFF_KEYS
+  } keys change; after the heal: time and bytes until it has them`,
+);
+for (const side of ["weft", "yjs"]) {
+  const f = await heal(side);
+  console.log(
+    `${side.padEnd(5)} ${f.ms.toFixed(0).padStart(7)} ms   ${fmt(f.bytes).padStart(7)} bytes   ${
+      f.bytesPerKey.toFixed(1).padStart(6)
+    } bytes/differing key`,
+  );
+}
+console.log(
+  "\nWeft: anti-entropy every 1000 ms (a heal starts a round at once); deltas every 100 ms.",
+);
