@@ -30,6 +30,7 @@ import { Chaos } from "../src/cluster/chaos.ts";
 import { configureLogging } from "../src/log.ts";
 import { startNode, type WeftNode } from "../src/node.ts";
 import type { ProcessContext } from "../src/process/types.ts";
+import { freePort } from "../test/helpers/ports.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -75,13 +76,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

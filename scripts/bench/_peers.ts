@@ -27,13 +27,7 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** A free loopback port. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+export { freePort } from "../../test/helpers/ports.ts";
 
 /** Waits until a port mapper answers on `port`, or the child exits, or 10 s pass. */
 async function untilEpmdAnswers(port: number, child: Deno.ChildProcess): Promise<void> {
