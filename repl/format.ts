@@ -31,7 +31,7 @@ export function formatValue(value: unknown, options: FormatOptions = {}): string
   const errors = errorsIn(value);
   const stacks = errors.map((e) => e.stack);
   try {
-    for (const e of errors) if (typeof e.stack === "string") e.stack = userStack(e.stack);
+    for (const e of errors) if (typeof e.stack === "string") setStack(e, userStack(e.stack));
     return Deno.inspect(value, {
       colors: options.colors ?? false,
       depth: 6,
@@ -40,8 +40,17 @@ export function formatValue(value: unknown, options: FormatOptions = {}): string
     });
   } finally {
     errors.forEach((e, i) => {
-      if (stacks[i] !== undefined) e.stack = stacks[i];
+      if (stacks[i] !== undefined) setStack(e, stacks[i]);
     });
+  }
+}
+
+/** Sets an error's stack, unless it cannot be set (a frozen error prints as it is). */
+function setStack(error: Error, stack: string): void {
+  try {
+    error.stack = stack;
+  } catch {
+    // Frozen or a read-only stack.
   }
 }
 
