@@ -47,6 +47,7 @@ import { type ClusterOptions, createStrategy } from "./config.ts";
 import { type ClusterEvent, ClusterEvents, type ClusterListener } from "./events.ts";
 import { isOverlapMessage, OverlapGuard, type OverlapMessage } from "./overlap_guard.ts";
 import { type QuorumStatus, QuorumWatch } from "./quorum.ts";
+import { checkSplitBrainOptions, decideSplitBrain } from "./split_brain.ts";
 import { type ClusterHost, Topology, type TopologyInfo } from "./topology.ts";
 
 export type { ClusterOptions } from "./config.ts";
@@ -60,6 +61,21 @@ export const CLUSTER_PROCESS = "weft_cluster";
 export interface ClusterNode extends ClusterHost {
   /** Its process runtime. */
   readonly runtime: Runtime;
+  /** Stops the node (the split-brain resolver's `"stop-node"` action); a `WeftNode` has it. */
+  stop?(): Promise<void>;
+}
+
+/** Sent by the cluster process of a node to each peer's when they connect: when it started. */
+interface AgeMessage {
+  type: "cluster_age";
+  node: string;
+  startedAt: number;
+}
+
+function isAgeMessage(msg: unknown): msg is AgeMessage {
+  const m = msg as AgeMessage;
+  return typeof m === "object" && m !== null && m.type === "cluster_age" &&
+    typeof m.node === "string" && typeof m.startedAt === "number" && Number.isFinite(m.startedAt);
 }
 
 /** The cluster membership of a node, in its context. */
@@ -139,6 +155,13 @@ export class Cluster {
   #loop: Promise<void> | undefined;
   #started = false;
   #stopped = false;
+  /** When this cluster started (its age, for keep-oldest), and each peer's, as they told us. */
+  #startedAt = Date.now();
+  #ages = new Map<string, number>();
+  /** The split-brain resolver's stable timer, the view it last decided on, and read-only. */
+  #sbrTimer: ReturnType<typeof setTimeout> | undefined;
+  #sbrDecided: string | undefined;
+  #readOnly = false;
 
   /**
    * Checks the options and makes the topologies; {@linkcode Cluster.start} runs them.
@@ -161,6 +184,9 @@ export class Cluster {
       throw new TypeError("Cannot start the cluster: topologies must be an object");
     }
     this.#quorum = new QuorumWatch(host.name, options.quorum);
+    if (options.splitBrainResolver !== undefined) {
+      checkSplitBrainOptions(options.splitBrainResolver);
+    }
     for (const [name, spec] of Object.entries(topologies)) {
       const strategy = typeof spec.strategy === "string"
         ? createStrategy(spec.strategy, spec.config, `topologies.${name}`)
@@ -265,6 +291,15 @@ export class Cluster {
   }
 
   /**
+   * Whether the split-brain resolver put this node in read-only state
+   * (action `"read-only"` on the losing side); lifted when every member is
+   * reachable again. Check it before writes a singleton must not make.
+   */
+  readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /**
    * The overlap guard's state, when `preventOverlappingPartitions` is on.
    *
    * @returns the nodes it keeps cut off and the lost links it knows, or `undefined`
@@ -308,6 +343,7 @@ export class Cluster {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#guard?.stop();
+    clearTimeout(this.#sbrTimer);
     await Promise.all(this.#topologies.map((t) => t.stop()));
     if (this.#ctx !== undefined) {
       this.#host.kernel.monitorNodes(this.#ctx.self, false);
@@ -317,7 +353,7 @@ export class Cluster {
     this.#host.runtime.context.remove(CLUSTER, this);
   }
 
-  #sendPeer(node: string, msg: OverlapMessage): void {
+  #sendPeer(node: string, msg: OverlapMessage | AgeMessage): void {
     if (this.#stopped || this.#ctx === undefined) return;
     // Never dial for this: only nodes connected now are told.
     if (!this.#host.kernel.nodes("visible").includes(node)) return;
@@ -353,6 +389,7 @@ export class Cluster {
         });
         this.#stopped = true;
         this.#guard?.stop();
+        clearTimeout(this.#sbrTimer);
         await Promise.all(this.#topologies.map((t) => t.stop()));
         this.#host.runtime.context.remove(CLUSTER, this);
       }
@@ -364,11 +401,17 @@ export class Cluster {
       this.#guard?.receive(msg);
       return;
     }
+    if (isAgeMessage(msg)) {
+      // Sent by the cluster process of msg.node when we connected.
+      this.#ages.set(msg.node, msg.startedAt);
+      return;
+    }
     const m = msg as NodeUpMessage | NodeDownMessage;
     if (typeof m !== "object" || m === null || typeof m.node !== "string") return;
     if (m.type === "nodeup") {
       for (const t of this.#topologies) t.nodeUp(m.node);
       this.#guard?.nodeUp(m.node);
+      this.#sendPeer(m.node, { type: "cluster_age", node: this.node, startedAt: this.#startedAt });
     } else if (m.type === "nodedown") {
       if (this.#host.kernel.nodes("all").includes(m.node)) return; // Up again already.
       const listedBy: string[] = [];
@@ -393,6 +436,84 @@ export class Cluster {
       return;
     }
     this.#checkQuorum();
+    this.#membershipChanged();
+  }
+
+  /** The split-brain resolver: a change restarts the stable timer; a heal lifts read-only. */
+  #membershipChanged(): void {
+    const sbr = this.#options.splitBrainResolver;
+    if (sbr === undefined || sbr.strategy === "off" || this.#stopped) return;
+    clearTimeout(this.#sbrTimer);
+    this.#sbrTimer = undefined;
+    const status = this.quorum();
+    if (status.unreachable.length === 0) {
+      this.#sbrDecided = undefined;
+      if (this.#readOnly) {
+        this.#readOnly = false;
+        this.#emit({ type: "split_brain_healed", reachable: status.reachable });
+      }
+      return;
+    }
+    this.#sbrTimer = setTimeout(() => {
+      this.#sbrTimer = undefined;
+      this.#resolveSplitBrain();
+    }, sbr.stableAfter ?? 10_000);
+  }
+
+  #resolveSplitBrain(): void {
+    const sbr = this.#options.splitBrainResolver;
+    if (sbr === undefined || this.#stopped) return;
+    const status = this.quorum();
+    const key = status.reachable.join(",");
+    if (status.unreachable.length === 0 || this.#sbrDecided === key) return;
+    this.#sbrDecided = key;
+    const ages = new Map(this.#ages);
+    ages.set(this.node, this.#startedAt);
+    const known = status.expected.every((m) => ages.has(m));
+    const oldest = known
+      ? [...status.expected].sort((x, y) => ages.get(x)! - ages.get(y)! || (x < y ? -1 : 1))[0]
+      : undefined;
+    const { decision, reason } = decideSplitBrain(sbr, {
+      self: this.node,
+      members: status.expected,
+      reachable: status.reachable,
+      ...(oldest !== undefined ? { oldest } : {}),
+    });
+    const action = decision === "keep" ? "none" : sbr.action ?? "stop-node";
+    log.warning("Split brain ({strategy}): {decision} on {node}: {reason}", {
+      strategy: sbr.strategy,
+      decision: decision === "keep" ? "this side keeps running" : `this side goes down (${action})`,
+      node: this.node,
+      reason,
+    });
+    this.#emit({
+      type: "split_brain_decision",
+      strategy: sbr.strategy,
+      decision,
+      reason,
+      reachable: status.reachable,
+      downed: decision === "keep" ? status.unreachable : status.reachable,
+      action,
+    });
+    if (decision === "keep") return;
+    switch (action) {
+      case "read-only":
+        this.#readOnly = true;
+        return;
+      case "stop-node":
+      case "exit-process": {
+        const host = this.#host;
+        // Not from inside the cluster's own handling: stopping the node stops this cluster.
+        setTimeout(async () => {
+          try {
+            await host.stop?.();
+          } catch (e) {
+            log.error("Split brain: cannot stop {node}: {error}", { node: this.node, error: e });
+          }
+          if (action === "exit-process") Deno.exit(1);
+        }, 0);
+      }
+    }
   }
 
   #checkQuorum(): void {

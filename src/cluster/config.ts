@@ -51,6 +51,7 @@ import {
   string,
 } from "./_config.ts";
 import { fromLibcluster, LIBCLUSTER_STRATEGIES, refuseElixirOnly } from "./libcluster.ts";
+import { parseSplitBrainConfig, type SplitBrainOptions } from "./split_brain.ts";
 import type { Strategy } from "./strategy.ts";
 import { DnsPollStrategy, parseDnsPollConfig } from "./strategies/dns_poll.ts";
 import { EpmdHostsStrategy, parseEpmdHostsConfig } from "./strategies/epmd_hosts.ts";
@@ -94,6 +95,11 @@ export interface ClusterOptions {
   cookie?: string;
   /** Run the chaos agents (`weft_faults`, `weft_chaos`) so `Chaos` can act on this node. Default `false`. */
   chaos?: boolean;
+  /**
+   * Down the losing side of a partition once membership has been stable
+   * for a while (Akka's split-brain resolver); see split_brain.ts. Default off.
+   */
+  splitBrainResolver?: SplitBrainOptions;
   /** Called when the reachable members fall below the quorum. */
   onPartition?: (status: QuorumStatus) => void;
   /** Called when the quorum is regained. */
@@ -169,7 +175,11 @@ export function parseClusterConfig(raw: unknown): ClusterOptions {
     { prevent_overlapping_partitions: "preventOverlappingPartitions" },
     "cluster config",
   );
-  onlyKeys(o, ["topologies", "quorum", "preventOverlappingPartitions", "chaos"], "cluster config");
+  onlyKeys(
+    o,
+    ["topologies", "quorum", "preventOverlappingPartitions", "chaos", "splitBrainResolver"],
+    "cluster config",
+  );
   const tops = object(o.topologies, "topologies");
   const topologies: Record<string, TopologySpec> = {};
   for (const [name, value] of Object.entries(tops)) {
@@ -198,6 +208,9 @@ export function parseClusterConfig(raw: unknown): ClusterOptions {
   const chaos = optionalBoolean(o, "chaos", "cluster config");
   if (chaos !== undefined) options.chaos = chaos;
   if (o.quorum !== undefined) options.quorum = parseQuorumConfig(o.quorum, "quorum");
+  if (o.splitBrainResolver !== undefined) {
+    options.splitBrainResolver = parseSplitBrainConfig(o.splitBrainResolver, "splitBrainResolver");
+  }
   const pop = o.preventOverlappingPartitions;
   if (pop !== undefined) {
     if (typeof pop === "boolean") options.preventOverlappingPartitions = pop;

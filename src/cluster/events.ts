@@ -127,6 +127,34 @@ export interface OverlapCleared {
   node: string;
 }
 
+/**
+ * The split-brain resolver decided, after the membership stayed unchanged
+ * for its `stableAfter` with members unreachable: this side keeps running
+ * (`downed`: the members it takes as gone), or downs itself by `action`.
+ */
+export interface SplitBrainDecided {
+  type: "split_brain_decision";
+  /** The downing strategy. */
+  strategy: string;
+  /** `"keep"` or `"down"`. */
+  decision: "keep" | "down";
+  /** Why. */
+  reason: string;
+  /** The members this side reaches, this node included. */
+  reachable: string[];
+  /** The members taken down: the other side when this one keeps running, else this side. */
+  downed: string[];
+  /** What this node does when it downs itself (`"none"` when it keeps running). */
+  action: "stop-node" | "exit-process" | "read-only" | "none";
+}
+
+/** Every member is reachable again after this node went read-only: read-only is lifted. */
+export interface SplitBrainHealed {
+  type: "split_brain_healed";
+  /** The members, all reachable. */
+  reachable: string[];
+}
+
 /** Every membership event. */
 export type ClusterEvent =
   | MemberDiscovered
@@ -137,7 +165,9 @@ export type ClusterEvent =
   | QuorumLost
   | QuorumRegained
   | OverlapDisconnect
-  | OverlapCleared;
+  | OverlapCleared
+  | SplitBrainDecided
+  | SplitBrainHealed;
 
 /** The `type`s of {@linkcode ClusterEvent}. */
 export const CLUSTER_EVENT_TYPES: readonly ClusterEvent["type"][] = [
@@ -150,6 +180,8 @@ export const CLUSTER_EVENT_TYPES: readonly ClusterEvent["type"][] = [
   "quorum_regained",
   "overlap_disconnect",
   "overlap_cleared",
+  "split_brain_decision",
+  "split_brain_healed",
 ];
 
 /**

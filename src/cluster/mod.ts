@@ -69,6 +69,8 @@ export {
   type QuorumLost,
   type QuorumRegained,
   type QuorumView,
+  type SplitBrainDecided,
+  type SplitBrainHealed,
 } from "./events.ts";
 export {
   FAULT_AGENT_NAME,
@@ -97,6 +99,18 @@ export {
   quorumStatus,
   QuorumWatch,
 } from "./quorum.ts";
+export {
+  checkSplitBrainOptions,
+  decideSplitBrain,
+  parseSplitBrainConfig,
+  SPLIT_BRAIN_ACTIONS,
+  SPLIT_BRAIN_STRATEGIES,
+  type SplitBrainAction,
+  type SplitBrainDecision,
+  type SplitBrainOptions,
+  type SplitBrainStrategy,
+  type SplitBrainView,
+} from "./split_brain.ts";
 export {
   fromLibcluster,
   LIBCLUSTER_STRATEGIES,

@@ -58,6 +58,12 @@ export interface LocalClusterOptions {
   readyLine?: RegExp;
   /** More command-line flags for every node, e.g. `["--net-ticktime", "2"]`. */
   args?: string[];
+  /**
+   * More of the nodes' cluster configuration (the JSON of `--cluster-config`),
+   * e.g. `{ splitBrainResolver: { strategy: "keep-majority", stableAfter: 1000 } }`.
+   * The topology (every node, static) and `chaos` are the cluster's own.
+   */
+  cluster?: Record<string, unknown>;
   /** Milliseconds to wait for each node to start and for the mesh. Default 30000. */
   timeout?: number;
 }
@@ -147,6 +153,7 @@ export class LocalCluster {
       await Deno.writeTextFile(
         config,
         JSON.stringify({
+          ...options.cluster,
           topologies: { local: { strategy: "static", config: { nodes: full } } },
           chaos: true,
         }),
