@@ -302,6 +302,8 @@ export function joinCausalMap<K, T>(
   if (!scanAll && b.cc.size <= a.store.size) {
     const touched = new Set<K>(b.store.keys());
     b.cc.forEachDot((replica, n) => {
+      // A dot `a` has not seen holds nothing of `a`'s.
+      if (!a.cc.contains(replica, n)) return;
       const k = aIndex.get(replica, n);
       if (k !== undefined) touched.add(k);
     });

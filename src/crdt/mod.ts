@@ -15,6 +15,10 @@
  * - The seed's conflict resolver: {@linkcode lastWriteWins} and
  *   {@linkcode resolveByVectorClock}.
  *
+ * States are immutable and persistent: a join or a mutation shares what it
+ * did not change (large maps and sets are hash tries), and joining a delta
+ * into a large OR-Set or OR-Map visits only the keys the delta names.
+ *
  * @example
  * ```ts
  * import { crdtType, Hlc } from "./mod.ts";
