@@ -12,6 +12,7 @@
  * console.assert(didYouMean(new TypeError("Node.conect is not a function"), scope) === "Node.connect");
  * console.assert(didYouMean(new ReferenceError("spwan is not defined"), scope) === "spawn");
  * console.assert(didYouMean(new ReferenceError("zzz is not defined"), scope) === undefined);
+ * console.assert(didYouMean(new ReferenceError("g is not defined"), { c: 1 }) === undefined);
  * ```
  *
  * @module
@@ -66,8 +67,12 @@ function memberNames(value: object): string[] {
   return [...names];
 }
 
-/** The candidate nearest to `name`, if within a third of its length in edits (at least 1). */
+/**
+ * The candidate nearest to `name`, if within a third of its length in edits
+ * (at least 1); a name shorter than 3 is too short to guess from.
+ */
 function closest(name: string, candidates: readonly string[]): string | undefined {
+  if (name.length < 3) return undefined;
   const limit = Math.max(1, Math.floor(name.length / 3));
   let best: string | undefined;
   let bestDistance = limit + 1;
