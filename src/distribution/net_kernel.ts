@@ -499,7 +499,7 @@ export class NetKernel implements SignalRouter {
     this.#cookie = importCookie(cookie);
   }
 
-  /** Whether the connection to `node` has more than its high-water mark queued. */
+  /** Whether the connection to `node` has more than its busy limit queued. */
   busy(node: string): boolean {
     return this.#nodes.get(withoutPort(node))?.conn?.busy ?? false;
   }

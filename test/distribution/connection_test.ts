@@ -419,7 +419,7 @@ Deno.test("DistConnection interleaves small messages and ticks with the fragment
   raw.close();
 });
 
-Deno.test("DistConnection is busy past the high-water mark and drain() resolves when the peer reads", async () => {
+Deno.test("DistConnection is busy past the busy limit and drain() resolves when the peer reads", async () => {
   const [a, raw] = memoryPair({ capacity: 64 * 1024 });
   const s = side(a, "b@h", { busyLimit: 256 * 1024 });
   s.conn.start();

@@ -49,7 +49,7 @@ Deno.test("a million messages from one process to another across OS processes ar
     for (let i = 0; i < total;) {
       const end = i + batch;
       for (; i < end; i++) me.send(sink, i);
-      // Let the batch leave; wait while the connection is over its high-water mark.
+      // Let the batch leave; wait while the connection is over its busy limit.
       if (a.kernel.busy(b.name)) await a.kernel.drain(b.name);
       else await new Promise((resolve) => setTimeout(resolve, 0));
     }
