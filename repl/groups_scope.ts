@@ -149,8 +149,9 @@ export const PRESENCE_DOCS: Readonly<Record<string, Doc>> = {
   presence: { signature: "presence", summary: "who is present on a topic (Phoenix.Presence)" },
   "presence.track": {
     signature: "presence.track(topic, key, meta?, {pid?})",
-    summary: "track self() (or pid) on topic under key with meta",
-    detail: 'Subscribers of topic get {type: "presence_diff", topic, joins, leaves}.',
+    summary: "track self() (or pid) on topic under key with meta; returns its ref",
+    detail: 'Subscribers of topic get {type: "presence_diff", topic, joins, leaves}. ' +
+      "Tracking the same key twice throws AlreadyTrackedError: presence.update changes the meta.",
     example: 'presence.track("room:lobby", "ann", {status: "online"})',
   },
   "presence.untrack": {
@@ -159,7 +160,7 @@ export const PRESENCE_DOCS: Readonly<Record<string, Doc>> = {
   },
   "presence.update": {
     signature: "presence.update(topic, key, meta | (old) => meta, {pid?})",
-    summary: "replace the meta of a tracked presence",
+    summary: "replace the meta of a tracked presence; returns its new ref",
   },
   "presence.list": {
     signature: "presence.list(topic)",

@@ -634,3 +634,70 @@ export class CookieFileError extends Error {
     this.path = path;
   }
 }
+
+/**
+ * `presence.track` of a presence the process tracks already (on that topic,
+ * under that key); `presence.update` changes its meta.
+ *
+ * @example
+ * ```ts
+ * import { AlreadyTrackedError } from "./errors.ts";
+ * const err = new AlreadyTrackedError("room", "ann", "F3x");
+ * console.assert(err.ref === "F3x" && err.message.startsWith("Cannot track ann on room"));
+ * ```
+ */
+export class AlreadyTrackedError extends Error {
+  /** The topic. */
+  readonly topic: string;
+  /** The key. */
+  readonly key: string;
+  /** The ref of the presence already tracked. */
+  readonly ref: string;
+
+  /**
+   * @param topic the topic
+   * @param key the key
+   * @param ref the ref of the tracked presence
+   */
+  constructor(topic: string, key: string, ref: string, options?: WeftErrorOptions) {
+    super(
+      `Cannot track ${key} on ${topic}: this process tracks it already ` +
+        `(presence.update changes its meta)`,
+      options,
+    );
+    this.name = "AlreadyTrackedError";
+    this.topic = topic;
+    this.key = key;
+    this.ref = ref;
+  }
+}
+
+/**
+ * `presence.update` of a presence the process does not track.
+ *
+ * @example
+ * ```ts
+ * import { NotTrackedError } from "./errors.ts";
+ * console.assert(new NotTrackedError("room", "ann").message.startsWith("Cannot update ann on room"));
+ * ```
+ */
+export class NotTrackedError extends Error {
+  /** The topic. */
+  readonly topic: string;
+  /** The key. */
+  readonly key: string;
+
+  /**
+   * @param topic the topic
+   * @param key the key
+   */
+  constructor(topic: string, key: string, options?: WeftErrorOptions) {
+    super(
+      `Cannot update ${key} on ${topic}: this process does not track it (presence.track first)`,
+      options,
+    );
+    this.name = "NotTrackedError";
+    this.topic = topic;
+    this.key = key;
+  }
+}

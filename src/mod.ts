@@ -30,6 +30,7 @@
  */
 
 export {
+  AlreadyTrackedError,
   CaptureError,
   ClockSkewError,
   ConsistencyError,
@@ -42,6 +43,7 @@ export {
   NameError,
   NoConnectionError,
   NotAliveError,
+  NotTrackedError,
   OpTakenError,
   PolicyError,
   ProcessExitError,

@@ -29,8 +29,6 @@ import {
   type PresenceList,
   presenceOf,
   type TrackOptions,
-  type TrackResult,
-  type UpdateResult,
 } from "./presence.ts";
 import type { PresenceMeta } from "./presence_state.ts";
 import { type PubSub, pubSubOf } from "./pubsub.ts";
@@ -47,8 +45,6 @@ export {
   presenceOf,
   type PresenceOptions,
   type TrackOptions,
-  type TrackResult,
-  type UpdateResult,
 } from "./presence.ts";
 export {
   mergeStates,
@@ -83,7 +79,7 @@ export interface PubSubNamespace {
 /** The functions of {@linkcode presence}: {@linkcode Presence}'s, for the calling process's node. */
 export interface PresenceNamespace {
   /** Tracks the calling process (or `options.pid`) on `topic` under `key`. */
-  track(topic: string, key: string, meta?: PresenceMeta, options?: TrackOptions): TrackResult;
+  track(topic: string, key: string, meta?: PresenceMeta, options?: TrackOptions): string;
   /** Stops tracking the calling process (or `options.pid`) on `topic` under `key`. */
   untrack(topic: string, key: string, options?: TrackOptions): boolean;
   /** Replaces the meta of a tracked presence. */
@@ -92,7 +88,7 @@ export interface PresenceNamespace {
     key: string,
     meta: PresenceMeta | ((old: PresenceMeta) => PresenceMeta),
     options?: TrackOptions,
-  ): UpdateResult;
+  ): string;
   /** The presences of `topic`, by key. */
   list(topic: string): PresenceList;
   /** The presences of one key on `topic`. */

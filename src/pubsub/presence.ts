@@ -39,7 +39,13 @@
  * @module
  */
 
-import { DecodeError, NotAliveError, ServiceAlreadyRunningError } from "../errors.ts";
+import {
+  AlreadyTrackedError,
+  DecodeError,
+  NotAliveError,
+  NotTrackedError,
+  ServiceAlreadyRunningError,
+} from "../errors.ts";
 import { NodeService } from "../distribution/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
@@ -113,14 +119,6 @@ export interface PresenceDiffMessage {
   /** Presences that went, by key. */
   leaves: PresenceList;
 }
-
-/** What `track` returns. */
-export type TrackResult =
-  | { state: "ok"; ref: string }
-  | { state: "already_tracked"; ref: string };
-
-/** What `update` returns. */
-export type UpdateResult = { state: "ok"; ref: string } | { state: "not_tracked" };
 
 /** The presence tracker of a node, in its context. */
 export const PRESENCE: ServiceKey<Presence> = new ServiceKey("presence");
@@ -215,8 +213,9 @@ export class Presence {
    * @param key the key (several processes may share one)
    * @param meta a plain object describing the presence
    * @param options the process (default: the calling one)
-   * @returns `{state: "ok", ref}`, or `{state: "already_tracked", ref}`
-   *   when this process is already tracked on `topic` under `key`
+   * @returns the presence's ref (its `presenceRef` in lists)
+   * @throws {AlreadyTrackedError} when this process is tracked on `topic`
+   *   under `key` already (`update` changes its meta)
    * @throws {TypeError} when an argument is invalid, `meta` cannot cross
    *   the wire, or the process is not of this node
    * @throws {NotAliveError} when the tracker has stopped
@@ -226,9 +225,8 @@ export class Presence {
    * import { startNode } from "../node.ts";
    * const node = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
    * const pid = node.runtime.open().self;
-   * const r = node.presence.track("t", "k", { status: "away" }, { pid });
-   * console.assert(r.state === "ok");
-   * console.assert(node.presence.track("t", "k", {}, { pid }).state === "already_tracked");
+   * const ref = node.presence.track("t", "k", { status: "away" }, { pid });
+   * console.assert(node.presence.get("t", "k")[0]!.presenceRef === ref);
    * await node.stop();
    * ```
    */
@@ -237,14 +235,14 @@ export class Presence {
     key: string,
     meta: PresenceMeta = {},
     options: TrackOptions = {},
-  ): TrackResult {
+  ): string {
     checkTopicKey(topic, key, "track");
     checkMeta(meta, "track");
     this.#alive("track");
     const pid = this.#pidOf(options, "track");
     const trackedKey = `${pid.key}\0${topic}\0${key}`;
     const existing = this.#tracked.get(trackedKey);
-    if (existing !== undefined) return { state: "already_tracked", ref: existing };
+    if (existing !== undefined) throw new AlreadyTrackedError(topic, key, existing);
     const { entry, delta } = this.#state.add(this.replica, { topic, key, pid, meta });
     this.#tracked.set(trackedKey, entry.ref);
     let local = this.#local.get(pid.key);
@@ -255,7 +253,7 @@ export class Presence {
     local.refs.add(entry.ref);
     this.#svc.sendAll(OP_PRESENCE_DELTA, [PRESENCE_VERSION, delta]);
     this.#diff({ joins: [entry], leaves: [] });
-    return { state: "ok", ref: entry.ref };
+    return entry.ref;
   }
 
   /**
@@ -295,7 +293,8 @@ export class Presence {
    * @param key the key
    * @param meta the new meta, or a function of the old one
    * @param options the process (default: the calling one)
-   * @returns `{state: "ok", ref}` with the new ref, or `{state: "not_tracked"}`
+   * @returns the presence's new ref
+   * @throws {NotTrackedError} when this process does not track `key` on `topic`
    * @throws {TypeError} when an argument is invalid or the meta cannot cross the wire
    */
   update(
@@ -303,14 +302,14 @@ export class Presence {
     key: string,
     meta: PresenceMeta | ((old: PresenceMeta) => PresenceMeta),
     options: TrackOptions = {},
-  ): UpdateResult {
+  ): string {
     checkTopicKey(topic, key, "update");
     this.#alive("update");
     const pid = this.#pidOf(options, "update");
     const trackedKey = `${pid.key}\0${topic}\0${key}`;
     const ref = this.#tracked.get(trackedKey);
     const old = ref === undefined ? undefined : this.#state.get(ref);
-    if (ref === undefined || old === undefined) return { state: "not_tracked" };
+    if (ref === undefined || old === undefined) throw new NotTrackedError(topic, key);
     const next = typeof meta === "function" ? meta(old.meta) : meta;
     checkMeta(next, "update");
     const removed = this.#state.remove(ref)!;
@@ -326,7 +325,7 @@ export class Presence {
     };
     this.#svc.sendAll(OP_PRESENCE_DELTA, [PRESENCE_VERSION, both]);
     this.#diff({ joins: [entry], leaves: [removed.entry] });
-    return { state: "ok", ref: entry.ref };
+    return entry.ref;
   }
 
   /**

@@ -51,7 +51,7 @@ register("probe", spawn(async () => {
         }
         case "register": value = await g.register(m.name, m.pid); break;
         case "join": scope.join(m.group, m.pid); value = true; break;
-        case "track": value = pr.track(m.topic, m.key, m.meta, { pid: m.pid }).state; break;
+        case "track": pr.track(m.topic, m.key, m.meta, { pid: m.pid }); value = "ok"; break;
         case "downPeriod": pr.downPeriod = m.ms; value = true; break;
         case "state": {
           const names = {};

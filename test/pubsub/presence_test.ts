@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Faults } from "../../src/cluster/faults.ts";
+import { AlreadyTrackedError, NotTrackedError } from "../../src/errors.ts";
 import { runInProcess } from "../../src/process/current.ts";
 import type { ProcessContext } from "../../src/process/types.ts";
 import { presence, type PresenceDiffMessage, type PresenceList } from "../../src/pubsub/mod.ts";
@@ -18,30 +19,34 @@ const isDiff = (m: unknown) => (m as PresenceDiffMessage)?.type === "presence_di
 const nextDiff = (ctx: ProcessContext) =>
   ctx.receive<PresenceDiffMessage>(isDiff, { timeout: 5000 });
 
-Deno.test("track() is listed on every node; update() and untrack() too", async () => {
+Deno.test("track() is listed on every node and returns the presence's ref; update() and untrack() too", async () => {
   const nodes = await startCluster(["a", "b", "c"]);
   try {
     const [a, b] = nodes as [TestNode, TestNode];
     const ann = a.runtime.open().self;
     const bob = b.runtime.open().self;
-    const r = a.presence.track("room", "ann", { v: 1 }, { pid: ann });
-    assert.equal(r.state, "ok");
-    assert.deepEqual(a.presence.track("room", "ann", { v: 9 }, { pid: ann }), {
-      state: "already_tracked",
-      ref: r.state === "ok" ? r.ref : "",
-    });
+    const ref = a.presence.track("room", "ann", { v: 1 }, { pid: ann });
+    assert.equal(a.presence.get("room", "ann")[0]!.presenceRef, ref);
+    assert.throws(
+      () => a.presence.track("room", "ann", { v: 9 }, { pid: ann }),
+      (e: unknown) =>
+        e instanceof AlreadyTrackedError && e.ref === ref &&
+        e.message === "Cannot track ann on room: this process tracks it already " +
+            "(presence.update changes its meta)",
+    );
     b.presence.track("room", "bob", { v: 2 }, { pid: bob });
     b.presence.track("room", "ann", { v: 3 }, { pid: bob }); // a second device of ann
     await converged(nodes, who("room"), { ann: [1, 3], bob: [2] });
     const listed = nodes[2]!.presence.list("room");
     assert.deepEqual(Object.keys(listed), ["ann", "bob"]);
     assert.ok(listed.ann!.metas.every((m) => typeof m.presenceRef === "string"));
-    const u = a.presence.update("room", "ann", (old) => ({ ...old, v: 4 }), { pid: ann });
-    assert.equal(u.state, "ok");
+    const next = a.presence.update("room", "ann", (old) => ({ ...old, v: 4 }), { pid: ann });
+    assert.notEqual(next, ref);
+    assert.equal(a.presence.get("room", "ann")[0]!.presenceRef, next);
     await converged(nodes, who("room"), { ann: [3, 4], bob: [2] });
     assert.equal(b.presence.untrack("room", "bob", { pid: bob }), true);
     assert.equal(b.presence.untrack("room", "bob", { pid: bob }), false);
-    assert.deepEqual(b.presence.update("room", "bob", {}, { pid: bob }), { state: "not_tracked" });
+    assert.throws(() => b.presence.update("room", "bob", {}, { pid: bob }), NotTrackedError);
     await converged(nodes, who("room"), { ann: [3, 4] });
     assert.deepEqual(a.presence.get("room", "nobody"), []);
     assert.deepEqual(a.presence.topics(), ["room"]);
