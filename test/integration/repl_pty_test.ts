@@ -411,6 +411,8 @@ Deno.test({
       const shown = screen.slice(start, -1);
       const pids = (s: string) => s.replace(/#PID<[^>]+>/g, "#PID<…>");
       assert.deepEqual(shown.map(pids), expected.map(pids));
+      // The banner too: versions in the README stay those the shell reports.
+      assert.equal(screen[start - 1], lines[first - 1]);
       await t.keys("C-d");
       assert.equal(await t.waitForExit(), 0);
     } finally {
