@@ -65,8 +65,10 @@ const SOURCES = new Map<string, SourceInfo>();
 const LOCATED = new WeakMap<object, string>();
 let counter = 0;
 
-/** This repository's root URL: frames in its files are the shell's own, not the user's. */
-const WEFT_ROOT = new URL("../", import.meta.url).href;
+/** Weft's own code: frames there are the shell's and the runtime's, not the user's. */
+const WEFT_CODE = ["src/", "repl/", "cli/", "main.ts"].map((p) =>
+  new URL(`../${p}`, import.meta.url).href
+);
 
 /**
  * Records an input about to be run; returns the sourceURL to name its
@@ -187,7 +189,7 @@ function userFrame(line: string): string | undefined {
   if (file.includes("<anonymous>") || file.startsWith("ext:") || file.startsWith("node:")) {
     return undefined;
   }
-  if (file.startsWith(WEFT_ROOT)) return undefined;
+  if (WEFT_CODE.some((prefix) => file.startsWith(prefix))) return undefined;
   return `${displayPath(file)}:${l}:${c}`;
 }
 
