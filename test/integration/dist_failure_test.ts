@@ -62,10 +62,13 @@ Deno.test("kill -9 of a peer gives nodedown, and noconnection to monitors and tr
       b.name,
       "connection_closed",
     ]);
+    // "connection_closed" already says the closed socket told, not the tick;
+    // the bound only rules out waiting for the net tick time (4 s), with room
+    // for a loaded machine (how fast it is belongs in the bench).
     const arrivals = [["DOWN", down.at], ["EXIT", exit.at], ["nodedown", nodedown.at]] as const;
     for (const [what, at] of arrivals) {
       const ms = at - t0;
-      assert.ok(ms < 200, `${what} arrived ${ms.toFixed(1)} ms after kill -9`);
+      assert.ok(ms < 2000, `${what} arrived ${ms.toFixed(1)} ms after kill -9`);
     }
   } finally {
     await a.stop();
