@@ -8,8 +8,11 @@
  * - a contender that keeps one process registered globally as `leader`
  *   whenever no node holds the name (after a partition heals, global's
  *   conflict resolution leaves one);
+ * - `chaos_crdt`, which increments the durable PN-Counter `chaos:hits` by
+ *   `n` for `{from, ref, n}` and answers `{ref}` once the increment is
+ *   written (acknowledged);
  * - `chaos_probe`, which answers `{from, ref}` with this node's view:
- *   connected nodes, global names, pg members, quorum.
+ *   connected nodes, global names, pg members, quorum, the counter.
  *
  * Prints `WORKER-READY` once all three run, then serves until killed.
  */
@@ -29,8 +32,21 @@ import { global } from "../src/global/mod.ts";
 import { pg } from "../src/pg/mod.ts";
 import { clusterOf } from "../src/cluster/cluster.ts";
 import { current } from "../src/process/current.ts";
+import { crdt } from "../src/replicator/namespace.ts";
 
 const me = Node.self();
+const hits = crdt.open("chaos:hits", "pn-counter", { durable: true });
+
+register(
+  "chaos_crdt",
+  spawn(async () => {
+    for (;;) {
+      const m = await receive();
+      await hits.update((c) => c.increment(m.n));
+      send(m.from, { ref: m.ref });
+    }
+  }),
+);
 
 spawn(async () => {
   if (!(await global.register(`worker:${me}`))) throw new Error(`worker:${me} is taken`);
@@ -67,6 +83,7 @@ register(
         global: Object.fromEntries(names.map((n) => [n, String(global.whereis(n))])),
         pg: pg.getMembers("workers").map(String).sort(),
         quorum: clusterOf(current().runtime)?.hasQuorum() ?? null,
+        hits: hits.value(),
       });
     }
   }),

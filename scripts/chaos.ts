@@ -13,6 +13,10 @@
  * - global names agree on every node (each `worker:<node>` on its own
  *   live node, exactly one `leader`),
  * - pg `workers` members agree on every node (one per node),
+ * - the replicated counter `chaos:hits` (durable, incremented all through
+ *   the run by the controller on random nodes) has one value on every node,
+ *   at least the sum of the acknowledged increments and at most the sum of
+ *   all sent (an increment whose acknowledgement was lost may count),
  * - no process is left behind (every node leaves on SIGTERM; none of this
  *   run's processes remains).
  *
@@ -172,6 +176,13 @@ interface View {
   global: Record<string, string>;
   pg: string[];
   quorum: boolean | null;
+  hits: number;
+}
+
+/** Increments of the replicated counter: sent, and acknowledged once written. */
+interface Increments {
+  sent: number;
+  acked: number;
 }
 
 async function probe(ctx: ProcessContext, node: string, timeout = 2000): Promise<View | undefined> {
@@ -191,6 +202,7 @@ async function probe(ctx: ProcessContext, node: string, timeout = 2000): Promise
 async function check(
   ctx: ProcessContext,
   procs: NodeProc[],
+  increments: Increments,
 ): Promise<{ problems: string[]; views: (View | undefined)[] }> {
   const names = procs.map((p) => p.name).sort();
   const views = await Promise.all(procs.map((p) => probe(ctx, p.name)));
@@ -221,6 +233,14 @@ async function check(
     if (v.pg.join() !== first.pg.join()) {
       problems.push(`pg workers differ: ${first.node} [${first.pg}] vs ${v.node} [${v.pg}]`);
     }
+    if (v.hits !== first.hits) {
+      problems.push(`crdt chaos:hits differs: ${first.node} ${first.hits} vs ${v.node} ${v.hits}`);
+    }
+  }
+  if (first.hits < increments.acked || first.hits > increments.sent) {
+    problems.push(
+      `crdt chaos:hits is ${first.hits}: acknowledged ${increments.acked}, sent ${increments.sent}`,
+    );
   }
   for (const name of names) {
     const pid = first.global[`worker:${name}`];
@@ -298,10 +318,18 @@ async function main(): Promise<number> {
     config,
     "--log-level",
     opts.verbose ? "info" : "warning",
-    "--script",
-    WORKER,
   ];
-  const procs = names.map((n, i) => new NodeProc(n, ports[i]!, args, opts.verbose));
+  // Each node keeps its durable keys in a data directory of this run, across its restarts.
+  const procs = names.map((n, i) =>
+    new NodeProc(
+      n,
+      ports[i]!,
+      [...args, "--data-dir", `${dir}/${n}`, "--script", WORKER],
+      opts.verbose,
+    )
+  );
+  const increments: Increments = { sent: 0, acked: 0 };
+  let incrementing = true;
   const counts = { kills: 0, restarts: 0, partitions: 0, cuts: 0, latencies: 0 };
   let controller: WeftNode | undefined;
   let chaos: Chaos | undefined;
@@ -326,6 +354,29 @@ async function main(): Promise<number> {
     const connectAll = () => Promise.all(procs.map((p) => controller!.connect(p.address)));
     await connectAll();
     log("nodes up; chaos begins");
+    // All through the chaos: increments of the replicated counter on random nodes.
+    const incrementer = (async () => {
+      const me = controller!.runtime.open({ label: "chaos increments" });
+      while (incrementing) {
+        const target = pick(procs);
+        const n = 1 + Math.floor(random() * 5);
+        const ref = me.runtime.makeRef();
+        increments.sent += n;
+        me.send({ name: "chaos_crdt", node: target.name }, { from: me.self, ref, n });
+        try {
+          await me.receive(
+            (m) =>
+              (m as { ref?: { equals?: (r: unknown) => boolean } })?.ref?.equals?.(ref) === true,
+            { timeout: 1000 },
+          );
+          increments.acked += n;
+        } catch {
+          // Not acknowledged in time: it may or may not count.
+        }
+        await sleep(50);
+      }
+      me.exit();
+    })();
 
     const end = t0 + opts.duration * 1000;
     while (performance.now() < end) {
@@ -380,6 +431,8 @@ async function main(): Promise<number> {
     }
 
     // Bring everything back, then give the cluster time to converge.
+    incrementing = false;
+    await incrementer;
     await chaos.heal();
     for (const p of procs) {
       if (!p.running) {
@@ -393,7 +446,7 @@ async function main(): Promise<number> {
     let last: string[] = [];
     let views: (View | undefined)[] = [];
     while (performance.now() - settleStart < opts.settle * 1000) {
-      ({ problems: last, views } = await check(ctx, procs));
+      ({ problems: last, views } = await check(ctx, procs, increments));
       if (last.length === 0) break;
       await sleep(500);
     }
@@ -402,7 +455,7 @@ async function main(): Promise<number> {
       finalView = `every node sees ${sample.nodes.length + 1} nodes, ` +
         `${Object.keys(sample.global).length} global names (leader ${
           sample.global.leader ?? "none"
-        }), ${sample.pg.length} pg workers`;
+        }), ${sample.pg.length} pg workers, chaos:hits ${sample.hits} (acknowledged ${increments.acked}, sent ${increments.sent})`;
     }
     const settled = (performance.now() - settleStart) / 1000;
     if (last.length === 0) log(`invariants hold after ${settled.toFixed(1)} s`);
@@ -433,6 +486,7 @@ async function main(): Promise<number> {
     ["quorum on every node", (p: string) => /no quorum/.test(p)],
     ["global names agree", (p: string) => p.startsWith("global")],
     ["pg members agree", (p: string) => p.startsWith("pg")],
+    ["crdt counter = acknowledged increments", (p: string) => p.startsWith("crdt")],
     ["no process left behind", (p: string) => /left behind|did not leave/.test(p)],
   ] as const;
   for (const [label, match] of invariants) {

@@ -146,7 +146,7 @@ async function weft(): Promise<Replica> {
   };
 }
 
-async function yjs(): Promise<Replica> {
+function yjs(): Replica {
   const doc = new Y.Doc();
   const map = doc.getMap<number>("m");
   const keyed = doc.getMap<string>("keys");
@@ -261,7 +261,7 @@ async function yjs(): Promise<Replica> {
   };
 }
 
-const replica = side === "weft" ? await weft() : await yjs();
+const replica = side === "weft" ? await weft() : yjs();
 console.log(JSON.stringify({ port: replica.port }));
 const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
 let rest = "";
