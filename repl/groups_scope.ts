@@ -30,8 +30,8 @@ export const GLOBAL_DOCS: Readonly<Record<string, Doc>> = {
   "global.register": {
     signature: "global.register(name, pid?, {resolve?})",
     summary: "register pid (default self()) under name everywhere; false when taken",
-    detail: "Resolves once the name is decided (one round trip to the boss node); any message " +
-      "this node sends afterwards reaches a peer after the name does. A resolve(name, pid1, pid2) " +
+    detail: "Resolves once every connected node knows the name, as :global.register_name: a " +
+      "GenServer.call({global: name}) from any node right after finds it. A resolve(name, pid1, pid2) " +
       "function decides a conflict after a partition heals; by default the earlier " +
       'registration stays and the other process gets {type: "global_name_conflict", name, other}.',
     example: 'await global.register("db")',

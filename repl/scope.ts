@@ -49,6 +49,7 @@ import { CRDT_PROVIDER } from "./crdt_scope.ts";
 import { GROUPS_PROVIDERS } from "./groups_scope.ts";
 import { RPC_PROVIDER } from "./rpc_scope.ts";
 import { CLUSTER_PROVIDER } from "./cluster_scope.ts";
+import { OTP_PROVIDER } from "./otp_scope.ts";
 
 /**
  * Returned by helpers that print their result (`h()`, `i()`, `flush()`):
@@ -352,6 +353,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   PROCESS_NAMESPACE_PROVIDER,
   NODE_PROVIDER,
   RPC_PROVIDER,
+  OTP_PROVIDER,
   ...GROUPS_PROVIDERS,
   CRDT_PROVIDER,
   CLUSTER_PROVIDER,

@@ -16,7 +16,7 @@
 import {
   configure,
   getLogger,
-  type Logger,
+  type Logger as LogTapeLogger,
   type LogLevel,
   type LogRecord,
   reset,
@@ -111,6 +111,38 @@ export async function configureLogging(level: WeftLogLevel = "warning"): Promise
  * logger("process").info("started {pid}", { pid: "#PID<a@h.1.0>" });
  * ```
  */
-export function logger(...parts: string[]): Logger {
+export function logger(...parts: string[]): LogTapeLogger {
   return getLogger(["weft", ...parts]);
 }
+
+/** Elixir's `Logger` for application code: lines under `weft.app`. */
+export interface AppLogger {
+  /** A debug line. */
+  debug(message: string): void;
+  /** An info line. */
+  info(message: string): void;
+  /** A warning line. */
+  warning(message: string): void;
+  /** An error line. */
+  error(message: string): void;
+}
+
+const appLog = () => getLogger(["weft", "app"]);
+
+/**
+ * Elixir's `Logger` for application code (the shell's `Logger`, also in
+ * functions sent to other nodes): each call writes one line under
+ * `weft.app`, with the node's log settings.
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "./log.ts";
+ * Logger.info("Starting distributed worker");
+ * ```
+ */
+export const Logger: AppLogger = Object.freeze({
+  debug: (message: string) => appLog().debug("{message}", { message: String(message) }),
+  info: (message: string) => appLog().info("{message}", { message: String(message) }),
+  warning: (message: string) => appLog().warning("{message}", { message: String(message) }),
+  error: (message: string) => appLog().error("{message}", { message: String(message) }),
+});

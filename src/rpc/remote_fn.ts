@@ -15,8 +15,12 @@
  * process functions that act for the process running it (`self`, `send`,
  * `receive`, `spawn`, `spawnLink`, `spawnMonitor`, `link`, `unlink`,
  * `monitor`, `demonitor`, `exit`, `trapExit`, `register`, `unregister`,
- * `whereis`, `sendAfter`, `cancelTimer`, `makeRef`, `flush`), the
- * `Process` namespace and the `rpc` namespace. Globals are the properties
+ * `whereis`, `sendAfter`, `cancelTimer`, `makeRef`, `flush`), and the
+ * shell's other names: `Process`, `rpc`, `Node`, `monitorNodes`, `global`,
+ * `pg`, `pubsub`, `presence`, `GenServer`, `Supervisor`,
+ * `DynamicSupervisor`, `Registry`, `Task`, `TaskSupervisor` and `Logger`
+ * (so `global` in a sent function is Weft's, not JavaScript's
+ * `globalThis`). Globals are the properties
  * of `globalThis` when this module loaded (JavaScript's and Deno's
  * built-ins: `Deno`, `console`, `Math`, `fetch`, ...), so a global that a
  * program adds later counts as captured: the other node may not have it.
@@ -61,6 +65,19 @@ export const PRELUDE_NAMES: readonly string[] = Object.freeze([
   "flush",
   "Process",
   "rpc",
+  "Node",
+  "monitorNodes",
+  "global",
+  "pg",
+  "pubsub",
+  "presence",
+  "GenServer",
+  "Supervisor",
+  "DynamicSupervisor",
+  "Registry",
+  "Task",
+  "TaskSupervisor",
+  "Logger",
 ]);
 
 /** The global names as this module found them. */
@@ -156,7 +173,9 @@ function checkSource(text: string, name: string): string {
           names.length === 1 ? "it" : "them"
         } as arguments (rpc.call(node, (x) => ..., [x])) or define ${
           names.length === 1 ? "it" : "them"
-        } inside the function`,
+        } inside the function. Available there besides JavaScript's globals: ${
+          PRELUDE_NAMES.join(", ")
+        }`,
     );
   }
   return parsed.expression;

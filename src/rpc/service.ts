@@ -62,6 +62,19 @@ import { type LoadedModule, loadModule, ModuleRegistry } from "./module_registry
 import { RpcPolicy, type RpcPolicyOptions } from "./policy.ts";
 import { type Prelude, PRELUDE_NAMES } from "./remote_fn.ts";
 import { rpc } from "./namespace.ts";
+import { monitorNodes, Node } from "./node_namespace.ts";
+import { global } from "../global/mod.ts";
+import { pg } from "../pg/mod.ts";
+import { presence, pubsub } from "../pubsub/mod.ts";
+import {
+  DynamicSupervisor,
+  GenServer,
+  Registry,
+  Supervisor,
+  Task,
+  TaskSupervisor,
+} from "../otp/mod.ts";
+import { Logger } from "../log.ts";
 import { RpcServer } from "./_serving_side.ts";
 import {
   type ConsoleLevel,
@@ -106,12 +119,25 @@ export interface MulticallResult<T> {
 // failure is the cause of the outer RemoteError).
 for (const error of [UndefinedFunctionError, PolicyError, CaptureError]) registerErrorClass(error);
 
-/** What remote functions are evaluated with: the process functions, `Process`, `rpc`. */
+/** What remote functions are evaluated with: the shell's names (the process functions, `Process`, `rpc`, `Node`, `global`, the OTP behaviours, ...). */
 const PRELUDE: Prelude = {
   values: Object.freeze({
     ...current.PROCESS_FUNCTIONS,
     Process,
     rpc,
+    Node,
+    monitorNodes,
+    global,
+    pg,
+    pubsub,
+    presence,
+    GenServer,
+    Supervisor,
+    DynamicSupervisor,
+    Registry,
+    Task,
+    TaskSupervisor,
+    Logger,
   }),
 };
 if (Object.keys(PRELUDE.values).join() !== PRELUDE_NAMES.join()) {
