@@ -285,7 +285,7 @@ outer: for await (const chunk of lines) {
         reply = { count: replica.count(m.what, m.tag) };
         break;
       case "until":
-        while (replica.count(m.what, m.tag) < m.count) await new Promise((r) => setTimeout(r, 5));
+        while (replica.count(m.what, m.tag) < m.count) await new Promise((r) => setTimeout(r, 50));
         reply = { at: performance.timeOrigin + performance.now() };
         break;
       case "cut":

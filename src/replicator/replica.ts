@@ -318,19 +318,20 @@ export class Replica {
    *
    * @param key an opened key
    * @param fn the mutation
-   * @returns the delta as a wire entry (for a write that wants acknowledgements)
+   * @returns the change as a wire entry, made on demand (for a write that wants
+   *   acknowledgements; a local write never encodes it)
    * @throws {TypeError} when the key was never opened
    * @throws {CrdtTypeConflictError} when a peer holds the key with another type
    * @throws {CrdtKeyDeletedError} when the key was deleted
    */
-  update(key: string, fn: (handle: unknown) => void): WireEntry {
+  update(key: string, fn: (handle: unknown) => void): () => WireEntry {
     const slot = this.#slot(key, "update");
     const delta = slot.type.mutate(slot.state, this.replica, this.#clock, fn);
     slot.state = slot.type.join(slot.state, delta);
     const pending = this.#pending.get(key);
     this.#pending.set(key, pending === undefined ? delta : slot.type.join(pending, delta));
     this.#changed(key);
-    return [key, slot.type.name, slot.type.encode(delta), [...slot.markers]];
+    return () => [key, slot.type.name, slot.type.encode(delta), [...slot.markers]];
   }
 
   /**
@@ -488,14 +489,15 @@ export class Replica {
   /**
    * Waits until `required` replicas hold a write (this one has it already).
    *
-   * @param entry the write (from `update` or `delete`)
+   * @param write the write (from `update`, or an entry from `delete`)
    * @param options the level and timeout
    * @throws {ConsistencyError} when not reached in time
    */
-  replicate(entry: WireEntry, options: WriteOptions = {}): Promise<void> {
+  replicate(write: WireEntry | (() => WireEntry), options: WriteOptions = {}): Promise<void> {
     const level = options.write ?? "local";
     const required = this.#required(level, "write");
     if (required <= 1) return Promise.resolve();
+    const entry = typeof write === "function" ? write() : write;
     return this.#request(
       entry[0],
       "write",
