@@ -56,7 +56,7 @@ Deno.test("docs/testing.md shows the example files as they are", async () => {
   for (const file of ["singleton_app.ts", "process_migrates_test.ts"]) {
     const text = await Deno.readTextFile(new URL(`docs/examples/${file}`, root));
     assert.ok(
-      guide.includes("```typescript\n" + text + "```"),
+      guide.includes("```ts ignore\n" + text + "```"),
       `docs/testing.md lacks ${file} as it is`,
     );
   }
