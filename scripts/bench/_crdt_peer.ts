@@ -122,7 +122,10 @@ async function weft(): Promise<Replica> {
       }
     },
     count(what, tag = lastTag) {
-      if (what === "map") return map.value().size;
+      // The state's own size: value() would build and sort a Map of every field per poll.
+      if (what === "map") {
+        return (node.replicator.replica.state("m")!.state as { size: number }).size;
+      }
       let n = 0;
       for (const key of node.replicator.keys()) {
         if (key.startsWith("key") && node.replicator.value(key) === tag) n++;
