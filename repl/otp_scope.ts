@@ -17,15 +17,7 @@
  * @module
  */
 
-import { Logger } from "../src/log.ts";
-import {
-  DynamicSupervisor,
-  GenServer,
-  Registry,
-  Supervisor,
-  Task,
-  TaskSupervisor,
-} from "../src/otp/mod.ts";
+import { OTP_SHELL_NAMES } from "../src/otp/shell_names.ts";
 import type { Doc } from "./docs.ts";
 import type { ScopeProvider } from "./scope.ts";
 
@@ -332,13 +324,5 @@ export const OTP_DOCS: Readonly<Record<string, Doc>> = {
 export const OTP_PROVIDER: ScopeProvider = {
   title: "OTP behaviours (as iex: GenServer, Supervisor, Registry, Task, Logger)",
   docs: OTP_DOCS,
-  names: () => ({
-    GenServer,
-    Supervisor,
-    DynamicSupervisor,
-    Registry,
-    Task,
-    TaskSupervisor,
-    Logger,
-  }),
+  names: () => ({ ...OTP_SHELL_NAMES }),
 };

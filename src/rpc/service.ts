@@ -66,15 +66,7 @@ import { monitorNodes, Node } from "./node_namespace.ts";
 import { global } from "../global/mod.ts";
 import { pg } from "../pg/mod.ts";
 import { presence, pubsub } from "../pubsub/mod.ts";
-import {
-  DynamicSupervisor,
-  GenServer,
-  Registry,
-  Supervisor,
-  Task,
-  TaskSupervisor,
-} from "../otp/mod.ts";
-import { Logger } from "../log.ts";
+import { OTP_SHELL_NAMES } from "../otp/shell_names.ts";
 import { RpcServer } from "./_serving_side.ts";
 import {
   type ConsoleLevel,
@@ -131,13 +123,7 @@ const PRELUDE: Prelude = {
     pg,
     pubsub,
     presence,
-    GenServer,
-    Supervisor,
-    DynamicSupervisor,
-    Registry,
-    Task,
-    TaskSupervisor,
-    Logger,
+    ...OTP_SHELL_NAMES,
   }),
 };
 if (Object.keys(PRELUDE.values).join() !== PRELUDE_NAMES.join()) {
