@@ -113,6 +113,7 @@ export {
   type NodeDownMessage,
   type NodeKind,
   type NodeOptions,
+  type NodeServices,
   type NodeServicesOptions,
   type NodeUpMessage,
   startNode,

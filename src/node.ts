@@ -50,7 +50,6 @@ import { type TlsOptions, TlsTransport } from "./distribution/tls.ts";
 import type { Listener, Transport } from "./distribution/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./distribution/types.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "./cluster/cluster.ts";
-import type { GlobalNames } from "./global/name_server.ts";
 import { describeType } from "./errors.ts";
 import { logger } from "./log.ts";
 import {
@@ -59,13 +58,8 @@ import {
   startNodeServices,
   stopNodeServices,
 } from "./node_services.ts";
-import type { PgScope } from "./pg/scope.ts";
 import { Runtime } from "./process/runtime.ts";
-import type { Presence } from "./pubsub/presence.ts";
-import type { Replicator } from "./replicator/replicator.ts";
-import type { PubSub } from "./pubsub/pubsub.ts";
 import { RpcPolicy } from "./rpc/policy.ts";
-import type { RpcService } from "./rpc/service.ts";
 import { longNodeName, type NodeName, parseNodeName, shortNodeName } from "./term/node_name.ts";
 import type { Pid } from "./term/pid.ts";
 
@@ -76,7 +70,7 @@ export type {
   NodeUpMessage,
 } from "./distribution/net_kernel.ts";
 export type { TlsOptions } from "./distribution/tls.ts";
-export type { NodeServicesOptions } from "./node_services.ts";
+export type { NodeServices, NodeServicesOptions } from "./node_services.ts";
 
 const log = logger("dist");
 
@@ -160,8 +154,8 @@ export interface NodeOptions extends NodeServicesOptions {
   dataDir?: string;
 }
 
-/** A running node. */
-export interface WeftNode {
+/** A running node: its services (`rpc`, `global`, `pg`, ...) and its connections. */
+export interface WeftNode extends NodeServices {
   /** The full node name, `name@host`. */
   readonly name: string;
   /** This incarnation's creation (from the port mapper, or random). */
@@ -172,18 +166,6 @@ export interface WeftNode {
   readonly port: number;
   /** The node kernel: busy/drain, ops for higher layers. */
   readonly kernel: NetKernel;
-  /** The node's rpc service: its modules and policy, calls and spawns from it. */
-  readonly rpc: RpcService;
-  /** Cluster-wide unique names (OTP's `global`). */
-  readonly global: GlobalNames;
-  /** The default process group scope, `pg`. */
-  readonly pg: PgScope;
-  /** Topics across the cluster (Phoenix.PubSub). */
-  readonly pubsub: PubSub;
-  /** Presences on topics, replicated (Phoenix.Presence). */
-  readonly presence: Presence;
-  /** Replicated data types (CRDTs) by key (`node.replicator.open("cart", "or-map")`). */
-  readonly replicator: Replicator;
   /** Cluster membership, when started with `cluster` options (`--cluster-config`). */
   readonly cluster?: Cluster | undefined;
   /** The directory of the node's durable state (`--data-dir`). */

@@ -48,7 +48,7 @@ import { type RpcService, startRpc } from "./rpc/service.ts";
 
 /** The services every node runs. */
 export interface NodeServices {
-  /** Calls, casts and spawns from other nodes, and to them. */
+  /** The node's rpc service: its modules and policy, calls and spawns from it and to it. */
   readonly rpc: RpcService;
   /** Cluster-wide unique names (OTP's `global`). */
   readonly global: GlobalNames;
@@ -58,7 +58,10 @@ export interface NodeServices {
   readonly pubsub: PubSub;
   /** Presences on topics, replicated (Phoenix.Presence). */
   readonly presence: Presence;
-  /** Replicated data types (CRDTs) by key: Akka Distributed Data's Replicator. */
+  /**
+   * Replicated data types (CRDTs) by key, Akka Distributed Data's
+   * Replicator (`node.replicator.open("cart", "or-map")`).
+   */
   readonly replicator: Replicator;
 }
 
