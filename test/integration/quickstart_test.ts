@@ -56,62 +56,59 @@ async function statusOf(
   }
 }
 
-/** Starts a waiting node through `launcher`; returns it and the node's own pid. */
-async function startNode(
+/**
+ * Starts a waiting node through `launcher` and runs `body` with it and the node's own pid; the
+ * node is closed and its script removed afterwards, whatever `body` does.
+ */
+async function withNode(
   launcher: string[],
   name: string,
-): Promise<{ node: WeftProcess; nodePid: number; script: string }> {
+  body: (node: WeftProcess, nodePid: number) => Promise<void>,
+): Promise<void> {
   const script = await waitingScript();
   const node = new WeftProcess(
     ["--sname", name, "--no-epmd", "--port", "0", "--script", script],
     {},
     launcher,
   );
-  const [, pid] = await node.waitForOutput(/node pid (\d+)/, 60_000);
-  return { node, nodePid: Number(pid), script };
+  try {
+    const [, pid] = await node.waitForOutput(/node pid (\d+)/, 60_000);
+    await body(node, Number(pid));
+  } finally {
+    await node.close();
+    await Deno.remove(script);
+  }
+}
+
+/** A SIGTERM to the command `launcher` reaches the node, which stops; the command exits 143. */
+function assertSigtermStopsNode(launcher: string[], name: string): Promise<void> {
+  return withNode(launcher, name, async (node, nodePid) => {
+    node.kill("SIGTERM");
+    const status = await statusOf(node, nodePid);
+    assert.equal(status.nodeOutlived, false, "the node outlived the command that started it");
+    assert.deepEqual([status.code, status.signal], [143, null], node.output);
+  });
 }
 
 Deno.test({
   name: "npx deno task start: a node killed with kill -9 is exit status 137",
   sanitizeResources: true,
   async fn() {
-    const { node, nodePid, script } = await startNode(NPX_START, "qs_kill");
-    try {
+    await withNode(NPX_START, "qs_kill", async (node, nodePid) => {
       assert.notEqual(nodePid, node.pid, "the node runs under npx, not as npx");
       Deno.kill(nodePid, "SIGKILL");
       const status = await statusOf(node, nodePid);
       assert.equal(status.code, 137, node.output);
-    } finally {
-      await node.close();
-      await Deno.remove(script);
-    }
+    });
   },
 });
 
 Deno.test("npx deno task start: a SIGTERM to npx reaches the node, which stops and exits 143", async () => {
-  const { node, nodePid, script } = await startNode(NPX_START, "qs_term");
-  try {
-    node.kill("SIGTERM");
-    const status = await statusOf(node, nodePid);
-    assert.equal(status.nodeOutlived, false, "the node outlived the command that started it");
-    assert.deepEqual([status.code, status.signal], [143, null], node.output);
-  } finally {
-    await node.close();
-    await Deno.remove(script);
-  }
+  await assertSigtermStopsNode(NPX_START, "qs_term");
 });
 
 Deno.test("npm start: a SIGTERM to npm reaches the node, and a bad flag is status 2", async () => {
-  const { node, nodePid, script } = await startNode(NPM_START, "qs_npm");
-  try {
-    node.kill("SIGTERM");
-    const status = await statusOf(node, nodePid);
-    assert.equal(status.nodeOutlived, false, "the node outlived the command that started it");
-    assert.deepEqual([status.code, status.signal], [143, null], node.output);
-  } finally {
-    await node.close();
-    await Deno.remove(script);
-  }
+  await assertSigtermStopsNode(NPM_START, "qs_npm");
   const bad = await new Deno.Command("npm", {
     args: ["start", "--", "--sname", ""],
     cwd: ROOT,
