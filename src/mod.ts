@@ -156,6 +156,7 @@ export {
   type RpcCallOptions,
   type RpcNamespace,
   RpcService,
+  type RpcSpawn,
 } from "./rpc/mod.ts";
 export {
   global,

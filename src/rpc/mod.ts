@@ -33,7 +33,7 @@
  */
 
 export { rpc } from "./namespace.ts";
-export type { RpcNamespace, RpcNodeOptions } from "./namespace.ts";
+export type { RpcNamespace, RpcNodeOptions, RpcSpawn } from "./namespace.ts";
 export { RpcService, startRpc } from "./service.ts";
 export type { MulticallOutcome, MulticallResult, RpcCallOptions, RpcOptions } from "./service.ts";
 export { checkAllowPattern, RpcPolicy } from "./policy.ts";

@@ -46,6 +46,28 @@ export interface RpcNodeOptions {
   runtime?: Runtime;
 }
 
+/**
+ * The `rpc` namespace's `spawn`, `spawnLink` and `spawnMonitor`: they take
+ * the same arguments and differ only in what they resolve to, `R`.
+ */
+export interface RpcSpawn<R> {
+  /** Spawns `module.fn(...args)` on `node`. */
+  (
+    node: string,
+    module: string,
+    fn: string,
+    args?: unknown[],
+    options?: RpcNodeOptions,
+  ): Promise<R>;
+  /** Spawns a self-contained function on `node` (its source is sent). */
+  <A extends unknown[]>(
+    node: string,
+    fn: (...args: A) => unknown,
+    args?: A,
+    options?: RpcNodeOptions,
+  ): Promise<R>;
+}
+
 /** The `rpc` namespace. */
 export interface RpcNamespace {
   /**
@@ -107,51 +129,12 @@ export interface RpcNamespace {
     args?: A,
     options?: RpcNodeOptions,
   ): void;
-  /** Spawns `module.fn(...args)` on `node`; its console output appears on this node. */
-  spawn(
-    node: string,
-    module: string,
-    fn: string,
-    args?: unknown[],
-    options?: RpcNodeOptions,
-  ): Promise<Pid>;
-  /** Spawns a self-contained function on `node`. */
-  spawn<A extends unknown[]>(
-    node: string,
-    fn: (...args: A) => unknown,
-    args?: A,
-    options?: RpcNodeOptions,
-  ): Promise<Pid>;
+  /** Spawns `module.fn(...args)` or a self-contained function on `node`; its console output appears on this node. */
+  spawn: RpcSpawn<Pid>;
   /** As `spawn`, linked to the calling process before it runs. */
-  spawnLink(
-    node: string,
-    module: string,
-    fn: string,
-    args?: unknown[],
-    options?: RpcNodeOptions,
-  ): Promise<Pid>;
-  /** As `spawn`, linked to the calling process before it runs. */
-  spawnLink<A extends unknown[]>(
-    node: string,
-    fn: (...args: A) => unknown,
-    args?: A,
-    options?: RpcNodeOptions,
-  ): Promise<Pid>;
+  spawnLink: RpcSpawn<Pid>;
   /** As `spawn`, monitored by the calling process before it runs: `[pid, ref]`. */
-  spawnMonitor(
-    node: string,
-    module: string,
-    fn: string,
-    args?: unknown[],
-    options?: RpcNodeOptions,
-  ): Promise<[Pid, Ref]>;
-  /** As `spawn`, monitored by the calling process before it runs: `[pid, ref]`. */
-  spawnMonitor<A extends unknown[]>(
-    node: string,
-    fn: (...args: A) => unknown,
-    args?: A,
-    options?: RpcNodeOptions,
-  ): Promise<[Pid, Ref]>;
+  spawnMonitor: RpcSpawn<[Pid, Ref]>;
   /** Exposes an object's own functions to rpc under `name` on this node; returns their names. */
   registerModule(name: string, module: object, options?: RpcNodeOptions): string[];
   /** Stops exposing a module; `true` when there was one. */
