@@ -5,8 +5,9 @@
  * From ADDRESSES loopback addresses (127.10.0.1 and on: each client socket
  * is bound to its own 127.x.y.z), PER_ADDRESS connections each, a third
  * idle (connect, then nothing), a third half-open (connect, then FIN), a
- * third slowloris (a HELLO, one byte every 150 ms). A connection the node
- * closes is opened again 100-300 ms later. It prints `FLOODING` once every
+ * third slowloris (a HELLO, one byte every 500 ms). A connection the node
+ * closes is opened again 250-750 ms later (the flood shares the machine
+ * with the node under test and must leave it some CPU). It prints `FLOODING` once every
  * connection has been opened once, and on stdin's end stops, prints
  * `{"connections": N}` (how many it opened in all) and exits.
  *
@@ -70,11 +71,11 @@ async function attacker(localAddress: string, style: Style): Promise<void> {
           let i = 0;
           drip = setInterval(() => {
             if (i < hello.length) socket.write(hello.subarray(i, ++i));
-          }, 150);
+          }, 500);
         }
       });
     });
-    if (running) await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    if (running) await new Promise((r) => setTimeout(r, 250 + Math.random() * 500));
   }
 }
 
