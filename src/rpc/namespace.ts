@@ -173,49 +173,39 @@ function optionsOf(rest: unknown[]): unknown {
   return typeof rest[0] === "function" ? rest[2] : rest[3];
 }
 
-type Loose<R> = (node: string, ...rest: unknown[]) => R;
-type LooseMany<R> = (nodes: readonly string[], ...rest: unknown[]) => R;
+/** A service method with its overloads erased: the node (or nodes), then the rest of the arguments. */
+type Loose<R> = (target: unknown, ...rest: unknown[]) => R;
 
-function call(node: string, ...rest: unknown[]): Promise<unknown> {
-  try {
-    const service = serviceFor("call", optionsOf(rest));
-    return (service.call as Loose<Promise<unknown>>).call(service, node, ...rest);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
-
-function cast(node: string, ...rest: unknown[]): void {
-  const service = serviceFor("cast", optionsOf(rest));
-  (service.cast as Loose<void>).call(service, node, ...rest);
-}
-
-function multicall(nodes: readonly string[], ...rest: unknown[]): Promise<unknown> {
-  try {
-    const service = serviceFor("multicall", optionsOf(rest));
-    return (service.multicall as LooseMany<Promise<unknown>>).call(service, nodes, ...rest);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
-
-function multicast(nodes: readonly string[], ...rest: unknown[]): void {
-  const service = serviceFor("multicast", optionsOf(rest));
-  (service.multicast as LooseMany<void>).call(service, nodes, ...rest);
-}
-
-function spawner(
+/**
+ * `rpc.<method>` for the methods that answer with a promise: the service of
+ * the caller's node (or of the options' runtime) does it, and whatever
+ * throws on the way becomes a rejection. `what` names it in errors.
+ */
+function forward(
   what: string,
-  pick: (s: RpcService) => Loose<Promise<unknown>>,
-): (node: string, ...rest: unknown[]) => Promise<unknown> {
-  return (node, ...rest) => {
+  method: "call" | "multicall" | "spawn" | "spawnLink" | "spawnMonitor",
+): Loose<Promise<unknown>> {
+  return named(method, (target, ...rest) => {
     try {
       const service = serviceFor(what, optionsOf(rest));
-      return pick(service).call(service, node, ...rest);
+      return (service[method] as Loose<Promise<unknown>>).call(service, target, ...rest);
     } catch (e) {
       return Promise.reject(e);
     }
-  };
+  });
+}
+
+/** `rpc.cast` and `rpc.multicast`: as {@linkcode forward}, but nothing to wait for, so errors throw. */
+function forwardCast(method: "cast" | "multicast"): Loose<void> {
+  return named(method, (target, ...rest) => {
+    const service = serviceFor(method, optionsOf(rest));
+    (service[method] as Loose<void>).call(service, target, ...rest);
+  });
+}
+
+/** `fn`, named `name` (as the shell shows it: `[Function: call]`). */
+function named<F extends Loose<unknown>>(name: string, fn: F): F {
+  return Object.defineProperty(fn, "name", { value: name });
 }
 
 /**
@@ -233,13 +223,13 @@ function spawner(
  * ```
  */
 export const rpc: RpcNamespace = Object.freeze({
-  call,
-  cast,
-  multicall,
-  multicast,
-  spawn: spawner("spawn", (s) => s.spawn as Loose<Promise<unknown>>),
-  spawnLink: spawner("spawn_link", (s) => s.spawnLink as Loose<Promise<unknown>>),
-  spawnMonitor: spawner("spawn_monitor", (s) => s.spawnMonitor as Loose<Promise<unknown>>),
+  call: forward("call", "call"),
+  cast: forwardCast("cast"),
+  multicall: forward("multicall", "multicall"),
+  multicast: forwardCast("multicast"),
+  spawn: forward("spawn", "spawn"),
+  spawnLink: forward("spawn_link", "spawnLink"),
+  spawnMonitor: forward("spawn_monitor", "spawnMonitor"),
   registerModule: (name: string, module: object, options?: RpcNodeOptions) =>
     serviceFor("register module", options).registerModule(name, module),
   unregisterModule: (name: string, options?: RpcNodeOptions) =>
