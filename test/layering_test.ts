@@ -58,7 +58,11 @@ const LAYERS: readonly Layer[] = [
     what: "node services and OTP behaviours",
     paths: ["src/rpc", "src/otp", "src/global", "src/pg", "src/pubsub", "src/cluster"],
   },
-  { level: 6, what: "state layers built on the services", paths: ["src/replicator"] },
+  {
+    level: 6,
+    what: "state layers built on the services",
+    paths: ["src/replicator", "src/raft"],
+  },
   {
     level: 7,
     what: "the node: the composition root and its services",

@@ -1,0 +1,485 @@
+/**
+ * A seeded, deterministic simulation of a Raft group of {@linkcode RaftServer}s: simulated time,
+ * an in-memory network that loses, repeats, delays and reorders messages and partitions the
+ * group, and disks that lose unsynced writes when their server crashes (a crash may strike in
+ * the middle of a sync, keeping only a prefix of the writes). KV clients run against the group.
+ *
+ * The run checks, while it goes and at the end:
+ * - election safety: at most one leader per term;
+ * - log matching: two logs with an entry of the same index and term agree up to it;
+ * - leader completeness: a new leader holds every entry committed so far;
+ * - state-machine safety: every server applies the same command at an index;
+ * - the clients' history is linearizable ({@linkcode isLinearizable});
+ * - liveness once healed: after the faults stop, clients' commands complete again.
+ * A violation throws an Error naming the seed.
+ *
+ * @module
+ */
+
+import { RaftServer } from "../../src/raft/mod.ts";
+import type {
+  LogEntry,
+  RaftMachine,
+  RaftMessage,
+  RaftStorage,
+  ServerId,
+} from "../../src/raft/mod.ts";
+import {
+  isLinearizable,
+  type KvInput,
+  kvModel,
+  type KvOutput,
+  type Operation,
+} from "./linearizability.ts";
+
+/** A client command with a unique id (so the checks can tell entries apart). */
+export interface KvCommand {
+  readonly id: number;
+  readonly input: KvInput;
+}
+
+type KvState = ReadonlyMap<string, string>;
+
+/** The KV machine the simulation replicates. */
+export function kvMachine(
+  onApply: (index: number, id: number) => void,
+): RaftMachine<KvState, KvCommand, KvOutput> {
+  return {
+    init: () => new Map(),
+    apply(meta, command, state) {
+      onApply(meta.index, command.id);
+      const input = command.input;
+      const current = state.get(input.key) ?? null;
+      switch (input.op) {
+        case "get":
+          return { state, reply: current };
+        case "put":
+          return { state: new Map(state).set(input.key, input.value), reply: "ok" };
+        case "cas":
+          if (current !== input.from) return { state, reply: false };
+          return { state: new Map(state).set(input.key, input.to), reply: true };
+      }
+    },
+  };
+}
+
+/** Thrown by a disk's sync when the simulation crashes its server there. */
+class SimulatedCrash extends Error {}
+
+type DiskOp =
+  | { kind: "meta"; term: number; votedFor: ServerId | null }
+  | { kind: "append"; entries: readonly LogEntry<KvCommand>[] }
+  | { kind: "truncate"; index: number };
+
+/** A disk whose writes are lost unless synced. */
+class SimDisk implements RaftStorage<KvCommand> {
+  term = 0;
+  votedFor: ServerId | null = null;
+  entries: LogEntry<KvCommand>[] = [];
+  pending: DiskOp[] = [];
+  crashAtSync: (() => number) | null = null;
+
+  load() {
+    return { term: this.term, votedFor: this.votedFor, entries: this.entries.slice() };
+  }
+  saveMeta(term: number, votedFor: ServerId | null) {
+    this.pending.push({ kind: "meta", term, votedFor });
+  }
+  append(entries: readonly LogEntry<KvCommand>[]) {
+    this.pending.push({ kind: "append", entries: entries.slice() });
+  }
+  truncateFrom(index: number) {
+    this.pending.push({ kind: "truncate", index });
+  }
+  sync() {
+    if (this.crashAtSync) {
+      const keep = Math.floor(this.crashAtSync() * (this.pending.length + 1));
+      this.pending.slice(0, keep).forEach((op) => this.#write(op));
+      this.pending = [];
+      this.crashAtSync = null;
+      throw new SimulatedCrash();
+    }
+    this.pending.forEach((op) => this.#write(op));
+    this.pending = [];
+  }
+  #write(op: DiskOp) {
+    switch (op.kind) {
+      case "meta":
+        this.term = op.term;
+        this.votedFor = op.votedFor;
+        break;
+      case "append":
+        for (const e of op.entries) {
+          if (e.index !== this.entries.length + 1) throw new Error("disk: append out of order");
+          this.entries.push(e);
+        }
+        break;
+      case "truncate":
+        this.entries.length = Math.min(this.entries.length, op.index - 1);
+        break;
+    }
+  }
+}
+
+/** The fault rates of a run. */
+export interface SimulationOptions {
+  readonly seed: number;
+  /** Group size; default 3 or 5 depending on the seed. */
+  readonly servers?: number;
+  /** Simulated ms of faults before the network heals. Default 3000. */
+  readonly chaosMs?: number;
+}
+
+/** What one run did. */
+export interface SimulationReport {
+  readonly seed: number;
+  readonly servers: number;
+  readonly operations: number;
+  readonly completed: number;
+  readonly elections: number;
+  readonly crashes: number;
+  readonly committed: number;
+}
+
+/** mulberry32: a small seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Event {
+  time: number;
+  seq: number;
+  run: () => void;
+}
+
+/** A binary heap of events by time, then by scheduling order. */
+class EventQueue {
+  #heap: Event[] = [];
+  #seq = 0;
+  push(time: number, run: () => void) {
+    const h = this.#heap;
+    h.push({ time, seq: this.#seq++, run });
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+  pop(): Event | undefined {
+    const h = this.#heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l]!, h[m]!)) m = l;
+        if (r < h.length && before(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+const before = (a: Event, b: Event) => a.time < b.time || (a.time === b.time && a.seq < b.seq);
+
+/** Runs one seeded simulation; throws an Error naming the seed on any violation. */
+export function simulate(options: SimulationOptions): SimulationReport {
+  const seed = options.seed;
+  const random = prng(seed);
+  const n = options.servers ?? (random() < 0.5 ? 3 : 5);
+  const chaosMs = options.chaosMs ?? 3000;
+  const endMs = chaosMs + 3500;
+  const ids = Array.from({ length: n }, (_, i) => `s${i}`);
+  const fail = (what: string): never => {
+    throw new Error(`Raft simulation seed ${seed}: ${what}`);
+  };
+
+  // Fault rates vary per seed so that some runs are gentle and some are harsh.
+  const lossRate = random() * 0.2;
+  const dupRate = random() * 0.1;
+  const maxDelay = 2 + Math.floor(random() * (random() < 0.3 ? 150 : 40));
+  const crashRate = random() * 0.02; // per server per tick
+  const crashAtSyncRate = random() * 0.05; // per step that syncs
+  const ackCrashRate = random() * 0.05; // per acknowledgement sent
+
+  let now = 0;
+  const queue = new EventQueue();
+  const disks = new Map(ids.map((id) => [id, new SimDisk()]));
+  const servers = new Map<ServerId, RaftServer<KvState, KvCommand, KvOutput> | null>();
+  let group = new Map<ServerId, number>(ids.map((id) => [id, 0])); // partition label
+  let faults = true;
+
+  // Checks' records.
+  const leaderOfTerm = new Map<number, ServerId>();
+  const committedTerm = new Map<number, number>(); // index -> term
+  const appliedId = new Map<number, number>(); // index -> command id
+  let elections = 0;
+  let crashes = 0;
+
+  // Clients.
+  interface PendingOp {
+    op: { input: KvInput; output: KvOutput | undefined; call: number; return: number };
+    done: boolean;
+    /** Runs (from the event queue) once the reply came. */
+    then: () => void;
+  }
+  const history: PendingOp[] = [];
+  const pendingByRef = new Map<number, PendingOp>();
+  let nextCommandId = 1;
+
+  const makeServer = (id: ServerId) =>
+    new RaftServer<KvState, KvCommand, KvOutput>(
+      id,
+      kvMachine((index, commandId) => {
+        const seen = appliedId.get(index);
+        if (seen === undefined) appliedId.set(index, commandId);
+        else if (seen !== commandId) {
+          fail(
+            `state-machine safety: ${id} applied command ${commandId} at ${index}, another ${seen}`,
+          );
+        }
+      }),
+      disks.get(id)!,
+      {
+        now: () => now,
+        random,
+        send: (m) => transmit(m),
+        reply: (ref, outcome) => {
+          const p = pendingByRef.get(ref as number);
+          pendingByRef.delete(ref as number);
+          if (outcome.state !== "ok") return fail(`the KV machine threw: ${outcome.error}`);
+          if (p && !p.done) {
+            p.done = true;
+            p.op.output = outcome.reply;
+            p.op.return = now;
+            queue.push(now + 5 + random() * 30, p.then);
+          }
+        },
+      },
+      { servers: ids, electionTimeoutMs: 150, heartbeatMs: 50, maxBatch: 8, maxInflight: 32 },
+    );
+
+  const crash = (id: ServerId) => {
+    if (!servers.get(id)) return;
+    servers.set(id, null);
+    disks.get(id)!.pending = [];
+    crashes++;
+    queue.push(now + 5 + random() * (random() < 0.5 ? 50 : 500), () => {
+      if (servers.get(id) === null) servers.set(id, makeServer(id));
+    });
+  };
+
+  /** Runs `f` on server `id` if it is up, then checks the invariants it could have broken. */
+  const onServer = (id: ServerId, f: (s: RaftServer<KvState, KvCommand, KvOutput>) => void) => {
+    const server = servers.get(id);
+    if (!server) return;
+    if (faults && random() < crashAtSyncRate) disks.get(id)!.crashAtSync = random;
+    try {
+      f(server);
+    } catch (e) {
+      if (!(e instanceof SimulatedCrash)) throw e;
+      disks.get(id)!.crashAtSync = null;
+      crash(id);
+      return;
+    }
+    disks.get(id)!.crashAtSync = null;
+    check(server);
+  };
+
+  const checkedUpTo = new WeakMap<object, number>();
+  const check = (server: RaftServer<KvState, KvCommand, KvOutput>) => {
+    if (server.role === "leader") {
+      const known = leaderOfTerm.get(server.term);
+      if (known === undefined) {
+        leaderOfTerm.set(server.term, server.id);
+        elections++;
+        for (const [index, term] of committedTerm) {
+          if (server.entry(index)?.term !== term) {
+            fail(
+              `leader completeness: ${server.id} leads term ${server.term} without committed ${index}`,
+            );
+          }
+        }
+      } else if (known !== server.id) {
+        fail(`election safety: ${known} and ${server.id} both lead term ${server.term}`);
+      }
+    }
+    for (let i = (checkedUpTo.get(server) ?? 0) + 1; i <= server.commitIndex; i++) {
+      checkedUpTo.set(server, i);
+      const term = server.entry(i)!.term;
+      const seen = committedTerm.get(i);
+      if (seen === undefined) committedTerm.set(i, term);
+      else if (seen !== term) fail(`committed index ${i} has terms ${seen} and ${term}`);
+    }
+  };
+
+  const checkLogMatching = () => {
+    const logs = ids.map((id) => servers.get(id)?.log ?? disks.get(id)!.entries);
+    for (let a = 0; a < logs.length; a++) {
+      for (let b = a + 1; b < logs.length; b++) {
+        const la = logs[a]!, lb = logs[b]!;
+        let lastSame = 0;
+        for (let i = Math.min(la.length, lb.length); i > 0; i--) {
+          if (la[i - 1]!.term === lb[i - 1]!.term) {
+            lastSame = i;
+            break;
+          }
+        }
+        for (let i = 1; i <= lastSame; i++) {
+          const ea = la[i - 1]!, eb = lb[i - 1]!;
+          if (ea.term !== eb.term || JSON.stringify(ea.payload) !== JSON.stringify(eb.payload)) {
+            fail(`log matching: ${ids[a]} and ${ids[b]} differ at ${i} below a common ${lastSame}`);
+          }
+        }
+      }
+    }
+  };
+
+  const transmit = (m: RaftMessage<KvCommand>) => {
+    // A server that has just promised something (a vote, stored entries) is a good one to crash:
+    // its promise must survive the restart.
+    if (
+      faults && random() < ackCrashRate &&
+      ((m.type === "vote_response" && m.granted) || (m.type === "append_response" && m.success))
+    ) queue.push(now, () => crash(m.from));
+    if (faults) {
+      if (group.get(m.from) !== group.get(m.to)) return;
+      if (random() < lossRate) return;
+    }
+    const copies = faults && random() < dupRate ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      // Once healed the network is also fast again: Raft's liveness needs round trips well
+      // under the election timeout, and a run checks that the group recovers.
+      const delay = 1 + random() * (faults ? maxDelay : Math.min(maxDelay, 20));
+      queue.push(now + delay, () => onServer(m.to, (s) => s.receive(m)));
+    }
+  };
+
+  // Ticks, with per-server jitter.
+  const scheduleTick = (id: ServerId) => {
+    queue.push(now + 8 + random() * 4, () => {
+      if (faults && random() < crashRate) crash(id);
+      else onServer(id, (s) => s.tick());
+      scheduleTick(id);
+    });
+  };
+
+  // Partitions change every few hundred ms during the chaos phase.
+  const schedulePartition = () => {
+    queue.push(now + 50 + random() * 500, () => {
+      if (!faults) return;
+      const r = random();
+      if (r < 0.3) group = new Map(ids.map((id) => [id, 0]));
+      else if (r < 0.6) {
+        const lonely = ids[Math.floor(random() * n)]!;
+        group = new Map(ids.map((id) => [id, id === lonely ? 1 : 0]));
+      } else group = new Map(ids.map((id) => [id, random() < 0.5 ? 0 : 1]));
+      schedulePartition();
+    });
+  };
+
+  // Clients: each runs one operation at a time; not_leader means try another server soon.
+  const keys = ["x", "y"];
+  const values = ["a", "b", "c"];
+  const runClient = (c: number, hint: ServerId) => {
+    if (now >= endMs - 1500) return;
+    const r = random();
+    const key = keys[Math.floor(random() * keys.length)]!;
+    const value = values[Math.floor(random() * values.length)]!;
+    const input: KvInput = r < 0.4 ? { op: "get", key } : r < 0.75 ? { op: "put", key, value } : {
+      op: "cas",
+      key,
+      from: random() < 0.2 ? null : value,
+      to: values[Math.floor(random() * 3)]!,
+    };
+    const p: PendingOp = {
+      op: { input, output: undefined, call: now, return: Infinity },
+      done: false,
+      then: () => {},
+    };
+    history.push(p);
+    const id = nextCommandId++;
+    const attempt = (target: ServerId, tries: number) => {
+      if (p.done) return;
+      const server = servers.get(target);
+      p.then = () => runClient(c, target);
+      pendingByRef.set(id, p);
+      const result = server ? server.propose({ id, input }, id) : null;
+      if (result?.state === "ok") {
+        if (p.done) return; // committed within propose (a group of one)
+        queue.push(now + 1000, () => {
+          if (p.done) return;
+          // Timed out: the outcome stays unknown (return at Infinity).
+          p.done = true;
+          pendingByRef.delete(id);
+          runClient(c, ids[Math.floor(random() * n)]!);
+        });
+        return;
+      }
+      pendingByRef.delete(id);
+      const next = result?.state === "not_leader" && result.leader !== null && random() < 0.8
+        ? result.leader
+        : ids[Math.floor(random() * n)]!;
+      if (tries > 200) {
+        // Nothing was appended: drop the operation from the history.
+        p.done = true;
+        history.splice(history.indexOf(p), 1);
+        return runClient(c, next);
+      }
+      queue.push(now + 10, () => attempt(next, tries + 1));
+    };
+    attempt(hint, 0);
+  };
+
+  for (const id of ids) {
+    servers.set(id, makeServer(id));
+    scheduleTick(id);
+  }
+  schedulePartition();
+  for (let c = 0; c < 3; c++) queue.push(random() * 100, () => runClient(c, ids[c % n]!));
+  queue.push(chaosMs, () => {
+    faults = false;
+    group = new Map(ids.map((id) => [id, 0]));
+    for (const id of ids) if (!servers.get(id)) servers.set(id, makeServer(id));
+  });
+  let nextLogCheck = 250;
+  for (;;) {
+    const event = queue.pop();
+    if (!event || event.time > endMs) break;
+    now = event.time;
+    event.run();
+    if (now >= nextLogCheck) {
+      checkLogMatching();
+      nextLogCheck = now + 250;
+    }
+  }
+  checkLogMatching();
+
+  const ops: Operation<KvInput, KvOutput>[] = history.map((p) => p.op);
+  if (!isLinearizable(kvModel, ops)) fail("the client history is not linearizable");
+  const completedAfterHeal = ops.filter((op) => op.call >= chaosMs && op.return < Infinity);
+  if (completedAfterHeal.length === 0) fail("no command completed after the network healed");
+  return {
+    seed,
+    servers: n,
+    operations: ops.length,
+    completed: ops.filter((op) => op.return < Infinity).length,
+    elections,
+    crashes,
+    committed: committedTerm.size,
+  };
+}
