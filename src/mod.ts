@@ -217,3 +217,20 @@ export {
   type WriteOptions,
 } from "./replicator/mod.ts";
 export { SqliteStore } from "./storage/mod.ts";
+export {
+  Atom,
+  atom,
+  BitString,
+  decodeTerm,
+  type DecodeTermOptions,
+  encodeTerm,
+  type EncodeTermOptions,
+  ErlangFloat,
+  ErlangPort,
+  ErlangRef,
+  ImproperList,
+  type Term as ErlangTerm,
+  termKey,
+  Tuple,
+  tuple,
+} from "./etf/mod.ts";

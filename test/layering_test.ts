@@ -45,6 +45,11 @@ const LAYERS: readonly Layer[] = [
     paths: ["src/errors.ts", "src/log.ts", "src/version.ts"],
   },
   { level: 1, what: "terms: pids, refs, node names, the codec", paths: ["src/term"] },
+  {
+    level: 1.5,
+    what: "Erlang's External Term Format codec (terms and errors only)",
+    paths: ["src/etf"],
+  },
   { level: 2, what: "pure CRDT types and clocks (term only)", paths: ["src/crdt"] },
   {
     level: 2.5,
