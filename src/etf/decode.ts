@@ -81,7 +81,8 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * import { Atom, Tuple } from "./terms.ts";
  * // term_to_binary({ok, "hi"})
  * const t = decodeTerm(Uint8Array.of(131, 104, 2, 100, 0, 2, 111, 107, 107, 0, 2, 104, 105));
- * console.assert(t instanceof Tuple && t.elements[0] instanceof Atom);
+ * if (!(t instanceof Tuple)) throw new Error("not a tuple");
+ * console.assert(t.elements[0] instanceof Atom);
  * console.assert(JSON.stringify(t.elements[1]) === "[104,105]");
  * ```
  */
