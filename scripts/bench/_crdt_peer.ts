@@ -10,7 +10,8 @@
  * {cmd: "keys", n, from, tag}             n keys set to tag (Weft: one replicated key each;
  *                                         Yjs: n fields of one Y.Map "keys")
  * {cmd: "count", what}                    -> {count}: map fields / keys holding the last tag
- * {cmd: "until", what, count}             -> {at}: performance.now() when count is reached
+ * {cmd: "until", what, count, timeout?}   -> {at}: the time count is reached ({at: null, count}
+ *                                         when not within timeout ms, default 120 s)
  * {cmd: "cut", on}                        partition this replica from every peer, or heal
  * {cmd: "io"}                             -> {written}: bytes written to the peers' sockets
  * {cmd: "quit"}
@@ -287,10 +288,16 @@ outer: for await (const chunk of lines) {
       case "count":
         reply = { count: replica.count(m.what, m.tag) };
         break;
-      case "until":
-        while (replica.count(m.what, m.tag) < m.count) await new Promise((r) => setTimeout(r, 50));
-        reply = { at: performance.timeOrigin + performance.now() };
+      case "until": {
+        const deadline = Date.now() + (m.timeout ?? 120_000);
+        while (replica.count(m.what, m.tag) < m.count && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        reply = replica.count(m.what, m.tag) >= m.count
+          ? { at: performance.timeOrigin + performance.now() }
+          : { at: null, count: replica.count(m.what, m.tag) };
         break;
+      }
       case "cut":
         await replica.cut(m.on);
         break;
