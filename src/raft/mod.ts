@@ -9,13 +9,15 @@
  * that has not heard from a majority for an election timeout steps down); log replication with
  * pipelining and batching; commit (entries of the leader's own term, the leader counting itself
  * only once its writes are synced) and in-order apply on every server; a machine whose `apply`
- * throws answers the client with the error and changes no state; `localQuery` by reading
- * {@linkcode RaftServer.machineState}. It is checked by a seeded deterministic simulation with a
- * linearizability checker (test/raft/).
+ * throws answers the client with the error and changes no state; linearizable reads through
+ * ReadIndex ({@linkcode RaftServer.consistentQuery}), and the cheaper, possibly stale
+ * {@linkcode RaftServer.leaderQuery} and `localQuery` (reading
+ * {@linkcode RaftServer.machineState}). It is checked by a seeded deterministic simulation with
+ * a linearizability checker (test/raft/).
  *
  * What does not exist yet: snapshots, log truncation and InstallSnapshot (logs grow without
- * bound); membership changes (the member list is fixed at start); leader transfer; ReadIndex
- * `consistentQuery` and `leaderQuery`; durable storage on disk (`--data-dir`, checksums, a shared
+ * bound); membership changes (the member list is fixed at start); leader transfer; durable
+ * storage on disk (`--data-dir`, checksums, a shared
  * write-ahead log); the node service, op codes 128-143 and the `raft.*` API; the example machines
  * and the guide. Nothing here is reachable from `src/mod.ts` yet.
  *
@@ -65,6 +67,7 @@
 
 export {
   type ProposeResult,
+  type QueryOutcome,
   type RaftRole,
   RaftServer,
   type RaftServerOptions,

@@ -63,6 +63,11 @@ export interface RaftServerOptions {
   readonly maxInflight?: number;
 }
 
+/** What a {@linkcode RaftServer.consistentQuery} callback receives. */
+export type QueryOutcome<S> =
+  | { readonly state: "ok"; readonly machineState: S }
+  | { readonly state: "not_leader"; readonly leader: ServerId | null };
+
 /** What {@linkcode RaftServer.propose} answers. */
 export type ProposeResult =
   | { readonly state: "ok"; readonly index: number; readonly term: number }
@@ -136,6 +141,10 @@ export class RaftServer<S, C, R, E = never> {
   #heartbeatDue = 0;
   #quorumCheckDue = 0;
   #pending = new Map<number, { term: number; ref: unknown }>();
+  #readSeq = 0;
+  #readAcked = new Map<ServerId, number>();
+  #reads: { seq: number; readIndex: number | null; done: (o: QueryOutcome<S>) => void }[] = [];
+  #readyReads: (() => void)[] = [];
   #outbox: RaftMessage<C>[] = [];
   #replies: { ref: unknown; outcome: CommandOutcome<R> }[] = [];
   #dirty = false;
@@ -240,6 +249,45 @@ export class RaftServer<S, C, R, E = never> {
     this.#pending.set(entry.index, { term: entry.term, ref });
     this.#flush();
     return { state: "ok", index: entry.index, term: entry.term };
+  }
+
+  /**
+   * A linearizable read (ReadIndex, Raft thesis §6.4): the leader notes its commit index (once
+   * an entry of its own term is committed), confirms with a majority that it still leads, waits
+   * until it has applied that far, then calls `done` with the machine state. A server that does
+   * not lead, or stops leading first, calls `done` with `not_leader`.
+   */
+  consistentQuery(done: (outcome: QueryOutcome<S>) => void): void {
+    if (this.#role !== "leader") {
+      const leader = this.#leader;
+      this.#readyReads.push(() => done({ state: "not_leader", leader }));
+    } else {
+      const seq = ++this.#readSeq;
+      this.#reads.push({ seq, readIndex: null, done });
+      for (const peer of this.#peers) this.#sendAppend(peer, true);
+      this.#serveReads();
+    }
+    this.#flush();
+  }
+
+  /** The machine state if this server leads: fast, but may be stale (ra's `leader_query`). */
+  leaderQuery(): QueryOutcome<S> {
+    if (this.#role !== "leader") return { state: "not_leader", leader: this.#leader };
+    return { state: "ok", machineState: this.#machineState };
+  }
+
+  #serveReads(): void {
+    if (this.#role !== "leader" || this.#termAt(this.#commitIndex) !== this.#term) return;
+    while (this.#reads.length > 0) {
+      const read = this.#reads[0]!;
+      read.readIndex ??= this.#commitIndex;
+      let acks = 1;
+      for (const peer of this.#peers) if ((this.#readAcked.get(peer) ?? 0) >= read.seq) acks++;
+      if (acks * 2 <= this.#servers.length || this.#lastApplied < read.readIndex) return;
+      this.#reads.shift();
+      const machineState = this.#machineState;
+      this.#readyReads.push(() => read.done({ state: "ok", machineState }));
+    }
   }
 
   /** Advances timers: starts a pre-vote, sends heartbeats, checks the quorum. */
@@ -398,6 +446,7 @@ export class RaftServer<S, C, R, E = never> {
     this.#nextIndex.clear();
     this.#matchIndex.clear();
     this.#heardAt.clear();
+    this.#readAcked.clear();
     for (const peer of this.#peers) {
       this.#nextIndex.set(peer, this.#lastIndex() + 1);
       this.#matchIndex.set(peer, 0);
@@ -419,6 +468,10 @@ export class RaftServer<S, C, R, E = never> {
     this.#leader = leader;
     // Whoever leads now decides what those entries become; their clients learn by timing out.
     this.#pending.clear();
+    for (const read of this.#reads) {
+      this.#readyReads.push(() => read.done({ state: "not_leader", leader }));
+    }
+    this.#reads = [];
   }
 
   // --- Replication ----------------------------------------------------------------------------
@@ -441,6 +494,7 @@ export class RaftServer<S, C, R, E = never> {
       prevLogTerm: this.#termAt(prevLogIndex),
       entries,
       leaderCommit: this.#commitIndex,
+      readSeq: this.#readSeq,
     });
     if (entries.length > 0) this.#nextIndex.set(peer, next + entries.length);
   }
@@ -456,6 +510,7 @@ export class RaftServer<S, C, R, E = never> {
         success: false,
         matchIndex: 0,
         hint,
+        readSeq: m.readSeq,
       });
     };
     if (m.term < this.#term) return refuse(this.#lastIndex());
@@ -509,6 +564,7 @@ export class RaftServer<S, C, R, E = never> {
       success: true,
       matchIndex,
       hint: 0,
+      readSeq: m.readSeq,
     });
   }
 
@@ -517,6 +573,7 @@ export class RaftServer<S, C, R, E = never> {
     if (m.term > this.#term) return this.#becomeFollower(m.term, null);
     if (this.#role !== "leader" || m.term !== this.#term) return;
     this.#heardAt.set(m.from, this.#env.now());
+    if (m.readSeq > (this.#readAcked.get(m.from) ?? 0)) this.#readAcked.set(m.from, m.readSeq);
     const match = this.#matchIndex.get(m.from) ?? 0;
     const next = this.#nextIndex.get(m.from) ?? this.#lastIndex() + 1;
     if (m.success) {
@@ -601,14 +658,18 @@ export class RaftServer<S, C, R, E = never> {
     this.#durableIndex = this.#lastIndex();
     if (this.#role === "leader") {
       this.#advanceCommit();
+      this.#serveReads();
       for (const peer of this.#peers) this.#sendAppend(peer, false);
     }
     const out = this.#outbox;
     const replies = this.#replies;
+    const reads = this.#readyReads;
     this.#outbox = [];
     this.#replies = [];
+    this.#readyReads = [];
     for (const message of out) this.#env.send(message);
     for (const { ref, outcome } of replies) this.#env.reply(ref, outcome);
+    for (const read of reads) read();
   }
 
   #resetElectionTimer(): void {

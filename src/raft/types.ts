@@ -81,6 +81,8 @@ export interface AppendEntries<C> {
   readonly prevLogTerm: number;
   readonly entries: readonly LogEntry<C>[];
   readonly leaderCommit: number;
+  /** The leader's latest ReadIndex round; echoed back to confirm it still leads. */
+  readonly readSeq: number;
 }
 
 /** Sent by a follower in answer to {@linkcode AppendEntries}, after persisting the entries. */
@@ -94,6 +96,8 @@ export interface AppendResponse {
   readonly matchIndex: number;
   /** On failure: the leader should retry from `hint + 1`. */
   readonly hint: number;
+  /** The `readSeq` of the append_entries answered. */
+  readonly readSeq: number;
 }
 
 /** Every message the core sends or receives. */

@@ -9,7 +9,8 @@
  * - log matching: two logs with an entry of the same index and term agree up to it;
  * - leader completeness: a new leader holds every entry committed so far;
  * - state-machine safety: every server applies the same command at an index;
- * - the clients' history is linearizable ({@linkcode isLinearizable});
+ * - the clients' history is linearizable ({@linkcode isLinearizable}); half the reads go through
+ *   the log, half through ReadIndex (`consistentQuery`);
  * - liveness once healed: after the faults stop, clients' commands complete again.
  * A violation throws an Error naming the seed.
  *
@@ -413,10 +414,35 @@ export function simulate(options: SimulationOptions): SimulationReport {
     };
     history.push(p);
     const id = nextCommandId++;
+    // Half the reads go through ReadIndex instead of the log.
+    const viaRead = input.op === "get" && random() < 0.5;
+    const readTimeout = () => {
+      if (p.done) return;
+      p.done = true; // a read that never answered: unknown, and harmless
+      runClient(c, ids[Math.floor(random() * n)]!);
+    };
     const attempt = (target: ServerId, tries: number) => {
       if (p.done) return;
       const server = servers.get(target);
       p.then = () => runClient(c, target);
+      if (viaRead) {
+        if (tries === 0) queue.push(now + 1000, readTimeout);
+        const retry = (leader: ServerId | null) => {
+          const next = leader !== null && random() < 0.8 ? leader : ids[Math.floor(random() * n)]!;
+          queue.push(now + 10, () => attempt(next, tries + 1));
+        };
+        if (!server) return retry(null);
+        onServer(target, (s) =>
+          s.consistentQuery((outcome) => {
+            if (p.done) return;
+            if (outcome.state === "not_leader") return retry(outcome.leader);
+            p.done = true;
+            p.op.output = outcome.machineState.get(key) ?? null;
+            p.op.return = now;
+            queue.push(now + 5 + random() * 30, p.then);
+          }));
+        return;
+      }
       pendingByRef.set(id, p);
       const result = server ? server.propose({ id, input }, id) : null;
       if (result?.state === "ok") {

@@ -135,3 +135,35 @@ Deno.test("RaftServer: an isolated server does not raise its term (pre-vote), so
   assert.equal(g.leader(), leader);
   assert.equal(leader.term, term);
 });
+
+Deno.test("RaftServer.consistentQuery() answers once a majority confirms the leader, after the writes it acknowledged", () => {
+  const g = group(["a", "b", "c"]);
+  g.run(1000);
+  const leader = g.leader()!;
+  leader.propose(4, "w");
+  const seen: unknown[] = [];
+  leader.consistentQuery((outcome) => seen.push(outcome));
+  assert.deepEqual(seen, []); // not before the peers confirm
+  g.run(100);
+  assert.deepEqual(g.outcomes.get("w"), { state: "ok", reply: 4 });
+  assert.deepEqual(seen, [{ state: "ok", machineState: 4 }]);
+  assert.deepEqual(leader.leaderQuery(), { state: "ok", machineState: 4 });
+  const follower = g.servers.find((s) => s !== leader)!;
+  assert.deepEqual(follower.leaderQuery(), { state: "not_leader", leader: leader.id });
+});
+
+Deno.test("RaftServer.consistentQuery() on a leader cut off from the majority never answers ok", () => {
+  const g = group(["a", "b", "c"]);
+  g.run(1000);
+  const old = g.leader()!;
+  g.cut.add(old.id);
+  const seen: { state: string }[] = [];
+  old.consistentQuery((outcome) => seen.push(outcome));
+  g.run(1000);
+  assert.deepEqual(seen.map((o) => o.state), ["not_leader"]);
+  // The rest elected a leader that takes writes the old one never saw.
+  const fresh = g.leader()!;
+  fresh.propose(7, "w");
+  g.run(100);
+  assert.deepEqual(g.outcomes.get("w"), { state: "ok", reply: 7 });
+});
