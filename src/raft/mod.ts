@@ -12,13 +12,13 @@
  * throws answers the client with the error and changes no state; linearizable reads through
  * ReadIndex ({@linkcode RaftServer.consistentQuery}), and the cheaper, possibly stale
  * {@linkcode RaftServer.leaderQuery} and `localQuery` (reading
- * {@linkcode RaftServer.machineState}). It is checked by a seeded deterministic simulation with
- * a linearizability checker (test/raft/).
+ * {@linkcode RaftServer.machineState}); leader transfer
+ * ({@linkcode RaftServer.transferLeadership}). It is checked by a seeded deterministic
+ * simulation with a linearizability checker (test/raft/).
  *
  * What does not exist yet: snapshots, log truncation and InstallSnapshot (logs grow without
- * bound); membership changes (the member list is fixed at start); leader transfer; durable
- * storage on disk (`--data-dir`, checksums, a shared
- * write-ahead log); the node service, op codes 128-143 and the `raft.*` API; the example machines
+ * bound); membership changes (the member list is fixed at start); durable storage on disk
+ * (`--data-dir`, checksums, a shared write-ahead log); the node service, op codes 128-143 and the `raft.*` API; the example machines
  * and the guide. Nothing here is reachable from `src/mod.ts` yet.
  *
  * @example
@@ -88,6 +88,7 @@ export type {
   RaftMessage,
   RaftStorage,
   ServerId,
+  TimeoutNow,
   VoteRequest,
   VoteResponse,
 } from "./types.ts";

@@ -19,6 +19,15 @@
  * leader: an entry of its own term stored on a majority (itself counted only once synced) is
  *         committed; every server applies committed entries in order to the machine
  * ```
+ * Linearizable reads (ReadIndex) and leader transfer:
+ * ```
+ * consistentQuery: leader notes its commit index (once an entry of its term is committed)
+ *   leader --append_entries{readSeq}--> peers --append_response{readSeq}--> leader
+ *   a majority echoed readSeq (it still leads) and it applied that far -> answer from the state
+ * transferLeadership(t): leader stops taking commands, catches t up, then
+ *   leader --timeout_now--> t; t stands at once --vote_request{transfer}--> peers
+ *   (voters set aside their loyalty to the current leader for a transfer)
+ * ```
  * Failure: lost, repeated or reordered messages are harmless (responses are judged by term and
  * index; a refusal sends `nextIndex` back to the follower's hint). A leader that has not heard from
  * a majority within T steps down (check-quorum), so clients are not left with a leader that can
@@ -42,6 +51,7 @@ import type {
   RaftMessage,
   RaftStorage,
   ServerId,
+  TimeoutNow,
   VoteRequest,
   VoteResponse,
 } from "./types.ts";
@@ -145,6 +155,7 @@ export class RaftServer<S, C, R, E = never> {
   #readAcked = new Map<ServerId, number>();
   #reads: { seq: number; readIndex: number | null; done: (o: QueryOutcome<S>) => void }[] = [];
   #readyReads: (() => void)[] = [];
+  #transfer: { target: ServerId; deadline: number; sent: boolean } | null = null;
   #outbox: RaftMessage<C>[] = [];
   #replies: { ref: unknown; outcome: CommandOutcome<R> }[] = [];
   #dirty = false;
@@ -245,6 +256,8 @@ export class RaftServer<S, C, R, E = never> {
    */
   propose(command: C, ref: unknown): ProposeResult {
     if (this.#role !== "leader") return { state: "not_leader", leader: this.#leader };
+    // While handing over, new commands wait for the next leader (the target usually).
+    if (this.#transfer !== null) return { state: "not_leader", leader: this.#transfer.target };
     const entry = this.#appendLocal({ type: "command", command });
     this.#pending.set(entry.index, { term: entry.term, ref });
     this.#flush();
@@ -290,6 +303,24 @@ export class RaftServer<S, C, R, E = never> {
     }
   }
 
+  /**
+   * Hands leadership to `target` (Raft thesis §3.10): the leader stops taking commands, brings
+   * `target` up to date, then tells it to stand at once. If `target` has not taken over within an
+   * election timeout, this server goes back to taking commands. Returns false if it does not lead.
+   *
+   * @throws {TypeError} if `target` is not another member of the group
+   */
+  transferLeadership(target: ServerId): boolean {
+    if (target === this.id || !this.#peers.includes(target)) {
+      throw new TypeError(`Cannot transfer leadership: "${target}" is not another member`);
+    }
+    if (this.#role !== "leader") return false;
+    this.#transfer = { target, deadline: this.#env.now() + this.#electionTimeout, sent: false };
+    this.#sendAppend(target, true);
+    this.#flush();
+    return true;
+  }
+
   /** Advances timers: starts a pre-vote, sends heartbeats, checks the quorum. */
   tick(): void {
     const now = this.#env.now();
@@ -302,6 +333,7 @@ export class RaftServer<S, C, R, E = never> {
           return;
         }
       }
+      if (this.#transfer !== null && now >= this.#transfer.deadline) this.#transfer = null;
       if (now >= this.#heartbeatDue) {
         this.#heartbeatDue = now + this.#heartbeat;
         for (const peer of this.#peers) this.#sendAppend(peer, true);
@@ -333,6 +365,9 @@ export class RaftServer<S, C, R, E = never> {
         break;
       case "append_response":
         this.#onAppendResponse(message);
+        break;
+      case "timeout_now":
+        this.#onTimeoutNow(message);
         break;
     }
     this.#flush();
@@ -384,7 +419,13 @@ export class RaftServer<S, C, R, E = never> {
     if (this.#hasMajority(this.#votes)) this.#becomeCandidate();
   }
 
-  #becomeCandidate(): void {
+  /** Sent by the leader handing over to this server: stand now, skipping the pre-vote. */
+  #onTimeoutNow(m: TimeoutNow): void {
+    if (m.term !== this.#term || this.#role === "leader") return;
+    this.#becomeCandidate(true);
+  }
+
+  #becomeCandidate(transfer = false): void {
     this.#role = "candidate";
     this.#term += 1;
     this.#votedFor = this.id;
@@ -400,6 +441,7 @@ export class RaftServer<S, C, R, E = never> {
         term: this.#term,
         lastLogIndex: this.#lastIndex(),
         lastLogTerm: this.#lastTerm(),
+        transfer,
       });
     }
   }
@@ -409,7 +451,7 @@ export class RaftServer<S, C, R, E = never> {
     const now = this.#env.now();
     // A server that hears its leader ignores disruptive candidates (Raft thesis §4.2.3).
     if (
-      m.term > this.#term && this.#role !== "leader" && this.#leader !== null &&
+      !m.transfer && m.term > this.#term && this.#role !== "leader" && this.#leader !== null &&
       now - this.#leaderSeenAt < this.#electionTimeout
     ) {
       return;
@@ -443,6 +485,7 @@ export class RaftServer<S, C, R, E = never> {
     const now = this.#env.now();
     this.#role = "leader";
     this.#leader = this.id;
+    this.#transfer = null;
     this.#nextIndex.clear();
     this.#matchIndex.clear();
     this.#heardAt.clear();
@@ -468,6 +511,7 @@ export class RaftServer<S, C, R, E = never> {
     this.#leader = leader;
     // Whoever leads now decides what those entries become; their clients learn by timing out.
     this.#pending.clear();
+    this.#transfer = null;
     for (const read of this.#reads) {
       this.#readyReads.push(() => read.done({ state: "not_leader", leader }));
     }
@@ -584,6 +628,14 @@ export class RaftServer<S, C, R, E = never> {
       this.#nextIndex.set(m.from, Math.max(match + 1, Math.min(next, m.hint + 1)));
     }
     this.#sendAppend(m.from, false);
+    const transfer = this.#transfer;
+    if (
+      transfer !== null && !transfer.sent && transfer.target === m.from &&
+      this.#matchIndex.get(m.from) === this.#lastIndex()
+    ) {
+      transfer.sent = true;
+      this.#outbox.push({ type: "timeout_now", from: this.id, to: m.from, term: this.#term });
+    }
   }
 
   /** Commits the highest entry of this term that a majority (with this server, synced) holds. */

@@ -60,6 +60,16 @@ export interface VoteRequest {
   readonly term: number;
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
+  /** Set when the leader asked for this election: voters then do not stick to that leader. */
+  readonly transfer: boolean;
+}
+
+/** Sent by a leader handing over to `to`, once `to` holds its whole log: "stand now". */
+export interface TimeoutNow {
+  readonly type: "timeout_now";
+  readonly from: ServerId;
+  readonly to: ServerId;
+  readonly term: number;
 }
 
 /** Sent by any server in answer to a {@linkcode VoteRequest}, after persisting its vote. */
@@ -107,7 +117,8 @@ export type RaftMessage<C> =
   | VoteRequest
   | VoteResponse
   | AppendEntries<C>
-  | AppendResponse;
+  | AppendResponse
+  | TimeoutNow;
 
 /** What the machine learns about the entry it applies. */
 export interface ApplyMeta {

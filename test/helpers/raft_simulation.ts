@@ -11,6 +11,7 @@
  * - state-machine safety: every server applies the same command at an index;
  * - the clients' history is linearizable ({@linkcode isLinearizable}); half the reads go through
  *   the log, half through ReadIndex (`consistentQuery`);
+ * Leaders are also asked, now and then, to hand over to another server.
  * - liveness once healed: after the faults stop, clients' commands complete again.
  * A violation throws an Error naming the seed.
  *
@@ -383,6 +384,13 @@ export function simulate(options: SimulationOptions): SimulationReport {
   const schedulePartition = () => {
     queue.push(now + 50 + random() * 500, () => {
       if (!faults) return;
+      // Now and then the leader hands over to another server.
+      if (random() < 0.3) {
+        const leader = ids.find((id) => servers.get(id)?.role === "leader");
+        const others = ids.filter((id) => id !== leader);
+        const target = others[Math.floor(random() * others.length)]!;
+        if (leader) onServer(leader, (s) => void s.transferLeadership(target));
+      }
       const r = random();
       if (r < 0.3) group = new Map(ids.map((id) => [id, 0]));
       else if (r < 0.6) {

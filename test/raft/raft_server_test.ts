@@ -167,3 +167,24 @@ Deno.test("RaftServer.consistentQuery() on a leader cut off from the majority ne
   g.run(100);
   assert.deepEqual(g.outcomes.get("w"), { state: "ok", reply: 7 });
 });
+
+Deno.test("RaftServer.transferLeadership() makes the named server leader with the log intact", () => {
+  const g = group(["a", "b", "c"]);
+  g.run(1000);
+  const old = g.leader()!;
+  old.propose(3, "w");
+  g.run(100);
+  const target = g.servers.find((s) => s !== old)!;
+  const termBefore = old.term;
+  assert.throws(() => old.transferLeadership(old.id), TypeError);
+  assert.equal(old.transferLeadership(target.id), true);
+  assert.deepEqual(old.propose(1, "late"), { state: "not_leader", leader: target.id });
+  g.run(100);
+  assert.equal(g.leader(), target);
+  assert.equal(old.role, "follower");
+  assert.equal(target.term, termBefore + 1);
+  target.propose(4, "w2");
+  g.run(100);
+  assert.deepEqual(g.outcomes.get("w2"), { state: "ok", reply: 7 });
+  assert.equal(target.transferLeadership(old.id) && old.transferLeadership(target.id), false);
+});
