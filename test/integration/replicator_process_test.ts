@@ -124,8 +124,12 @@ Deno.test("replicator across processes: kill -9 and a restart on the same data d
     const orders = a.replicator.open("orders", "pn-counter");
     await orders.update((x) => x.increment(3));
     assert.ok(await a.connect(b.address));
+    // On a starved machine a node can miss its ticks and the link drop
+    // (net_tick_timeout); as a cluster strategy would, connect again while waiting.
     await waitFor(
-      async () => orders.value() === 13 && await call(ctl, b, "value", ["orders"]) === 13,
+      async () =>
+        await a.connect(b.address) && orders.value() === 13 &&
+        await call(ctl, b, "value", ["orders"]) === 13,
       {
         timeout: 30_000,
         interval: 50,
