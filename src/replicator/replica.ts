@@ -35,7 +35,9 @@
  * Pruning. Replica ids are `node#creation`, so a restarted node is a new
  * replica. A replica gone for good (its node came back as another
  * incarnation, or stayed away past the prune delay) is *retired*; the
- * lowest-named replica, when it reaches every member, folds each retired
+ * lowest-named replica, when it reaches every member and every peer's last
+ * anti-entropy root equals its own (all hold the same state, so all would
+ * fold the same contribution), folds each retired
  * replica's contribution into its own (`type.prune`) and records a marker
  * `[removed, into]` in the entry. Markers travel with every entry; a
  * receiver first prunes its own state by markers it did not know, then the
@@ -239,6 +241,8 @@ export class Replica {
   #retired = new Set<string>();
   /** Replicas pruned (a marker names them): never retired again. */
   #pruned = new Set<string>();
+  /** The root of each connected peer's digest tree, as its last anti-entropy round sent it. */
+  #peerRoots = new Map<string, string>();
   /** Keys held with another type by a peer: key -> "type on node". */
   #conflicts = new Map<string, string>();
   #requests = new Map<number, Request>();
@@ -402,6 +406,7 @@ export class Replica {
     const old = this.#peerReplicas.get(node);
     if (old !== undefined && old !== replica) this.retire(old);
     this.#peerReplicas.set(node, replica);
+    this.#peerRoots.delete(node);
     this.#peers.add(node);
     this.#away.delete(node);
     this.#retired.delete(replica);
@@ -410,12 +415,14 @@ export class Replica {
   /** The connection to `node` is down; it still counts as a member until `removeNode`. */
   peerDown(node: string): void {
     if (!this.#peers.delete(node)) return;
+    this.#peerRoots.delete(node);
     this.#away.add(node);
   }
 
   /** `node` left for good: it no longer counts as a member and its replica is retired. */
   removeNode(node: string): void {
     this.#peers.delete(node);
+    this.#peerRoots.delete(node);
     this.#away.delete(node);
     const replica = this.#peerReplicas.get(node);
     if (replica !== undefined) this.retire(replica);
@@ -621,6 +628,7 @@ export class Replica {
     }
     for (const r of list(retired)) if (typeof r === "string") this.retire(r);
     this.#refresh();
+    if (level === 0) this.#peerRoots.set(from, String(numbers(hashes)));
     const diff = this.#tree.differing(level, numbers(indices), numbers(hashes));
     if (diff.length === 0) return;
     if (level < DEPTH) {
@@ -883,6 +891,11 @@ export class Replica {
   #prune(): void {
     if (this.#retired.size === 0 || this.#away.size > 0) return;
     for (const peer of this.#peers) if (peer < this.node) return;
+    // Only once every replica holds what this one holds: a retired replica's
+    // count folded here must be the count every other replica folds when the
+    // marker reaches it, or the difference is lost or counted twice.
+    const root = String(this.#tree.hashes(0, [0]));
+    for (const peer of this.#peers) if (this.#peerRoots.get(peer) !== root) return;
     for (const removed of this.#retired) {
       for (const [key, slot] of this.#slots) {
         if (slot.markers.has(removed)) continue;
