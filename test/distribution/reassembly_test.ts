@@ -131,17 +131,16 @@ Deno.test("256 streams announcing 1 GiB each close the connection at the reassem
   const budget = 64 * MIB;
   const side = await tcpSide({ reassemblyBudget: budget });
   try {
-    const rss0 = Deno.memoryUsage().rss;
     for (let i = 1; i <= 256 && side.closed() === undefined; i++) {
       await side.raw.write(headFrame(i, 1024 * MIB, 16 * KIB)).catch(() => {});
     }
     await waitFor(() => side.closed() !== undefined, { message: "the connection stayed up" });
     assert.equal(side.closed()!.reason, "connection_closed");
     assert.match(side.closed()!.detail, /Reassembly budget exceeded: 64 unfinished messages/);
-    assert.ok(
-      Deno.memoryUsage().rss - rss0 < budget,
-      "the announced sizes cost at most the budget (untouched pages cost nothing)",
-    );
+    // No RSS check here: deno test --parallel runs other test files in this
+    // process, so its RSS says nothing of this connection. The close at 64
+    // unfinished 1 MiB-buffered streams is the budget at work; the memory a
+    // node keeps is checked on a node of its own in handshake_flood_test.ts.
   } finally {
     await side.end();
   }

@@ -64,8 +64,10 @@ Deno.test("a flood of idle, half-open and slowloris connections from many addres
     // Bounded: a fixed cost for the slots in use, no growth with the
     // thousands of connections opened and closed meanwhile.
     assert.ok(peak - before < 256, `RSS ${before.toFixed(0)} -> peak ${peak.toFixed(0)} MiB`);
+    // The second half may still add V8's heap slack (GC runs when it likes):
+    // tens of MiB, not the hundreds the thousands of connections would cost.
     assert.ok(
-      peak - Math.max(...half) < 32,
+      peak - Math.max(...half) < 64,
       `RSS still growing: first half peak ${Math.max(...half)}, then ${peak} MiB`,
     );
     assert.match(target.proc.output, /Closed \d+ unauthenticated connections/);
