@@ -33,6 +33,7 @@ import {
   type KvOutput,
   type Operation,
 } from "./linearizability.ts";
+import { prng } from "./prng.ts";
 
 /** A client command with a unique id (so the checks can tell entries apart). */
 export interface KvCommand {
@@ -141,18 +142,6 @@ export interface SimulationReport {
   readonly elections: number;
   readonly crashes: number;
   readonly committed: number;
-}
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Event {

@@ -9,18 +9,7 @@ import assert from "node:assert/strict";
 import { Replica } from "../../src/replicator/replica.ts";
 import { decode, encode } from "../../src/term/codec.ts";
 import { testTypes } from "./_types.ts";
-
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../helpers/prng.ts";
 
 interface Msg {
   from: string;
@@ -50,7 +39,7 @@ class Sim {
   increments = new Map<string, number>();
 
   constructor(seed: number, n: number) {
-    this.random = rng(seed);
+    this.random = prng(seed);
     const names = Array.from({ length: n }, (_, i) => `r${i}@sim`);
     for (const node of names) {
       const replica = new Replica({
