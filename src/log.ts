@@ -146,3 +146,101 @@ export const Logger: AppLogger = Object.freeze({
   warning: (message: string) => appLog().warning("{message}", { message: String(message) }),
   error: (message: string) => appLog().error("{message}", { message: String(message) }),
 });
+
+/**
+ * Bounds how many lines one source may log in a window, so that a peer
+ * sending garbage in a loop cannot flood the log (or the disk behind it):
+ * the first `perWindow` lines of a key in each window are printed, the
+ * rest are counted, and the next printed line says how many were not.
+ * Keys are usually node names; at most `maxKeys` are tracked (the oldest
+ * is forgotten first).
+ *
+ * @example
+ * ```ts
+ * import { LogLimit } from "./log.ts";
+ * let now = 0;
+ * const limit = new LogLimit({ perWindow: 2, windowMs: 1000, now: () => now });
+ * console.log(limit.admit("evil@h"), limit.admit("evil@h"), limit.admit("evil@h")); // 0 0 undefined
+ * now = 1000;
+ * console.log(limit.admit("evil@h")); // 1
+ * ```
+ */
+export class LogLimit {
+  readonly #perWindow: number;
+  readonly #windowMs: number;
+  readonly #maxKeys: number;
+  readonly #now: () => number;
+  readonly #keys = new Map<string, { start: number; printed: number; dropped: number }>();
+
+  /**
+   * @param options `perWindow` lines per key per window (default 20),
+   *   `windowMs` the window (default 10 s), `maxKeys` tracked (default
+   *   1024), `now` the clock (default `Date.now`)
+   * @throws {RangeError} when a bound is not a positive integer
+   */
+  constructor(
+    options: { perWindow?: number; windowMs?: number; maxKeys?: number; now?: () => number } = {},
+  ) {
+    this.#perWindow = positive("perWindow", options.perWindow ?? 20);
+    this.#windowMs = positive("windowMs", options.windowMs ?? 10_000);
+    this.#maxKeys = positive("maxKeys", options.maxKeys ?? 1024);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Whether a line of `key` may be printed now.
+   *
+   * @returns `undefined` when the line must be dropped; otherwise how many
+   *   lines of `key` were dropped since the last one printed (say so in the line)
+   */
+  admit(key: string): number | undefined {
+    const now = this.#now();
+    let k = this.#keys.get(key);
+    if (k === undefined) {
+      if (this.#keys.size >= this.#maxKeys) this.#keys.delete(this.#keys.keys().next().value!);
+      k = { start: now, printed: 0, dropped: 0 };
+      this.#keys.set(key, k);
+    } else if (now - k.start >= this.#windowMs) {
+      k.start = now;
+      k.printed = 0;
+    }
+    if (k.printed >= this.#perWindow) {
+      k.dropped++;
+      return undefined;
+    }
+    k.printed++;
+    const dropped = k.dropped;
+    k.dropped = 0;
+    return dropped;
+  }
+}
+
+function positive(what: string, n: number): number {
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new RangeError(`Invalid ${what}: expected a positive integer, received ${n}`);
+  }
+  return n;
+}
+
+/**
+ * Logs one line of `key` through `emit` if `limit` admits it, passing the
+ * suffix that says how many lines like it were not printed (`""` or
+ * `" (3 more like it not shown)"`).
+ *
+ * @param limit the bound, usually one per call site
+ * @param key whose line it is (a node name)
+ * @param emit writes the line; put `more` at its end
+ *
+ * @example
+ * ```ts
+ * import { LogLimit, logLimited } from "./log.ts";
+ * const limit = new LogLimit({ perWindow: 1 });
+ * const lines: string[] = [];
+ * for (let i = 0; i < 3; i++) logLimited(limit, "evil@h", (more) => lines.push(`garbage${more}`));
+ * console.log(lines.length); // 1
+ * ```
+ */
+export function logLimited(limit: LogLimit, key: string, emit: (more: string) => void): void {
+  const dropped = limit.admit(key);
+  if (dropped !== undefined) emit(dropped > 0 ? ` (${dropped} more like it not shown)` : "");
+}

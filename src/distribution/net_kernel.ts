@@ -67,7 +67,7 @@
  */
 
 import { DecodeError, NoConnectionError } from "../errors.ts";
-import { logger } from "../log.ts";
+import { logger, LogLimit, logLimited } from "../log.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { Signal, SignalRouter } from "../process/types.ts";
 import { parseNodeName, withoutPort } from "../term/node_name.ts";
@@ -196,6 +196,8 @@ export class NetKernel implements SignalRouter {
   #capabilities: number;
 
   #nodes = new Map<string, NodeEntry>();
+  /** Failed operation handlers, logged per peer at a bounded rate (a hostile peer's garbage). */
+  #opFailureLog = new LogLimit();
   /** Where nodes listen, learnt from `name@host:port` names and PEERS. */
   #addresses = new Map<string, TransportAddress>();
   #monitors: NodeMonitors;
@@ -805,11 +807,17 @@ export class NetKernel implements SignalRouter {
         try {
           handler(e.name, d.fields);
         } catch (err) {
-          log.error("Handler of operation {op} from {node} failed: {error}", {
-            op: d.op,
-            node: e.name,
-            error: err,
-          });
+          logLimited(
+            this.#opFailureLog,
+            e.name,
+            (more) =>
+              log.error("Handler of operation {op} from {node} failed: {error}{more}", {
+                op: d.op,
+                node: e.name,
+                error: err,
+                more,
+              }),
+          );
         }
         return;
       }

@@ -42,7 +42,7 @@
  */
 
 import { describe, describeType, NameError, NotAliveError, ProcessExitError } from "../errors.ts";
-import { logger } from "../log.ts";
+import { logger, LogLimit, logLimited } from "../log.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { parseNodeName, withoutPort } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
@@ -99,6 +99,8 @@ const QUIET_REASONS = new Set<unknown>([
 ]);
 
 const log = logger("process");
+/** Forged signals, logged per sending node at a bounded rate. */
+const refusedLog = new LogLimit();
 
 /** What the runtime keeps per remote node, so `nodeDown` touches only what it must. */
 interface NodeIndex {
@@ -1323,11 +1325,17 @@ export class Runtime {
     if (sender !== undefined) {
       const forged = forgedOrigin(signal, sender);
       if (forged !== undefined) {
-        log.warning("Refused a {op} signal from node {sender}: {why}", {
-          op: signal.op,
+        logLimited(
+          refusedLog,
           sender,
-          why: forged,
-        });
+          (more) =>
+            log.warning("Refused a {op} signal from node {sender}: {why}{more}", {
+              op: signal.op,
+              sender,
+              why: forged,
+              more,
+            }),
+        );
         return false;
       }
     }

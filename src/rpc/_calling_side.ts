@@ -30,7 +30,7 @@ import {
   TimeoutError,
   UndefinedFunctionError,
 } from "../errors.ts";
-import { logger } from "../log.ts";
+import { logger, LogLimit, logLimited } from "../log.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { OP_SPAWN_REQUEST } from "../distribution/types.ts";
 import type { Runtime } from "../process/runtime.ts";
@@ -57,6 +57,8 @@ import {
 } from "./types.ts";
 
 const log = logger("rpc");
+/** Malformed operations, logged per sending node at a bounded rate. */
+const malformedLog = new LogLimit();
 
 /** What the client needs of its node. */
 export interface ClientHost {
@@ -233,7 +235,11 @@ export class RpcClient {
   onReply(node: string, fields: unknown[]): void {
     const [id, status, value] = fields;
     if (fields.length !== 3 || !isCallId(id) || typeof status !== "number") {
-      log.warning("Dropping a malformed rpc reply from {node}", { node });
+      logLimited(
+        malformedLog,
+        node,
+        (more) => log.warning("Dropping a malformed rpc reply from {node}{more}", { node, more }),
+      );
       return;
     }
     const pending = this.#calls.get(id);

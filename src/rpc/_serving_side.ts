@@ -28,7 +28,7 @@
  */
 
 import { describe, ProcessExitError } from "../errors.ts";
-import { logger } from "../log.ts";
+import { logger, LogLimit, logLimited } from "../log.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { OP_SPAWN_REPLY } from "../distribution/types.ts";
 import type { Runtime } from "../process/runtime.ts";
@@ -59,6 +59,8 @@ import {
 } from "./types.ts";
 
 const log = logger("rpc");
+/** Malformed operations, logged per sending node at a bounded rate. */
+const malformedLog = new LogLimit();
 
 /** What the server needs of its node. */
 export interface ServerHost {
@@ -201,7 +203,12 @@ export class RpcServer {
   onCall(node: string, fields: unknown[]): void {
     const [id, rawTarget, args, rawLeader] = fields;
     if (!isCallId(id)) {
-      log.warning("Dropping a malformed call from {node}: bad id", { node });
+      logLimited(
+        malformedLog,
+        node,
+        (more) =>
+          log.warning("Dropping a malformed call from {node}: bad id{more}", { node, more }),
+      );
       return;
     }
     const target = parseTarget(rawTarget);
@@ -326,7 +333,11 @@ export class RpcServer {
     if (
       fields.length !== 3 || target === undefined || !Array.isArray(args) || leader === undefined
     ) {
-      log.warning("Dropping a malformed cast from {node}", { node });
+      logLimited(
+        malformedLog,
+        node,
+        (more) => log.warning("Dropping a malformed cast from {node}{more}", { node, more }),
+      );
       return;
     }
     const resolved = this.resolve(target, node);
@@ -456,7 +467,11 @@ export class RpcServer {
   onGo(node: string, fields: unknown[]): void {
     const ref = fields[0];
     if (!(ref instanceof Ref)) {
-      log.warning("Dropping a malformed SPAWN_GO from {node}", { node });
+      logLimited(
+        malformedLog,
+        node,
+        (more) => log.warning("Dropping a malformed SPAWN_GO from {node}{more}", { node, more }),
+      );
       return;
     }
     const gate = this.#gates.get(ref.key);
@@ -475,7 +490,12 @@ export class RpcServer {
       fields.length !== 3 || !(leader instanceof Pid) || typeof text !== "string" ||
       !(CONSOLE_LEVELS as readonly unknown[]).includes(level)
     ) {
-      log.warning("Dropping a malformed console line from {node}", { node });
+      logLimited(
+        malformedLog,
+        node,
+        (more) =>
+          log.warning("Dropping a malformed console line from {node}{more}", { node, more }),
+      );
       return;
     }
     if (leader.node !== this.#host.runtime.node) return;

@@ -67,3 +67,28 @@ Deno.test("signals whose sender is not on the sending peer's node are refused, e
     await logs.restore();
   }
 });
+
+Deno.test("a peer sending forged signals in a loop cannot flood the log: lines per peer are bounded and say how many were not shown", async () => {
+  const logs = await captureLogs("warning");
+  const [a] = await startTestNodes(["a"]);
+  try {
+    const raw = await rawPeer(a!.port, a!.name, { name: "evil@127.0.0.1", creation: 9 });
+    assert.ok(raw.result.ok);
+    const send = (body: unknown[]) =>
+      raw.conn.write(encodeFrame(new Uint8Array([FRAME_MESSAGE, ...encode(body)])));
+    const victim = a!.runtime.open();
+    const killable = a!.runtime.open();
+    const third = new Pid("c@127.0.0.1", 1, 0, 1);
+    for (let i = 0; i < 500; i++) await send([5, third, victim.self, "kill"]);
+    await send([5, new Pid("evil@127.0.0.1", 7, 0, 9), killable.self, "kill"]);
+    await waitFor(() => !a!.runtime.isAlive(killable.self));
+    const refused = logs.lines.filter((l) => /Refused a \w+ signal from node evil@127/.test(l));
+    assert.ok(refused.length >= 1 && refused.length <= 20, `${refused.length} lines`);
+    assert.ok(a!.runtime.isAlive(victim.self));
+    assert.ok(a!.list().includes("evil@127.0.0.1"), "the peer stays connected");
+    raw.conn.close();
+  } finally {
+    await stopAll([a]);
+    await logs.restore();
+  }
+});
