@@ -26,7 +26,7 @@
  * @module
  */
 
-import { TimeoutError } from "../errors.ts";
+import { OutputLines } from "./output_lines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url);
 
@@ -79,10 +79,8 @@ export class Peer {
   /** The distribution port it listens on. */
   port = 0;
   readonly #child: Deno.ChildProcess;
-  readonly #lines: string[] = [];
-  readonly #partial = new Map<ReadableStream<Uint8Array>, string>();
+  readonly #output: OutputLines;
   readonly #done: Promise<void>;
-  readonly #waiters = new Set<() => void>();
   #status: Deno.CommandStatus | undefined;
 
   /** Use {@linkcode startPeer}. */
@@ -95,13 +93,13 @@ export class Peer {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
+    this.#output = new OutputLines([this.#child.stdout, this.#child.stderr]);
     this.#done = Promise.all([
-      this.#collect(this.#child.stdout),
-      this.#collect(this.#child.stderr),
+      this.#output.done,
       this.#child.status.then((s) => {
         this.#status = s;
       }),
-    ]).then(() => this.#notify());
+    ]).then(() => {});
   }
 
   /** `name@127.0.0.1:port`, to connect without a port mapper. */
@@ -121,7 +119,7 @@ export class Peer {
 
   /** Everything it printed so far, stdout and stderr line by line as they arrived. */
   get output(): string {
-    return [...this.#lines, ...this.#partial.values()].filter((l) => l !== "").join("\n");
+    return this.#output.text;
   }
 
   /**
@@ -133,33 +131,7 @@ export class Peer {
    * @throws {TimeoutError} with the output so far, when no match came in time or the node exited first
    */
   waitForOutput(pattern: RegExp, options: WaitOptions = {}): Promise<RegExpMatchArray> {
-    const timeout = options.timeout ?? 15_000;
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const match = this.output.match(pattern);
-        if (match === null && !this.exited) return;
-        this.#waiters.delete(check);
-        clearTimeout(timer);
-        if (match !== null) resolve(match);
-        else {
-          reject(
-            new TimeoutError(
-              `Cannot wait for ${pattern} on ${this.name}: it exited; output:\n${this.output}`,
-            ),
-          );
-        }
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(
-          new TimeoutError(
-            `Cannot wait for ${pattern} on ${this.name} within ${timeout} ms; output:\n${this.output}`,
-          ),
-        );
-      }, timeout);
-      this.#waiters.add(check);
-      check();
-    });
+    return this.#output.waitFor(pattern, { timeout: options.timeout ?? 15_000, what: this.name });
   }
 
   /** Stops the node gracefully (SIGTERM) and waits for it to exit. */
@@ -183,23 +155,6 @@ export class Peer {
     } catch {
       // Already gone.
     }
-  }
-
-  #notify(): void {
-    for (const check of [...this.#waiters]) check();
-  }
-
-  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      this.#lines.push(...parts);
-      this.#partial.set(stream, rest);
-      this.#notify();
-    }
-    this.#partial.delete(stream);
-    if (rest) this.#lines.push(rest);
   }
 }
 

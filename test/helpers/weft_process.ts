@@ -6,7 +6,7 @@
  * @module
  */
 
-import { waitFor } from "./wait.ts";
+import { OutputLines } from "../../src/testing/output_lines.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -55,8 +55,7 @@ export async function runWeft(
 /** A `weft` node running as a child process. */
 export class WeftProcess {
   readonly #child: Deno.ChildProcess;
-  readonly #lines: string[] = [];
-  readonly #partial = new Map<ReadableStream<Uint8Array>, string>();
+  readonly #output: OutputLines;
   readonly #done: Promise<void>;
   #status: Deno.CommandStatus | undefined;
 
@@ -81,9 +80,9 @@ export class WeftProcess {
       stderr: "piped",
       env: { NO_COLOR: "1", ...env },
     }).spawn();
+    this.#output = new OutputLines([this.#child.stdout, this.#child.stderr]);
     this.#done = Promise.all([
-      this.#collect(this.#child.stdout),
-      this.#collect(this.#child.stderr),
+      this.#output.done,
       this.#child.status.then((s) => {
         this.#status = s;
       }),
@@ -100,24 +99,12 @@ export class WeftProcess {
    * they arrived, then any unfinished last lines (a prompt has no newline).
    */
   get output(): string {
-    return [...this.#lines, ...this.#partial.values()].filter((l) => l !== "").join("\n");
+    return this.#output.text;
   }
 
   /** The exit status, once the process has exited. */
   get status(): Deno.CommandStatus | undefined {
     return this.#status;
-  }
-
-  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      this.#lines.push(...parts);
-      this.#partial.set(stream, rest);
-    }
-    this.#partial.delete(stream);
-    if (rest) this.#lines.push(rest);
   }
 
   /** Writes `text` to the node's stdin. */
@@ -131,13 +118,8 @@ export class WeftProcess {
   }
 
   /** Waits until the output holds a match for `pattern`; returns the match. */
-  async waitForOutput(pattern: RegExp, timeout = 15_000): Promise<RegExpMatchArray> {
-    let match: RegExpMatchArray | null = null;
-    await waitFor(() => (match = this.output.match(pattern)) !== null, {
-      timeout,
-      message: `No output matching ${pattern} within ${timeout} ms; output so far:\n${this.output}`,
-    });
-    return match!;
+  waitForOutput(pattern: RegExp, timeout = 15_000): Promise<RegExpMatchArray> {
+    return this.#output.waitFor(pattern, { timeout, what: `weft (pid ${this.pid})` });
   }
 
   /**
