@@ -1,25 +1,35 @@
 /**
  * Local process benchmarks, side by side with Erlang/OTP:
  *
- * - spawn rate: spawn N processes that each tell their parent they ran;
- * - bytes per idle process: memory of N processes blocked in `receive`;
- * - local round trip: ping-pong between two processes.
+ * - spawn rate of short-lived processes: spawn N processes that each tell
+ *   their parent they ran;
+ * - spawn rate of long-lived processes: spawn N processes that each tell
+ *   their parent they started and then wait in `receive` (an `async` body
+ *   suspended in `await ctx.receive()`, as a real process is);
+ * - bytes per idle process: the OS resident set size (RSS) of the whole
+ *   OS process after those N long-lived processes started, less before,
+ *   per process, for both sides (V8's heap alone or
+ *   `erlang:memory(processes)` alone would each leave something out);
+ * - local round trip: ping-pong between two processes. Erlang runs with
+ *   its default schedulers (one per CPU it may use, stated under the
+ *   table), so pinned to one CPU it has one scheduler.
  *
- * Each figure is the median of several runs; Erlang runs the same three in
- * `scripts/bench/erlang/weft_bench_local.erl` in the same invocation.
- * Run with `deno run -A --v8-flags=--expose-gc scripts/bench/local.ts`.
+ * Erlang runs the same in `scripts/bench/erlang/weft_bench_local.erl`; the
+ * two sides run interleaved, pinned and unpinned (scripts/bench/_harness.ts).
+ * `BENCH_IDLE` sets N for the long-lived figures (default 100 000).
+ * Run with `deno run -A scripts/bench/local.ts` (or `deno task bench local`).
  *
  * @module
  */
 
 import { Runtime } from "../../src/process/runtime.ts";
 import type { Pid } from "../../src/term/pid.ts";
-import { median, report, runErlang } from "./_erlang.ts";
+import { runErlang } from "./_erlang.ts";
+import { type Figures, interleave, reportAB } from "./_harness.ts";
 
 const N_SPAWN = 200_000;
-const N_IDLE = 100_000;
+const N_IDLE = Number(Deno.env.get("BENCH_IDLE") ?? 100_000);
 const N_ROUND = 200_000;
-const RUNS = 5;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -34,23 +44,29 @@ async function spawnRate(rt: Runtime): Promise<number> {
   return N_SPAWN / seconds;
 }
 
-async function idleBytes(rt: Runtime): Promise<number> {
+/** Spawns N_IDLE long-lived processes: their spawn rate, and RSS bytes per process. */
+async function longLived(rt: Runtime): Promise<{ longSpawnPerSec: number; rssPerProcess: number }> {
   const parent = rt.open({ label: "bench" });
+  const me = parent.self;
   gc?.();
   gc?.();
-  const before = Deno.memoryUsage().heapUsed;
-  const pids: Pid[] = [];
-  for (let i = 0; i < N_IDLE; i++) pids.push(rt.spawn((ctx) => ctx.receive()));
-  // Let every process start and block in receive before measuring.
-  await new Promise((r) => setTimeout(r, 0));
+  const before = Deno.memoryUsage().rss;
+  const pids: Pid[] = new Array(N_IDLE);
+  const t0 = performance.now();
+  for (let i = 0; i < N_IDLE; i++) {
+    pids[i] = rt.spawn(async (ctx) => {
+      ctx.send(me, 1);
+      await ctx.receive();
+    });
+  }
+  for (let i = 0; i < N_IDLE; i++) await parent.receive();
+  const seconds = (performance.now() - t0) / 1000;
   gc?.();
   gc?.();
-  const after = Deno.memoryUsage().heapUsed;
-  // The pid array itself is the benchmark's, not the processes'.
-  const pidArray = 8 * N_IDLE;
+  const after = Deno.memoryUsage().rss;
   for (const pid of pids) parent.send(pid, "stop");
   parent.exit("normal");
-  return (after - before - pidArray) / N_IDLE;
+  return { longSpawnPerSec: N_IDLE / seconds, rssPerProcess: (after - before) / N_IDLE };
 }
 
 async function roundTripUs(rt: Runtime): Promise<number> {
@@ -74,53 +90,56 @@ async function roundTripUs(rt: Runtime): Promise<number> {
   return us;
 }
 
-async function measure(fn: (rt: Runtime) => Promise<number>): Promise<number> {
-  const results: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const rt = new Runtime({ node: "bench@127.0.0.1" });
-    results.push(await fn(rt));
+async function measure<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = new Runtime({ node: "bench@127.0.0.1" });
+  try {
+    return await fn(rt);
+  } finally {
     await rt.shutdown();
   }
-  return median(results);
 }
 
-if (!gc) console.warn("note: run with --v8-flags=--expose-gc for a steady memory figure");
+const samples = await interleave({
+  weft: async () => {
+    // Memory first, in a process whose heap has not yet grown for the others.
+    const long = await measure(longLived);
+    return {
+      ...long,
+      spawnPerSec: await measure(spawnRate),
+      roundTripUs: await measure(roundTripUs),
+    };
+  },
+  erlang: () =>
+    runErlang<Figures>("weft_bench_local", [String(N_SPAWN), String(N_IDLE), String(N_ROUND)]),
+});
 
-const weft = {
-  spawnPerSec: await measure(spawnRate),
-  bytesPerIdleProcess: await measure(idleBytes),
-  roundTripUs: await measure(roundTripUs),
-};
-const erlang = await runErlang<typeof weft>("weft_bench_local", [
-  String(N_SPAWN),
-  String(N_IDLE),
-  String(N_ROUND),
-  String(RUNS),
-]);
-
-report(`Local processes (median of ${RUNS} runs)`, [
+reportAB("Local processes", [
   {
-    name: `spawn rate (${N_SPAWN.toLocaleString("en-US")} processes)`,
-    weft: weft.spawnPerSec,
-    erlang: erlang?.spawnPerSec,
+    key: "spawnPerSec",
+    name: `spawn rate, short-lived (${N_SPAWN.toLocaleString("en-US")} processes)`,
     unit: "/s",
     higherIsBetter: true,
     target: { min: 1 },
   },
   {
-    name: "bytes per idle process",
-    weft: weft.bytesPerIdleProcess,
-    erlang: erlang?.bytesPerIdleProcess,
+    key: "longSpawnPerSec",
+    name: `spawn rate, long-lived (${N_IDLE.toLocaleString("en-US")} processes)`,
+    unit: "/s",
+    higherIsBetter: true,
+    target: { min: 1 },
+  },
+  {
+    key: "rssPerProcess",
+    name: `OS RSS per idle process (${N_IDLE.toLocaleString("en-US")}, async body)`,
     unit: "B",
     higherIsBetter: false,
     target: { max: 1 },
   },
   {
-    name: "local send/receive round trip",
-    weft: weft.roundTripUs,
-    erlang: erlang?.roundTripUs,
+    key: "roundTripUs",
+    name: "local send/receive round trip (Erlang: default schedulers)",
     unit: "µs",
     higherIsBetter: false,
     target: { max: 1 },
   },
-]);
+], samples);

@@ -1,22 +1,22 @@
-%% Erlang side of scripts/bench/local.ts: the same three measurements, so
-%% Weft's figures can be read as ratios measured on one machine in one run.
-%% Prints one JSON object on stdout.
+%% Erlang side of scripts/bench/local.ts: the same measurements, so Weft's
+%% figures can be read as ratios measured on one machine in one run.
+%% Prints one JSON object on stdout. Runs with the default scheduler
+%% settings (one scheduler per CPU this OS process may use).
 -module(weft_bench_local).
 -export([main/1]).
 
-main([NSpawnS, NIdleS, NRoundS, RunsS]) ->
+main([NSpawnS, NIdleS, NRoundS]) ->
     NSpawn = list_to_integer(NSpawnS),
     NIdle = list_to_integer(NIdleS),
     NRound = list_to_integer(NRoundS),
-    Runs = list_to_integer(RunsS),
-    Spawn = median([spawn_rate(NSpawn) || _ <- lists:seq(1, Runs)]),
-    Idle = median([idle_bytes(NIdle) || _ <- lists:seq(1, Runs)]),
-    Rt = median([round_trip_us(NRound) || _ <- lists:seq(1, Runs)]),
-    io:format("{\"spawnPerSec\": ~.1f, \"bytesPerIdleProcess\": ~.1f, \"roundTripUs\": ~.4f}~n",
-              [Spawn, Idle, Rt]),
+    %% Memory first, before the other figures grow the allocators.
+    {LongRate, Rss} = long_lived(NIdle),
+    Spawn = spawn_rate(NSpawn),
+    Rt = round_trip_us(NRound),
+    io:format("{\"spawnPerSec\": ~.1f, \"longSpawnPerSec\": ~.1f, \"rssPerProcess\": ~.1f, "
+              "\"roundTripUs\": ~.4f}~n",
+              [Spawn, LongRate, Rss, Rt]),
     halt(0).
-
-median(L) -> lists:nth((length(L) + 1) div 2, lists:sort(L)).
 
 %% Spawn N processes that each tell the parent they ran; rate until the last told.
 spawn_rate(N) ->
@@ -30,14 +30,25 @@ spawn_rate(N) ->
 wait_n(0) -> ok;
 wait_n(K) -> receive done -> wait_n(K - 1) end.
 
-%% Memory of N processes blocked in receive, per process.
-idle_bytes(N) ->
+%% Spawn N processes that each tell the parent they started and then wait in
+%% receive: the rate until the last told, and the OS RSS per process.
+long_lived(N) ->
+    Parent = self(),
     erlang:garbage_collect(),
-    M0 = erlang:memory(processes),
-    Pids = [spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, N)],
-    M1 = erlang:memory(processes),
+    R0 = rss(),
+    T0 = erlang:monotonic_time(nanosecond),
+    Pids = [spawn(fun() -> Parent ! done, receive stop -> ok end end) || _ <- lists:seq(1, N)],
+    wait_n(N),
+    T1 = erlang:monotonic_time(nanosecond),
+    R1 = rss(),
     [P ! stop || P <- Pids],
-    (M1 - M0) / N.
+    {N / ((T1 - T0) / 1.0e9), (R1 - R0) / N}.
+
+%% This OS process's resident set size in bytes.
+rss() ->
+    {ok, Status} = file:read_file("/proc/self/status"),
+    {match, [Kb]} = re:run(Status, "VmRSS:\\s+(\\d+) kB", [{capture, all_but_first, list}]),
+    list_to_integer(Kb) * 1024.
 
 %% Ping-pong between two local processes; microseconds per round trip.
 round_trip_us(N) ->
