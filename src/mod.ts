@@ -234,3 +234,20 @@ export {
   Tuple,
   tuple,
 } from "./etf/mod.ts";
+export {
+  type AttachedHandler,
+  type EventName,
+  GEN_SERVER_CALL_STOP,
+  type Measurements,
+  MESSAGE_RECEIVED,
+  MESSAGE_SENT,
+  type Metadata,
+  NODE_DOWN,
+  NODE_UP,
+  REPLICATOR_DELTA_SENT,
+  RPC_CALL_STOP,
+  SUPERVISOR_RESTART,
+  Telemetry,
+  TelemetryEvent,
+  type TelemetryHandler,
+} from "./telemetry/mod.ts";

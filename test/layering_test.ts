@@ -44,6 +44,11 @@ const LAYERS: readonly Layer[] = [
     what: "foundations: errors, logging, the version",
     paths: ["src/errors.ts", "src/log.ts", "src/version.ts"],
   },
+  {
+    level: 0.5,
+    what: "telemetry events (foundations only), so every layer can emit",
+    paths: ["src/telemetry"],
+  },
   { level: 1, what: "terms: pids, refs, node names, the codec", paths: ["src/term"] },
   {
     level: 1.5,

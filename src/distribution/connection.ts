@@ -234,6 +234,14 @@ interface OutView {
 export class DistConnection {
   /** The peer's node name. */
   readonly peer: string;
+  /** Bytes written to the socket so far (frames and ticks), for metrics. */
+  bytesOut = 0;
+  /** Bytes of frames read from the socket so far, for metrics. */
+  bytesIn = 0;
+  /** Message bodies queued to send so far. */
+  messagesOut = 0;
+  /** Whole message bodies received so far. */
+  messagesIn = 0;
   #io: Connection;
   #reader: FrameReader;
   #onMessage: (body: Uint8Array) => void;
@@ -374,6 +382,7 @@ export class DistConnection {
    */
   send(body: MessageBody, key: unknown = undefined): void {
     if (this.#closed) return;
+    this.messagesOut++;
     const n = body.length;
     if (n <= this.#fragmentSize && (this.#bulk.length === 0 || !this.#bulkKeys.has(key))) {
       const start = this.#reserve(n + MESSAGE_FRAME_BYTES);
@@ -496,6 +505,7 @@ export class DistConnection {
   }
 
   #written(out: Uint8Array<ArrayBuffer>): void {
+    this.bytesOut += this.#inFlight;
     this.#writing = false;
     this.#inFlight = 0;
     this.#lastWrite = performance.now();
@@ -654,10 +664,12 @@ export class DistConnection {
   /** Handles the frame `buf[start..end)`; returns whether a view of it may be kept (a message body). */
   #receive(buf: Uint8Array, start: number, end: number): boolean {
     if (this.#closed) return false;
+    this.bytesIn += end - start;
     switch (payloadKind(buf, start, end)) {
       case PAYLOAD_TICK:
         return false;
       case FRAME_MESSAGE:
+        this.messagesIn++;
         this.#onMessage(buf.subarray(start + MESSAGE_HEADER_BYTES, end));
         return true;
       case FRAME_FRAGMENT_HEAD:
@@ -685,6 +697,7 @@ export class DistConnection {
   ): Uint8Array | undefined {
     if (this.#closed || !isFragment(buf, start)) return undefined;
     const header = parseFragmentHeader(buf, start, length);
+    this.bytesIn += length;
     const r = this.#reassembly.begin(header, length, performance.now());
     const here = end - start - header.headerBytes;
     r.buf.set(buf.subarray(start + header.headerBytes, end), r.fill);
@@ -702,7 +715,10 @@ export class DistConnection {
   /** `n` more bytes of `r` are in place; delivers the message when it is complete. */
   #filled(r: Stream, n: number): void {
     const message = this.#reassembly.filled(r, n);
-    if (message !== undefined) this.#onMessage(message);
+    if (message !== undefined) {
+      this.messagesIn++;
+      this.#onMessage(message);
+    }
   }
 }
 

@@ -72,6 +72,8 @@ import type { Runtime } from "../process/runtime.ts";
 import type { Signal, SignalRouter } from "../process/types.ts";
 import { parseNodeName, withoutPort } from "../term/node_name.ts";
 import type { Pid } from "../term/pid.ts";
+import { MESSAGE_RECEIVED, MESSAGE_SENT, NODE_DOWN, NODE_UP } from "../telemetry/events.ts";
+import type { TelemetryEvent } from "../telemetry/telemetry.ts";
 import { DistConnection, type DistConnectionOptions, type MessageBody } from "./connection.ts";
 import { ConnectionSetup, type NodeEntry, type SetupHost } from "./connection_setup.ts";
 import type { FrameReader } from "./frame_reader.ts";
@@ -154,6 +156,26 @@ export interface NetKernelOptions {
   reassemblyTimeout?: number;
 }
 
+/** One connection's figures ({@linkcode NetKernel.connectionStats}). */
+export interface ConnectionStats {
+  /** The peer node. */
+  readonly node: string;
+  /** Whether the peer is hidden. */
+  readonly hidden: boolean;
+  /** The peer's address, as the socket sees it. */
+  readonly remoteAddr: string;
+  /** Bytes read from the peer since the connection came up. */
+  readonly bytesIn: number;
+  /** Bytes written to the peer since the connection came up. */
+  readonly bytesOut: number;
+  /** Messages (process messages and service operations) received. */
+  readonly messagesIn: number;
+  /** Messages queued to the peer. */
+  readonly messagesOut: number;
+  /** Bytes queued now, not yet written (the send queue's length). */
+  readonly bytesQueued: number;
+}
+
 /**
  * The node table and router of one node.
  *
@@ -212,6 +234,11 @@ export class NetKernel implements SignalRouter {
   /** Injected latency or loss, in front of the send path ({@linkcode LinkFaults}). */
   #faults = new LinkFaults((node, body, key, connect) => this.#sendNow(node, body, key, connect));
   #stopped = false;
+  /** Telemetry handles (one branch each while nobody listens). */
+  #evUp: TelemetryEvent;
+  #evDown: TelemetryEvent;
+  #evSent: TelemetryEvent;
+  #evReceived: TelemetryEvent;
   /** Connect attempts, handshakes and accept loops in flight, awaited by `stop`. */
   #tasks = new Set<Promise<unknown>>();
 
@@ -219,6 +246,11 @@ export class NetKernel implements SignalRouter {
   constructor(options: NetKernelOptions) {
     this.#runtime = options.runtime;
     this.name = options.runtime.node;
+    const telemetry = options.runtime.telemetry;
+    this.#evUp = telemetry.event(NODE_UP);
+    this.#evDown = telemetry.event(NODE_DOWN);
+    this.#evSent = telemetry.event(MESSAGE_SENT);
+    this.#evReceived = telemetry.event(MESSAGE_RECEIVED);
     this.hidden = options.hidden ?? false;
     this.#cookie = options.cookie;
     this.#listenPort = options.listenPort;
@@ -517,6 +549,31 @@ export class NetKernel implements SignalRouter {
     return conn.drain();
   }
 
+  /**
+   * The figures of every connection that is up: bytes and messages each
+   * way since it came up, and bytes queued now (for metrics and the observer).
+   *
+   * @returns one entry per connected node
+   */
+  connectionStats(): ConnectionStats[] {
+    const out: ConnectionStats[] = [];
+    for (const e of this.#nodes.values()) {
+      const conn = e.conn;
+      if (conn === undefined || e.peer === undefined) continue;
+      out.push({
+        node: e.name,
+        hidden: e.peer.hidden,
+        remoteAddr: conn.remoteAddr,
+        bytesIn: conn.bytesIn,
+        bytesOut: conn.bytesOut,
+        messagesIn: conn.messagesIn,
+        messagesOut: conn.messagesOut,
+        bytesQueued: conn.bytesQueued,
+      });
+    }
+    return out;
+  }
+
   /** Bytes queued for `node`, on its connection or while it is pending. */
   bytesQueued(node: string): number {
     const e = this.#nodes.get(withoutPort(node));
@@ -537,6 +594,9 @@ export class NetKernel implements SignalRouter {
     const op = signal.op;
     const connect = op === "send" || op === "reg_send" || op === "link" || op === "monitor";
     this.#faults.send(node, body, signal.from, connect);
+    if (this.#evSent.attached && (op === "send" || op === "reg_send")) {
+      this.#evSent.emit({ count: 1 }, { node: this.name, peer: node });
+    }
   }
 
   /**
@@ -755,6 +815,7 @@ export class NetKernel implements SignalRouter {
     e.waiters = [];
     for (const w of waiters) w(true);
     this.#monitors.nodeUp(e.name, peer.hidden);
+    if (this.#evUp.attached) this.#evUp.emit({ count: 1 }, { node: this.name, peer: e.name });
   }
 
   /** An up connection is gone: the runtime's links and monitors, then the subscribers. */
@@ -771,6 +832,9 @@ export class NetKernel implements SignalRouter {
     log[level]("Node {node} is down: {reason} ({detail})", { node: e.name, reason, detail });
     this.#runtime.nodeDown(e.name);
     this.#monitors.nodeDown(e.name, hidden, reason);
+    if (this.#evDown.attached) {
+      this.#evDown.emit({ count: 1 }, { node: this.name, peer: e.name, reason });
+    }
   }
 
   // ---------------------------------------------------------------- receiving
@@ -780,6 +844,11 @@ export class NetKernel implements SignalRouter {
     const d = decodeBody(body, this.name, e.name);
     switch (d.kind) {
       case "signal":
+        if (
+          this.#evReceived.attached && (d.signal.op === "send" || d.signal.op === "reg_send")
+        ) {
+          this.#evReceived.emit({ count: 1 }, { node: this.name, peer: e.name });
+        }
         try {
           this.#runtime.dispatch(d.signal, e.name);
         } catch (err) {

@@ -19,6 +19,7 @@
 
 import { describe, TimeoutError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { SUPERVISOR_RESTART } from "../telemetry/events.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage, ExitMessage, ProcessContext } from "../process/types.ts";
 import { Pid } from "../term/pid.ts";
@@ -154,9 +155,20 @@ export class RestartIntensity {
  *
  * @param intensity the supervisor's restart counter
  * @param label how the supervisor reads in logs
+ * @param runtime the supervisor's runtime, whose telemetry hears of the restart
+ * @param child the id of the child that is restarted
  * @returns `false` when the supervisor must give up (stop with `"shutdown"`)
  */
-export function countRestart(intensity: RestartIntensity, label: string): boolean {
+export function countRestart(
+  intensity: RestartIntensity,
+  label: string,
+  runtime: Runtime,
+  child: string | number,
+): boolean {
+  const restart = runtime.telemetry.event(SUPERVISOR_RESTART);
+  if (restart.attached) {
+    restart.emit({ count: 1 }, { node: runtime.node, supervisor: label, child });
+  }
   if (intensity.add()) return true;
   log.error(
     "Supervisor {sup}: reached maximum restart intensity ({intensity} restarts in {period} s), shutting down",

@@ -214,8 +214,10 @@ class DynamicSupervisorServer extends GenServer<State, InitArgs> {
   }
 
   async #restart(id: number, child: Child, state: State): Promise<InfoResult<State>> {
-    if (!countRestart(state.intensity, state.label)) return { stop: "shutdown", state };
     const ctx = current();
+    if (!countRestart(state.intensity, state.label, ctx.runtime, id)) {
+      return { stop: "shutdown", state };
+    }
     const outcome = await startChildProcess(ctx, child.spec);
     if ("ok" in outcome) {
       child.pid = outcome.ok;

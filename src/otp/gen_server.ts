@@ -79,6 +79,7 @@ import { callerOf, checkTimeout, isDownOf, waitOnAlias } from "./_caller.ts";
 import { sameTerm } from "./_term.ts";
 import type { ChildSpec, RestartType, Shutdown } from "./child_spec.ts";
 import { AlreadyStartedError, ExitError, StartError } from "./errors.ts";
+import { GEN_SERVER_CALL_STOP } from "../telemetry/events.ts";
 import {
   checkServerName,
   checkServerRef,
@@ -937,6 +938,9 @@ export abstract class GenServer<S = any, A = any> {
         `Cannot call server ${describeServer(server)}: a process cannot call itself`,
       );
     }
+    const stop = runtime.telemetry.event(GEN_SERVER_CALL_STOP);
+    const started = stop.attached ? performance.now() : 0;
+    let outcome = "error";
     const alias = runtime.open({ label: "gen:call" });
     try {
       const tag = alias.monitor(target);
@@ -953,12 +957,14 @@ export abstract class GenServer<S = any, A = any> {
         timeout,
       );
       if (msg === undefined) {
+        outcome = "timeout";
         throw new TimeoutError(
           `Cannot call server ${describeServer(server)}: no reply within ${timeout} ms`,
         );
       }
       if (msg.type === "$gen_reply") {
         if (msg.unsendable !== undefined) throw msg.unsendable;
+        outcome = "ok";
         return msg.value as S extends ServerPid<infer T> ? CallReply<T> : R;
       }
       throw new ExitError(
@@ -968,6 +974,13 @@ export abstract class GenServer<S = any, A = any> {
       );
     } finally {
       alias.exit();
+      if (stop.attached) {
+        stop.emit({ duration: performance.now() - started }, {
+          node: runtime.node,
+          server: describeServer(server),
+          outcome,
+        });
+      }
     }
   }
 

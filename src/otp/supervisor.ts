@@ -272,8 +272,10 @@ class SupervisorServer extends GenServer<State, InitArgs> {
   /** One restart of the child at `index`, by the strategy; gives up past the intensity. */
   async #restart(index: number, state: State): Promise<InfoResult<State>> {
     const ctx = current();
-    if (!countRestart(state.intensity, state.label)) return { stop: "shutdown", state };
     const failed = state.children[index]!;
+    if (!countRestart(state.intensity, state.label, ctx.runtime, failed.spec.id)) {
+      return { stop: "shutdown", state };
+    }
     let group: Child[];
     switch (state.strategy) {
       case "one_for_one":

@@ -41,6 +41,7 @@
  * @module
  */
 
+import { Telemetry } from "../telemetry/telemetry.ts";
 import { describe, describeType, NameError, NotAliveError, ProcessExitError } from "../errors.ts";
 import { logger, LogLimit, logLimited } from "../log.ts";
 import { Pid, Ref } from "../term/pid.ts";
@@ -238,6 +239,8 @@ export class Runtime {
   router: SignalRouter | undefined = undefined;
   /** The services running on the node (rpc, global, pg...), by key; see `node_context.ts`. */
   readonly context: NodeContext = new NodeContext(() => this.node);
+  /** The node's telemetry events and handlers (see `src/telemetry`). */
+  readonly telemetry: Telemetry = new Telemetry();
 
   /** Live processes by pid number. */
   #procs = new ProcTable<Proc>();

@@ -451,9 +451,13 @@ export class Replica {
 
   // --------------------------------------------------------------- ticking
 
-  /** Sends the deltas gathered since the last flush to every peer, in one DELTA each. */
-  flush(): void {
-    if (this.#pending.size === 0) return;
+  /**
+   * Sends the deltas gathered since the last flush to every peer, in one DELTA each.
+   *
+   * @returns how many keys' deltas it sent (0 when there was nothing)
+   */
+  flush(): number {
+    if (this.#pending.size === 0) return 0;
     const entries: WireEntry[] = [];
     for (const [key, delta] of this.#pending) {
       const slot = this.#slots.get(key);
@@ -465,8 +469,9 @@ export class Replica {
       );
     }
     this.#pending.clear();
-    if (entries.length === 0) return;
+    if (entries.length === 0) return 0;
     for (const peer of this.#peers) this.#send(peer, OP_DELTA, [REPLICATOR_VERSION, entries]);
+    return entries.length;
   }
 
   /**

@@ -61,6 +61,7 @@ import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
+import { REPLICATOR_DELTA_SENT } from "../telemetry/events.ts";
 import type {
   FlagHandle,
   GCounterHandle,
@@ -506,7 +507,13 @@ export class Replicator {
 
   #flush(): void {
     if (this.#stopped) return;
-    this.#replica.flush();
+    const sent = this.#replica.flush();
+    if (sent > 0) {
+      const ev = this.#runtime.telemetry.event(REPLICATOR_DELTA_SENT);
+      if (ev.attached) {
+        ev.emit({ keys: sent }, { node: this.#runtime.node, peers: this.#replica.peers().length });
+      }
+    }
     if (this.#dirty.size > 0 && this.#store !== undefined) {
       const keys = [...this.#dirty];
       this.#dirty.clear();

@@ -34,6 +34,8 @@ import { logger, LogLimit, logLimited } from "../log.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { OP_SPAWN_REQUEST } from "../distribution/types.ts";
 import type { Runtime } from "../process/runtime.ts";
+import { RPC_CALL_STOP } from "../telemetry/events.ts";
+import type { TelemetryEvent } from "../telemetry/telemetry.ts";
 import type { ProcessContext } from "../process/types.ts";
 import { Pid, type Ref } from "../term/pid.ts";
 import type { Deadline, Deadlines } from "../process/deadlines.ts";
@@ -78,6 +80,8 @@ export interface ClientHost {
 class PendingCall implements Watched {
   epoch = 0;
   deadline: Deadline | undefined = undefined;
+  /** When it was sent (`performance.now()`), when telemetry listens; else 0. */
+  started = 0;
   constructor(
     readonly client: RpcClient,
     readonly id: number,
@@ -144,10 +148,12 @@ export class RpcClient {
   #spawns = new Map<string, PendingSpawn>();
   #lateReplies = 0;
   #stopped: Error | undefined;
+  #evStop: TelemetryEvent;
 
   /** @param host the node it calls from */
   constructor(host: ClientHost) {
     this.#host = host;
+    this.#evStop = host.runtime.telemetry.event(RPC_CALL_STOP);
   }
 
   /** Replies that came after their call had ended (timed out or lost), and were dropped. */
@@ -193,6 +199,7 @@ export class RpcClient {
     );
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const pending = new PendingCall(this, id, node, target, resolve, reject);
+    if (this.#evStop.attached) pending.started = performance.now();
     this.#calls.set(id, pending);
     host.watch.add(address, pending);
     pending.deadline = host.deadlines.start(timeout, () =>
@@ -229,6 +236,22 @@ export class RpcClient {
     this.#host.deadlines.cancel(pending.deadline);
     if (error === undefined) pending.resolve(value);
     else pending.reject(error);
+    if (this.#evStop.attached && pending.started !== 0) {
+      const t = pending.target;
+      this.#evStop.emit({ duration: performance.now() - pending.started }, {
+        node: this.#host.runtime.node,
+        target: pending.node,
+        module: t.kind === "mfa" ? t.module : "(source)",
+        function: t.kind === "mfa" ? t.fn : "(source)",
+        outcome: error === undefined
+          ? "ok"
+          : error instanceof TimeoutError
+          ? "timeout"
+          : error instanceof NoConnectionError
+          ? "noconnection"
+          : "error",
+      });
+    }
   }
 
   /** RPC_REPLY `[id, status, value]`, sent from the rpc server of `node`. */
