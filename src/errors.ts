@@ -701,3 +701,155 @@ export class NotTrackedError extends Error {
     this.key = key;
   }
 }
+
+/**
+ * An append (or delete) found its stream at another version than it
+ * expected: nothing was written.
+ *
+ * @example
+ * ```ts
+ * import { WrongExpectedVersionError } from "./errors.ts";
+ * const err = new WrongExpectedVersionError("account-1", 2, 3);
+ * console.assert(err.message === "Wrong expected version: stream account-1 expected 2, actual 3");
+ * ```
+ */
+export class WrongExpectedVersionError extends Error {
+  /** The stream. */
+  readonly stream: string;
+  /** What the caller expected (`"any"`, `"no_stream"`, `"stream_exists"` or a version). */
+  readonly expected: string | number;
+  /** The stream's version when the append was checked (0: no stream). */
+  readonly actual: number;
+  /**
+   * @param stream the stream
+   * @param expected the expected version
+   * @param actual the version found
+   */
+  constructor(
+    stream: string,
+    expected: string | number,
+    actual: number,
+    options?: WeftErrorOptions,
+  ) {
+    super(
+      `Wrong expected version: stream ${stream} expected ${expected}, actual ${actual}`,
+      options,
+    );
+    this.name = "WrongExpectedVersionError";
+    this.stream = stream;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/**
+ * A read or append met a stream that was deleted.
+ *
+ * @example
+ * ```ts
+ * import { StreamDeletedError } from "./errors.ts";
+ * console.assert(new StreamDeletedError("cart-1").stream === "cart-1");
+ * ```
+ */
+export class StreamDeletedError extends Error {
+  /** The deleted stream. */
+  readonly stream: string;
+  /** @param stream the deleted stream */
+  constructor(stream: string, options?: WeftErrorOptions) {
+    super(`Stream is deleted: ${stream}`, options);
+    this.name = "StreamDeletedError";
+    this.stream = stream;
+  }
+}
+
+/**
+ * An event (or snapshot) holds a value that is not plain JSON: nothing
+ * was written.
+ *
+ * @example
+ * ```ts
+ * import { EventSerializationError } from "./errors.ts";
+ * const err = new EventSerializationError("Cannot serialise event Deposited: data.at is a function");
+ * console.assert(err.name === "EventSerializationError");
+ * ```
+ */
+export class EventSerializationError extends Error {
+  /** @param message what could not be serialised, and where in the value */
+  constructor(message: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "EventSerializationError";
+  }
+}
+
+/**
+ * The event store's database could not be reached (after the adapter's
+ * retries): the operation did not take effect.
+ *
+ * @example
+ * ```ts
+ * import { EventStoreUnavailableError } from "./errors.ts";
+ * const err = new EventStoreUnavailableError("Event store unavailable: connect ECONNREFUSED 127.0.0.1:5");
+ * console.assert(err.name === "EventStoreUnavailableError");
+ * ```
+ */
+export class EventStoreUnavailableError extends Error {
+  /** @param message what failed, with the database's error */
+  constructor(message: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "EventStoreUnavailableError";
+  }
+}
+
+/**
+ * A command was dispatched that no aggregate is registered for.
+ *
+ * @example
+ * ```ts
+ * import { UnregisteredCommandError } from "./errors.ts";
+ * console.assert(new UnregisteredCommandError("Fly").command === "Fly");
+ * ```
+ */
+export class UnregisteredCommandError extends Error {
+  /** The command's type. */
+  readonly command: string;
+  /** @param command the command's type */
+  constructor(command: string, options?: WeftErrorOptions) {
+    super(`No aggregate is registered for command: ${command}`, options);
+    this.name = "UnregisteredCommandError";
+    this.command = command;
+  }
+}
+
+/**
+ * An aggregate refused a command (its `execute` returned or threw an
+ * error): no event was written.
+ *
+ * @example
+ * ```ts
+ * import { CommandRejectedError } from "./errors.ts";
+ * const err = new CommandRejectedError("Withdraw", "account-1", new Error("Insufficient funds"));
+ * console.assert(err.message === "Command Withdraw rejected by account-1: Insufficient funds");
+ * ```
+ */
+export class CommandRejectedError extends Error {
+  /** The command's type. */
+  readonly command: string;
+  /** The aggregate's stream. */
+  readonly stream: string;
+  /**
+   * @param command the command's type
+   * @param stream the aggregate's stream
+   * @param reason the aggregate's error (kept as `cause`)
+   */
+  constructor(command: string, stream: string, reason: unknown) {
+    super(
+      `Command ${command} rejected by ${stream}: ${
+        reason instanceof Error ? reason.message : String(reason)
+      }`,
+      { cause: reason },
+    );
+    this.name = "CommandRejectedError";
+    this.command = command;
+    this.stream = stream;
+  }
+}

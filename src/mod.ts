@@ -57,6 +57,25 @@ export {
   type WeftErrorOptions,
 } from "./errors.ts";
 export {
+  CommandRejectedError,
+  EventSerializationError,
+  EventStoreUnavailableError,
+  StreamDeletedError,
+  UnregisteredCommandError,
+  WrongExpectedVersionError,
+} from "./errors.ts";
+export {
+  type AppendOptions,
+  type AppendResult,
+  type EventData,
+  type EventStore,
+  type ExpectedVersion,
+  PostgresEventStore,
+  type RecordedEvent,
+  SqliteEventStore,
+  type StreamReadOptions,
+} from "./event_sourcing/mod.ts";
+export {
   decode,
   encode,
   longNodeName,

@@ -71,7 +71,7 @@ const LAYERS: readonly Layer[] = [
   {
     level: 6,
     what: "state layers built on the services",
-    paths: ["src/replicator", "src/raft"],
+    paths: ["src/replicator", "src/raft", "src/event_sourcing"],
   },
   {
     level: 7,
