@@ -75,6 +75,7 @@ import {
 } from "./handshake.ts";
 import type { Connection, Transport, TransportAddress } from "./transport.ts";
 import {
+  CAP_HIDDEN,
   type HandshakeStatus,
   MAX_HANDSHAKE_FRAME,
   STATUS_ALIVE,
@@ -131,8 +132,12 @@ export interface SetupHost {
   creation(): number;
   /** The cookie handshakes prove now. */
   cookie(): CookieKey;
-  /** The capability bits a handshake starting now announces. */
-  capabilities(): number;
+  /**
+   * The capability bits a handshake starting now announces (to `peer`,
+   * when this node dials it: a hidden connection to one peer announces
+   * `CAP_HIDDEN` to that peer only).
+   */
+  capabilities(peer?: string): number;
   /** Whether the node is stopping: no new connections. */
   stopped(): boolean;
   /** Whether `node` is cut off on purpose (fault injection). */
@@ -289,7 +294,7 @@ export class ConnectionSetup {
             self: {
               name: this.#host.name,
               creation: this.#host.creation(),
-              capabilities: this.#host.capabilities(),
+              capabilities: this.#host.capabilities(e.name),
             },
             cookie: this.#host.cookie(),
             peer: e.name,
@@ -313,7 +318,10 @@ export class ConnectionSetup {
     e.dial = undefined;
     const result = outcome.result;
     if (result.ok && conn !== undefined && outcome.reader !== undefined) {
-      this.#host.up(e, conn, outcome.reader, result.peer, result.status);
+      // We announced ourselves hidden to this peer (connectHidden): the
+      // connection is hidden at both ends, whatever the peer is.
+      const hidden = result.peer.hidden || (this.#host.capabilities(e.name) & CAP_HIDDEN) !== 0;
+      this.#host.up(e, conn, outcome.reader, { ...result.peer, hidden }, result.status);
       return;
     }
     conn?.close();

@@ -71,6 +71,7 @@ import { logger, LogLimit, logLimited } from "../log.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { Signal, SignalRouter } from "../process/types.ts";
 import { parseNodeName, withoutPort } from "../term/node_name.ts";
+import type { EncodedParts } from "../term/codec.ts";
 import type { Pid } from "../term/pid.ts";
 import { MESSAGE_RECEIVED, MESSAGE_SENT, NODE_DOWN, NODE_UP } from "../telemetry/events.ts";
 import type { TelemetryEvent } from "../telemetry/telemetry.ts";
@@ -108,6 +109,33 @@ export type NodeKind = "visible" | "hidden" | "all" | "known";
 export type { MonitorNodesOptions, NodeDownMessage, NodeUpMessage } from "./node_monitors.ts";
 
 export type { LinkFault } from "./link_faults.ts";
+
+/**
+ * The way to nodes of other regions ({@linkcode NetKernel.relay}), set by
+ * the region service.
+ */
+export interface Relay {
+  /**
+   * Carries `body` to `node`, which has no connection from this node.
+   *
+   * @returns `"relayed"` when it went through a gateway, `"unreachable"`
+   *   when `node` is in another region that cannot be reached now (the
+   *   message is dropped, as to a node that is down), `"direct"` when
+   *   `node` is not another region's (the kernel dials it as usual)
+   */
+  route(node: string, body: Uint8Array, key: unknown): "relayed" | "unreachable" | "direct";
+}
+
+function flatten(parts: EncodedParts): Uint8Array {
+  const out = new Uint8Array(parts.length);
+  let off = 0;
+  parts.parts.forEach((p, i) => {
+    const size = parts.sizes[i]!;
+    out.set(p.subarray(0, size), off);
+    off += size;
+  });
+  return out;
+}
 
 /** Finds where a node listens (a port mapper lookup); `undefined` when it cannot tell. */
 export type NodeResolver = (node: string) => Promise<TransportAddress | undefined>;
@@ -218,6 +246,14 @@ export class NetKernel implements SignalRouter {
   #capabilities: number;
 
   #nodes = new Map<string, NodeEntry>();
+  /** Nodes this one dials with a hidden connection ({@linkcode NetKernel.connectHidden}). */
+  #hiddenTo = new Set<string>();
+  /**
+   * Carries messages to nodes this one never connects to directly (another
+   * region's, through gateways: `region/`); consulted for a node with no
+   * connection, before dialling it.
+   */
+  relay: Relay | undefined;
   /** Failed operation handlers, logged per peer at a bounded rate (a hostile peer's garbage). */
   #opFailureLog = new LogLimit();
   /** Where nodes listen, learnt from `name@host:port` names and PEERS. */
@@ -337,6 +373,49 @@ export class NetKernel implements SignalRouter {
     }
     const entry = e;
     return new Promise((resolve) => entry.waiters.push(resolve));
+  }
+
+  /**
+   * Connects to `node` with a hidden connection, as Erlang's
+   * `net_kernel:hidden_connect_node/1`: this node announces itself hidden
+   * to `node` only, so the two share no peers (neither meshes with the
+   * other's nodes) and each lists the other only among `nodes("hidden")`.
+   * Multi-region gateways link regions this way. Unless connected already.
+   *
+   * @param node the node
+   * @returns `true` once connected, `false` when it cannot be reached or refuses
+   * @throws {TypeError} when `node` is not a valid node name
+   */
+  connectHidden(node: string): Promise<boolean> {
+    const name = this.#nameOf(node);
+    if (name !== this.name) this.#hiddenTo.add(name);
+    return this.connect(node);
+  }
+
+  /**
+   * Runs a message body that another node relayed for `origin` (a node
+   * this one has no connection to) as if `origin` had sent it: a process
+   * signal or a layer's operation. The relaying node vouches for `origin`
+   * (it is a member of the cluster, proven by the cookie); a signal still
+   * may only speak for `origin`'s own processes.
+   *
+   * @param origin the node the body came from
+   * @param body the message body, as `origin` encoded it for this node
+   * @throws {DecodeError} when the body is malformed or not a signal or operation
+   */
+  deliverRelayed(origin: string, body: Uint8Array): void {
+    const d = decodeBody(body, this.name, origin);
+    if (d.kind === "signal") {
+      this.#runtime.dispatch(d.signal, origin);
+      return;
+    }
+    if (d.kind !== "op") throw new DecodeError(`Cannot relay a ${d.kind} message`);
+    const handler = this.ops.handler(d.op);
+    if (handler === undefined) {
+      log.debug("No handler for relayed operation {op} from {node}", { op: d.op, node: origin });
+      return;
+    }
+    handler(origin, d.fields);
   }
 
   /**
@@ -651,7 +730,17 @@ export class NetKernel implements SignalRouter {
       } else e.queue.push({ body, key });
       return;
     }
-    if (!connect || this.#stopped || node === this.name) return;
+    if (this.#stopped || node === this.name) return;
+    if (this.relay !== undefined) {
+      const how = this.relay.route(node, body instanceof Uint8Array ? body : flatten(body), key);
+      if (how === "relayed") return;
+      if (how === "unreachable") {
+        // Another region's node with no way there now: as unreachable.
+        if (connect) queueMicrotask(() => this.#runtime.nodeDown(node));
+        return;
+      }
+    }
+    if (!connect) return;
     if (this.#blocked.has(node)) {
       // Cut off on purpose: as unreachable, links and monitors fail at once.
       queueMicrotask(() => this.#runtime.nodeDown(node));
@@ -703,7 +792,9 @@ export class NetKernel implements SignalRouter {
       name: this.name,
       creation: () => this.#runtime.creation,
       cookie: () => this.#cookie,
-      capabilities: () => this.#capabilitiesNow(),
+      capabilities: (peer) =>
+        this.#capabilitiesNow() |
+        (peer !== undefined && this.#hiddenTo.has(peer) ? CAP_HIDDEN : 0),
       stopped: () => this.#stopped,
       blocked: (node) => this.#blocked.has(node),
       entry: (node) => this.#nodes.get(node),
