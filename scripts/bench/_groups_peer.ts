@@ -2,7 +2,7 @@
  * A far node of scripts/bench/groups.ts, in its own OS process: a Weft
  * node (no port mapper) with a process `bench_agent` that, on
  * `{from, op: "subscribe", topic, count, expect}`, starts `count`
- * processes subscribed to `topic`, each of which sends `"done"` to `from`
+ * processes subscribed to `topic` (and members of the pg group `topic`), each of which sends `"done"` to `from`
  * once it has received `expect` messages, and answers `{ready: true}`.
  *
  * Prints one JSON line `{"name", "port"}` on stdout once ready, and stops
@@ -45,6 +45,7 @@ node.runtime.spawn(async (ctx) => {
         sub.send(m.from, "done");
       });
       node.pubsub.subscribe(m.topic, pid);
+      node.pg.join(m.topic, pid);
     }
     ctx.send(m.from, { ready: true });
   }

@@ -8,15 +8,19 @@
  * - `rpc.call(b, (i) => i, [i])`: the same with a function sent as source;
  * - remote `GenServer.call({name: "echo_server", node: b}, i)` round trip
  *   (p50, p99), against `gen_server:call({echo_server, B}, I)`;
- * - a plain message round trip between a process on each node: the floor
- *   of the link, for reading the others.
+ * - a plain message round trip between a process on each node, for
+ *   reading the calls' own cost above it;
+ * - calls per second of `rpc.call` and `GenServer.call` with 1, 16, 64
+ *   and 256 concurrent calling processes, against `erpc:call` and
+ *   `gen_server:call` from as many Erlang processes.
  *
  * This process is node `weftrpca`; scripts/bench/_rpc_peer.ts runs
  * `weftrpcb` as a child. Weft's port mapper (`weft epmd`) runs as another
  * child on a private port. Erlang runs the same measurements in
  * scripts/bench/erlang/weft_bench_rpc.erl between two `erl -sname` nodes,
- * with Erlang's `epmd` on another private port. Every figure is the median
- * of several runs; nothing is left running.
+ * with Erlang's `epmd` on another private port. The two sides run
+ * interleaved, pinned and unpinned (scripts/bench/_harness.ts); nothing is
+ * left running.
  *
  * Run with `deno run -A scripts/bench/rpc.ts` (or `deno task bench rpc`).
  *
@@ -28,23 +32,19 @@ import { GenServer } from "../../src/otp/gen_server.ts";
 import { runInProcess } from "../../src/process/current.ts";
 import type { ProcessContext } from "../../src/process/types.ts";
 import type { Pid } from "../../src/term/pid.ts";
-import { hasErlang, median, percentile, report, runErlang } from "./_erlang.ts";
+import { hasErlang, median, percentile, runErlang } from "./_erlang.ts";
+import { type Figures, interleave, reportAB } from "./_harness.ts";
 import { freePort, startErlangEpmd, startPeer, startWeftEpmd } from "./_peers.ts";
 
-const RUNS = 5;
+/** Runs within one side's run; the harness repeats and interleaves the sides. */
+const RUNS = 1;
 const N = 10_000;
+/** Concurrent callers for the calls/s figures, and the calls each level makes in all. */
+const CONCURRENCY = [1, 16, 64, 256];
+const N_CONCURRENT = 20_480;
 const COOKIE = "weft-bench-rpc";
 
 const PEER = new URL("./_rpc_peer.ts", import.meta.url).pathname;
-
-/** The figures measured on each side, in microseconds. */
-interface RpcFigures {
-  rpcP50Us: number;
-  rpcP99Us: number;
-  genP50Us: number;
-  genP99Us: number;
-  msgP50Us: number;
-}
 
 /** The peer node child; resolves with its name once it is ready. */
 function startRpcPeer(epmdPort: number) {
@@ -70,6 +70,33 @@ async function times(once: (i: number) => Promise<unknown>, n: number): Promise<
   return out;
 }
 
+/**
+ * Calls per second of `callers` processes, each making its share of
+ * `N_CONCURRENT` calls of `once(i)` one after another, all at once.
+ */
+async function callsPerSec(
+  node: WeftNode,
+  callers: number,
+  once: (i: number) => Promise<unknown>,
+): Promise<number> {
+  const me = node.runtime.open({ label: "bench" });
+  const each = Math.ceil(N_CONCURRENT / callers);
+  const t0 = performance.now();
+  for (let c = 0; c < callers; c++) {
+    node.runtime.spawn(async (ctx) => {
+      for (let i = 0; i < each; i++) {
+        const back = await once(i);
+        if (back !== i) throw new Error(`Call ${i} came back as ${String(back)}`);
+      }
+      ctx.send(me.self, "done");
+    });
+  }
+  for (let c = 0; c < callers; c++) await me.receive((m) => m === "done", { timeout: 120_000 });
+  const seconds = (performance.now() - t0) / 1000;
+  me.exit("normal");
+  return (each * callers) / seconds;
+}
+
 /** A warm-up, then RUNS runs of N: the median of each run's p50 and p99. */
 async function figures(once: (i: number) => Promise<unknown>): Promise<[number, number]> {
   await times(once, 1000);
@@ -78,7 +105,7 @@ async function figures(once: (i: number) => Promise<unknown>): Promise<[number, 
   return [median(runs.map((s) => percentile(s, 50))), median(runs.map((s) => percentile(s, 99)))];
 }
 
-async function measureWeft(): Promise<RpcFigures & { fnP50Us: number; fnP99Us: number }> {
+async function measureWeft(): Promise<Figures> {
   const epmdPort = freePort();
   const epmd = await startWeftEpmd(epmdPort);
   let peer: Awaited<ReturnType<typeof startRpcPeer>> | undefined;
@@ -101,8 +128,35 @@ async function measureWeft(): Promise<RpcFigures & { fnP50Us: number; fnP99Us: n
         me.send(echo, { from, ping: i });
         return (await me.receive<{ pong: number }>()).pong;
       });
+      const [msgP99Us] = (await figures(async (i) => {
+        me.send(echo, { from, ping: i });
+        return (await me.receive<{ pong: number }>()).pong;
+      })).slice(1);
       me.exit("normal");
-      return { rpcP50Us, rpcP99Us, fnP50Us, fnP99Us, genP50Us, genP99Us, msgP50Us };
+      const concurrent: Record<string, number> = {};
+      for (const c of CONCURRENCY) {
+        concurrent[`rpcC${c}PerSec`] = await callsPerSec(
+          node!,
+          c,
+          (i) => rpc.call(b, "bench", "echo", [i]),
+        );
+        concurrent[`genC${c}PerSec`] = await callsPerSec(
+          node!,
+          c,
+          (i) => GenServer.call(server, i),
+        );
+      }
+      return {
+        rpcP50Us,
+        rpcP99Us,
+        fnP50Us,
+        fnP99Us,
+        genP50Us,
+        genP99Us,
+        msgP50Us,
+        msgP99Us: msgP99Us!,
+        ...concurrent,
+      };
     });
   } finally {
     await node?.stop();
@@ -111,14 +165,14 @@ async function measureWeft(): Promise<RpcFigures & { fnP50Us: number; fnP99Us: n
   }
 }
 
-async function measureErlang(): Promise<RpcFigures | undefined> {
+async function measureErlang(): Promise<Figures | undefined> {
   if (!(await hasErlang())) return undefined;
   const epmdPort = freePort();
   const epmd = await startErlangEpmd(epmdPort);
   try {
-    return await runErlang<RpcFigures>(
+    return await runErlang<Figures>(
       "weft_bench_rpc",
-      [N, RUNS].map(String),
+      [N, RUNS, N_CONCURRENT, CONCURRENCY.join(",")].map(String),
       { erlArgs: ["-setcookie", COOKIE], env: { ERL_EPMD_PORT: String(epmdPort) } },
     );
   } finally {
@@ -126,70 +180,87 @@ async function measureErlang(): Promise<RpcFigures | undefined> {
   }
 }
 
-const weft = await measureWeft();
-const erlang = await measureErlang();
+const samples = await interleave({ weft: measureWeft, erlang: measureErlang });
 
-report(
-  `rpc between two OS processes (${N.toLocaleString("en-US")} calls, median of ${RUNS} runs)`,
-  [
+reportAB(`rpc between two OS processes (${N.toLocaleString("en-US")} calls a run)`, [
+  {
+    key: "rpcP50Us",
+    name: "rpc.call round trip p50 (erpc:call)",
+    unit: "µs",
+    higherIsBetter: false,
+    target: { max: 0.9 },
+  },
+  {
+    key: "rpcP99Us",
+    name: "rpc.call round trip p99 (erpc:call)",
+    unit: "µs",
+    higherIsBetter: false,
+    target: { max: 1 },
+  },
+  {
+    key: "fnP50Us",
+    erlangKey: "rpcP50Us",
+    name: "rpc.call of a function sent as source, p50 (erpc:call of a module function)",
+    unit: "µs",
+    higherIsBetter: false,
+  },
+  {
+    key: "genP50Us",
+    name: "remote GenServer.call round trip p50 (gen_server:call)",
+    unit: "µs",
+    higherIsBetter: false,
+    target: { max: 0.9 },
+  },
+  {
+    key: "genP99Us",
+    name: "remote GenServer.call round trip p99 (gen_server:call)",
+    unit: "µs",
+    higherIsBetter: false,
+    target: { max: 1 },
+  },
+  {
+    key: "msgP50Us",
+    name: "message round trip p50, the same link (for reading the calls' overhead)",
+    unit: "µs",
+    higherIsBetter: false,
+    target: { max: 1 },
+  },
+  {
+    key: "msgP99Us",
+    name: "message round trip p99, the same link",
+    unit: "µs",
+    higherIsBetter: false,
+    target: { max: 1 },
+  },
+  ...CONCURRENCY.flatMap((c) => [
     {
-      name: "rpc.call round trip p50 (erpc:call)",
-      weft: weft.rpcP50Us,
-      erlang: erlang?.rpcP50Us,
-      unit: "µs",
-      higherIsBetter: false,
-      target: { max: 0.5 },
+      key: `rpcC${c}PerSec`,
+      name: `rpc.call, ${c} concurrent callers (erpc:call)`,
+      unit: "calls/s",
+      higherIsBetter: true,
+      ...(c === 64 ? { target: { min: 2 } } : {}),
     },
     {
-      name: "rpc.call round trip p99 (erpc:call)",
-      weft: weft.rpcP99Us,
-      erlang: erlang?.rpcP99Us,
-      unit: "µs",
-      higherIsBetter: false,
+      key: `genC${c}PerSec`,
+      name: `GenServer.call, ${c} concurrent callers (gen_server:call)`,
+      unit: "calls/s",
+      higherIsBetter: true,
+      ...(c === 64 ? { target: { min: 2 } } : {}),
     },
-    {
-      name: "rpc.call of a function sent as source, p50",
-      weft: weft.fnP50Us,
-      erlang: erlang?.rpcP50Us,
-      unit: "µs",
-      higherIsBetter: false,
-    },
-    {
-      name: "rpc.call of a function sent as source, p99",
-      weft: weft.fnP99Us,
-      erlang: erlang?.rpcP99Us,
-      unit: "µs",
-      higherIsBetter: false,
-    },
-    {
-      name: "remote GenServer.call round trip p50 (gen_server:call)",
-      weft: weft.genP50Us,
-      erlang: erlang?.genP50Us,
-      unit: "µs",
-      higherIsBetter: false,
-      target: { max: 0.5 },
-    },
-    {
-      name: "remote GenServer.call round trip p99 (gen_server:call)",
-      weft: weft.genP99Us,
-      erlang: erlang?.genP99Us,
-      unit: "µs",
-      higherIsBetter: false,
-    },
-    {
-      name: "message round trip p50 (the link's floor)",
-      weft: weft.msgP50Us,
-      erlang: erlang?.msgP50Us,
-      unit: "µs",
-      higherIsBetter: false,
-    },
-  ],
-);
+  ]),
+], samples);
+
+/** The per-call cost above a plain message round trip, p50, from the pinned medians. */
+function overhead(side: "weft" | "erlang", key: string): string {
+  const runs = samples.runs.pinned[side];
+  if (runs.length === 0) return "n/a";
+  const call = median(runs.map((f) => f[key]!));
+  const msg = median(runs.map((f) => f.msgP50Us!));
+  return `${(call - msg).toFixed(1)} µs`;
+}
 console.log(
-  `\nWeft rpc.call p50 / message round trip p50: ${(weft.rpcP50Us / weft.msgP50Us).toFixed(2)}x` +
-    (erlang
-      ? `; Erlang erpc:call p50 / message round trip p50: ${
-        (erlang.rpcP50Us / erlang.msgP50Us).toFixed(2)
-      }x`
-      : "\n(erl not on PATH: Erlang figures not measured)"),
+  `\nCost above a message round trip (pinned p50): rpc.call ${overhead("weft", "rpcP50Us")}, ` +
+    `erpc:call ${overhead("erlang", "rpcP50Us")}; GenServer.call ${
+      overhead("weft", "genP50Us")
+    }, gen_server:call ${overhead("erlang", "genP50Us")}`,
 );

@@ -7,9 +7,11 @@
 %% on ERL_EPMD_PORT, which the caller runs.
 %%
 %%   global:register_name(Name, Pid)        from this node, a fresh pid per name
-%%   [P ! Msg || P <- pg:get_members(G)]    a pg fan-out to 100 members on each peer
+%%   Dispatcher ! Msg, one per peer node, each sending Msg to
+%%     pg:get_local_members(G): the same work as Weft's pubsub.broadcast
+%%   [P ! Msg || P <- pg:get_members(G)]    one message per member (100 on each peer)
 -module(weft_bench_groups).
--export([main/1, start_scope/0, subscribers/4]).
+-export([main/1, start_scope/0, subscribers/4, dispatcher/1]).
 
 main([NRegS, NMsgS, RunsS, PerNodeS]) ->
     [NReg, NMsg, Runs, PerNode] = [list_to_integer(S) || S <- [NRegS, NMsgS, RunsS, PerNodeS]],
@@ -34,10 +36,12 @@ main([NRegS, NMsgS, RunsS, PerNodeS]) ->
     _ = register_us(300, warm),
     RegisterUs = median([register_us(NReg, R) || R <- lists:seq(1, Runs)]),
 
-    FanOut = median([fan_out(Nodes, PerNode, NMsg, R) || R <- lists:seq(1, Runs)]),
+    FanOut = median([fan_out(Nodes, PerNode, NMsg, {node, R}) || R <- lists:seq(1, Runs)]),
+    PerMember = median([fan_out(Nodes, PerNode, NMsg, {member, R}) || R <- lists:seq(1, Runs)]),
 
     [peer:stop(P) || {P, _} <- Peers],
-    io:format("{\"registerUs\": ~.3f, \"deliveriesPerSec\": ~.1f}~n", [RegisterUs, FanOut]),
+    io:format("{\"registerUs\": ~.3f, \"deliveriesPerSec\": ~.1f, "
+              "\"memberDeliveriesPerSec\": ~.1f}~n", [RegisterUs, FanOut, PerMember]),
     halt(0).
 
 median(L) -> lists:nth((length(L) + 1) div 2, lists:sort(L)).
@@ -60,8 +64,9 @@ register_us(N, Run) ->
     (T1 - T0) / 1000 / N.
 
 %% Starts PerNode members of group G on each node, each telling us when it
-%% has NMsg messages; sends NMsg messages to every member; deliveries/s.
-fan_out(Nodes, PerNode, NMsg, Run) ->
+%% has NMsg messages; sends NMsg messages to every member, through one
+%% dispatcher per node ({node, _}) or to each member ({member, _}); deliveries/s.
+fan_out(Nodes, PerNode, NMsg, {Mode, _} = Run) ->
     G = {fan, Run},
     Self = self(),
     [spawn(Node, ?MODULE, subscribers, [G, PerNode, NMsg, Self]) || Node <- Nodes],
@@ -69,10 +74,15 @@ fan_out(Nodes, PerNode, NMsg, Run) ->
     Total = PerNode * length(Nodes),
     wait_members(G, Total),
     Members = pg:get_members(G),
+    Targets = case Mode of
+        member -> Members;
+        node -> [spawn(Node, ?MODULE, dispatcher, [G]) || Node <- Nodes]
+    end,
     T0 = erlang:monotonic_time(nanosecond),
-    send_all(Members, NMsg),
+    send_all(Targets, NMsg),
     [receive done -> ok end || _ <- Members],
     T1 = erlang:monotonic_time(nanosecond),
+    [D ! stop || D <- Targets, Mode =:= node],
     Total * NMsg / ((T1 - T0) / 1.0e9).
 
 send_all(_, 0) -> ok;
@@ -84,6 +94,14 @@ wait_members(G, N) ->
     case length(pg:get_members(G)) of
         N -> ok;
         _ -> timer:sleep(5), wait_members(G, N)
+    end.
+
+%% Runs on a peer: sends what it receives to G's members on this node, as
+%% Weft's pubsub does with a broadcast.
+dispatcher(G) ->
+    receive
+        stop -> ok;
+        Msg -> [P ! Msg || P <- pg:get_local_members(G)], dispatcher(G)
     end.
 
 %% Runs on a peer: PerNode members of G, each done after NMsg messages.

@@ -15,8 +15,9 @@
 -export([main/1, start_services/0, echo/1]).
 -export([init/1, handle_call/3, handle_cast/2]).
 
-main([NS, RunsS]) ->
-    [N, Runs] = [list_to_integer(S) || S <- [NS, RunsS]],
+main([NS, RunsS, NConcS, ConcS]) ->
+    [N, Runs, NConc] = [list_to_integer(S) || S <- [NS, RunsS, NConcS]],
+    Levels = [list_to_integer(C) || C <- string:split(ConcS, ",", all)],
     {ok, _} = net_kernel:start([weftrpcerla, shortnames]),
     Dir = filename:dirname(code:which(?MODULE)),
     {ok, Peer, B} = peer:start_link(#{
@@ -36,13 +37,17 @@ main([NS, RunsS]) ->
 
     {RpcP50, RpcP99} = figures(Rpc, N, Runs),
     {GenP50, GenP99} = figures(Gen, N, Runs),
-    {MsgP50, _} = figures(Msg, N, Runs),
+    {MsgP50, MsgP99} = figures(Msg, N, Runs),
+    Conc = lists:append([
+        [io_lib:format(", \"rpcC~bPerSec\": ~.1f", [C, calls_per_sec(Rpc, C, NConc)]),
+         io_lib:format(", \"genC~bPerSec\": ~.1f", [C, calls_per_sec(Gen, C, NConc)])]
+        || C <- Levels]),
 
     peer:stop(Peer),
     io:format(
         "{\"rpcP50Us\": ~.3f, \"rpcP99Us\": ~.3f, \"genP50Us\": ~.3f, \"genP99Us\": ~.3f, "
-        "\"msgP50Us\": ~.3f}~n",
-        [RpcP50, RpcP99, GenP50, GenP99, MsgP50]
+        "\"msgP50Us\": ~.3f, \"msgP99Us\": ~.3f~s}~n",
+        [RpcP50, RpcP99, GenP50, GenP99, MsgP50, MsgP99, Conc]
     ),
     halt(0).
 
@@ -69,6 +74,17 @@ figures(Fun, N, Runs) ->
     _ = times(Fun, 1000),
     All = [times(Fun, N) || _ <- lists:seq(1, Runs)],
     {median([percentile(S, 50) || S <- All]), median([percentile(S, 99) || S <- All])}.
+
+%% Calls per second of C processes, each making its share of NConc calls of
+%% Fun one after another, all at once.
+calls_per_sec(Fun, C, NConc) ->
+    Each = (NConc + C - 1) div C,
+    Self = self(),
+    T0 = erlang:monotonic_time(nanosecond),
+    [spawn(fun() -> [Fun(I) || I <- lists:seq(1, Each)], Self ! done end) || _ <- lists:seq(1, C)],
+    [receive done -> ok end || _ <- lists:seq(1, C)],
+    T1 = erlang:monotonic_time(nanosecond),
+    Each * C / ((T1 - T0) / 1.0e9).
 
 times(Fun, N) -> times(Fun, N, []).
 
