@@ -17,6 +17,41 @@
  */
 
 export {
+  type Aggregate,
+  AggregateInstance,
+  type AggregateInstanceOptions,
+  checkAggregate,
+  type Command,
+  type CommandMeta,
+  type DomainEvent,
+  domainEventOf,
+  type ExecuteResult,
+  type ExecutionResult,
+  streamOf,
+} from "./aggregate.ts";
+export {
+  type ProcessManager,
+  type ProcessManagerOptions,
+  ProcessManagerRunner,
+} from "./process_manager.ts";
+export { type Projection, Projector, type ProjectorOptions } from "./projection.ts";
+export {
+  CommandRouter,
+  type CommandRouterOptions,
+  type DispatchContext,
+  type DispatchOptions,
+  type DispatchResult,
+  type Middleware,
+  type RouteOptions,
+} from "./router.ts";
+export {
+  type BatchHandler,
+  Subscription,
+  type SubscriptionOptions,
+  type SubscriptionStatus,
+} from "./subscription.ts";
+export { type Upcaster, Upcasters } from "./upcaster.ts";
+export {
   assertExpected,
   type CheckedRead,
   checkExpected,
