@@ -25,7 +25,13 @@ import { type CliOptions, HELP, parseCli } from "./cli/options.ts";
 import { type ClusterOptions, loadClusterConfig } from "./src/cluster/config.ts";
 import { EpmdRegistrationError, runEpmdCommand } from "./src/distribution/epmd/mod.ts";
 import { readOrCreateCookie } from "./src/distribution/cookie.ts";
-import { CookieFileError } from "./src/errors.ts";
+import { CookieFileError, PortInUseError } from "./src/errors.ts";
+import {
+  type HttpEndpoint,
+  observerToken,
+  serveMetrics,
+  serveObserver,
+} from "./src/observer/mod.ts";
 import { configureLogging, logger, setLogWriter } from "./src/log.ts";
 import { userStack } from "./repl/locations.ts";
 import { startNode, type WeftNode } from "./src/node.ts";
@@ -91,10 +97,49 @@ async function runNode(options: CliOptions): Promise<number> {
     quit: (code) => quit.request(code),
   });
   if (node) startRemshServer(node);
+  const endpoints: HttpEndpoint[] = [];
   const stop = async () => {
+    for (const e of endpoints) await e.close();
     if (node) await node.stop();
     else await runtime.shutdown();
   };
+  if (
+    node === undefined && (options.metricsPort !== undefined || options.observerPort !== undefined)
+  ) {
+    await stop();
+    throw new ExitError(
+      2,
+      "Cannot use --metrics or --observer: this node has no name (give --sname or --name)",
+    );
+  }
+  try {
+    if (node && options.metricsPort !== undefined) {
+      const metrics = serveMetrics(node, {
+        port: options.metricsPort,
+        expectsPeers: options.connect.length > 0,
+        ...(options.metricsHost !== undefined ? { hostname: options.metricsHost } : {}),
+      });
+      endpoints.push(metrics);
+      console.log(`Metrics: ${urlOf(metrics)}/metrics`);
+    }
+    if (node && options.observerPort !== undefined) {
+      const token = options.observerToken ??
+        await observerToken(options.cookie ?? await readOrCreateCookie(options.cookieFile));
+      const observer = serveObserver(node, {
+        port: options.observerPort,
+        token,
+        ...(options.observerHost !== undefined ? { hostname: options.observerHost } : {}),
+      });
+      endpoints.push(observer);
+      console.log(`Observer: ${urlOf(observer)}/?token=${token}`);
+    }
+  } catch (e) {
+    await stop();
+    if (e instanceof PortInUseError || e instanceof RangeError || e instanceof TypeError) {
+      throw new ExitError(2, e.message);
+    }
+    throw e;
+  }
 
   try {
     if (node) {
@@ -339,6 +384,11 @@ async function startFromOptions(
         : `Cannot start node ${name.full}: ${message}`,
     );
   }
+}
+
+/** `http://host:port` of an endpoint, an IPv6 address in brackets. */
+function urlOf(e: HttpEndpoint): string {
+  return `http://${e.hostname.includes(":") ? `[${e.hostname}]` : e.hostname}:${e.port}`;
 }
 
 /** Resolves with the signal's name on SIGINT or SIGTERM; `cancel` removes the listeners. */

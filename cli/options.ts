@@ -79,6 +79,16 @@ export interface CliOptions {
   clusterConfig?: string;
   /** `--data-dir DIR`: the node's durable state (default `~/.weft/data/<node name>`). */
   dataDir?: string;
+  /** `--metrics PORT`: Prometheus metrics and health probes on this port. */
+  metricsPort?: number;
+  /** `--metrics-host ADDR`: where the metrics endpoint listens (default 127.0.0.1). */
+  metricsHost?: string;
+  /** `--observer PORT`: the web observer on this port. */
+  observerPort?: number;
+  /** `--observer-host ADDR`: where the observer listens (default 127.0.0.1). */
+  observerHost?: string;
+  /** `--observer-token TOKEN`: the observer's token (default: derived from the cookie). */
+  observerToken?: string;
 }
 
 /** The outcome of {@linkcode parseCli}. */
@@ -112,6 +122,11 @@ const FLAGS = {
   "no-remote-eval": { type: "boolean" },
   "cluster-config": { type: "string" },
   "data-dir": { type: "string" },
+  metrics: { type: "string" },
+  "metrics-host": { type: "string" },
+  observer: { type: "string" },
+  "observer-host": { type: "string" },
+  "observer-token": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -217,6 +232,23 @@ export function parseCli(args: string[]): ParseResult {
     }
     options.dataDir = values["data-dir"];
   }
+  for (
+    const [flag, key] of [["metrics-host", "metricsHost"], [
+      "observer-host",
+      "observerHost",
+    ]] as const
+  ) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    if (text === "") return { ok: false, reason: `Invalid --${flag}: expected an address` };
+    options[key] = text;
+  }
+  if (values["observer-token"] !== undefined) {
+    if (values["observer-token"].length < 8) {
+      return { ok: false, reason: "Invalid --observer-token: use at least 8 characters" };
+    }
+    options.observerToken = values["observer-token"];
+  }
   if (script !== undefined) options.script = script;
   // The last of --name / --sname wins, so `deno task start --sname b` overrides
   // the task's default `--name a@127.0.0.1`.
@@ -274,7 +306,12 @@ export function parseCli(args: string[]): ParseResult {
     return { ok: false, reason: "Invalid flags: weft epmd takes --port, --address and --daemon" };
   }
   for (
-    const [flag, key, max] of [["port", "port", 65535], ["epmd-port", "epmdPort", 65535]] as const
+    const [flag, key, max] of [
+      ["port", "port", 65535],
+      ["epmd-port", "epmdPort", 65535],
+      ["metrics", "metricsPort", 65535],
+      ["observer", "observerPort", 65535],
+    ] as const
   ) {
     const text = values[flag];
     if (text === undefined) continue;
@@ -376,6 +413,10 @@ Distribution:
   --cluster-config FILE join and keep a cluster by discovery: topologies
                         (static, epmd_hosts, gossip, dns_poll, kubernetes_dns),
                         quorum, partition handling (JSON; docs/cluster.md)
+  --metrics PORT        Prometheus metrics at /metrics, probes at /health/live and
+                        /health/ready (--metrics-host ADDR, default 127.0.0.1)
+  --observer PORT       the web observer (--observer-host ADDR, default 127.0.0.1;
+                        --observer-token TOKEN, default derived from the cookie)
   --data-dir DIR        durable state of this node: durable replicated keys
                         (default ~/.weft/data/<node name>)
 

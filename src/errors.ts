@@ -851,5 +851,29 @@ export class CommandRejectedError extends Error {
     this.name = "CommandRejectedError";
     this.command = command;
     this.stream = stream;
+
+ * An HTTP endpoint of the node (metrics, observer) cannot listen: its port
+ * is taken.
+ *
+ * @example
+ * ```ts
+ * import { PortInUseError } from "./errors.ts";
+ * const e = new PortInUseError("metrics", "127.0.0.1", 9568);
+ * console.assert(e.message === "Cannot serve metrics on 127.0.0.1:9568: the port is in use");
+ * ```
+ */
+export class PortInUseError extends Error {
+  /** The port asked for. */
+  readonly port: number;
+
+  /**
+   * @param what the endpoint (`metrics`, `the observer`)
+   * @param hostname the address asked for
+   * @param port the port asked for
+   */
+  constructor(what: string, hostname: string, port: number, options?: WeftErrorOptions) {
+    super(`Cannot serve ${what} on ${hostname}:${port}: the port is in use`, options);
+    this.name = "PortInUseError";
+    this.port = port;
   }
 }

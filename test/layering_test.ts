@@ -66,7 +66,15 @@ const LAYERS: readonly Layer[] = [
   {
     level: 5,
     what: "node services and OTP behaviours",
-    paths: ["src/rpc", "src/otp", "src/global", "src/pg", "src/pubsub", "src/cluster"],
+    paths: [
+      "src/rpc",
+      "src/otp",
+      "src/global",
+      "src/pg",
+      "src/pubsub",
+      "src/cluster",
+      "src/introspection",
+    ],
   },
   {
     level: 6,

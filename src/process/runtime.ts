@@ -1232,6 +1232,34 @@ export class Runtime {
   }
 
   /**
+   * The first messages in a local process's mailbox, oldest first, left in
+   * place (the observer's mailbox peek).
+   *
+   * @param pid a local pid
+   * @param limit at most this many
+   * @returns the messages, or `undefined` when the process is not alive
+   * @throws {TypeError} when `pid` is not a pid of this node
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "./runtime.ts";
+   * const rt = new Runtime();
+   * const me = rt.open();
+   * me.send(me.self, "a");
+   * me.send(me.self, "b");
+   * console.assert(rt.peek(me.self, 1)![0] === "a" && me.self !== undefined);
+   * await rt.shutdown();
+   * ```
+   */
+  peek(pid: Pid, limit: number): unknown[] | undefined {
+    const proc = this.#caller(pid, "peek at a mailbox");
+    if (proc === undefined) return undefined;
+    const box = proc.mailbox;
+    if (box === null) return [];
+    return box.slice(proc.head, proc.head + Math.max(0, limit));
+  }
+
+  /**
    * The pids of every live process.
    *
    * @returns the pids, in process-table order (as Erlang's `processes/0`)

@@ -56,6 +56,7 @@ import { NodeWatch } from "./_node_watch.ts";
 import { checkNode, parseRequest, type Request, type RpcCallOptions } from "./_request.ts";
 import { RPC_SERVICE } from "./_service_key.ts";
 import { nodeModule } from "./builtin_modules.ts";
+import { type ObserverModule, observerModule } from "../introspection/observer_module.ts";
 import { replyError, RpcClient } from "./_calling_side.ts";
 import { groupLeader, type LineWriter, writeConsole } from "./group_leader.ts";
 import { type LoadedModule, loadModule, ModuleRegistry } from "./module_registry.ts";
@@ -187,6 +188,8 @@ export class RpcService {
   readonly #runtime: Runtime;
   readonly #kernel: NetKernel;
   readonly #registry = new ModuleRegistry();
+  /** The `observer` module: figures and processes for the web observer and metrics. */
+  readonly #observer: ObserverModule;
   #policy: RpcPolicy;
   readonly #watch: NodeWatch;
   readonly #deadlines = new Deadlines();
@@ -220,6 +223,9 @@ export class RpcService {
       }),
       { reserved: true },
     );
+    this.#observer = observerModule({ runtime, connections: () => kernel.connectionStats() });
+    const { figures, processes, process, kill } = this.#observer;
+    this.#registry.register("observer", { figures, processes, process, kill }, { reserved: true });
     for (const [name, module] of Object.entries(options.modules ?? {})) {
       this.#registry.register(name, module);
     }
@@ -488,10 +494,20 @@ export class RpcService {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#kernel.ops.unregister("rpc");
+    this.#observer.stop();
     this.#shutdown();
     this.#runtime.context.remove(RPC_SERVICE, this);
     const agent = this.#agent;
     if (agent !== undefined && !this.#runtime.closed) agent.exit("normal");
+  }
+
+  /**
+   * This node's `observer` module (figures, processes, kill), as peers
+   * reach it by `rpc.call(node, "observer", ...)`; the metrics endpoint
+   * reads it here.
+   */
+  get observer(): ObserverModule {
+    return this.#observer;
   }
 
   // ---------------------------------------------------------------- internals
