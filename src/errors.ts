@@ -851,7 +851,10 @@ export class CommandRejectedError extends Error {
     this.name = "CommandRejectedError";
     this.command = command;
     this.stream = stream;
+  }
+}
 
+/**
  * An HTTP endpoint of the node (metrics, observer) cannot listen: its port
  * is taken.
  *

@@ -154,14 +154,15 @@ export class NodeMetrics {
         setCounts(this, "peer", received);
       },
     });
-    const self = this;
+    const restarts = () => this.#restarts;
+    const deltas = () => this.#deltas;
     new Counter({
       name: "weft_supervisor_restarts_total",
       help: "Children restarted by supervisors on this node",
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(self.#restarts);
+        this.inc(restarts());
       },
     });
     new Counter({
@@ -170,7 +171,7 @@ export class NodeMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(self.#deltas);
+        this.inc(deltas());
       },
     });
     const kernel = node.kernel;
