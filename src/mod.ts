@@ -84,6 +84,7 @@ export {
   type Projection,
   Projector,
   type RecordedEvent,
+  SingletonSubscription,
   SqliteEventStore,
   type StreamReadOptions,
   Subscription,

@@ -44,6 +44,7 @@ export {
   type Middleware,
   type RouteOptions,
 } from "./router.ts";
+export { singletonName, SingletonSubscription } from "./singleton_subscription.ts";
 export {
   type BatchHandler,
   Subscription,
