@@ -880,3 +880,64 @@ export class PortInUseError extends Error {
     this.port = port;
   }
 }
+
+/**
+ * A unique key of a distributed registry is held by another process
+ * (`registry.register`); `holder` is that process.
+ *
+ * @example
+ * ```ts
+ * import { KeyTakenError } from "./errors.ts";
+ * import { Pid } from "./term/pid.ts";
+ * const err = new KeyTakenError("workers", "w1", new Pid("b@h", 7, 0, 1));
+ * console.assert(err.name === "KeyTakenError" && err.holder.node === "b@h");
+ * ```
+ */
+export class KeyTakenError extends Error {
+  /** The registry's name. */
+  readonly registry: string;
+  /** The key. */
+  readonly key: unknown;
+  /** The process that holds it (a `Pid`). */
+  readonly holder: { readonly node: string };
+
+  /**
+   * @param registry the registry's name
+   * @param key the key
+   * @param holder the pid holding it
+   */
+  constructor(
+    registry: string,
+    key: unknown,
+    holder: { readonly node: string },
+    options?: WeftErrorOptions,
+  ) {
+    super(
+      `Cannot register ${JSON.stringify(key)} in ${registry}: it is held by ${String(holder)}`,
+      options,
+    );
+    this.name = "KeyTakenError";
+    this.registry = registry;
+    this.key = key;
+    this.holder = holder;
+  }
+}
+
+/**
+ * A registry or supervisor in quorum mode was asked to register or start
+ * on a node that does not see a majority of its members.
+ *
+ * @example
+ * ```ts
+ * import { NoQuorumError } from "./errors.ts";
+ * const err = new NoQuorumError("Cannot start child w1: 1 of 3 members visible, 2 needed");
+ * console.assert(err.name === "NoQuorumError");
+ * ```
+ */
+export class NoQuorumError extends Error {
+  /** @param message what was refused, with the counts */
+  constructor(message: string, options?: WeftErrorOptions) {
+    super(message, options);
+    this.name = "NoQuorumError";
+  }
+}

@@ -40,8 +40,10 @@ export {
   DecodeError,
   describe,
   HandshakeError,
+  KeyTakenError,
   NameError,
   NoConnectionError,
+  NoQuorumError,
   NotAliveError,
   NotTrackedError,
   OpTakenError,
@@ -250,6 +252,22 @@ export {
   type ReplicatorOptions,
   type WriteOptions,
 } from "./replicator/mod.ts";
+export {
+  type DistChildInfo,
+  type DistChildSpec,
+  DistRegistry,
+  type DistRegistryOptions,
+  Distributed,
+  type DistributionStrategy,
+  DistSupervisor,
+  type DistSupervisorOptions,
+  type HandoffBegin,
+  type HandoffEnd,
+  type NameConflictReason,
+  type PlacementFunction,
+  type RegistryEntry,
+  type RegistryKey,
+} from "./distributed/mod.ts";
 export { SqliteStore } from "./storage/mod.ts";
 export {
   Atom,

@@ -13,9 +13,10 @@
  *   4 pubsub     PUBSUB                topics (with its own pg scope)
  *   5 presence   PRESENCE              presences, carried by pubsub
  *   6 replicator REPLICATOR            replicated CRDT keys; durable ones in the data directory
- *   7 cluster    CLUSTER               only with `cluster` options, once the node is up
+ *   7 distributed DISTRIBUTED          distributed registries and supervisors (on the replicator)
+ *   8 cluster    CLUSTER               only with `cluster` options, once the node is up
  * stop:
- *   cluster, replicator, presence, pubsub, pg, global
+ *   cluster, distributed (hands children over), replicator, presence, pubsub, pg, global
  *                                           each tells its peers it leaves
  *   the node's processes                    runtime shutdown: links and monitors fire
  *   rpc                                     last: a call the shutdown ends still answers
@@ -41,6 +42,7 @@ import type { NetKernel } from "./distribution/net_kernel.ts";
 import { GlobalNames } from "./global/name_server.ts";
 import { PgScope } from "./pg/scope.ts";
 import type { Runtime } from "./process/runtime.ts";
+import { Distributed } from "./distributed/service.ts";
 import { Presence } from "./pubsub/presence.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
 import { Replicator } from "./replicator/replicator.ts";
@@ -63,6 +65,11 @@ export interface NodeServices {
    * Replicator (`node.replicator.open("cart", "or-map")`).
    */
   readonly replicator: Replicator;
+  /**
+   * Distributed registries and supervisors, Horde's
+   * (`node.distributed.registry("workers")`, `node.distributed.supervisor("jobs")`).
+   */
+  readonly distributed: Distributed;
 }
 
 /** The replicator's timings and replicas (`NodeOptions.replicator`). */
@@ -157,7 +164,9 @@ export async function startNodeServices(
       ...options.replicator,
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     });
-    return { rpc, global, pg, pubsub, presence, replicator };
+    started.push(replicator);
+    const distributed = new Distributed(runtime, kernel, replicator, rpc);
+    return { rpc, global, pg, pubsub, presence, replicator, distributed };
   } catch (e) {
     for (const service of started.reverse()) await service.stop();
     throw e;
@@ -187,6 +196,7 @@ export async function stopNodeServices(
   cluster?: Cluster,
 ): Promise<void> {
   await cluster?.stop();
+  await services.distributed.stop();
   await services.replicator.stop();
   await services.presence.stop();
   await services.pubsub.stop();

@@ -82,6 +82,11 @@ const LAYERS: readonly Layer[] = [
     paths: ["src/replicator", "src/raft", "src/event_sourcing"],
   },
   {
+    level: 6.5,
+    what: "distributed registry and supervisor (on the replicator)",
+    paths: ["src/distributed"],
+  },
+  {
     level: 7,
     what: "the node: the composition root and its services",
     paths: ["src/node.ts", "src/node_services.ts"],

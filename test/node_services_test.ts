@@ -1,3 +1,4 @@
+import { DISTRIBUTED } from "../src/distributed/service.ts";
 import { REPLICATOR } from "../src/replicator/replicator.ts";
 import assert from "node:assert/strict";
 import { GLOBAL_NAMES } from "../src/global/name_server.ts";
@@ -35,6 +36,8 @@ Deno.test("startNode() puts its services in the node's context, in start order",
       "pubsub",
       "presence",
       "replicator",
+      "distributed",
+      "via names", // distributed registries resolve {via: "name", key}
     ]);
     assert.equal(node.runtime.context.require(RPC_SERVICE), node.rpc);
     assert.equal(node.runtime.context.require(GLOBAL_NAMES), node.global);
@@ -42,6 +45,7 @@ Deno.test("startNode() puts its services in the node's context, in start order",
     assert.equal(node.runtime.context.require(PUBSUB), node.pubsub);
     assert.equal(node.runtime.context.require(PRESENCE), node.presence);
     assert.equal(node.runtime.context.require(REPLICATOR), node.replicator);
+    assert.equal(node.runtime.context.require(DISTRIBUTED), node.distributed);
   } finally {
     await node.stop();
   }

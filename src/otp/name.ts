@@ -27,7 +27,7 @@
  */
 
 import { describeType, NameError } from "../errors.ts";
-import { ServiceKey } from "../process/node_context.ts";
+import { ServiceKey, VIA_NAMES } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import { isRemoteName, type RemoteName } from "../process/types.ts";
 import { Pid } from "../term/pid.ts";
@@ -260,6 +260,11 @@ export function nameRegistryOf(name: GlobalName | ViaName, runtime: Runtime): Na
   }
   const via = name.via;
   if (typeof via === "object" && !(via instanceof Pid)) return via;
+  if (typeof via === "string") {
+    // A name service known by this name on the node (a distributed registry).
+    const named = runtime.context.get(VIA_NAMES)?.(via);
+    if (named !== undefined && isNameRegistry(named)) return named;
+  }
   const pid = typeof via === "string" ? runtime.whereis(via) : via;
   const table = pid === undefined ? undefined : tableOf(pid);
   if (table === undefined) {

@@ -60,6 +60,7 @@ export type {
   DownMessage,
   ExitMessage,
   MailboxLimitReason,
+  NameResolver,
   OpenOptions,
   ProcessContext,
   ProcessFn,
@@ -70,4 +71,6 @@ export type {
   SignalRouter,
   SpawnOptions,
   StandardReason,
+  ViaDest,
 } from "./types.ts";
+export { isViaDest } from "./types.ts";

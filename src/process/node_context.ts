@@ -33,6 +33,7 @@
  */
 
 import { ServiceAlreadyRunningError, ServiceNotRunningError } from "../errors.ts";
+import type { NameResolver } from "./types.ts";
 
 /**
  * The key one service is found by. Make one per service, in the service's
@@ -147,3 +148,25 @@ export class NodeContext {
     return [...this.#services.keys()].map((k) => k.name);
   }
 }
+
+/**
+ * Name services known by name on a node, so that `{ via: "name", key }`
+ * resolves in `send` and wherever a server name is taken. A service that
+ * keeps named name services (the distributed registries) provides the
+ * lookup; without it only a `via` object resolves.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "./runtime.ts";
+ * import { VIA_NAMES } from "./node_context.ts";
+ * const rt = new Runtime();
+ * const me = rt.open();
+ * rt.context.provide(VIA_NAMES, (name) => name === "names" ? { whereisName: () => me.self } : undefined);
+ * rt.send({ via: "names", key: "anything" }, "hello");
+ * console.assert((await me.receive()) === "hello");
+ * await rt.shutdown();
+ * ```
+ */
+export const VIA_NAMES: ServiceKey<(name: string) => NameResolver | undefined> = new ServiceKey(
+  "via names",
+);

@@ -47,7 +47,7 @@ import { logger, LogLimit, logLimited } from "../log.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { parseNodeName, withoutPort } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
-import { NodeContext } from "./node_context.ts";
+import { NodeContext, VIA_NAMES } from "./node_context.ts";
 import { EXITED, HELD, Monitor, Proc, setExitSelf, TRAP } from "./_proc.ts";
 import { ProcTable } from "./_table.ts";
 import {
@@ -56,6 +56,7 @@ import {
   type DownMessage,
   type ExitMessage,
   isRemoteName,
+  isViaDest,
   type OpenOptions,
   type ProcessContext,
   type ProcessFn,
@@ -64,6 +65,7 @@ import {
   type Signal,
   type SignalRouter,
   type SpawnOptions,
+  type ViaDest,
 } from "./types.ts";
 
 export type {
@@ -141,10 +143,10 @@ function checkPid(value: unknown, what: string): asserts value is Pid {
   }
 }
 
-function checkDest(dest: unknown, what: string): asserts dest is Dest {
+function checkDest(dest: unknown, what: string): asserts dest is Exclude<Dest, ViaDest> {
   if (dest instanceof Pid || typeof dest === "string" || isRemoteName(dest)) return;
   throw new TypeError(
-    `Cannot ${what}: destination must be a pid, a name or {name, node}, received ${
+    `Cannot ${what}: destination must be a pid, a name, {name, node} or {via, key}, received ${
       describeType(dest)
     }`,
   );
@@ -547,6 +549,18 @@ export class Runtime {
       proc.deliver(msg);
       return;
     }
+    if (isViaDest(dest)) {
+      const pid = this.#resolveVia(dest);
+      if (pid === undefined) {
+        throw new NameError(
+          `Cannot send: nothing is registered under ${
+            JSON.stringify(dest.key) ?? String(dest.key)
+          } in ${typeof dest.via === "string" ? `"${dest.via}"` : "that name service"}`,
+        );
+      }
+      this.send(pid, msg, from);
+      return;
+    }
     checkDest(dest, "send");
     if (dest.node === this.node) {
       this.#names.get(dest.name)?.deliver(msg);
@@ -559,6 +573,19 @@ export class Runtime {
       dest.node,
       from === undefined ? { op: "reg_send", to, msg } : { op: "reg_send", to, msg, from },
     );
+  }
+
+  /** The pid a `{ via, key }` destination names now (see `VIA_NAMES`). */
+  #resolveVia(dest: ViaDest): Pid | undefined {
+    const service = typeof dest.via === "string"
+      ? this.context.get(VIA_NAMES)?.(dest.via)
+      : dest.via;
+    if (service === undefined) {
+      throw new NameError(
+        `Cannot send: no name service is known as "${String(dest.via)}" on ${this.node}`,
+      );
+    }
+    return service.whereisName(dest.key);
   }
 
   /**
@@ -1120,6 +1147,11 @@ export class Runtime {
    * ```
    */
   sendAfter(dest: Dest, msg: unknown, ms: number): Ref {
+    if (isViaDest(dest)) {
+      const pid = this.#resolveVia(dest);
+      if (pid === undefined) return this.makeRef();
+      return this.sendAfter(pid, msg, ms);
+    }
     checkDest(dest, "send_after");
     if (typeof ms !== "number") {
       throw new TypeError(

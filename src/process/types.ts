@@ -40,8 +40,51 @@ export function isRemoteName(value: unknown): value is RemoteName {
     typeof (value as RemoteName).node === "string";
 }
 
-/** Where a message can be sent: a pid, a local registered name, or a name on a node. */
-export type Dest = Pid | string | RemoteName;
+/**
+ * A name service as `send` uses one (Erlang's via module's `whereis_name`):
+ * who holds a key now.
+ */
+export interface NameResolver {
+  /** The process under `key`, if any. */
+  whereisName(key: unknown): Pid | undefined;
+}
+
+/**
+ * A name held by a name service, Elixir's `{:via, module, key}`: the
+ * service itself, or the name it is known by on the node (see
+ * `VIA_NAMES` in `node_context.ts`).
+ */
+export interface ViaDest {
+  /** The name service, or its name. */
+  via: string | NameResolver;
+  /** The key within it. */
+  key: unknown;
+}
+
+/**
+ * Whether `value` is a `{ via, key }` destination `send` can resolve.
+ *
+ * @example
+ * ```ts
+ * import { isViaDest } from "./types.ts";
+ * console.assert(isViaDest({ via: "names", key: 1 }) && !isViaDest({ via: 42, key: 1 }));
+ * ```
+ */
+export function isViaDest(value: unknown): value is ViaDest {
+  if (typeof value !== "object" || value === null || !("via" in value) || !("key" in value)) {
+    return false;
+  }
+  const via = (value as ViaDest).via;
+  return typeof via === "string" ||
+    (typeof via === "object" && via !== null &&
+      typeof (via as NameResolver).whereisName === "function");
+}
+
+/**
+ * Where a message can be sent: a pid, a local registered name, a name on a
+ * node, or a name held by a name service (`{ via, key }`).
+ */
+export type Dest = Pid | string | RemoteName | ViaDest;
 
 /**
  * A signal between processes. Every cross-node interaction of the process

@@ -59,7 +59,12 @@ import { nodeModule } from "./builtin_modules.ts";
 import { type ObserverModule, observerModule } from "../introspection/observer_module.ts";
 import { replyError, RpcClient } from "./_calling_side.ts";
 import { groupLeader, type LineWriter, writeConsole } from "./group_leader.ts";
-import { type LoadedModule, loadModule, ModuleRegistry } from "./module_registry.ts";
+import {
+  type LoadedModule,
+  loadModule,
+  type LookupResult,
+  ModuleRegistry,
+} from "./module_registry.ts";
 import { RpcPolicy, type RpcPolicyOptions } from "./policy.ts";
 import { type Prelude, PRELUDE_NAMES } from "./remote_fn.ts";
 import { rpc } from "./namespace.ts";
@@ -293,6 +298,18 @@ export class RpcService {
    */
   loadModule(path: string): Promise<LoadedModule> {
     return loadModule(this.#registry, path);
+  }
+
+  /**
+   * Finds an exposed function, to run it on this node (a distributed
+   * supervisor starts its children from modules this way).
+   *
+   * @param module the module's name
+   * @param fn the function's name
+   * @returns the function bound to its module, or why it is missing
+   */
+  lookup(module: string, fn: string): LookupResult {
+    return this.#registry.lookup(module, fn);
   }
 
   /** The exposed modules and their functions. */

@@ -1,0 +1,323 @@
+/**
+ * The replicated state under a distributed registry or supervisor: one
+ * LWW-Map per node, written by that node alone, read by every node.
+ *
+ * ```
+ * node A writes  "<prefix>:A"  (lww-map, only A ever sets or removes a field)
+ * node B writes  "<prefix>:B"
+ * every node     holds both through the replicator (deltas, anti-entropy),
+ *                subscribes to its peers' maps and keeps a mirror of each
+ * ```
+ *
+ * One writer per map means there is never a concurrent write to settle:
+ * the merge cannot lose a field nor bring back a removed one (the failure
+ * of one shared map, where a node that thinks B is gone deletes B's
+ * entries and a heal then deletes B's live processes, horde#186). What a
+ * node that lost B does instead is *hide* B's fields: a field counts only
+ * while its node is a visible peer (or this node), and a pid in it only
+ * when its creation is the peer's current one, so a restarted node's old
+ * pids are hidden too. The fields of a lost node stay in the replica, so
+ * a supervisor can restart what that node ran.
+ *
+ * Liveness round trip (to never act on a stale field):
+ *
+ * ```
+ * A: monitor(pid on B); send ping -> B's server ("<prefix>" registered on B)
+ * B: pong -> A              (signals from B to A are ordered: a DOWN noproc
+ * A: DOWN before the pong?   for the monitor arrives before the pong)
+ * ```
+ *
+ * Failure: a lost delta is repaired by the replicator's anti-entropy; a
+ * peer that goes away is hidden at its `nodedown` and shown again at its
+ * `nodeup`. Membership is a field `"\u0001member"` each node writes in its
+ * own map (`left: true` once it leaves cleanly), so a member that is down
+ * still counts for a majority until it leaves.
+ *
+ * @module
+ */
+
+import { NodeService } from "../distribution/node_service.ts";
+import type { NetKernel } from "../distribution/net_kernel.ts";
+import type { Runtime } from "../process/runtime.ts";
+import type { DownMessage } from "../process/types.ts";
+import type { Replicator } from "../replicator/replicator.ts";
+import { Pid, Ref } from "../term/pid.ts";
+
+/** The field a node writes about itself. */
+export const MEMBER_FIELD = "\u0001member";
+
+/** What a node writes under {@linkcode MEMBER_FIELD}. */
+export interface MemberInfo {
+  /** Whether the node left cleanly (stopped its service). */
+  left: boolean;
+  /** Free-form facts a service announces (the modules a supervisor node can start). */
+  meta?: unknown;
+}
+
+/** A field that changed in a peer's map (or was hidden or shown). */
+export interface FieldChange {
+  /** The node whose map holds it. */
+  node: string;
+  /** The field. */
+  field: string;
+  /** The value before, if any. */
+  before: unknown;
+  /** The value now, if any. */
+  after: unknown;
+}
+
+/** What a table's owner is told. */
+export interface NodeTablesHooks {
+  /** Fields of a peer's map changed by a merge. */
+  changed(changes: FieldChange[]): void;
+  /** A peer became visible (`true`) or was lost (`false`). */
+  visibility(node: string, visible: boolean): void;
+  /** Another message reached the server process. */
+  info?(msg: unknown): void;
+}
+
+/** Options of {@linkcode NodeTables}. */
+export interface NodeTablesOptions {
+  runtime: Runtime;
+  kernel: NetKernel;
+  replicator: Replicator;
+  /** The replicated keys are `<prefix>:<node>`; the server process is registered as `<prefix>`. */
+  prefix: string;
+  hooks: NodeTablesHooks;
+}
+
+const TIDY_INTERVAL = 5000;
+
+/** One node's view of the per-node maps of one registry or supervisor. */
+export class NodeTables {
+  readonly runtime: Runtime;
+  readonly prefix: string;
+  readonly svc: NodeService;
+  #replicator: Replicator;
+  #hooks: NodeTablesHooks;
+  /** This node's fields (the replicated map's value, kept here). */
+  readonly own = new Map<string, unknown>();
+  /** Each peer's fields as last merged. */
+  #peers = new Map<string, Map<string, unknown>>();
+  /** Visible peers and their creation. */
+  #live = new Map<string, number>();
+  #pings = new Map<string, (alive: boolean) => void>();
+  #monitors = new Map<string, string>();
+  #tidy: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: NodeTablesOptions) {
+    this.runtime = options.runtime;
+    this.prefix = options.prefix;
+    this.#replicator = options.replicator;
+    this.#hooks = options.hooks;
+    this.#replicator.open(this.#keyOf(this.runtime.node), "lww-map");
+    this.svc = new NodeService(options.runtime, options.kernel, {
+      name: options.prefix,
+      peerUp: (node) => this.#peerUp(node),
+      peerDown: (node) => this.#peerDown(node),
+      info: (msg) => this.#info(msg),
+    });
+  }
+
+  /** Starts following the peers; call once the owner is ready for hooks. */
+  start(): void {
+    this.svc.start();
+    this.#tidy = setInterval(() => this.#tidyOwn(), TIDY_INTERVAL);
+  }
+
+  /** The node's name. */
+  get node(): string {
+    return this.runtime.node;
+  }
+
+  /** Sets a field of this node's map. */
+  set(field: string, value: unknown): Promise<void> {
+    this.own.set(field, value);
+    return this.#replicator.update(this.#keyOf(this.node), (m) => m.set(field, value));
+  }
+
+  /** Removes a field of this node's map. */
+  remove(field: string): Promise<void> {
+    if (!this.own.delete(field)) return Promise.resolve();
+    return this.#replicator.update(this.#keyOf(this.node), (m) => m.remove(field));
+  }
+
+  /** The visible peers. */
+  peers(): string[] {
+    return [...this.#live.keys()];
+  }
+
+  /** Whether `node` is this node or a visible peer. */
+  isVisible(node: string): boolean {
+    return node === this.node || this.#live.has(node);
+  }
+
+  /** Whether `pid` is of this node's incarnation or of a visible peer's current one. */
+  isCurrent(pid: Pid): boolean {
+    if (pid.node === this.node) return pid.creation === this.runtime.creation;
+    return this.#live.get(pid.node) === pid.creation;
+  }
+
+  /** Every node whose map this node has (visible or not), this node first. */
+  nodes(): string[] {
+    return [this.node, ...this.#peers.keys()];
+  }
+
+  /** The fields of `node`'s map as this node has them. */
+  fieldsOf(node: string): ReadonlyMap<string, unknown> {
+    if (node === this.node) return this.own;
+    return this.#peers.get(node) ?? new Map();
+  }
+
+  /** The member nodes by their own word: every node with a member field that has not left. */
+  members(): string[] {
+    const out: string[] = [];
+    for (const node of this.nodes()) {
+      const info = this.fieldsOf(node).get(MEMBER_FIELD) as MemberInfo | undefined;
+      if (info !== undefined && !info.left) out.push(node);
+    }
+    return out.sort();
+  }
+
+  /** What `node` announced in its member field. */
+  memberInfo(node: string): MemberInfo | undefined {
+    return this.fieldsOf(node).get(MEMBER_FIELD) as MemberInfo | undefined;
+  }
+
+  /**
+   * Whether `pid` is alive, by a monitor and a round trip to its node's
+   * server (a `DOWN` for the monitor would come before the answer).
+   */
+  async confirmAlive(pid: Pid, timeout = 5000): Promise<boolean> {
+    if (pid.node === this.node) return this.runtime.isAlive(pid);
+    if (!this.#live.has(pid.node)) return false;
+    const ctx = this.svc.ctx;
+    const mon = ctx.monitor(pid);
+    const ref = this.runtime.makeRef();
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    this.#pings.set(ref.key, resolve);
+    this.#monitors.set(mon.key, ref.key);
+    ctx.send({ name: this.prefix, node: pid.node }, { type: "tables_ping", ref, from: ctx.self });
+    const timer = setTimeout(() => resolve(false), timeout);
+    try {
+      return await promise;
+    } finally {
+      clearTimeout(timer);
+      this.#pings.delete(ref.key);
+      this.#monitors.delete(mon.key);
+      ctx.demonitor(mon, { flush: true });
+    }
+  }
+
+  /** Stops following the peers; the replicated map stays. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#tidy);
+    for (const node of this.#peers.keys()) {
+      try {
+        this.#replicator.unsubscribe(this.#keyOf(node), this.svc.self);
+      } catch { /* the replicator stopped first */ }
+    }
+    for (const resolve of this.#pings.values()) resolve(false);
+    await this.svc.stop();
+  }
+
+  #keyOf(node: string): string {
+    return `${this.prefix}:${node}`;
+  }
+
+  /** A new connection to `node` (NodeService): follow its map, show its fields. */
+  #peerUp(node: string): void {
+    const peer = this.svc.kernel.peer(node);
+    if (peer === undefined) return;
+    const key = this.#keyOf(node);
+    if (!this.#peers.has(node)) {
+      this.#peers.set(node, new Map());
+      this.#replicator.subscribe(key, this.svc.self);
+    }
+    this.#live.set(node, peer.creation);
+    if (this.#replicator.typeOf(key) === "lww-map") this.#merge(node, this.#valueOf(key));
+    this.#hooks.visibility(node, true);
+  }
+
+  /** The connection to `node` is gone (NodeService): hide its fields. */
+  #peerDown(node: string): void {
+    if (!this.#live.delete(node)) return;
+    this.#hooks.visibility(node, false);
+  }
+
+  #valueOf(key: string): Map<string, unknown> {
+    try {
+      const v = this.#replicator.value(key);
+      return v instanceof Map ? v as Map<string, unknown> : new Map();
+    } catch {
+      return new Map();
+    }
+  }
+
+  /** Messages to the server process: changed maps (replicator), pings and their DOWNs. */
+  #info(msg: unknown): void {
+    const m = msg as { type?: unknown };
+    if (typeof msg !== "object" || msg === null) return;
+    if (m.type === "crdt_changed") {
+      const { key, value } = msg as { key: string; value: unknown };
+      const node = key.slice(this.prefix.length + 1);
+      if (!key.startsWith(`${this.prefix}:`) || node === this.node) return;
+      this.#merge(node, value instanceof Map ? value as Map<string, unknown> : new Map());
+      return;
+    }
+    if (m.type === "tables_ping") {
+      // Sent by the NodeTables of a peer checking that a pid of this node is alive.
+      const { ref, from } = msg as { ref: unknown; from: unknown };
+      if (from instanceof Pid && ref instanceof Ref) {
+        this.svc.ctx.send(from, { type: "tables_pong", ref });
+      }
+      return;
+    }
+    if (m.type === "tables_pong") {
+      // The answer to our ping, from the peer's NodeTables.
+      const ref = (msg as { ref: unknown }).ref;
+      if (ref instanceof Ref) this.#pings.get(ref.key)?.(true);
+      return;
+    }
+    if (m.type === "DOWN") {
+      const down = msg as DownMessage;
+      const ping = this.#monitors.get(down.ref.key);
+      if (ping !== undefined) {
+        this.#pings.get(ping)?.(false);
+        return;
+      }
+    }
+    this.#hooks.info?.(msg);
+  }
+
+  /** Takes `node`'s map as merged now: the fields that differ go to the owner. */
+  #merge(node: string, next: Map<string, unknown>): void {
+    const prev = this.#peers.get(node) ?? new Map<string, unknown>();
+    const changes: FieldChange[] = [];
+    for (const [field, after] of next) {
+      const before = prev.get(field);
+      if (before !== after) changes.push({ node, field, before, after });
+    }
+    for (const [field, before] of prev) {
+      if (!next.has(field)) changes.push({ node, field, before, after: undefined });
+    }
+    this.#peers.set(node, new Map(next));
+    if (changes.length > 0) this.#hooks.changed(changes);
+  }
+
+  /**
+   * Drops from this node's replicated map what it no longer holds: fields
+   * of an earlier incarnation, merged back from a peer after a restart.
+   */
+  #tidyOwn(): void {
+    const key = this.#keyOf(this.node);
+    const stale = [...this.#valueOf(key).keys()].filter((f) => !this.own.has(f));
+    if (stale.length === 0) return;
+    this.#replicator.update(key, (m) => {
+      for (const f of stale) m.remove(f);
+    }).catch(() => {});
+  }
+}
