@@ -941,3 +941,97 @@ export class NoQuorumError extends Error {
     this.name = "NoQuorumError";
   }
 }
+
+/**
+ * A Raft command or query did not complete in time. For a command the outcome is unknown: the
+ * leader may have committed it (Raft clients cannot tell a lost request from a lost reply).
+ *
+ * @example
+ * ```ts
+ * import { RaftTimeoutError, TimeoutError } from "./errors.ts";
+ * const err = new RaftTimeoutError("kv", 5000);
+ * console.assert(err instanceof TimeoutError && err.cluster === "kv");
+ * ```
+ */
+export class RaftTimeoutError extends TimeoutError {
+  /** The Raft cluster (group) asked. */
+  readonly cluster: string;
+  /**
+   * @param cluster the cluster's name
+   * @param ms the timeout
+   * @param what the detail after the colon (default: the outcome is unknown)
+   */
+  constructor(cluster: string, ms: number, what?: string, options?: WeftErrorOptions) {
+    super(
+      `Raft cluster ${cluster} did not answer within ${ms} ms: ${
+        what ?? "the outcome is unknown (the command may have been applied)"
+      }`,
+      options,
+    );
+    this.name = "RaftTimeoutError";
+    this.cluster = cluster;
+  }
+}
+
+/**
+ * No member of a Raft cluster leads, and none came to lead before the deadline: fewer than a
+ * majority of its members can reach each other, so nothing can be committed.
+ *
+ * @example
+ * ```ts
+ * import { RaftNoQuorumError } from "./errors.ts";
+ * const err = new RaftNoQuorumError("kv", ["a@h"], ["a@h", "b@h", "c@h"]);
+ * console.assert(err.name === "RaftNoQuorumError" && err.message.includes("1 of 3"));
+ * ```
+ */
+export class RaftNoQuorumError extends Error {
+  /** The Raft cluster. */
+  readonly cluster: string;
+  /** The members that answered (without a leader). */
+  readonly reached: readonly string[];
+  /** Every member. */
+  readonly members: readonly string[];
+  /**
+   * @param cluster the cluster's name
+   * @param reached the members that answered
+   * @param members every member
+   */
+  constructor(
+    cluster: string,
+    reached: readonly string[],
+    members: readonly string[],
+    options?: WeftErrorOptions,
+  ) {
+    super(
+      `Raft cluster ${cluster} has no leader: no quorum (${reached.length} of ${members.length} members reached, ${
+        Math.floor(members.length / 2) + 1
+      } needed to elect one)`,
+      options,
+    );
+    this.name = "RaftNoQuorumError";
+    this.cluster = cluster;
+    this.reached = reached;
+    this.members = members;
+  }
+}
+
+/**
+ * A Raft cluster name that no reachable node hosts.
+ *
+ * @example
+ * ```ts
+ * import { UnknownRaftClusterError } from "./errors.ts";
+ * const err = new UnknownRaftClusterError("nope");
+ * console.assert(err.message === "Unknown Raft cluster: nope (no reachable node hosts it)");
+ * ```
+ */
+export class UnknownRaftClusterError extends Error {
+  /** The name asked for. */
+  readonly cluster: string;
+  /** @param cluster the name asked for */
+  constructor(cluster: string, options?: WeftErrorOptions) {
+    super(`Unknown Raft cluster: ${cluster} (no reachable node hosts it)`, options);
+    this.name = "UnknownRaftClusterError";
+    this.cluster = cluster;
+  }
+}

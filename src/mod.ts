@@ -50,12 +50,15 @@ export {
   PolicyError,
   ProcessExitError,
   QuorumNotAchieved,
+  RaftNoQuorumError,
+  RaftTimeoutError,
   RemoteError,
   ServiceAlreadyRunningError,
   ServiceNotRunningError,
   StoreCorruptError,
   TimeoutError,
   UndefinedFunctionError,
+  UnknownRaftClusterError,
   type WeftErrorOptions,
 } from "./errors.ts";
 export {
@@ -268,6 +271,15 @@ export {
   type RegistryEntry,
   type RegistryKey,
 } from "./distributed/mod.ts";
+export {
+  raft,
+  type RaftCallOptions,
+  type RaftGroupInfo,
+  type RaftMachineModule,
+  type RaftMembers,
+  RaftService,
+  type StartClusterOptions,
+} from "./raft/mod.ts";
 export { SqliteStore } from "./storage/mod.ts";
 export {
   Atom,

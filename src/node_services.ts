@@ -14,9 +14,10 @@
  *   5 presence   PRESENCE              presences, carried by pubsub
  *   6 replicator REPLICATOR            replicated CRDT keys; durable ones in the data directory
  *   7 distributed DISTRIBUTED          distributed registries and supervisors (on the replicator)
- *   8 cluster    CLUSTER               only with `cluster` options, once the node is up
+ *   8 raft       RAFT                  Raft groups; resumes those kept in the data directory
+ *   9 cluster    CLUSTER               only with `cluster` options, once the node is up
  * stop:
- *   cluster, distributed (hands children over), replicator, presence, pubsub, pg, global
+ *   cluster, raft, distributed (hands children over), replicator, presence, pubsub, pg, global
  *                                           each tells its peers it leaves
  *   the node's processes                    runtime shutdown: links and monitors fire
  *   rpc                                     last: a call the shutdown ends still answers
@@ -44,6 +45,7 @@ import { PgScope } from "./pg/scope.ts";
 import type { Runtime } from "./process/runtime.ts";
 import { Distributed } from "./distributed/service.ts";
 import { Presence } from "./pubsub/presence.ts";
+import { RaftService } from "./raft/raft_service.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
 import { Replicator } from "./replicator/replicator.ts";
 import { type RpcService, startRpc } from "./rpc/service.ts";
@@ -70,6 +72,8 @@ export interface NodeServices {
    * (`node.distributed.registry("workers")`, `node.distributed.supervisor("jobs")`).
    */
   readonly distributed: Distributed;
+  /** Raft groups (clusters) this node is a member of or a client of, ra's API (`node.raft.command`). */
+  readonly raft: RaftService;
 }
 
 /** The replicator's timings and replicas (`NodeOptions.replicator`). */
@@ -166,7 +170,14 @@ export async function startNodeServices(
     });
     started.push(replicator);
     const distributed = new Distributed(runtime, kernel, replicator, rpc);
-    return { rpc, global, pg, pubsub, presence, replicator, distributed };
+    started.push(distributed);
+    const raft = new RaftService({
+      runtime,
+      kernel,
+      rpc,
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    });
+    return { rpc, global, pg, pubsub, presence, replicator, distributed, raft };
   } catch (e) {
     for (const service of started.reverse()) await service.stop();
     throw e;
@@ -196,6 +207,7 @@ export async function stopNodeServices(
   cluster?: Cluster,
 ): Promise<void> {
   await cluster?.stop();
+  await services.raft.stop();
   await services.distributed.stop();
   await services.replicator.stop();
   await services.presence.stop();

@@ -1,4 +1,5 @@
 import { DISTRIBUTED } from "../src/distributed/service.ts";
+import { RAFT } from "../src/raft/raft_service.ts";
 import { REPLICATOR } from "../src/replicator/replicator.ts";
 import assert from "node:assert/strict";
 import { GLOBAL_NAMES } from "../src/global/name_server.ts";
@@ -38,6 +39,7 @@ Deno.test("startNode() puts its services in the node's context, in start order",
       "replicator",
       "distributed",
       "via names", // distributed registries resolve {via: "name", key}
+      "raft",
     ]);
     assert.equal(node.runtime.context.require(RPC_SERVICE), node.rpc);
     assert.equal(node.runtime.context.require(GLOBAL_NAMES), node.global);
@@ -46,6 +48,7 @@ Deno.test("startNode() puts its services in the node's context, in start order",
     assert.equal(node.runtime.context.require(PRESENCE), node.presence);
     assert.equal(node.runtime.context.require(REPLICATOR), node.replicator);
     assert.equal(node.runtime.context.require(DISTRIBUTED), node.distributed);
+    assert.equal(node.runtime.context.require(RAFT), node.raft);
   } finally {
     await node.stop();
   }

@@ -1,30 +1,32 @@
 /**
- * Raft consensus (issue 16), so far as a pure core: one {@linkcode RaftServer} is a state
- * machine over injected time, randomness, transport ({@linkcode RaftEnv}) and storage
- * ({@linkcode RaftStorage}), applying committed commands to a user machine shaped like ra's
- * `ra_machine` ({@linkcode RaftMachine}: `init`, `apply(meta, command, state)` returning the new
- * state, a reply and effects).
+ * Raft consensus (issue 16): replicated state machines with linearizable commands, with ra's API.
  *
- * What exists: leader election with pre-vote and randomised timeouts; check-quorum (a leader
- * that has not heard from a majority for an election timeout steps down); log replication with
- * pipelining and batching; commit (entries of the leader's own term, the leader counting itself
- * only once its writes are synced) and in-order apply on every server; a machine whose `apply`
- * throws answers the client with the error and changes no state; linearizable reads through
- * ReadIndex ({@linkcode RaftServer.consistentQuery}), and the cheaper, possibly stale
- * {@linkcode RaftServer.leaderQuery} and `localQuery` (reading
- * {@linkcode RaftServer.machineState}); leader transfer
- * ({@linkcode RaftServer.transferLeadership}). It is checked by a seeded deterministic
- * simulation with a linearizability checker (test/raft/).
+ * The node service ({@linkcode RaftService}, `node.raft`, and the `raft` namespace for processes
+ * and the shell) hosts this node's server of every group it is a member of:
+ * `raft.startCluster(name, "kv", nodes)`, `raft.command(name, cmd, {timeout})` (redirects to the
+ * leader followed; {@linkcode RaftTimeoutError}, {@linkcode RaftNoQuorumError},
+ * {@linkcode UnknownRaftClusterError}), `consistentQuery` (ReadIndex), `leaderQuery`,
+ * `localQuery`, `members`, `leader`, `transferLeadership`, `restartServer`. Logs live in the
+ * node's data directory ({@linkcode GroupLog}: checksummed records, fsynced before anything that
+ * depends on them leaves the node, one fsync per log per event-loop turn); a node started again
+ * on the same directory resumes its groups. Machines are modules found by name on every node:
+ * the built-in `kv` (compare-and-set) and `lock` (fencing tokens), or a module loaded for rpc.
  *
- * What does not exist yet: snapshots, log truncation and InstallSnapshot (logs grow without
- * bound); membership changes (the member list is fixed at start); durable storage on disk
- * (`--data-dir`, checksums, a shared write-ahead log); the node service, op codes 128-143 and the `raft.*` API; the example machines
- * and the guide. Nothing here is reachable from `src/mod.ts` yet.
+ * Under it, the pure core: one {@linkcode RaftServer} is a state machine over injected time,
+ * randomness, transport ({@linkcode RaftEnv}) and storage ({@linkcode RaftStorage}), applying
+ * committed commands to a machine shaped like ra's `ra_machine` ({@linkcode RaftMachine}:
+ * `init`, `apply(meta, command, state)` returning the new state, a reply and effects): election
+ * with pre-vote and randomised timeouts, check-quorum, pipelined batched replication, ReadIndex
+ * reads, leader transfer; checked by a seeded deterministic simulation with a linearizability
+ * checker (test/raft/).
+ *
+ * Not there yet: snapshots and log truncation (logs grow without bound), membership changes
+ * (`addMember` / `removeMember`: the member list is fixed at start).
  *
  * @example
  * ```ts
  * import { RaftServer, type RaftMessage } from "./mod.ts";
- * // Three servers over a perfect in-memory network, stepped by hand.
+ * // Three servers of the pure core over a perfect in-memory network, stepped by hand.
  * const ids = ["a", "b", "c"];
  * let now = 0;
  * const inbox: RaftMessage<string>[] = [];
@@ -92,3 +94,22 @@ export type {
   VoteRequest,
   VoteResponse,
 } from "./types.ts";
+export {
+  DEFAULT_ELECTION_TIMEOUT,
+  DEFAULT_HEARTBEAT,
+  DEFAULT_RAFT_TIMEOUT,
+  RAFT,
+  type RaftCallOptions,
+  type RaftGroupInfo,
+  type RaftMembers,
+  raftOf,
+  type RaftSendEffect,
+  RaftService,
+  type RaftServiceOptions,
+  type StartClusterOptions,
+} from "./raft_service.ts";
+export { raft, type RaftNamespace } from "./namespace.ts";
+export { machineFromModule, type RaftMachineModule } from "./machine_module.ts";
+export { crc32, GroupLog } from "./group_log.ts";
+export * from "./machines/mod.ts";
+export * from "./wire.ts";

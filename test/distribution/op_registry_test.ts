@@ -11,6 +11,7 @@ import {
 import * as global from "../../src/global/types.ts";
 import * as pg from "../../src/pg/types.ts";
 import * as pubsub from "../../src/pubsub/types.ts";
+import * as raft from "../../src/raft/wire.ts";
 import * as replicator from "../../src/replicator/types.ts";
 import * as rpc from "../../src/rpc/types.ts";
 import { startTestNode } from "../helpers/nodes.ts";
@@ -107,6 +108,7 @@ Deno.test("every op constant of a layer lies in its owner's range, and no two sh
     ["pubsub", constants(pubsub, "OP_PUBSUB_")],
     ["presence", constants(pubsub, "OP_PRESENCE_")],
     ["crdt", constants(replicator, "OP_")],
+    ["raft", constants(raft, "OP_RAFT_")],
   ];
   const seen = new Map<number, string>();
   for (const [owner, list] of layers) {
@@ -127,7 +129,15 @@ Deno.test("a node's services register their codes on start and unregister them o
   const node = await startTestNode("a");
   try {
     const owners = new Set(node.kernel.ops.list().map((e) => e.owner));
-    assert.deepEqual([...owners].sort(), ["crdt", "global", "pg", "presence", "pubsub", "rpc"]);
+    assert.deepEqual([...owners].sort(), [
+      "crdt",
+      "global",
+      "pg",
+      "presence",
+      "pubsub",
+      "raft",
+      "rpc",
+    ]);
     assert.throws(
       () => node.kernel.ops.register("pubsub", pubsub.OP_PUBSUB_BROADCAST, () => {}),
       OpTakenError,
