@@ -22,7 +22,9 @@
  */
 
 import { type CliOptions, HELP, parseCli } from "./cli/options.ts";
-import { type ClusterOptions, loadClusterConfig } from "./src/cluster/config.ts";
+import type { ClusterOptions } from "./src/cluster/config.ts";
+import { loadClusterFile } from "./src/region/region_config.ts";
+import type { RegionOptions } from "./src/region/types.ts";
 import { EpmdRegistrationError, runEpmdCommand } from "./src/distribution/epmd/mod.ts";
 import { readOrCreateCookie } from "./src/distribution/cookie.ts";
 import { CookieFileError, PortInUseError } from "./src/errors.ts";
@@ -329,9 +331,10 @@ async function startFromOptions(
     throw new ExitError(2, `Cannot read the cookie: ${(e as Error).message}`);
   }
   let cluster: ClusterOptions | undefined;
+  let regions: RegionOptions | undefined;
   if (options.clusterConfig !== undefined) {
     try {
-      cluster = await loadClusterConfig(options.clusterConfig);
+      ({ cluster, regions } = await loadClusterFile(options.clusterConfig, options.region));
     } catch (e) {
       throw new ExitError(2, `Cannot use --cluster-config: ${(e as Error).message}`);
     }
@@ -345,6 +348,7 @@ async function startFromOptions(
       ...(options.rpcAllow.length > 0 ? { rpcAllow: options.rpcAllow } : {}),
       ...(options.noRemoteEval ? { remoteEval: false } : {}),
       ...(cluster !== undefined ? { cluster } : {}),
+      ...(regions !== undefined ? { regions } : {}),
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.epmdPort !== undefined ? { epmdPort: options.epmdPort } : {}),

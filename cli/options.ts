@@ -79,6 +79,8 @@ export interface CliOptions {
   clusterConfig?: string;
   /** `--data-dir DIR`: the node's durable state (default `~/.weft/data/<node name>`). */
   dataDir?: string;
+  /** `--region NAME`: this node's region, one of a multi-region `--cluster-config`'s. */
+  region?: string;
   /** `--metrics PORT`: Prometheus metrics and health probes on this port. */
   metricsPort?: number;
   /** `--metrics-host ADDR`: where the metrics endpoint listens (default 127.0.0.1). */
@@ -122,6 +124,7 @@ const FLAGS = {
   "no-remote-eval": { type: "boolean" },
   "cluster-config": { type: "string" },
   "data-dir": { type: "string" },
+  region: { type: "string" },
   metrics: { type: "string" },
   "metrics-host": { type: "string" },
   observer: { type: "string" },
@@ -225,6 +228,18 @@ export function parseCli(args: string[]): ParseResult {
       return { ok: false, reason: "Invalid --cluster-config: expected a JSON file" };
     }
     options.clusterConfig = values["cluster-config"];
+  }
+  if (values.region !== undefined) {
+    if (!/^[A-Za-z0-9_-]+$/.test(values.region)) {
+      return {
+        ok: false,
+        reason: `Invalid --region: expected letters, digits, _ and -, received "${values.region}"`,
+      };
+    }
+    if (values["cluster-config"] === undefined) {
+      return { ok: false, reason: "--region needs a multi-region --cluster-config" };
+    }
+    options.region = values.region;
   }
   if (values["data-dir"] !== undefined) {
     if (values["data-dir"] === "") {
@@ -413,6 +428,8 @@ Distribution:
   --cluster-config FILE join and keep a cluster by discovery: topologies
                         (static, epmd_hosts, gossip, dns_poll, kubernetes_dns),
                         quorum, partition handling (JSON; docs/cluster.md)
+  --region NAME         this node's region in a multi-region --cluster-config
+                        (docs/multi_region.md)
   --metrics PORT        Prometheus metrics at /metrics, probes at /health/live and
                         /health/ready (--metrics-host ADDR, default 127.0.0.1)
   --observer PORT       the web observer (--observer-host ADDR, default 127.0.0.1;

@@ -50,6 +50,8 @@ import { type TlsOptions, TlsTransport } from "./distribution/tls.ts";
 import type { Listener, Transport } from "./distribution/transport.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./distribution/types.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "./cluster/cluster.ts";
+import { RegionService } from "./region/region_service.ts";
+import type { RegionOptions } from "./region/types.ts";
 import { describeType } from "./errors.ts";
 import { logger } from "./log.ts";
 import {
@@ -152,6 +154,13 @@ export interface NodeOptions extends NodeServicesOptions {
    * Nothing is written there until a service needs it.
    */
   dataDir?: string;
+  /**
+   * Multi-region (`--cluster-config` in its multi-region form with
+   * `--region NAME`): this node's region, every region's discovery and
+   * gateways, what crosses regions. The node's region's topologies are its
+   * cluster's (unless `cluster` is given too). See docs/multi_region.md.
+   */
+  regions?: RegionOptions;
 }
 
 /** A running node: its services (`rpc`, `global`, `pg`, ...) and its connections. */
@@ -170,6 +179,8 @@ export interface WeftNode extends NodeServices {
   readonly cluster?: Cluster | undefined;
   /** The directory of the node's durable state (`--data-dir`). */
   readonly dataDir: string;
+  /** Its region, gateways and the other regions, when started with `regions`. */
+  readonly regions?: RegionService | undefined;
   /**
    * Connects to `node` (`name@host`, or `name@host:port` without a port mapper).
    * @returns `true` once connected, `false` when unreachable or refused
@@ -333,6 +344,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
 
   let stopping: Promise<void> | undefined;
   let cluster: Cluster | undefined;
+  let regions: RegionService | undefined;
   const node: WeftNode = {
     name: parsed.full,
     creation: runtime.creation,
@@ -343,6 +355,9 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     get cluster() {
       return cluster;
     },
+    get regions() {
+      return regions;
+    },
     dataDir,
     connect: (node) => kernel.connect(node),
     disconnect: (node) => Promise.resolve(kernel.disconnect(node)),
@@ -352,6 +367,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     monitorNode: (pid, node, flag) => kernel.monitorNode(pid, node, flag),
     stop: () =>
       stopping ??= (async () => {
+        await regions?.stop();
         await stopNodeServices(services, runtime, cluster);
         await kernel.stop();
         listener.close();
@@ -359,13 +375,27 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
         log.info("Node {node} stopped", { node: parsed.full });
       })(),
   };
-  if (options.cluster !== undefined) {
-    try {
-      cluster = await startCluster(node, { cookie: options.cookie, ...options.cluster });
-    } catch (e) {
-      await node.stop();
-      throw e;
+  const clusterOptions = options.cluster ??
+    (options.regions !== undefined
+      ? { topologies: options.regions.regions[options.regions.region]?.topologies ?? {} }
+      : undefined);
+  try {
+    if (options.regions !== undefined) {
+      regions = new RegionService({
+        runtime,
+        kernel,
+        replicator: services.replicator,
+        pubsub: services.pubsub,
+        cookie: options.cookie,
+        listenPort: listener.addr.port,
+      }, options.regions);
     }
+    if (clusterOptions !== undefined) {
+      cluster = await startCluster(node, { cookie: options.cookie, ...clusterOptions });
+    }
+  } catch (e) {
+    await node.stop();
+    throw e;
   }
   return node;
 }

@@ -87,6 +87,11 @@ const LAYERS: readonly Layer[] = [
     paths: ["src/distributed"],
   },
   {
+    level: 6.5,
+    what: "multi-region: regions linked by gateways, carrying replicated keys and topics",
+    paths: ["src/region"],
+  },
+  {
     level: 7,
     what: "the node: the composition root and its services",
     paths: ["src/node.ts", "src/node_services.ts"],

@@ -124,6 +124,11 @@ export interface Relay {
    *   `node` is not another region's (the kernel dials it as usual)
    */
   route(node: string, body: Uint8Array, key: unknown): "relayed" | "unreachable" | "direct";
+  /**
+   * Whether `node` can be reached through the relay now: `undefined` when
+   * it is not a node the relay carries to (the kernel dials it).
+   */
+  reachable(node: string): boolean | undefined;
 }
 
 function flatten(parts: EncodedParts): Uint8Array {
@@ -419,6 +424,32 @@ export class NetKernel implements SignalRouter {
   }
 
   /**
+   * Whether `node` can be reached now: connected, or reached through the
+   * relay (another region's node, see {@linkcode NetKernel.relay}).
+   *
+   * @param node the node
+   */
+  reachable(node: string): boolean {
+    const name = withoutPort(node);
+    const e = this.#nodes.get(name);
+    if (e !== undefined) return e.conn !== undefined;
+    return this.relay?.reachable(name) === true;
+  }
+
+  /**
+   * A node reached only through the relay is gone (its region says it left,
+   * or cannot be reached): links and monitors to its processes fire with
+   * `noconnection`, and `monitorNode` watchers get `nodedown` (`connection_closed`), as when a
+   * connection is lost.
+   *
+   * @param node the node
+   */
+  relayedNodeDown(node: string): void {
+    this.#runtime.nodeDown(node);
+    this.#monitors.lost(node);
+  }
+
+  /**
    * Closes the connection to `node`; both sides see `nodedown` (here with
    * reason `disconnect`, there `connection_closed`).
    *
@@ -568,6 +599,13 @@ export class NetKernel implements SignalRouter {
     if (!flag) return;
     const e = this.#nodes.get(name);
     if (e !== undefined && e.state !== "pending") return;
+    // A node reached through gateways is watched until the relay says it is gone.
+    const relayed = e === undefined ? this.relay?.reachable(name) : undefined;
+    if (relayed === true) return;
+    if (relayed === false) {
+      queueMicrotask(() => this.#monitors.setupFailed(name));
+      return;
+    }
     this.connect(node).then((ok) => {
       if (!ok) this.#monitors.setupFailed(name);
     });

@@ -161,6 +161,11 @@ export class NodeMonitors {
     this.#tellWatchers(node, "connection_setup_failed");
   }
 
+  /** A node never connected (reached through a relay) is gone: its watchers hear `connection_closed`. */
+  lost(node: string): void {
+    this.#tellWatchers(node, "connection_closed");
+  }
+
   #notify(msg: NodeUpMessage | NodeDownMessage, hidden: boolean): void {
     const nodeHidden = hidden || this.#hidden;
     for (const [key, m] of this.#subscribers) {

@@ -216,6 +216,7 @@ export class Replicator {
   #dirty = new Set<string>();
   /** key -> pid key -> subscriber. */
   #subs = new Map<string, Map<string, Pid>>();
+  #watchers = new Set<(key: string) => void>();
   /** Monitors of subscribers: pid key -> monitor. */
   #subMonitors = new Map<string, Ref>();
   #notify = new Set<string>();
@@ -381,6 +382,33 @@ export class Replicator {
   }
 
   /**
+   * Calls `listener(key)` every time any key's state changes here (a local
+   * update, a merge from a peer, a deletion), synchronously, before the
+   * change spreads: how a layer above follows every key without a
+   * subscription per key (multi-region gateways carry the changes of keys
+   * marked global). A listener must not throw or block.
+   *
+   * @param listener called with the key
+   * @returns stops the calls
+   *
+   * @example
+   * ```ts
+   * import { startNode } from "../node.ts";
+   * const node = await startNode({ name: "a@127.0.0.1", cookie: "c", noEpmd: true, hostname: "127.0.0.1" });
+   * const changed: string[] = [];
+   * const unwatch = node.replicator.watch((key) => changed.push(key));
+   * await node.replicator.open("hits", "g-counter").update((c) => c.increment());
+   * unwatch();
+   * console.assert(changed.includes("hits"));
+   * await node.stop();
+   * ```
+   */
+  watch(listener: (key: string) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /**
    * Sends `{type: "crdt_changed", key, value}` to `pid` (default: the
    * calling process) every time the value of `key` changes here, by a local
    * update or by a merge from a peer.
@@ -532,6 +560,7 @@ export class Replicator {
 
   #changed(key: string): void {
     if (this.#durable.has(key)) this.#dirty.add(key);
+    for (const w of this.#watchers) w(key);
     if (!this.#subs.has(key)) return;
     this.#notify.add(key);
     if (this.#notifyScheduled) return;

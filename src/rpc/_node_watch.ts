@@ -57,7 +57,7 @@ export class NodeWatch {
   add(address: string, item: Watched): void {
     const node = item.node;
     let subs = this.#subs.get(node);
-    if (subs === undefined || this.#kernel.peer(node) === undefined) {
+    if (subs === undefined || !this.#kernel.reachable(node)) {
       const pid = this.#watcher();
       if (subs === undefined) {
         subs = [];

@@ -383,7 +383,7 @@ export class RpcServer {
 
   #reply(node: string, id: number, status: ReplyStatus, value: unknown, key: unknown): void {
     const kernel = this.#host.kernel;
-    if (kernel.peer(node) === undefined) return; // The caller's node is gone: nobody to answer.
+    if (!kernel.reachable(node)) return; // The caller's node is gone: nobody to answer.
     try {
       kernel.sendOp(node, OP_RPC_REPLY, [id, status, value], key);
     } catch (e) {
@@ -409,7 +409,7 @@ export class RpcServer {
     const spec = fields[2];
     const options = fields[3];
     const reply = (result: unknown) => {
-      if (this.#host.kernel.peer(node) === undefined) return;
+      if (!this.#host.kernel.reachable(node)) return;
       this.#host.kernel.sendOp(node, OP_SPAWN_REPLY, [ref, from, result], from);
     };
     const target = Array.isArray(spec) && spec.length === 2 ? parseTarget(spec[0]) : undefined;

@@ -36,6 +36,7 @@ Deno.test("a relay carries sends, links and monitors to a node the kernel never 
     let reachable = true;
     const relayed: string[] = [];
     const relay: Relay = {
+      reachable: (node) => node === far ? reachable : undefined,
       route(node, body) {
         if (node !== far) return "direct";
         if (!reachable) return "unreachable";

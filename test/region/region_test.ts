@@ -1,0 +1,203 @@
+/**
+ * Multi-region clusters in one process: 3 regions x 3 nodes, each region
+ * a mesh of its own found by its static topology, linked only through
+ * gateways; replicated keys, topic broadcasts, sends, rpc and monitors
+ * across regions; a gateway lost and replaced.
+ */
+import assert from "node:assert/strict";
+import { runInProcess } from "../../src/process/current.ts";
+import { rpc } from "../../src/rpc/namespace.ts";
+import type { RegionSpec } from "../../src/region/types.ts";
+import { freePort } from "../helpers/ports.ts";
+import { startTestNode, stopAll, type TestNode } from "../helpers/nodes.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const REGIONS = ["east", "west", "north"] as const;
+
+async function startRegions(perRegion = 3, gateways = 1): Promise<Map<string, TestNode[]>> {
+  const addresses = new Map<string, string[]>();
+  const ports = new Map<string, number>();
+  for (const r of REGIONS) {
+    const names = Array.from({ length: perRegion }, (_, i) => `${r[0]}${i + 1}`);
+    for (const n of names) ports.set(n, freePort());
+    addresses.set(r, names.map((n) => `${n}@127.0.0.1:${ports.get(n)}`));
+  }
+  const regions: Record<string, RegionSpec> = {};
+  for (const r of REGIONS) {
+    regions[r] = {
+      topologies: { mesh: { strategy: "static", config: { nodes: addresses.get(r)! } } },
+      gateways,
+    };
+  }
+  const out = new Map<string, TestNode[]>();
+  try {
+    for (const r of REGIONS) {
+      const nodes: TestNode[] = [];
+      out.set(r, nodes);
+      for (let i = 0; i < perRegion; i++) {
+        const name = `${r[0]}${i + 1}`;
+        nodes.push(
+          await startTestNode(name, {
+            port: ports.get(name)!,
+            replicator: { deltaInterval: 10, antiEntropyInterval: 200 },
+            regions: {
+              region: r,
+              regions,
+              replicated: ["shared:*"],
+              topics: ["news"],
+              batchInterval: 20,
+            },
+          }),
+        );
+      }
+    }
+  } catch (e) {
+    await stopAll([...out.values()].flat());
+    throw e;
+  }
+  return out;
+}
+
+function all(regions: Map<string, TestNode[]>): TestNode[] {
+  return [...regions.values()].flat();
+}
+
+/** Cross-region connections (each counted at both ends). */
+function links(regions: Map<string, TestNode[]>): number {
+  return all(regions).reduce((sum, n) => sum + n.list("hidden").length, 0) / 2;
+}
+
+/**
+ * Waits until every region is a mesh of its own, every node knows the other
+ * regions, and only gateways link regions (while each node is alone at start
+ * it is its region's gateway and may dial; those links go once meshes form).
+ */
+async function waitForRegions(regions: Map<string, TestNode[]>, gateways = 1): Promise<void> {
+  await waitFor(() =>
+    links(regions) === gateways * gateways * 3 &&
+    [...regions.values()].every((nodes) =>
+      nodes.every((n) =>
+        n.list().length === nodes.length - 1 &&
+        Object.keys(n.regions!.status().regions).length === REGIONS.length - 1
+      )
+    ), { timeout: 30_000, message: "regions did not form" });
+}
+
+Deno.test("3 regions x 3 nodes: each region a mesh of its own, linked through one gateway each; Node.list() is the region", async () => {
+  const regions = await startRegions();
+  try {
+    await waitForRegions(regions);
+    for (const [r, nodes] of regions) {
+      const names = nodes.map((n) => n.name).sort();
+      for (const n of nodes) {
+        assert.deepEqual([...n.list(), n.name].sort(), names, `${n.name}'s mesh is ${r}`);
+        assert.equal(n.regions!.region, r);
+        assert.deepEqual(n.regions!.gateways(), [names[0]]);
+        assert.equal(n.regions!.leader("west"), "w1@127.0.0.1");
+      }
+    }
+    // Cross-region connections: one per pair of regions (gateway to gateway), hidden.
+    for (const n of all(regions)) {
+      assert.equal(n.list("hidden").length, n.regions!.isGateway() ? 2 : 0, n.name);
+    }
+    assert.ok(links(regions) <= 2 * 1 * REGIONS.length ** 2);
+    assert.equal(regions.get("east")![1]!.regions!.regionOf("n3@127.0.0.1"), "north");
+  } finally {
+    await stopAll(all(regions));
+  }
+});
+
+Deno.test("a replicated key updated anywhere reaches every region; a key not marked global stays in its region", async () => {
+  const regions = await startRegions();
+  try {
+    await waitForRegions(regions);
+    const e2 = regions.get("east")![1]!;
+    const w3 = regions.get("west")![2]!;
+    e2.replicator.open("local:hits", "g-counter");
+    await e2.replicator.update("local:hits", (c) => c.increment(1));
+    for (const n of all(regions)) n.replicator.open("shared:hits", "g-counter");
+    await e2.replicator.update("shared:hits", (c) => c.increment(5));
+    await w3.replicator.update("shared:hits", (c) => c.increment(2));
+    await waitFor(
+      () => all(regions).every((n) => n.replicator.value("shared:hits") === 7),
+      { timeout: 20_000, message: "shared:hits did not converge" },
+    );
+    // Same region: the local key is there; other regions never hold it.
+    await waitFor(() =>
+      regions.get("east")!.every((n) => n.replicator.keys().includes("local:hits"))
+    );
+    for (const r of ["west", "north"]) {
+      for (const n of regions.get(r)!) assert.ok(!n.replicator.keys().includes("local:hits"));
+    }
+    const traffic = regions.get("east")![0]!.regions!.traffic();
+    assert.deepEqual(traffic.map((t) => t.to), ["north", "west"]);
+    assert.ok(traffic.every((t) => t.batches >= 1 && t.bytes > 0));
+    const lag = regions.get("west")![0]!.regions!.lag();
+    assert.ok(lag.some((l) => l.from === "east" && l.batches >= 1), JSON.stringify(lag));
+  } finally {
+    await stopAll(all(regions));
+  }
+});
+
+Deno.test("sends, rpc, monitors and global topics cross regions through the gateways", async () => {
+  const regions = await startRegions();
+  try {
+    await waitForRegions(regions);
+    const e3 = regions.get("east")![2]!;
+    const w2 = regions.get("west")![1]!;
+    const n2 = regions.get("north")![1]!;
+    // A registered process on w2, reached from e3 by name.
+    const inbox = w2.runtime.open();
+    w2.runtime.register("inbox", inbox.self);
+    const sender = e3.runtime.open();
+    sender.send({ name: "inbox", node: w2.name }, { hello: "from east" });
+    assert.deepEqual(await inbox.receive(undefined, { timeout: 10_000 }), { hello: "from east" });
+    // A reply to the sender's pid goes back the same way.
+    inbox.send(sender.self, "back");
+    assert.equal(await sender.receive(undefined, { timeout: 10_000 }), "back");
+    assert.deepEqual(e3.list("all").sort(), ["e1@127.0.0.1", "e2@127.0.0.1"], "never dialled w2");
+    // rpc across.
+    const answer = await runInProcess(e3.runtime.open(), () => rpc.call(w2.name, "node", "self"));
+    assert.equal(answer, w2.name);
+    // A topic marked global: once in every region.
+    const got: unknown[] = [];
+    n2.pubsub.subscribe("news", (msg) => got.push(msg));
+    e3.pubsub.broadcast("news", "headline");
+    await waitFor(() => got.length === 1, { timeout: 10_000 });
+    // A monitor across regions fires when that node is gone.
+    const watcher = e3.runtime.open();
+    const far = w2.runtime.open();
+    watcher.monitor(far.self);
+    await w2.stop();
+    const down = await watcher.receive<{ type: string; reason: unknown }>(undefined, {
+      timeout: 15_000,
+    });
+    assert.equal(down.type, "DOWN");
+    assert.equal(down.reason, "noconnection");
+    assert.deepEqual(got, ["headline"], "the broadcast came once");
+  } finally {
+    await stopAll(all(regions));
+  }
+});
+
+Deno.test("a lost gateway is replaced by the next node of its region, which links again; replication goes on", async () => {
+  const regions = await startRegions();
+  try {
+    await waitForRegions(regions);
+    for (const n of all(regions)) n.replicator.open("shared:votes", "pn-counter");
+    const [e1, e2, e3] = regions.get("east")!;
+    await e1!.stop();
+    await waitFor(() => e2!.regions!.isGateway() && e3!.regions!.gateways()[0] === e2!.name);
+    await e3!.replicator.update("shared:votes", (c) => c.increment(3));
+    const others = [...regions.get("west")!, ...regions.get("north")!];
+    await waitFor(() => others.every((n) => n.replicator.value("shared:votes") === 3), {
+      timeout: 20_000,
+      message: "no replication after the gateway was replaced",
+    });
+    await waitFor(() =>
+      others.every((n) => n.regions!.status().regions.east?.gateways[0] === e2!.name)
+    );
+  } finally {
+    await stopAll(all(regions));
+  }
+});
