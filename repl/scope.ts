@@ -47,6 +47,7 @@ import { formatValue } from "./format.ts";
 import { rpc } from "../src/rpc/namespace.ts";
 import { CRDT_PROVIDER } from "./crdt_scope.ts";
 import { RAFT_PROVIDER } from "./raft_scope.ts";
+import { ES_PROVIDER } from "./es_scope.ts";
 import { GROUPS_PROVIDERS } from "./groups_scope.ts";
 import { RPC_PROVIDER } from "./rpc_scope.ts";
 import { CLUSTER_PROVIDER } from "./cluster_scope.ts";
@@ -358,6 +359,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   ...GROUPS_PROVIDERS,
   CRDT_PROVIDER,
   RAFT_PROVIDER,
+  ES_PROVIDER,
   CLUSTER_PROVIDER,
   HELPER_PROVIDER,
 ];

@@ -15,9 +15,11 @@
  *   6 replicator REPLICATOR            replicated CRDT keys; durable ones in the data directory
  *   7 distributed DISTRIBUTED          distributed registries and supervisors (on the replicator)
  *   8 raft       RAFT                  Raft groups; resumes those kept in the data directory
- *   9 cluster    CLUSTER               only with `cluster` options, once the node is up
+ *   9 event sourcing EVENT_SOURCING    event store (opened on first use), router, projections
+ *  10 cluster    CLUSTER               only with `cluster` options, once the node is up
  * stop:
- *   cluster, raft, distributed (hands children over), replicator, presence, pubsub, pg, global
+ *   cluster, event sourcing, raft, distributed (hands children over), replicator, presence,
+ *   pubsub, pg, global
  *                                           each tells its peers it leaves
  *   the node's processes                    runtime shutdown: links and monitors fire
  *   rpc                                     last: a call the shutdown ends still answers
@@ -40,6 +42,7 @@
 
 import type { Cluster } from "./cluster/cluster.ts";
 import type { NetKernel } from "./distribution/net_kernel.ts";
+import { EventSourcing, type EventSourcingOptions } from "./event_sourcing/event_sourcing.ts";
 import { GlobalNames } from "./global/name_server.ts";
 import { PgScope } from "./pg/scope.ts";
 import type { Runtime } from "./process/runtime.ts";
@@ -74,6 +77,8 @@ export interface NodeServices {
   readonly distributed: Distributed;
   /** Raft groups (clusters) this node is a member of or a client of, ra's API (`node.raft.command`). */
   readonly raft: RaftService;
+  /** Event sourcing: the node's event store, command router and projections (commanded). */
+  readonly eventSourcing: EventSourcing;
 }
 
 /** The replicator's timings and replicas (`NodeOptions.replicator`). */
@@ -105,6 +110,8 @@ export interface NodeServicesOptions {
   replicator?: ReplicatorSettings;
   /** Where durable replicated keys are kept (`--data-dir`). */
   dataDir?: string;
+  /** The event store (PostgreSQL URL; default SQLite in the data directory) and router options. */
+  eventSourcing?: EventSourcingOptions;
 }
 
 /**
@@ -177,7 +184,9 @@ export async function startNodeServices(
       rpc,
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     });
-    return { rpc, global, pg, pubsub, presence, replicator, distributed, raft };
+    started.push(raft);
+    const eventSourcing = new EventSourcing(runtime, options.dataDir, options.eventSourcing);
+    return { rpc, global, pg, pubsub, presence, replicator, distributed, raft, eventSourcing };
   } catch (e) {
     for (const service of started.reverse()) await service.stop();
     throw e;
@@ -207,6 +216,7 @@ export async function stopNodeServices(
   cluster?: Cluster,
 ): Promise<void> {
   await cluster?.stop();
+  await services.eventSourcing.stop();
   await services.raft.stop();
   await services.distributed.stop();
   await services.replicator.stop();

@@ -1,5 +1,6 @@
 import { DISTRIBUTED } from "../src/distributed/service.ts";
 import { RAFT } from "../src/raft/raft_service.ts";
+import { EVENT_SOURCING } from "../src/event_sourcing/event_sourcing.ts";
 import { REPLICATOR } from "../src/replicator/replicator.ts";
 import assert from "node:assert/strict";
 import { GLOBAL_NAMES } from "../src/global/name_server.ts";
@@ -40,6 +41,7 @@ Deno.test("startNode() puts its services in the node's context, in start order",
       "distributed",
       "via names", // distributed registries resolve {via: "name", key}
       "raft",
+      "event_sourcing",
     ]);
     assert.equal(node.runtime.context.require(RPC_SERVICE), node.rpc);
     assert.equal(node.runtime.context.require(GLOBAL_NAMES), node.global);
@@ -49,6 +51,7 @@ Deno.test("startNode() puts its services in the node's context, in start order",
     assert.equal(node.runtime.context.require(REPLICATOR), node.replicator);
     assert.equal(node.runtime.context.require(DISTRIBUTED), node.distributed);
     assert.equal(node.runtime.context.require(RAFT), node.raft);
+    assert.equal(node.runtime.context.require(EVENT_SOURCING), node.eventSourcing);
   } finally {
     await node.stop();
   }
