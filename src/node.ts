@@ -39,6 +39,8 @@ import {
   registerNode,
 } from "./distribution/epmd/mod.ts";
 import { importCookie } from "./distribution/handshake.ts";
+import { ErlangDistribution } from "./erlang/erlang_dist.ts";
+import type { Term } from "./etf/mod.ts";
 import {
   type MonitorNodesOptions,
   NetKernel,
@@ -323,7 +325,28 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
       ? { reassemblyTimeout: options.reassemblyTimeout }
       : {}),
   });
-  let services: NodeServices;
+  let services: NodeServices | undefined;
+  if (options.tls === undefined) {
+    // Erlang's distribution beside Weft's, on the same port and cookie (docs/erlang.md).
+    kernel.attachForeign(
+      new ErlangDistribution({
+        runtime,
+        transport,
+        cookie: options.cookie,
+        hidden,
+        handshakeTimeout,
+        ...(resolve !== undefined ? { lookup: resolve } : {}),
+        rex: async (_caller, module, fn, args) => {
+          const rpc = services?.rpc;
+          if (rpc === undefined) throw new Error("the node is starting");
+          if (!rpc.policy.allows(module, fn)) {
+            throw new Error(`${module}.${fn} is not allowed by --rpc-allow`);
+          }
+          return await rpc.call(parsed.full, module, fn, [...args]) as Term;
+        },
+      }),
+    );
+  }
   try {
     services = await startNodeServices(runtime, kernel, { ...options, dataDir });
   } catch (e) {
@@ -436,10 +459,11 @@ function epmdResolver(epmdPort: number, timeout: number): NodeResolver {
     const parsed = parseNodeName(node);
     const entry = await lookupNode({ host: parsed.host, epmdPort, name: parsed.name, timeout });
     if (entry === undefined) return undefined;
-    if (!isWeftEntry(entry)) {
-      log.warning("{node} is an Erlang node, not a Weft node; not connecting", { node });
-      return undefined;
-    }
-    return { hostname: parsed.host, port: entry.port, ip: entry.address };
+    return {
+      hostname: parsed.host,
+      port: entry.port,
+      ip: entry.address,
+      protocol: isWeftEntry(entry) ? "weft" : "erlang",
+    };
   };
 }

@@ -64,6 +64,11 @@ const LAYERS: readonly Layer[] = [
   { level: 3, what: "the process runtime", paths: ["src/process"] },
   { level: 4, what: "the distribution layer", paths: ["src/distribution"] },
   {
+    level: 4.5,
+    what: "Erlang's distribution protocol, the kernel's second wire protocol",
+    paths: ["src/erlang"],
+  },
+  {
     level: 5,
     what: "node services and OTP behaviours",
     paths: [

@@ -63,7 +63,8 @@
  */
 
 import { logger } from "../log.ts";
-import { HandshakeAdmission } from "./admission.ts";
+import { type Admitted, HandshakeAdmission } from "./admission.ts";
+import type { ForeignProtocol } from "./foreign_protocol.ts";
 import type { DistConnection, MessageBody } from "./connection.ts";
 import { framedIO, FrameReader } from "./frame_reader.ts";
 import {
@@ -73,7 +74,12 @@ import {
   initiateHandshake,
   type PeerInfo,
 } from "./handshake.ts";
-import type { Connection, Transport, TransportAddress } from "./transport.ts";
+import {
+  type Connection,
+  iterateChunks,
+  type Transport,
+  type TransportAddress,
+} from "./transport.ts";
 import {
   CAP_HIDDEN,
   type HandshakeStatus,
@@ -165,6 +171,8 @@ export interface SetupHost {
   replace(old: NodeEntry, creation: number): NodeEntry;
   /** Tracks a task so that stopping the node waits for it. */
   track(task: Promise<unknown>): void;
+  /** The second wire protocol accepted connections may speak, if any. */
+  foreign(): ForeignProtocol | undefined;
 }
 
 /** Options for {@linkcode ConnectionSetup}. */
@@ -383,6 +391,38 @@ export class ConnectionSetup {
   accept(conn: Connection): void {
     const admitted = this.#admission.admit(conn);
     if (admitted === undefined) return; // refused: its address holds its share already
+    const foreign = this.#host.foreign();
+    if (foreign === undefined) {
+      this.#acceptWeft(conn, admitted);
+      return;
+    }
+    // A second protocol is spoken here: its first bytes tell which (foreign_protocol.ts).
+    this.#handshaking.add(conn);
+    this.#host.track(
+      readFirst(conn).then(
+        (first) => {
+          this.#handshaking.delete(conn);
+          if (first === null || this.#host.stopped()) {
+            admitted.done();
+            conn.close();
+          } else if (foreign.claims(first)) {
+            admitted.helloReceived();
+            foreign.accept(conn, first, () => admitted.done());
+          } else {
+            this.#acceptWeft(replaying(conn, first), admitted);
+          }
+        },
+        () => {
+          this.#handshaking.delete(conn);
+          admitted.done();
+          conn.close();
+        },
+      ),
+    );
+  }
+
+  /** An accepted connection that speaks Weft's protocol. */
+  #acceptWeft(conn: Connection, admitted: Admitted): void {
     /** The entry this handshake claimed in `settle`, once the peer proved the cookie. */
     let claimed: NodeEntry | undefined;
     this.#host.track(
@@ -531,4 +571,40 @@ export class ConnectionSetup {
     }
     this.#host.fail(e, detail);
   }
+}
+
+/** The first 3 bytes or more of an accepted connection; `null` when it ends first. */
+async function readFirst(conn: Connection): Promise<Uint8Array | null> {
+  let got = new Uint8Array(0);
+  while (got.length < 3) {
+    const chunk = await conn.read();
+    if (chunk === null) return null;
+    const joined = new Uint8Array(got.length + chunk.length);
+    joined.set(got);
+    joined.set(chunk, got.length);
+    got = joined;
+  }
+  return got;
+}
+
+/** `conn` with `first`, already read from it, read again first. */
+function replaying(conn: Connection, first: Uint8Array): Connection {
+  let pending: Uint8Array | undefined = first;
+  const replay: Connection = {
+    get remoteAddr() {
+      return conn.remoteAddr;
+    },
+    read(max?: number) {
+      if (pending !== undefined) {
+        const chunk = pending;
+        pending = undefined;
+        return Promise.resolve(chunk);
+      }
+      return conn.read(max);
+    },
+    write: (bytes) => conn.write(bytes),
+    close: () => conn.close(),
+    [Symbol.asyncIterator]: () => iterateChunks(replay),
+  };
+  return replay;
 }

@@ -77,6 +77,7 @@ import { MESSAGE_RECEIVED, MESSAGE_SENT, NODE_DOWN, NODE_UP } from "../telemetry
 import type { TelemetryEvent } from "../telemetry/telemetry.ts";
 import { DistConnection, type DistConnectionOptions, type MessageBody } from "./connection.ts";
 import { ConnectionSetup, type NodeEntry, type SetupHost } from "./connection_setup.ts";
+import type { ForeignProtocol } from "./foreign_protocol.ts";
 import type { FrameReader } from "./frame_reader.ts";
 import { type LinkFault, LinkFaults } from "./link_faults.ts";
 import { type MonitorNodesOptions, NodeMonitors } from "./node_monitors.ts";
@@ -280,6 +281,8 @@ export class NetKernel implements SignalRouter {
   #evDown: TelemetryEvent;
   #evSent: TelemetryEvent;
   #evReceived: TelemetryEvent;
+  /** The second wire protocol (Erlang's), when attached: see foreign_protocol.ts. */
+  #foreign: ForeignProtocol | undefined;
   /** Connect attempts, handshakes and accept loops in flight, awaited by `stop`. */
   #tasks = new Set<Promise<unknown>>();
 
@@ -348,6 +351,33 @@ export class NetKernel implements SignalRouter {
   }
 
   /**
+   * Speaks a second wire protocol beside Weft's (Erlang's distribution, `src/erlang/`): its
+   * peers are listed, monitored and routed to like Weft's. At most one, before `serve`.
+   *
+   * @param foreign the protocol
+   * @throws {TypeError} when one is attached already
+   */
+  attachForeign(foreign: ForeignProtocol): void {
+    if (this.#foreign !== undefined) {
+      throw new TypeError(
+        `Cannot attach ${foreign.kind}: ${this.#foreign.kind} is attached already`,
+      );
+    }
+    this.#foreign = foreign;
+    foreign.attach({
+      nodeUp: (node, hidden) => this.#monitors.nodeUp(node, hidden),
+      nodeDown: (node, hidden, reason) => this.#monitors.nodeDown(node, hidden, reason),
+      blocked: (node) => this.#blocked.has(node),
+      weftPeer: (node) => this.#nodes.get(node)?.state === "up",
+    });
+  }
+
+  /** The second wire protocol, when one is attached ({@linkcode NetKernel.attachForeign}). */
+  get foreign(): ForeignProtocol | undefined {
+    return this.#foreign;
+  }
+
+  /**
    * Remembers where `node` listens, for connects without a port mapper.
    *
    * @param node the full node name
@@ -370,6 +400,7 @@ export class NetKernel implements SignalRouter {
     const name = this.#nameOf(node);
     if (name === this.name) return Promise.resolve(true);
     if (this.#stopped || this.#blocked.has(name)) return Promise.resolve(false);
+    if (this.#foreign?.has(name)) return this.#foreign.connect(name);
     let e = this.#nodes.get(name);
     if (e !== undefined && e.state !== "pending") return Promise.resolve(true);
     if (e === undefined) {
@@ -457,6 +488,7 @@ export class NetKernel implements SignalRouter {
    * @returns `true` when it was connected (or being connected), `false` otherwise
    */
   disconnect(node: string): boolean {
+    if (this.#foreign?.has(withoutPort(node))) return this.#foreign.disconnect(withoutPort(node));
     const e = this.#nodes.get(withoutPort(node));
     if (e === undefined) return false;
     if (e.conn !== undefined) {
@@ -538,6 +570,7 @@ export class NetKernel implements SignalRouter {
       const hidden = e.peer.hidden || this.hidden;
       if (kind === "all" || (kind === "hidden") === hidden) out.push(e.name);
     }
+    if (this.#foreign !== undefined) out.push(...this.#foreign.nodes(kind));
     return out;
   }
 
@@ -556,6 +589,7 @@ export class NetKernel implements SignalRouter {
     }
     if (name === this.name) return "pong";
     if (!(await this.connect(node))) return "pang";
+    if (this.#foreign?.has(name)) return await this.#foreign.ping(name);
     const e = this.#nodes.get(name);
     if (e?.conn === undefined) return "pang";
     const id = this.#nextPing++;
@@ -648,6 +682,7 @@ export class NetKernel implements SignalRouter {
    */
   setCookie(cookie: string): void {
     this.#cookie = importCookie(cookie);
+    this.#foreign?.setCookie(cookie);
   }
 
   /** Whether the connection to `node` has more than its busy limit queued. */
@@ -707,6 +742,10 @@ export class NetKernel implements SignalRouter {
    * @throws {TypeError} when the message or reason cannot cross the wire
    */
   route(node: string, signal: Signal): void {
+    if (this.#foreign?.has(node)) {
+      this.#foreign.route(node, signal);
+      return;
+    }
     const body = encodeSignal(signal);
     const op = signal.op;
     const connect = op === "send" || op === "reg_send" || op === "link" || op === "monitor";
@@ -725,6 +764,7 @@ export class NetKernel implements SignalRouter {
     this.#stopped = true;
     for (const listener of this.#listeners) listener.close();
     this.#setup.stop();
+    await this.#foreign?.stop();
     const entries = [...this.#nodes.values()];
     await Promise.all(entries.map((e) => e.conn?.flush(500)));
     for (const e of entries) {
@@ -843,6 +883,7 @@ export class NetKernel implements SignalRouter {
       fail: (e, detail) => this.#fail(e, detail),
       replace: (old, creation) => this.#replace(old, creation),
       track: (task) => this.#track(task),
+      foreign: () => this.#foreign,
     };
   }
 
@@ -867,12 +908,51 @@ export class NetKernel implements SignalRouter {
     if (this.#resolve !== undefined) {
       try {
         const found = await this.#resolve(name);
+        if (found?.protocol === "erlang") {
+          this.#handOver(name, found);
+          return undefined;
+        }
         if (found !== undefined) return found;
       } catch (e) {
         log.debug("Cannot look up {node}: {error}", { node: name, error: e });
       }
     }
     return this.#addresses.get(name);
+  }
+
+  /**
+   * The port mapper says `name` is a BEAM node: its pending entry goes to the foreign
+   * protocol, with the callers waiting and the signals queued for it.
+   */
+  #handOver(name: string, addr: TransportAddress): void {
+    const e = this.#nodes.get(name);
+    if (e === undefined || e.state !== "pending") return;
+    const foreign = this.#foreign;
+    if (foreign === undefined) {
+      log.warning("{node} is an Erlang node and this node speaks no Erlang; not connecting", {
+        node: name,
+      });
+      return;
+    }
+    this.#nodes.delete(name);
+    this.#setup.cancel(e);
+    clearTimeout(e.nokTimer);
+    const waiters = e.waiters;
+    const queue = e.queue;
+    e.waiters = [];
+    e.queue = [];
+    foreign.connect(name, addr).then((ok) => {
+      for (const w of waiters) w(ok);
+    });
+    for (const q of queue) {
+      try {
+        const bytes = q.body instanceof Uint8Array ? q.body : q.body.toBytes();
+        const d = decodeBody(bytes, this.name, name);
+        if (d.kind === "signal") foreign.route(name, d.signal);
+      } catch (err) {
+        log.warning("Dropped a signal queued for {node}: {error}", { node: name, error: err });
+      }
+    }
   }
 
   /** A pending entry gives up: callers get `false`, links and monitors `noconnection`. */

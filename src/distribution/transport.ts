@@ -40,6 +40,11 @@ export interface TransportAddress {
    * it again; one that checks certificates against the name (TLS) ignores it.
    */
   ip?: string;
+  /**
+   * The wire protocol the port mapper says the node speaks: `"erlang"` for a BEAM node (the
+   * kernel hands it to its foreign protocol), Weft's own otherwise.
+   */
+  protocol?: "weft" | "erlang";
 }
 
 /**

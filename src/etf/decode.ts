@@ -106,6 +106,36 @@ export function decodeTerm(bytes: Uint8Array, options: DecodeTermOptions = {}): 
   return term;
 }
 
+/**
+ * Decodes one term that starts at `offset` of `bytes` without the version byte, as the terms
+ * after a distribution header are sent, and tells where it ends (more may follow). Compressed
+ * terms are refused here: inside a distribution message they are never used.
+ *
+ * @param bytes the bytes
+ * @param offset where the term's tag is
+ * @param options limits and the atom cache of the distribution header
+ * @returns the term and the offset just past it
+ * @throws {DecodeError} if the bytes at `offset` are not one valid term within the limits
+ *
+ * @example
+ * ```ts
+ * import { decodeTermAt } from "./decode.ts";
+ * // two terms back to back: 1 and 2
+ * const bytes = Uint8Array.of(97, 1, 97, 2);
+ * const first = decodeTermAt(bytes, 0);
+ * console.assert(first.term === 1 && decodeTermAt(bytes, first.end).term === 2);
+ * ```
+ */
+export function decodeTermAt(
+  bytes: Uint8Array,
+  offset: number,
+  options: DecodeTermOptions = {},
+): { term: Term; end: number } {
+  const r = new Reader(bytes.subarray(offset), offset, options);
+  const term = r.term(0);
+  return { term, end: offset + r.pos };
+}
+
 function inflate(body: Uint8Array, limit: number): Uint8Array {
   if (body.length < 5) {
     throw new DecodeError("Cannot decode term: compressed term cut short at offset 1");

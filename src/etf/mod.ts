@@ -68,4 +68,4 @@ export {
   tuple,
 } from "./terms.ts";
 export { encodeTerm, type EncodeTermOptions, MAX_DEPTH, termKey } from "./encode.ts";
-export { decodeTerm, type DecodeTermOptions, MAX_INFLATED_SIZE } from "./decode.ts";
+export { decodeTerm, decodeTermAt, type DecodeTermOptions, MAX_INFLATED_SIZE } from "./decode.ts";

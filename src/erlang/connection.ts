@@ -1,0 +1,348 @@
+/**
+ * One connection to an Erlang node, from the handshake's 2-byte frames to the 4-byte frames of
+ * the connection that follows: the byte stream both read from, the ticks, the send batching, and
+ * the decoding of each frame (`dist_message.ts`). It carries control messages and terms and
+ * knows nothing of processes; `erlang_dist.ts` turns them into signals.
+ *
+ * ```
+ * A: send(control, message) -> batch -> one write per turn:  u32 length | 131 68 0 ...
+ *    A ------------------- frames | ticks (u32 0) --------------------> B
+ * B: ByteStream -> u32 length -> payload -> DistMessageDecoder -> onMessage(control, message)
+ * ```
+ *
+ * Liveness: every quarter of the tick time, when nothing was written in that quarter, we send a
+ * tick (a zero length); a peer that sends nothing at all (no tick, no message) for the whole
+ * tick time is down with `net_tick_timeout`. An Erlang node ticks every `net_ticktime / 4`
+ * (15 s by default), so the tick time here must be at least the peer's `net_ticktime`.
+ *
+ * Failure: a closed socket, a frame over the size limit, a malformed message (see
+ * `dist_message.ts`) or an `onMessage` that throws closes the connection: `onClose` fires once,
+ * with the reason for the log, and nothing more of that connection is dispatched.
+ *
+ * @module
+ */
+
+import { DecodeError } from "../errors.ts";
+import type { Term } from "../etf/mod.ts";
+import type { Connection } from "../distribution/transport.ts";
+import type { NodeDownReason } from "../distribution/types.ts";
+import { DistMessageDecoder, encodeDistMessage } from "./dist_message.ts";
+import type { HandshakeIo } from "./handshake.ts";
+import { DEFAULT_MAX_FRAME, MAX_HANDSHAKE_MESSAGE } from "./types.ts";
+
+/**
+ * Buffered reads of exact byte counts from a connection; the handshake and then the connection
+ * read through one, so bytes that arrive with the last handshake message are not lost.
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "../distribution/memory.ts";
+ * import { ByteStream } from "./connection.ts";
+ * const [a, b] = memoryPair();
+ * await a.write(Uint8Array.of(1, 2, 3));
+ * const s = new ByteStream(b);
+ * console.assert((await s.read(2))?.join() === "1,2");
+ * a.close();
+ * b.close();
+ * ```
+ */
+export class ByteStream {
+  readonly #conn: Connection;
+  #buf: Uint8Array = new Uint8Array(0);
+  #pos = 0;
+
+  /**
+   * @param conn the connection
+   * @param first bytes already read from it (the bytes a listener looked at)
+   */
+  constructor(conn: Connection, first?: Uint8Array) {
+    this.#conn = conn;
+    if (first !== undefined) this.#buf = first;
+  }
+
+  /**
+   * Reads exactly `n` bytes.
+   *
+   * @param n how many
+   * @returns the bytes (a copy or a view that stays valid), or `null` when the stream ended first
+   */
+  async read(n: number): Promise<Uint8Array | null> {
+    while (this.#buf.length - this.#pos < n) {
+      const chunk = await this.#conn.read();
+      if (chunk === null) return null;
+      const rest = this.#buf.subarray(this.#pos);
+      if (rest.length === 0) {
+        this.#buf = chunk;
+      } else {
+        const joined = new Uint8Array(rest.length + chunk.length);
+        joined.set(rest);
+        joined.set(chunk, rest.length);
+        this.#buf = joined;
+      }
+      this.#pos = 0;
+    }
+    const out = this.#buf.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return out;
+  }
+}
+
+/**
+ * The handshake's messages over `conn`: 2-byte big-endian length frames, at most 2 KiB each.
+ *
+ * @param conn the connection (writes)
+ * @param stream its byte stream (reads)
+ * @returns the pair the handshake runs on
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "../distribution/memory.ts";
+ * import { ByteStream, handshakeIo } from "./connection.ts";
+ * const [a, b] = memoryPair();
+ * await handshakeIo(a, new ByteStream(a)).send(Uint8Array.of(7));
+ * console.assert((await handshakeIo(b, new ByteStream(b)).recv()).join() === "7");
+ * a.close();
+ * b.close();
+ * ```
+ */
+export function handshakeIo(conn: Connection, stream: ByteStream): HandshakeIo {
+  return {
+    async send(message) {
+      const frame = new Uint8Array(2 + message.length);
+      new DataView(frame.buffer).setUint16(0, message.length);
+      frame.set(message, 2);
+      await conn.write(frame);
+    },
+    async recv() {
+      const head = await stream.read(2);
+      if (head === null) throw new Deno.errors.UnexpectedEof("the peer closed the connection");
+      const len = (head[0]! << 8) | head[1]!;
+      if (len === 0 || len > MAX_HANDSHAKE_MESSAGE) {
+        throw new DecodeError(
+          `Erlang handshake message of ${len} bytes (limit ${MAX_HANDSHAKE_MESSAGE})`,
+        );
+      }
+      const body = await stream.read(len);
+      if (body === null) throw new Deno.errors.UnexpectedEof("the peer closed the connection");
+      return body;
+    },
+  };
+}
+
+/** Options of {@linkcode ErlangConnection}. */
+export interface ErlangConnectionOptions {
+  /** The peer's node name, for logs. */
+  peer: string;
+  /** Milliseconds of silence from the peer after which it is down; at least its `net_ticktime`. */
+  ticktime: number;
+  /** Called with each whole message, in order; a throw closes the connection. */
+  onMessage(control: Term, message: Term | undefined): void;
+  /** Called once when the connection closes. */
+  onClose(reason: NodeDownReason, detail: string): void;
+  /** Largest frame accepted. Default 64 MiB. */
+  maxFrame?: number;
+  /** Bytes unfinished fragmented messages may hold. Default 64 MiB. */
+  reassemblyBudget?: number;
+}
+
+/**
+ * An Erlang distribution connection after a successful handshake.
+ *
+ * @example
+ * ```ts
+ * import { memoryPair } from "../distribution/memory.ts";
+ * import { ByteStream, ErlangConnection } from "./connection.ts";
+ * import { atom, tuple } from "../etf/mod.ts";
+ * const [a, b] = memoryPair();
+ * const got: string[] = [];
+ * const ca = new ErlangConnection(a, new ByteStream(a), {
+ *   peer: "b@h", ticktime: 60_000, onMessage: () => {}, onClose: () => {},
+ * });
+ * const cb = new ErlangConnection(b, new ByteStream(b), {
+ *   peer: "a@h", ticktime: 60_000, onMessage: (_c, m) => got.push(String(m)), onClose: () => {},
+ * });
+ * ca.start();
+ * cb.start();
+ * ca.send(tuple(6, atom("x")), atom("hi"));
+ * while (got.length === 0) await new Promise((r) => setTimeout(r, 1));
+ * console.assert(got[0] === "hi");
+ * ca.close("disconnect");
+ * cb.close("disconnect");
+ * ```
+ */
+export class ErlangConnection {
+  /** The peer's node name. */
+  readonly peer: string;
+  readonly #io: Connection;
+  readonly #stream: ByteStream;
+  readonly #options: ErlangConnectionOptions;
+  readonly #decoder: DistMessageDecoder;
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #writing = false;
+  #scheduled = false;
+  #closed = false;
+  #heard = true;
+  #wrote = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #silentQuarters = 0;
+
+  /**
+   * @param io the socket, handshake done
+   * @param stream the byte stream the handshake read through
+   * @param options peer, tick time and callbacks
+   */
+  constructor(io: Connection, stream: ByteStream, options: ErlangConnectionOptions) {
+    this.peer = options.peer;
+    this.#io = io;
+    this.#stream = stream;
+    this.#options = options;
+    this.#decoder = new DistMessageDecoder(
+      options.reassemblyBudget !== undefined ? { reassemblyBudget: options.reassemblyBudget } : {},
+    );
+  }
+
+  /** The peer's address, for logs. */
+  get remoteAddr(): string {
+    return this.#io.remoteAddr;
+  }
+
+  /** Whether the connection is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes queued and not yet written. */
+  get bytesQueued(): number {
+    return this.#batchBytes;
+  }
+
+  /** Starts reading and ticking. */
+  start(): void {
+    const quarter = Math.max(10, Math.floor(this.#options.ticktime / 4));
+    this.#timer = setInterval(() => this.#tick(), quarter);
+    this.#read().catch((e) => this.close("connection_closed", errorText(e)));
+  }
+
+  /**
+   * Queues one message; all queued in one turn leave in one write.
+   *
+   * @param control the control tuple
+   * @param message the message, for the sending kinds
+   * @throws {TypeError} when a value has no Erlang term (nothing is queued)
+   */
+  send(control: Term, message?: Term): void {
+    if (this.#closed) return;
+    this.#queue(encodeDistMessage(control, message));
+  }
+
+  /**
+   * Closes the connection; `onClose` fires once.
+   *
+   * @param reason for node monitors
+   * @param detail a sentence for the log
+   */
+  close(reason: NodeDownReason, detail: string = reason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    try {
+      this.#io.close();
+    } catch { /* already closed */ }
+    this.#options.onClose(reason, detail);
+  }
+
+  /**
+   * Waits until what is queued is written, at most `timeoutMs`.
+   *
+   * @param timeoutMs the deadline
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while ((this.#batchBytes > 0 || this.#writing) && !this.#closed && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  #queue(payload: Uint8Array): void {
+    const frame = new Uint8Array(4 + payload.length);
+    new DataView(frame.buffer).setUint32(0, payload.length);
+    frame.set(payload, 4);
+    this.#batch.push(frame);
+    this.#batchBytes += frame.length;
+    if (!this.#scheduled && !this.#writing) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#writing || this.#batch.length === 0 || this.#closed) return;
+    const parts = this.#batch;
+    const size = this.#batchBytes;
+    this.#batch = [];
+    let out: Uint8Array;
+    if (parts.length === 1) out = parts[0]!;
+    else {
+      out = new Uint8Array(size);
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+    }
+    this.#writing = true;
+    this.#io.write(out).then(
+      () => {
+        this.#batchBytes -= size;
+        this.#writing = false;
+        this.#wrote = true;
+        if (this.#batch.length > 0) this.#flush();
+      },
+      (e) => {
+        this.#writing = false;
+        this.close("connection_closed", `write failed: ${errorText(e)}`);
+      },
+    );
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    if (!this.#wrote && this.#batch.length === 0 && !this.#writing) {
+      this.#batch.push(new Uint8Array(4));
+      this.#batchBytes += 4;
+      this.#flush();
+    }
+    this.#wrote = false;
+    if (this.#heard) {
+      this.#heard = false;
+      this.#silentQuarters = 0;
+    } else if (++this.#silentQuarters >= 4) {
+      this.close("net_tick_timeout", `no tick from ${this.peer} for ${this.#options.ticktime} ms`);
+    }
+  }
+
+  async #read(): Promise<void> {
+    const max = this.#options.maxFrame ?? DEFAULT_MAX_FRAME;
+    while (!this.#closed) {
+      const head = await this.#stream.read(4);
+      if (head === null) break;
+      this.#heard = true;
+      const len = ((head[0]! << 24) >>> 0) + (head[1]! << 16) + (head[2]! << 8) + head[3]!;
+      if (len === 0) continue; // a tick
+      if (len > max) throw new DecodeError(`Frame too large: ${len} bytes, limit ${max}`);
+      const payload = await this.#stream.read(len);
+      if (payload === null) break;
+      this.#heard = true;
+      if (this.#closed) return;
+      const m = this.#decoder.decode(payload);
+      if (m !== undefined) this.#options.onMessage(m.control, m.message);
+    }
+    this.close("connection_closed", "the peer closed the connection");
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
