@@ -51,8 +51,8 @@ export const RAFT_DOCS: Readonly<Record<string, Doc>> = {
     summary: "read the leader's state without a round to the others (may be stale)",
   },
   "raft.localQuery": {
-    signature: "raft.localQuery(name, query?)",
-    summary: "read this member's state (possibly stale)",
+    signature: "raft.localQuery(name, query?, { node? })",
+    summary: "read one member's state (node, or this one; possibly stale)",
   },
   "raft.members": {
     signature: "raft.members(name)",

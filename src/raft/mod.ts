@@ -101,6 +101,7 @@ export {
   RAFT,
   type RaftCallOptions,
   type RaftGroupInfo,
+  type RaftLocalQueryOptions,
   type RaftMembers,
   raftOf,
   type RaftSendEffect,

@@ -25,6 +25,7 @@ import { current } from "../process/current.ts";
 import {
   type RaftCallOptions,
   type RaftGroupInfo,
+  type RaftLocalQueryOptions,
   type RaftMembers,
   raftOf,
   type StartClusterOptions,
@@ -45,8 +46,8 @@ export interface RaftNamespace {
   consistentQuery(name: string, query?: unknown, options?: RaftCallOptions): Promise<unknown>;
   /** A read of the leader's state, without a round to the others. */
   leaderQuery(name: string, query?: unknown, options?: RaftCallOptions): Promise<unknown>;
-  /** A read of one member's state (this node's when it is a member). */
-  localQuery(name: string, query?: unknown, options?: RaftCallOptions): Promise<unknown>;
+  /** A read of one member's state (`options.node`, or this node's when it is a member). */
+  localQuery(name: string, query?: unknown, options?: RaftLocalQueryOptions): Promise<unknown>;
   /** The members, and the leader as a member knows it. */
   members(name: string, options?: RaftCallOptions): Promise<RaftMembers>;
   /** The leader, or null. */
@@ -87,7 +88,7 @@ export const raft: RaftNamespace = Object.freeze({
     here().consistentQuery(name, query, options),
   leaderQuery: (name: string, query?: unknown, options?: RaftCallOptions) =>
     here().leaderQuery(name, query, options),
-  localQuery: (name: string, query?: unknown, options?: RaftCallOptions) =>
+  localQuery: (name: string, query?: unknown, options?: RaftLocalQueryOptions) =>
     here().localQuery(name, query, options),
   members: (name: string, options?: RaftCallOptions) => here().members(name, options),
   leader: (name: string, options?: RaftCallOptions) => here().leader(name, options),

@@ -124,6 +124,12 @@ export interface RaftCallOptions {
   timeout?: number;
 }
 
+/** Options of {@linkcode RaftService.localQuery}. */
+export interface RaftLocalQueryOptions extends RaftCallOptions {
+  /** The member to read (default: this node when it is one, else any member). */
+  node?: string;
+}
+
 /** What {@linkcode RaftService.members} answers. */
 export interface RaftMembers {
   /** Every member node. */
@@ -402,11 +408,24 @@ export class RaftService {
   }
 
   /**
-   * A read of one member's applied state, possibly stale (ra's `local_query`): this node's when
-   * it is a member, else any member's.
+   * A read of one member's applied state, possibly stale (ra's `local_query`): `options.node`'s,
+   * else this node's when it is a member, else any member's.
+   *
+   * @throws {UnknownRaftClusterError} when `options.node` does not host `name`
    */
-  localQuery(name: string, query?: unknown, options: RaftCallOptions = {}): Promise<unknown> {
-    return this.#route(name, "local_query", query, options);
+  async localQuery(
+    name: string,
+    query?: unknown,
+    options: RaftLocalQueryOptions = {},
+  ): Promise<unknown> {
+    if (options.node === undefined) return await this.#route(name, "local_query", query, options);
+    const timeout = options.timeout ?? DEFAULT_RAFT_TIMEOUT;
+    const node = stripPort(options.node);
+    const [status, value] = await this.#request(node, name, "local_query", query, timeout);
+    if (status === "ok") return value;
+    if (status === "error") throw value;
+    if (status === "unknown_cluster") throw new UnknownRaftClusterError(name);
+    throw new RaftTimeoutError(name, timeout, `${node} did not answer`);
   }
 
   /** The members of cluster `name`, and its leader as a member knows it. */
@@ -753,7 +772,10 @@ export class RaftService {
       }
     }
     const group = this.#groups.get(name);
-    if (group === undefined) return answer("unknown_cluster", null);
+    if (group === undefined) {
+      const broken = this.#broken.get(name);
+      return broken === undefined ? answer("unknown_cluster", null) : answer("error", broken);
+    }
     const server = group.server;
     const notLeader = (leader: string | null) =>
       answer("not_leader", { leader, members: group.config.members });

@@ -8,6 +8,7 @@ import {
   NoConnectionError,
   RaftNoQuorumError,
   RaftTimeoutError,
+  StoreCorruptError,
   UnknownRaftClusterError,
 } from "../../src/errors.ts";
 import { startTestNode, stopAll, type TestNode } from "../helpers/nodes.ts";
@@ -200,5 +201,31 @@ Deno.test("bad input: an unknown cluster, unknown machine, unreachable members, 
     );
   } finally {
     await cleanup(nodes, dirs);
+  }
+});
+
+Deno.test("a corrupt log stops that group on that node with StoreCorruptError naming the file; the node and its other groups go on", async () => {
+  const dir = await Deno.makeTempDir();
+  let a = await startTestNode("corrupt", { dataDir: dir });
+  try {
+    await a.raft.startCluster("bad", "kv", [a.name], FAST);
+    await a.raft.startCluster("good", "kv", [a.name], FAST);
+    for (let i = 0; i < 3; i++) await a.raft.command("bad", ["put", "k", i]);
+    await a.raft.command("good", ["put", "k", "fine"]);
+    await a.stop();
+    const path = `${dir}/raft/bad/log`;
+    const bytes = Deno.readFileSync(path);
+    bytes[12] = bytes[12]! ^ 0xff; // inside the first record: committed data
+    Deno.writeFileSync(path, bytes);
+    a = await startTestNode("corrupt", { dataDir: dir });
+    await assert.rejects(
+      a.raft.command("bad", ["put", "k", 9], { timeout: 2000 }),
+      (e: Error) => e instanceof StoreCorruptError && e.file === path && /offset 0/.test(e.message),
+    );
+    assert.equal(a.raft.info().find((g) => g.name === "bad")?.role, "stopped");
+    assert.equal(await a.raft.consistentQuery("good", ["get", "k"]), "fine");
+  } finally {
+    await a.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
