@@ -45,6 +45,14 @@ export function foldCounts(state: Counts, removed: string, into: string): Counts
   return out;
 }
 
+/** Drops what `removed` counted (another replica folded it into its own count). */
+export function dropCount(state: Counts, removed: string): Counts {
+  if (!state.has(removed)) return state;
+  const out = new Map(state);
+  out.delete(removed);
+  return out;
+}
+
 /** Reads `[[replica, count]...]` strictly. */
 export function decodeCounts(wire: unknown, type: string): Counts {
   if (!Array.isArray(wire)) throw malformed(type, "not an array of [replica, count]");

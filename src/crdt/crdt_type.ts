@@ -92,6 +92,12 @@ export interface CrdtType<S, H, V> {
   /** Drops what a replica removed for good contributed, folding it into `into` where the type must keep it (counters). */
   prune(state: S, removed: string, into: string): S;
   /**
+   * Drops what a replica removed for good contributed, without folding it
+   * anywhere: what every replica but the pruner does once the pruner has
+   * folded it (its folded state reaches them by the same entry).
+   */
+  cleanup(state: S, removed: string): S;
+  /**
    * The newest HLC timestamp the state holds (last-write-wins values), or
    * `undefined`: what a receiver checks against its clock's maximum offset
    * before it merges a peer's delta.

@@ -84,5 +84,6 @@ export const flag: CrdtType<FlagState, FlagHandle, boolean> = {
   },
   equals: (a, b) => equalCausal(a, b, OPS),
   prune: (state, removed) => pruneCausal(state, removed, OPS),
+  cleanup: (state, removed) => pruneCausal(state, removed, OPS),
   latest: () => undefined,
 };

@@ -28,7 +28,15 @@
 import type { CrdtType } from "./crdt_type.ts";
 import type { Hlc } from "./hlc.ts";
 import { checkAmount, checkReplica } from "./_wire.ts";
-import { addCount, decodeCounts, equalCounts, foldCounts, joinMax, sumCounts } from "./_counts.ts";
+import {
+  addCount,
+  decodeCounts,
+  dropCount,
+  equalCounts,
+  foldCounts,
+  joinMax,
+  sumCounts,
+} from "./_counts.ts";
 import type { Counts } from "./_counts.ts";
 
 /** A G-Counter state: per replica, its count. Never changed once made. */
@@ -71,5 +79,6 @@ export const gCounter: CrdtType<GCounterState, GCounterHandle, number> = {
   decode: (wire) => decodeCounts(wire, "g-counter"),
   equals: equalCounts,
   prune: (state, removed, into) => foldCounts(state, removed, into),
+  cleanup: (state, removed) => dropCount(state, removed),
   latest: () => undefined,
 };

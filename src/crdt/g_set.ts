@@ -89,5 +89,6 @@ export const gSet: CrdtType<GSetState, GSetHandle, Set<Element>> = {
     return true;
   },
   prune: (state) => state,
+  cleanup: (state) => state,
   latest: () => undefined,
 };

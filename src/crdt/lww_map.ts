@@ -134,6 +134,7 @@ export const lwwMap: CrdtType<LwwMapState, LwwMapHandle, Map<string, unknown>> =
     return true;
   },
   prune: (state) => state,
+  cleanup: (state) => state,
   latest(state) {
     let latest: HlcTimestamp | undefined;
     for (const e of state.values()) {

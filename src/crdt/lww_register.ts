@@ -78,6 +78,7 @@ export const lwwRegister: CrdtType<LwwRegisterState, LwwRegisterHandle, unknown>
   },
   equals: (a, b) => a === b || (a !== undefined && b !== undefined && compareWrites(a, b) === 0),
   prune: (state) => state,
+  cleanup: (state) => state,
   latest: (state) => state?.timestamp,
 };
 

@@ -99,6 +99,7 @@ export const mvRegister: CrdtType<MvRegisterState, MvRegisterHandle, unknown[]> 
   },
   equals: (a, b) => equalCausal(a, b, FUN_OPS),
   prune: (state, removed) => pruneCausal(state, removed, FUN_OPS),
+  cleanup: (state, removed) => pruneCausal(state, removed, FUN_OPS),
   latest: () => undefined,
 };
 

@@ -519,5 +519,6 @@ export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
   },
   equals: (a, b) => equalCausal(a, b, OR_MAP_OPS),
   prune: (state, removed) => pruneCausal(state, removed, OR_MAP_OPS),
+  cleanup: (state, removed) => pruneCausal(state, removed, OR_MAP_OPS),
   latest: (state) => latestIn(state.store),
 };

@@ -94,5 +94,6 @@ export const orSet: CrdtType<OrSetState, OrSetHandle, Set<Element>> = {
   },
   equals: (a, b) => equalCausal(a, b, OR_SET_OPS),
   prune: (state, removed) => pruneCausal(state, removed, OR_SET_OPS),
+  cleanup: (state, removed) => pruneCausal(state, removed, OR_SET_OPS),
   latest: () => undefined,
 };

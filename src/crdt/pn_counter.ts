@@ -30,6 +30,7 @@ import {
   addCount,
   type Counts,
   decodeCounts,
+  dropCount,
   equalCounts,
   foldCounts,
   joinMax,
@@ -103,6 +104,10 @@ export const pnCounter: CrdtType<PnCounterState, PnCounterHandle, number> = {
   prune: (state, removed, into) => ({
     p: foldCounts(state.p, removed, into),
     n: foldCounts(state.n, removed, into),
+  }),
+  cleanup: (state, removed) => ({
+    p: dropCount(state.p, removed),
+    n: dropCount(state.n, removed),
   }),
   latest: () => undefined,
 };

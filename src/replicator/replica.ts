@@ -34,15 +34,30 @@
  *
  * Pruning. Replica ids are `node#creation`, so a restarted node is a new
  * replica. A replica gone for good (its node came back as another
- * incarnation, or stayed away past the prune delay) is *retired*; the
- * lowest-named replica, when it reaches every member and every peer's last
- * anti-entropy root equals its own (all hold the same state, so all would
- * fold the same contribution), folds each retired
- * replica's contribution into its own (`type.prune`) and records a marker
- * `[removed, into]` in the entry. Markers travel with every entry; a
- * receiver first prunes its own state by markers it did not know, then the
- * incoming state by all markers, then joins, so a pruned contribution never
- * comes back and never counts twice.
+ * incarnation, or stayed away past the prune delay) is *retired*, for good:
+ * nothing more is taken from it. Its contribution is folded into a live
+ * replica in two phases (as Akka Distributed Data does):
+ *
+ * ```
+ * P (pruner: lowest-named member, unless it answered another live pruner)
+ * P ---- PRUNE_ASK([removed...]) ----> every member M
+ * M: takes nothing more from `removed`; answers its pruner
+ * M ---- PRUNE_REPLY([[removed, "ack", P]], every entry of M) ----> P: merges them
+ *   (or "owner", Q: M answered a lower pruner Q, and P gives up; or "done")
+ * P, once every member's current replica acknowledged:
+ *   state = prune(state, removed, P) for each key that held some of it,
+ *   marker [removed, P] in the entry, sent to every peer with the next flush
+ * M, on an entry with a marker it did not know: cleanup(state, removed), join;
+ *   from then on every incoming state is cleaned of `removed` before the join
+ * ```
+ *
+ * Lost asks or replies are asked again every anti-entropy round; a pruner
+ * that crashes before phase two leaves nothing folded, and the next pruner
+ * starts over. The pruner has merged the most of `removed` any replica holds
+ * (every member sent its entries after it stopped taking data from it), so
+ * the fold counts it exactly once and the other replicas may drop it.
+ * A node partitioned away for longer than the prune delay is removed on the
+ * other side: its later data is dropped, and it must restart to rejoin.
  *
  * @example
  * ```ts
@@ -66,6 +81,7 @@
  *   decode: (w) => new Map(w as [string, number][]),
  *   equals: (a, b) => JSON.stringify([...(a as Map<string, number>)].sort()) === JSON.stringify([...(b as Map<string, number>)].sort()),
  *   prune: (s) => s,
+ *   cleanup: (s) => s,
  * };
  * const wires: [string, number, unknown[]][] = [];
  * const a = new Replica({ node: "a", replica: "a#1", types: () => counter, send: (to, op, f) => wires.push([to, op, [...f]]) });
@@ -92,6 +108,8 @@ import {
   OP_AE_SYNC,
   OP_CONFLICT,
   OP_DELTA,
+  OP_PRUNE_ASK,
+  OP_PRUNE_REPLY,
   OP_READ,
   OP_READ_REPLY,
   OP_WRITE,
@@ -141,6 +159,8 @@ export interface ReplicatedType {
   equals(a: unknown, b: unknown): boolean;
   /** Folds what `removed` contributed into `into`. */
   prune(state: unknown, removed: string, into: string): unknown;
+  /** Drops what `removed` contributed (the pruner folded it into its own). */
+  cleanup(state: unknown, removed: string): unknown;
   /** The newest timestamp in the state, if the type keeps any. */
   latest?(state: unknown): ClockTimestamp | undefined;
 }
@@ -237,12 +257,18 @@ export class Replica {
   #away = new Set<string>();
   /** Replica ids of connected peers. */
   #peerReplicas = new Map<string, string>();
-  /** Replicas gone for good, waiting to be pruned. */
+  /**
+   * Replicas gone for good, waiting to be pruned. Retiring is final: nothing
+   * more is taken from a retired replica (its node must restart, as a new
+   * replica, to take part again).
+   */
   #retired = new Set<string>();
-  /** Replicas pruned (a marker names them): never retired again. */
-  #pruned = new Set<string>();
-  /** The root of each connected peer's digest tree, as its last anti-entropy round sent it. */
-  #peerRoots = new Map<string, string>();
+  /** Replicas pruned (a marker names them) -> the replica they were folded into. */
+  #done = new Map<string, string>();
+  /** Retired replica -> the pruner this replica answered (or itself, when it is the pruner). */
+  #owners = new Map<string, string>();
+  /** When this replica is the pruner: retired replica -> the replicas that acknowledged its PRUNE_ASK. */
+  #acks = new Map<string, Set<string>>();
   /** Keys held with another type by a peer: key -> "type on node". */
   #conflicts = new Map<string, string>();
   #requests = new Map<number, Request>();
@@ -403,35 +429,41 @@ export class Replica {
    */
   peerUp(node: string, replica: string): void {
     if (node === this.node) return;
+    if (this.#gone(replica)) {
+      log.warning(
+        "{node} came back as replica {replica}, which was removed for good: nothing of it is taken; restart {node} to rejoin",
+        { node, replica },
+      );
+      this.#peerReplicas.set(node, replica);
+      return;
+    }
     const old = this.#peerReplicas.get(node);
     if (old !== undefined && old !== replica) this.retire(old);
     this.#peerReplicas.set(node, replica);
-    this.#peerRoots.delete(node);
     this.#peers.add(node);
     this.#away.delete(node);
-    this.#retired.delete(replica);
   }
 
   /** The connection to `node` is down; it still counts as a member until `removeNode`. */
   peerDown(node: string): void {
     if (!this.#peers.delete(node)) return;
-    this.#peerRoots.delete(node);
     this.#away.add(node);
   }
 
-  /** `node` left for good: it no longer counts as a member and its replica is retired. */
+  /**
+   * `node` left for good: it no longer counts as a member and its replica is
+   * retired (what still arrives from that replica is dropped).
+   */
   removeNode(node: string): void {
     this.#peers.delete(node);
-    this.#peerRoots.delete(node);
     this.#away.delete(node);
     const replica = this.#peerReplicas.get(node);
     if (replica !== undefined) this.retire(replica);
-    this.#peerReplicas.delete(node);
   }
 
   /** Retires a replica id directly (this node's own previous incarnation, from its store). */
   retire(replica: string): void {
-    if (replica !== this.replica && !this.#pruned.has(replica)) this.#retired.add(replica);
+    if (replica !== this.replica && !this.#done.has(replica)) this.#retired.add(replica);
   }
 
   /** Connected peers, sorted. */
@@ -447,6 +479,11 @@ export class Replica {
   /** Replicas waiting to be pruned. */
   retired(): string[] {
     return [...this.#retired].sort();
+  }
+
+  /** Replicas pruned, each with the replica it was folded into, sorted. */
+  pruned(): [string, string][] {
+    return [...this.#done].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   }
 
   // --------------------------------------------------------------- ticking
@@ -570,6 +607,9 @@ export class Replica {
    */
   receive(from: string, op: number, fields: readonly unknown[]): void {
     if (this.#closed) return;
+    const sender = this.#peerReplicas.get(from);
+    // Late data of a replica removed for good: the pruner may have folded it already.
+    if (sender !== undefined && this.#gone(sender)) return;
     switch (op) {
       case OP_DELTA: {
         // Sent by the replica on `from` every delta interval.
@@ -611,6 +651,10 @@ export class Replica {
         return this.#onKeys(from, fields);
       case OP_AE_SYNC:
         return this.#onSync(from, fields);
+      case OP_PRUNE_ASK:
+        return this.#onPruneAsk(from, fields);
+      case OP_PRUNE_REPLY:
+        return this.#onPruneReply(from, fields);
       case OP_CONFLICT: {
         // Sent by a peer that refused our entry of `key` for its type.
         const [, key, type] = versioned(fields, 3);
@@ -631,9 +675,16 @@ export class Replica {
     if (typeof level !== "number" || !Number.isInteger(level) || level < 0 || level > DEPTH) {
       throw new TypeError("Malformed AE_HASHES: bad level");
     }
-    for (const r of list(retired)) if (typeof r === "string") this.retire(r);
+    const done: [string, string, string][] = [];
+    for (const r of list(retired)) {
+      if (typeof r !== "string") continue;
+      const into = this.#done.get(r);
+      if (into === undefined) this.retire(r);
+      else done.push([r, "done", into]);
+    }
+    // The sender still waits for a replica pruned already (one no key held: no marker travels).
+    if (done.length > 0) this.#send(from, OP_PRUNE_REPLY, [REPLICATOR_VERSION, done, []]);
     this.#refresh();
-    if (level === 0) this.#peerRoots.set(from, String(numbers(hashes)));
     const diff = this.#tree.differing(level, numbers(indices), numbers(hashes));
     if (diff.length === 0) return;
     if (level < DEPTH) {
@@ -763,13 +814,14 @@ export class Replica {
       { type, state: type.empty(), deleted: false, markers: new Map<string, string>() };
     if (slot === undefined) this.#slots.set(key, target);
     if (this.#conflicts.get(key)?.endsWith(` on ${from}`)) this.#conflicts.delete(key);
-    // Markers first: what was pruned must not come back through the incoming state.
+    // Markers first: the pruner folded the removed replica into its own, and
+    // every other replica drops it (the folded count reaches it with the
+    // pruner's state). What was pruned must not come back through the incoming state.
     for (const [removed, into] of markers) {
-      this.#retired.delete(removed);
-      this.#pruned.add(removed);
+      this.#learnPruned(removed, into);
       if (target.markers.has(removed)) continue;
       target.markers.set(removed, into);
-      if (!target.deleted) target.state = type.prune(target.state, removed, into);
+      if (!target.deleted) target.state = type.cleanup(target.state, removed);
     }
     if (wire === null) {
       if (!target.deleted) {
@@ -779,7 +831,15 @@ export class Replica {
       }
     } else if (!target.deleted) {
       let state = incoming;
-      for (const [removed, into] of target.markers) state = type.prune(state, removed, into);
+      for (const [removed, into] of this.#done) {
+        // Replicas pruned, some learnt of without a marker (a "done" answer).
+        const clean = type.cleanup(state, removed);
+        const mine = type.cleanup(target.state, removed);
+        if (clean === state && mine === target.state) continue;
+        state = clean;
+        target.state = mine;
+        if (!target.markers.has(removed)) target.markers.set(removed, into);
+      }
       target.state = type.join(target.state, state);
     }
     this.#changed(key);
@@ -889,31 +949,158 @@ export class Replica {
   // --------------------------------------------------------------- pruning
 
   /**
-   * The pruner is the lowest-named node among this node and its peers, and
-   * only while every member is connected (no partition may hold another
-   * pruner): it folds each retired replica into its own.
+   * Pruning, in two phases as Akka Distributed Data does it. One pruner per
+   * retired replica: the lowest-named node among this node and its members
+   * (connected or away), and only when no other live pruner was answered
+   * already. Phase one: it asks every member (PRUNE_ASK); a member that
+   * acknowledges sends every entry it holds and from then on takes nothing
+   * from the removed replica, so what the pruner merged is the most any
+   * replica will ever hold of it. Phase two, once every member's current
+   * replica acknowledged: the pruner folds the removed replica into its own
+   * (`type.prune`) and marks each entry it changed `[removed, into]`; the
+   * marker travels with the entry, and every other replica drops the
+   * removed replica's part (`type.cleanup`) from its state and from all it
+   * receives later. A member that answered a lower pruner refuses a higher
+   * one, and a pruner that learns of a lower one gives up: two pruners never
+   * both fold the same replica.
    */
   #prune(): void {
-    if (this.#retired.size === 0 || this.#away.size > 0) return;
-    for (const peer of this.#peers) if (peer < this.node) return;
-    // Only once every replica holds what this one holds: a retired replica's
-    // count folded here must be the count every other replica folds when the
-    // marker reaches it, or the difference is lost or counted twice.
-    const root = String(this.#tree.hashes(0, [0]));
-    for (const peer of this.#peers) if (this.#peerRoots.get(peer) !== root) return;
+    if (this.#retired.size === 0) return;
+    const ask: string[] = [];
     for (const removed of this.#retired) {
-      for (const [key, slot] of this.#slots) {
-        if (slot.markers.has(removed)) continue;
-        slot.markers.set(removed, this.replica);
-        if (!slot.deleted) slot.state = slot.type.prune(slot.state, removed, this.replica);
-        this.#changed(key);
-        // The marker must reach every replica, with the state it made.
-        this.#pending.set(key, slot.deleted ? null : slot.state);
+      if (this.#done.has(removed)) {
+        this.#retired.delete(removed);
+        continue;
       }
-      this.#pruned.add(removed);
-      log.info("Pruned replica {removed} into {into}", { removed, into: this.replica });
+      const owner = this.#owners.get(removed);
+      if (owner !== undefined && owner !== this.replica && !this.#gone(owner)) continue;
+      if (!this.#lowest()) continue;
+      if (owner !== this.replica) {
+        this.#owners.set(removed, this.replica);
+        this.#acks.set(removed, new Set());
+      }
+      const acks = this.#acks.get(removed)!;
+      const missing = [...this.#peers, ...this.#away].filter((n) =>
+        !acks.has(this.#peerReplicas.get(n) ?? "")
+      );
+      if (missing.length === 0) this.#perform(removed);
+      else ask.push(removed);
     }
-    this.#retired.clear();
+    if (ask.length === 0) return;
+    for (const peer of this.#peers) {
+      const replica = this.#peerReplicas.get(peer)!;
+      const asked = ask.filter((r) => !this.#acks.get(r)!.has(replica));
+      if (asked.length > 0) this.#send(peer, OP_PRUNE_ASK, [REPLICATOR_VERSION, asked]);
+    }
+  }
+
+  /** Phase two, on the pruner: fold `removed` into this replica, mark what changed. */
+  #perform(removed: string): void {
+    let keys = 0;
+    for (const [key, slot] of this.#slots) {
+      if (slot.markers.has(removed) || slot.deleted) continue;
+      const state = slot.type.prune(slot.state, removed, this.replica);
+      if (state === slot.state) continue;
+      slot.state = state;
+      slot.markers.set(removed, this.replica);
+      keys++;
+      this.#changed(key);
+      // The marker must reach every replica, with the state it made.
+      this.#pending.set(key, slot.state);
+    }
+    this.#learnPruned(removed, this.replica);
+    log.info("Pruned replica {removed} into {into} ({keys} keys)", {
+      removed,
+      into: this.replica,
+      keys,
+    });
+  }
+
+  /** PRUNE_ASK, sent by the pruner of some retired replicas. */
+  #onPruneAsk(from: string, fields: readonly unknown[]): void {
+    const [, removedList] = versioned(fields, 2);
+    const pruner = this.#peerReplicas.get(from);
+    if (pruner === undefined) return;
+    const answers: [string, string, string][] = [];
+    let ack = false;
+    for (const removed of list(removedList)) {
+      if (typeof removed !== "string") throw new TypeError("Malformed PRUNE_ASK");
+      if (removed === this.replica) {
+        log.warning(
+          "{from} prunes this replica ({replica}): it was removed for good; restart this node to rejoin",
+          {
+            from,
+            replica: removed,
+          },
+        );
+        continue;
+      }
+      const done = this.#done.get(removed);
+      if (done !== undefined) {
+        answers.push([removed, "done", done]);
+        continue;
+      }
+      const owner = this.#owners.get(removed);
+      if (owner !== undefined && owner !== pruner && owner < pruner && !this.#gone(owner)) {
+        answers.push([removed, "owner", owner]);
+        continue;
+      }
+      if (owner === this.replica && pruner !== this.replica) this.#acks.delete(removed);
+      this.#owners.set(removed, pruner);
+      this.retire(removed);
+      answers.push([removed, "ack", pruner]);
+      ack = true;
+    }
+    // An acknowledgement carries every entry held here: the pruner must fold
+    // the most of the removed replica that any replica holds.
+    const entries: WireEntry[] = [];
+    if (ack || answers.some(([, a]) => a === "done")) {
+      for (const [key, slot] of this.#slots) entries.push(this.#entry(key, slot));
+    }
+    this.#send(from, OP_PRUNE_REPLY, [REPLICATOR_VERSION, answers, entries]);
+  }
+
+  /** PRUNE_REPLY, sent by a member this replica asked. */
+  #onPruneReply(from: string, fields: readonly unknown[]): void {
+    const [, answers, entries] = versioned(fields, 3);
+    for (const entry of list(entries)) this.#merge(from, entry, true);
+    const replica = this.#peerReplicas.get(from);
+    if (replica === undefined) return;
+    for (const a of list(answers)) {
+      if (!Array.isArray(a) || a.length !== 3 || !a.every((x) => typeof x === "string")) {
+        throw new TypeError("Malformed PRUNE_REPLY");
+      }
+      const [removed, answer, owner] = a as [string, string, string];
+      if (answer === "done") this.#learnPruned(removed, owner);
+      if (this.#owners.get(removed) !== this.replica) continue;
+      if (answer === "ack" && owner === this.replica) this.#acks.get(removed)?.add(replica);
+      else if (answer === "owner" && owner < this.replica) {
+        // A lower pruner is at work: give up, and answer it when it asks.
+        this.#owners.set(removed, owner);
+        this.#acks.delete(removed);
+      }
+    }
+  }
+
+  /** `removed` was folded into `into`: pruning it is over here. */
+  #learnPruned(removed: string, into: string): void {
+    if (this.#done.has(removed)) return;
+    this.#done.set(removed, into);
+    this.#retired.delete(removed);
+    this.#owners.delete(removed);
+    this.#acks.delete(removed);
+  }
+
+  /** Whether `replica` was removed for good (retired or pruned). */
+  #gone(replica: string): boolean {
+    return this.#retired.has(replica) || this.#done.has(replica);
+  }
+
+  /** Whether this node is the lowest-named among its members, connected or away. */
+  #lowest(): boolean {
+    for (const peer of this.#peers) if (peer < this.node) return false;
+    for (const peer of this.#away) if (peer < this.node) return false;
+    return true;
   }
 
   // --------------------------------------------------------------- helpers

@@ -222,6 +222,7 @@ export class Replicator {
   #notify = new Set<string>();
   #notifyScheduled = false;
   #lastSent = new Map<string, string>();
+  #savedRetired = "";
   #removals = new Map<string, ReturnType<typeof setTimeout>>();
   #ticks: ReturnType<typeof setInterval>[] = [];
   #stopped = false;
@@ -542,6 +543,20 @@ export class Replicator {
         ev.emit({ keys: sent }, { node: this.#runtime.node, peers: this.#replica.peers().length });
       }
     }
+    if (this.#store !== undefined) {
+      const retired = this.#replica.retired();
+      if (retired.join("\n") !== this.#savedRetired) {
+        this.#savedRetired = retired.join("\n");
+        try {
+          this.#store.put("meta", "retired", encode(retired));
+        } catch (e) {
+          log.error("Cannot save retired replicas to {file}: {why}", {
+            file: this.#store.file,
+            why: (e as Error).message,
+          });
+        }
+      }
+    }
     if (this.#dirty.size > 0 && this.#store !== undefined) {
       const keys = [...this.#dirty];
       this.#dirty.clear();
@@ -625,6 +640,8 @@ export class Replicator {
     }
     this.#store = store;
     for (const old of listOf(store.get("meta", "replicas"))) this.#replica.retire(old);
+    // Replicas known to be gone stay gone across a restart (their data is refused).
+    for (const gone of listOf(store.get("meta", "retired"))) this.#replica.retire(gone);
     this.#saveReplicaIds(store);
     for (const key of store.keys("crdt")) {
       const why = this.#readRow(store, key);

@@ -15,6 +15,12 @@
  * AE_KEYS    [v, [[leaf, [[key, h1, h2]...]]...]] key digests of differing leaves
  * AE_SYNC    [v, [entry, ...], [key, ...]]      entries that differ, and the keys wanted back
  * CONFLICT   [v, key, type]                     B -> A: B holds `key` with another type
+ * PRUNE_ASK  [v, [removed replica...]]          pruner P -> every member: fold these into P?
+ * PRUNE_REPLY [v, [[removed, answer, owner]...], [entry...]]
+ *                                               member -> P: "ack" (every entry it holds
+ *                                               follows, and it takes nothing more from
+ *                                               `removed`), "owner" (it answers a lower
+ *                                               pruner, `owner`), or "done" (already pruned)
  *
  * entry = [key, type name, encoded state | null (deleted), [[removed, into], ...] (pruned)]
  * ```
@@ -50,6 +56,11 @@ export const OP_AE_SYNC = 103;
 /** The key is held with another type by the sender. */
 export const OP_CONFLICT = 104;
 
+/** Pruning: the pruner asks a member for its entries and to stop taking data from removed replicas. */
+export const OP_PRUNE_ASK = 105;
+/** Pruning: a member's answer to PRUNE_ASK. */
+export const OP_PRUNE_REPLY = 106;
+
 /** Every op code of the replicator. */
 export const REPLICATOR_OPS: readonly number[] = [
   OP_DELTA,
@@ -61,6 +72,8 @@ export const REPLICATOR_OPS: readonly number[] = [
   OP_AE_KEYS,
   OP_AE_SYNC,
   OP_CONFLICT,
+  OP_PRUNE_ASK,
+  OP_PRUNE_REPLY,
 ];
 
 /** One key on the wire: key, type name, encoded state (null: deleted), pruning markers. */

@@ -49,6 +49,11 @@ export const testCounter: ReplicatedType = {
     out.set(into, (out.get(into) ?? 0) + n);
     return out;
   },
+  cleanup: (s, removed) => {
+    const out = new Map(s as Counts);
+    out.delete(removed);
+    return out;
+  },
 };
 
 type Lww = { value: unknown; ts: ClockTimestamp; replica: string } | null;
@@ -90,6 +95,7 @@ export const testRegister: ReplicatedType = {
   },
   equals: (a, b) => JSON.stringify(a) === JSON.stringify(b),
   prune: (s) => s,
+  cleanup: (s) => s,
   latest: (s) => (s as Lww)?.ts,
 };
 

@@ -230,34 +230,3 @@ Deno.test("simulation: anti-entropy sends bytes in proportion to the difference,
   assert.ok(sim.bytes < full / 50, `anti-entropy sent ${sim.bytes} bytes for 10 of 10000 keys`);
   assert.equal(b.value("k997"), 2);
 });
-
-Deno.test("simulation: a retired replica is pruned into the lowest node and counts once", () => {
-  const sim = new Sim(11, 3);
-  sim.faults = false;
-  const [a, b, c] = sim.replicas as [Replica, Replica, Replica];
-  for (const r of sim.replicas) {
-    if (!r.has("views")) r.open("views", "g-counter");
-    r.update("views", (h) => (h as { increment(n: number): void }).increment(5));
-    r.flush();
-  }
-  sim.drain();
-  assert.equal(a.value("views"), 15);
-  // c leaves for good.
-  a.removeNode(c.node);
-  b.removeNode(c.node);
-  sim.replicas.pop();
-  // a, the pruner, waits until it knows that b holds what it holds.
-  a.antiEntropy();
-  assert.deepEqual(a.retired(), [c.replica], "no peer's digest known yet: nothing pruned");
-  b.antiEntropy();
-  sim.drain();
-  a.antiEntropy();
-  a.flush();
-  sim.drain();
-  for (const r of [a, b]) {
-    assert.equal(r.value("views"), 15);
-    const state = r.state("views")!.state as Map<string, number>;
-    assert.ok(!state.has(c.replica), "the removed replica is gone from the state");
-  }
-  assert.deepEqual(a.retired(), []);
-});
