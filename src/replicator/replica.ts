@@ -248,7 +248,12 @@ export class Replica {
   #now: () => number;
   #changedAt = new Map<string, number>();
   #slots = new Map<string, Slot>();
-  #pending = new Map<string, unknown>();
+  /**
+   * Deltas made since the last flush, per key (`null`: deleted). Joined at
+   * the flush, pairwise: joining each into a running total would copy the
+   * total's causal context once per update.
+   */
+  #pending = new Map<string, unknown[] | null>();
   #tree = new DigestTree();
   #stale = new Set<string>();
   /** Connected peers (node names). */
@@ -313,7 +318,7 @@ export class Replica {
     if (slot === undefined) {
       // Peers learn of the key (and its type) with the next flush.
       this.#slots.set(key, { type, state: type.empty(), deleted: false, markers: new Map() });
-      this.#pending.set(key, type.empty());
+      this.#pending.set(key, [type.empty()]);
       this.#changed(key);
       return type;
     }
@@ -359,7 +364,8 @@ export class Replica {
     const delta = slot.type.mutate(slot.state, this.replica, this.#clock, fn);
     slot.state = slot.type.join(slot.state, delta);
     const pending = this.#pending.get(key);
-    this.#pending.set(key, pending === undefined ? delta : slot.type.join(pending, delta));
+    if (pending) pending.push(delta);
+    else this.#pending.set(key, [delta]);
     this.#changed(key);
     return () => [key, slot.type.name, slot.type.encode(delta), [...slot.markers]];
   }
@@ -496,13 +502,15 @@ export class Replica {
   flush(): number {
     if (this.#pending.size === 0) return 0;
     const entries: WireEntry[] = [];
-    for (const [key, delta] of this.#pending) {
+    for (const [key, deltas] of this.#pending) {
       const slot = this.#slots.get(key);
       if (slot === undefined) continue;
       entries.push(
-        slot.deleted
+        slot.deleted || deltas === null
           ? this.#entry(key, slot)
-          : [key, slot.type.name, slot.type.encode(delta), [...slot.markers]],
+          : [key, slot.type.name, slot.type.encode(joinAll(slot.type, deltas)), [
+            ...slot.markers,
+          ]],
       );
     }
     this.#pending.clear();
@@ -1006,7 +1014,7 @@ export class Replica {
       keys++;
       this.#changed(key);
       // The marker must reach every replica, with the state it made.
-      this.#pending.set(key, slot.state);
+      this.#pending.set(key, [slot.state]);
     }
     this.#learnPruned(removed, this.replica);
     log.info("Pruned replica {removed} into {into} ({keys} keys)", {
@@ -1199,6 +1207,19 @@ function sameEntry(key: string, slot: Slot, entry: WireEntry): boolean {
   const theirs: Slot = { ...slot, state, markers: new Map(markers) };
   const [a, b] = [digestEntry(key, slot), digestEntry(key, theirs)];
   return a[0] === b[0] && a[1] === b[1];
+}
+
+/** The join of every delta, pairwise (each join copies what its larger side holds once). */
+function joinAll(type: ReplicatedType, deltas: unknown[]): unknown {
+  let level = deltas;
+  while (level.length > 1) {
+    const next: unknown[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      next.push(i + 1 < level.length ? type.join(level[i], level[i + 1]) : level[i]);
+    }
+    level = next;
+  }
+  return level[0] ?? type.empty();
 }
 
 function mix(h: number, x: number): number {
