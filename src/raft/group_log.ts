@@ -6,8 +6,9 @@
  * ```
  * record  = u32 length | u32 crc32(payload) | payload (CBOR)
  * payload = [0, term, votedFor]        term and vote
- *         | [1, [[term, index, command?]...]]  appended entries (no command: the leader's no-op)
+ *         | [1, [entry...]]            appended entries (as on the wire: entryToWire)
  *         | [2, index]                 entries from index on were dropped
+ *         | [3, index, term, [voters, learners], data]  a snapshot: entries up to index dropped
  * ```
  *
  * Writes are buffered; {@linkcode GroupLog.flush} writes them in one `write` and one
@@ -42,7 +43,8 @@
 import { StoreCorruptError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { decode, encode } from "../term/codec.ts";
-import type { DurableState, LogEntry, RaftStorage, ServerId } from "./types.ts";
+import type { DurableState, LogEntry, RaftSnapshot, RaftStorage, ServerId } from "./types.ts";
+import { entryFromWire, entryToWire } from "./wire.ts";
 
 const log = logger("raft");
 
@@ -146,18 +148,24 @@ export class GroupLog<C = unknown> implements RaftStorage<C> {
   /** Appends entries that follow the stored log. */
   append(entries: readonly LogEntry<C>[]): void {
     (this.#state.entries as LogEntry<C>[]).push(...entries);
-    this.#write([
-      1,
-      entries.map((e) =>
-        e.payload.type === "command" ? [e.term, e.index, e.payload.command] : [e.term, e.index]
-      ),
-    ]);
+    this.#write([1, entries.map(entryToWire)]);
   }
 
   /** Drops the entry at `index` and every later one. */
   truncateFrom(index: number): void {
-    (this.#state.entries as LogEntry<C>[]).length = Math.max(0, index - 1);
+    this.#state = { ...this.#state, entries: this.#state.entries.filter((e) => e.index < index) };
     this.#write([2, index]);
+  }
+
+  /** Stores `snapshot` and drops the entries up to its index, in one record. */
+  saveSnapshot(snapshot: RaftSnapshot): void {
+    this.#state = {
+      ...this.#state,
+      snapshot,
+      entries: this.#state.entries.filter((e) => e.index > snapshot.index),
+    };
+    const { voters, learners } = snapshot.config;
+    this.#write([3, snapshot.index, snapshot.term, [voters, learners], snapshot.data]);
   }
 
   /** Marks the writes as wanted on disk: the owner flushes before releasing what depends on them. */
@@ -227,7 +235,8 @@ function readLog<C>(path: string, file: Deno.FsFile): DurableState<C> {
   const view = new DataView(bytes.buffer);
   let term = 0;
   let votedFor: ServerId | null = null;
-  const entries: LogEntry<C>[] = [];
+  let snapshot: RaftSnapshot | null = null;
+  let entries: LogEntry<C>[] = [];
   let at = 0;
   while (at < got) {
     const torn = (why: string) => {
@@ -267,20 +276,31 @@ function readLog<C>(path: string, file: Deno.FsFile): DurableState<C> {
           votedFor = record[2] as ServerId | null;
           break;
         case 1:
-          for (const e of record[1] as unknown[][]) {
-            const entryTerm = e[0] as number;
-            const index = e[1] as number;
-            if (index !== entries.length + 1) throw new Error(`entry ${index} out of order`);
-            entries.push(
-              e.length >= 3
-                ? { term: entryTerm, index, payload: { type: "command", command: e[2] as C } }
-                : { term: entryTerm, index, payload: { type: "noop" } },
-            );
+          for (const e of record[1] as unknown[]) {
+            const entry = entryFromWire<C>(e);
+            const last = entries.at(-1)?.index ?? snapshot?.index ?? 0;
+            if (entry.index !== last + 1) throw new Error(`entry ${entry.index} out of order`);
+            entries.push(entry);
           }
           break;
         case 2:
-          entries.length = Math.max(0, (record[1] as number) - 1);
+          entries = entries.filter((e) => e.index < (record[1] as number));
           break;
+        case 3: {
+          const [, index, snapTerm, config, data] = record;
+          if (
+            typeof index !== "number" || typeof snapTerm !== "number" ||
+            !Array.isArray(config) || !(data instanceof Uint8Array)
+          ) throw new Error("malformed snapshot");
+          snapshot = {
+            index,
+            term: snapTerm,
+            config: { voters: config[0] as string[], learners: config[1] as string[] },
+            data,
+          };
+          entries = entries.filter((e) => e.index > index);
+          break;
+        }
         default:
           throw new Error(`unknown record type ${record[0]}`);
       }
@@ -296,5 +316,5 @@ function readLog<C>(path: string, file: Deno.FsFile): DurableState<C> {
     at = end;
   }
   file.seekSync(0, Deno.SeekMode.End);
-  return { term, votedFor, entries };
+  return { term, votedFor, snapshot, entries };
 }

@@ -17,11 +17,15 @@
  * committed commands to a machine shaped like ra's `ra_machine` ({@linkcode RaftMachine}:
  * `init`, `apply(meta, command, state)` returning the new state, a reply and effects): election
  * with pre-vote and randomised timeouts, check-quorum, pipelined batched replication, ReadIndex
- * reads, leader transfer; checked by a seeded deterministic simulation with a linearizability
- * checker (test/raft/).
+ * reads, leader transfer; snapshots where the machine releases its cursor (`releaseCursor` in
+ * {@linkcode ApplyResult}, ra's `release_cursor`), which truncate the log, and their chunked
+ * install on a follower behind them; membership changes one server at a time
+ * ({@linkcode RaftServer.addMember}, {@linkcode RaftServer.removeMember}), a new member catching
+ * up as a learner before it votes. It is checked by a seeded deterministic simulation with a
+ * linearizability checker (test/raft/).
  *
- * Not there yet: snapshots and log truncation (logs grow without bound), membership changes
- * (`addMember` / `removeMember`: the member list is fixed at start).
+ * Not there yet in the service: snapshots on disk and `addMember` / `removeMember` (the core has
+ * both; the service's member list is fixed at start).
  *
  * @example
  * ```ts
@@ -68,6 +72,7 @@
  */
 
 export {
+  type MembershipOutcome,
   type ProposeResult,
   type QueryOutcome,
   type RaftRole,
@@ -82,12 +87,16 @@ export type {
   CommandOutcome,
   DurableState,
   EntryPayload,
+  InstallSnapshot,
+  InstallSnapshotResponse,
   LogEntry,
   PreVoteRequest,
   PreVoteResponse,
+  RaftConfig,
   RaftEnv,
   RaftMachine,
   RaftMessage,
+  RaftSnapshot,
   RaftStorage,
   ServerId,
   TimeoutNow,

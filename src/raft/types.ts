@@ -8,6 +8,7 @@
  * pre-candidate --pre_vote_request--> peers --pre_vote_response--> pre-candidate
  * candidate     --vote_request------> peers --vote_response------> candidate
  * leader        --append_entries----> peers --append_response----> leader
+ * leader        --install_snapshot--> peer  --install_snapshot_response--> leader  (chunk by chunk)
  * ```
  *
  * @module
@@ -16,10 +17,24 @@
 /** A server's name in its group (for the future node service: a node name). */
 export type ServerId = string;
 
-/** What a log slot holds: a user command, or the no-op a new leader appends to commit its term. */
+/**
+ * A group's membership. Voters elect and count towards commit; learners are members catching up
+ * (as ra's promotable non-voters): the leader replicates to them and makes each a voter once it
+ * holds nearly the whole log.
+ */
+export interface RaftConfig {
+  readonly voters: readonly ServerId[];
+  readonly learners: readonly ServerId[];
+}
+
+/**
+ * What a log slot holds: a user command, the no-op a new leader appends to commit its term, or a
+ * new membership (which a server follows as soon as it holds the entry, committed or not).
+ */
 export type EntryPayload<C> =
   | { readonly type: "command"; readonly command: C }
-  | { readonly type: "noop" };
+  | { readonly type: "noop" }
+  | { readonly type: "config"; readonly config: RaftConfig };
 
 /** One log entry. Indexes start at 1; index 0 is the empty prefix with term 0. */
 export interface LogEntry<C> {
@@ -110,6 +125,40 @@ export interface AppendResponse {
   readonly readSeq: number;
 }
 
+/**
+ * Sent by the leader to a follower that needs entries the leader has compacted away: one chunk
+ * of the snapshot's bytes at `offset`. The follower answers each chunk; the leader sends the next.
+ */
+export interface InstallSnapshot {
+  readonly type: "install_snapshot";
+  readonly from: ServerId;
+  readonly to: ServerId;
+  readonly term: number;
+  /** The last index the snapshot covers, and that entry's term. */
+  readonly index: number;
+  readonly lastTerm: number;
+  /** The membership at `index`. */
+  readonly config: RaftConfig;
+  /** Where this chunk starts in the snapshot's bytes, and the whole size. */
+  readonly offset: number;
+  readonly size: number;
+  readonly data: Uint8Array;
+}
+
+/** Sent by a follower in answer to {@linkcode InstallSnapshot}. */
+export interface InstallSnapshotResponse {
+  readonly type: "install_snapshot_response";
+  readonly from: ServerId;
+  readonly to: ServerId;
+  readonly term: number;
+  /** The snapshot answered. */
+  readonly index: number;
+  /** How many bytes the follower holds (the next chunk starts there); `size` once installed. */
+  readonly received: number;
+  /** True once the follower installed (and synced) the whole snapshot. */
+  readonly done: boolean;
+}
+
 /** Every message the core sends or receives. */
 export type RaftMessage<C> =
   | PreVoteRequest
@@ -118,7 +167,9 @@ export type RaftMessage<C> =
   | VoteResponse
   | AppendEntries<C>
   | AppendResponse
-  | TimeoutNow;
+  | TimeoutNow
+  | InstallSnapshot
+  | InstallSnapshotResponse;
 
 /** What the machine learns about the entry it applies. */
 export interface ApplyMeta {
@@ -132,6 +183,11 @@ export interface ApplyResult<S, R, E> {
   readonly reply: R;
   /** Run by the leader only (as ra does); followers drop them. */
   readonly effects?: readonly E[];
+  /**
+   * ra's `release_cursor`: the state after this command may stand for the log up to here, so
+   * every server snapshots it and drops those entries (honoured on followers too).
+   */
+  readonly releaseCursor?: boolean;
 }
 
 /**
@@ -143,6 +199,10 @@ export interface RaftMachine<S, C, R, E = never> {
   init(): S;
   /** Applies one committed command; must not mutate `state`. */
   apply(meta: ApplyMeta, command: C, state: S): ApplyResult<S, R, E>;
+  /** The state as bytes, for snapshots. Default: `node:v8`'s structured clone `serialize`. */
+  encodeState?(state: S): Uint8Array;
+  /** The inverse of {@linkcode encodeState}. Default: `node:v8`'s `deserialize`. */
+  decodeState?(bytes: Uint8Array): S;
 }
 
 /**
@@ -153,10 +213,24 @@ export type CommandOutcome<R> =
   | { readonly state: "ok"; readonly reply: R }
   | { readonly state: "error"; readonly error: unknown };
 
+/** A machine state standing for the log up to `index` (which it replaces). */
+export interface RaftSnapshot {
+  /** The last index the snapshot covers, and that entry's term. */
+  readonly index: number;
+  readonly term: number;
+  /** The membership at `index`. */
+  readonly config: RaftConfig;
+  /** The machine state, encoded by the machine's `encodeState`. */
+  readonly data: Uint8Array;
+}
+
 /** The durable state a server restarts from. */
 export interface DurableState<C> {
   readonly term: number;
   readonly votedFor: ServerId | null;
+  /** The latest snapshot, if any; `entries` then start at its index + 1. */
+  readonly snapshot?: RaftSnapshot | null;
+  /** The log, in order, without gaps (after the snapshot if there is one). */
   readonly entries: readonly LogEntry<C>[];
 }
 
@@ -173,7 +247,17 @@ export interface RaftStorage<C> {
   append(entries: readonly LogEntry<C>[]): void;
   /** Drops the entry at `index` and every later one. */
   truncateFrom(index: number): void;
-  /** Makes every earlier write durable. */
+  /**
+   * Stores `snapshot` and drops every entry up to its index, as one write (a crash keeps both or
+   * neither); later entries stay (the core truncates them first if they conflict). Optional only
+   * for a machine that never releases a cursor.
+   */
+  saveSnapshot?(snapshot: RaftSnapshot): void;
+  /**
+   * Makes every earlier write durable. It may also just start a sync (group commit), provided
+   * the environment then holds every message, reply and query answer it is handed afterwards
+   * until the writes are durable.
+   */
   sync(): void;
 }
 

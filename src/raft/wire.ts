@@ -31,7 +31,7 @@
  * @module
  */
 
-import type { LogEntry, RaftMessage } from "./types.ts";
+import type { LogEntry, RaftConfig, RaftMessage } from "./types.ts";
 
 /** The protocol version, first field of RAFT_MSGS and RAFT_CALL. */
 export const RAFT_WIRE_VERSION = 1;
@@ -82,12 +82,77 @@ const TYPES = [
   "append_entries",
   "append_response",
   "timeout_now",
+  "install_snapshot",
+  "install_snapshot_response",
 ] as const;
 
 type Wire = unknown[];
 
-function entryToWire<C>(e: LogEntry<C>): Wire {
-  return e.payload.type === "command" ? [e.term, e.index, e.payload.command] : [e.term, e.index];
+/**
+ * A log entry as a tuple: `[term, index]` a no-op, `[term, index, command]` a command,
+ * `[term, index, [voters, learners], 2]` a configuration.
+ *
+ * @param e the entry
+ * @returns the tuple
+ *
+ * @example
+ * ```ts
+ * import { entryFromWire, entryToWire } from "./wire.ts";
+ * const e = { term: 2, index: 1, payload: { type: "config", config: { voters: ["a"], learners: [] } } } as const;
+ * console.assert(JSON.stringify(entryFromWire(entryToWire(e))) === JSON.stringify(e));
+ * ```
+ */
+export function entryToWire<C>(e: LogEntry<C>): Wire {
+  switch (e.payload.type) {
+    case "command":
+      return [e.term, e.index, e.payload.command];
+    case "noop":
+      return [e.term, e.index];
+    case "config":
+      return [e.term, e.index, configToWire(e.payload.config), 2];
+  }
+}
+
+/**
+ * Reads an entry made by {@linkcode entryToWire}.
+ *
+ * @param e the tuple
+ * @returns the entry
+ * @throws {TypeError} when the tuple is malformed
+ *
+ * @example
+ * ```ts
+ * import { entryFromWire } from "./wire.ts";
+ * console.assert(entryFromWire([3, 7]).payload.type === "noop");
+ * ```
+ */
+export function entryFromWire<C>(e: unknown): LogEntry<C> {
+  if (!Array.isArray(e) || e.length < 2) throw new TypeError("Bad Raft message: entry");
+  const term = int(e[0], "entry term");
+  const index = int(e[1], "entry index");
+  if (e.length === 2) return { term, index, payload: { type: "noop" } };
+  if (e.length === 3) return { term, index, payload: { type: "command", command: e[2] as C } };
+  if (e.length === 4 && e[3] === 2) {
+    return { term, index, payload: { type: "config", config: configFromWire(e[2]) } };
+  }
+  throw new TypeError("Bad Raft message: entry");
+}
+
+function configToWire(c: RaftConfig): Wire {
+  return [[...c.voters], [...c.learners]];
+}
+
+function configFromWire(t: unknown): RaftConfig {
+  const names = (v: unknown) => {
+    if (!Array.isArray(v) || !v.every((s) => typeof s === "string")) {
+      throw new TypeError("Bad Raft message: a configuration lists server names");
+    }
+    return v as string[];
+  };
+  if (!Array.isArray(t) || t.length !== 2) {
+    throw new TypeError("Bad Raft message: a configuration is [voters, learners]");
+  }
+  return { voters: names(t[0]), learners: names(t[1]) };
 }
 
 /**
@@ -126,6 +191,10 @@ export function encodeRaftMessage<C>(m: RaftMessage<C>): Wire {
       return [...head, m.success, m.matchIndex, m.hint, m.readSeq];
     case "timeout_now":
       return head;
+    case "install_snapshot":
+      return [...head, m.index, m.lastTerm, configToWire(m.config), m.offset, m.size, m.data];
+    case "install_snapshot_response":
+      return [...head, m.index, m.received, m.done];
   }
 }
 
@@ -192,14 +261,7 @@ export function decodeRaftMessage<C>(t: unknown): RaftMessage<C> {
       return { type, from, to, term, granted: bool(t[4], "granted") };
     case "append_entries": {
       if (!Array.isArray(t[6])) throw new TypeError("Bad Raft message: entries must be a list");
-      const entries = (t[6] as unknown[]).map((e): LogEntry<C> => {
-        if (!Array.isArray(e) || e.length < 2) throw new TypeError("Bad Raft message: entry");
-        const entryTerm = int(e[0], "entry term");
-        const index = int(e[1], "entry index");
-        return e.length >= 3
-          ? { term: entryTerm, index, payload: { type: "command", command: e[2] as C } }
-          : { term: entryTerm, index, payload: { type: "noop" } };
-      });
+      const entries = (t[6] as unknown[]).map((e) => entryFromWire<C>(e));
       return {
         type,
         from,
@@ -225,5 +287,33 @@ export function decodeRaftMessage<C>(t: unknown): RaftMessage<C> {
       };
     case "timeout_now":
       return { type, from, to, term };
+    case "install_snapshot": {
+      const data = t[9];
+      if (!(data instanceof Uint8Array)) {
+        throw new TypeError("Bad Raft message: snapshot data must be bytes");
+      }
+      return {
+        type,
+        from,
+        to,
+        term,
+        index: int(t[4], "index"),
+        lastTerm: int(t[5], "lastTerm"),
+        config: configFromWire(t[6]),
+        offset: int(t[7], "offset"),
+        size: int(t[8], "size"),
+        data,
+      };
+    }
+    case "install_snapshot_response":
+      return {
+        type,
+        from,
+        to,
+        term,
+        index: int(t[4], "index"),
+        received: int(t[5], "received"),
+        done: bool(t[6], "done"),
+      };
   }
 }

@@ -3,12 +3,16 @@
  * an in-memory network that loses, repeats, delays and reorders messages and partitions the
  * group, and disks that lose unsynced writes when their server crashes (a crash may strike in
  * the middle of a sync, keeping only a prefix of the writes). KV clients run against the group.
+ * The machine releases a cursor every few entries (a per-seed interval, or never), so servers
+ * snapshot, truncate their logs and install snapshots, chunk by chunk, on lagging followers; and
+ * leaders are asked now and then to add a spare server or remove a member, one at a time.
  *
  * The run checks, while it goes and at the end:
  * - election safety: at most one leader per term;
  * - log matching: two logs with an entry of the same index and term agree up to it;
  * - leader completeness: a new leader holds every entry committed so far;
- * - state-machine safety: every server applies the same command at an index;
+ * - state-machine safety: every server applies the same command at an index, and has the same
+ *   machine state after an index (whether it applied the entries or installed a snapshot);
  * - the clients' history is linearizable ({@linkcode isLinearizable}); half the reads go through
  *   the log, half through ReadIndex (`consistentQuery`);
  * Leaders are also asked, now and then, to hand over to another server.
@@ -23,6 +27,7 @@ import type {
   LogEntry,
   RaftMachine,
   RaftMessage,
+  RaftSnapshot,
   RaftStorage,
   ServerId,
 } from "../../src/raft/mod.ts";
@@ -43,27 +48,43 @@ export interface KvCommand {
 
 type KvState = ReadonlyMap<string, string>;
 
-/** The KV machine the simulation replicates. */
+/**
+ * The KV machine the simulation replicates; it releases a cursor at every index divisible by
+ * `snapshotEvery` (0: never).
+ */
 export function kvMachine(
   onApply: (index: number, id: number) => void,
+  snapshotEvery = 0,
 ): RaftMachine<KvState, KvCommand, KvOutput> {
+  const step = (
+    input: KvInput,
+    state: KvState,
+  ): { state: KvState; reply: KvOutput } => {
+    const current = state.get(input.key) ?? null;
+    switch (input.op) {
+      case "get":
+        return { state, reply: current };
+      case "put":
+        return { state: new Map(state).set(input.key, input.value), reply: "ok" };
+      case "cas":
+        if (current !== input.from) return { state, reply: false };
+        return { state: new Map(state).set(input.key, input.to), reply: true };
+    }
+  };
   return {
     init: () => new Map(),
     apply(meta, command, state) {
       onApply(meta.index, command.id);
-      const input = command.input;
-      const current = state.get(input.key) ?? null;
-      switch (input.op) {
-        case "get":
-          return { state, reply: current };
-        case "put":
-          return { state: new Map(state).set(input.key, input.value), reply: "ok" };
-        case "cas":
-          if (current !== input.from) return { state, reply: false };
-          return { state: new Map(state).set(input.key, input.to), reply: true };
-      }
+      const result = step(command.input, state);
+      const releaseCursor = snapshotEvery > 0 && meta.index % snapshotEvery === 0;
+      return { ...result, releaseCursor };
     },
   };
+}
+
+/** A machine state as text, the same for equal states whatever their insertion order. */
+function digest(state: KvState): string {
+  return JSON.stringify([...state].sort(([a], [b]) => a < b ? -1 : 1));
 }
 
 /** Thrown by a disk's sync when the simulation crashes its server there. */
@@ -72,18 +93,36 @@ class SimulatedCrash extends Error {}
 type DiskOp =
   | { kind: "meta"; term: number; votedFor: ServerId | null }
   | { kind: "append"; entries: readonly LogEntry<KvCommand>[] }
-  | { kind: "truncate"; index: number };
+  | { kind: "truncate"; index: number }
+  | { kind: "snapshot"; snapshot: RaftSnapshot };
 
 /** A disk whose writes are lost unless synced. */
 class SimDisk implements RaftStorage<KvCommand> {
   term = 0;
   votedFor: ServerId | null = null;
+  snapshot: RaftSnapshot | null = null;
   entries: LogEntry<KvCommand>[] = [];
   pending: DiskOp[] = [];
   crashAtSync: (() => number) | null = null;
+  /** A disk that lies: a sync makes only the writes before the previous sync durable. */
+  lying = false;
+  #lyingSince = 0;
 
   load() {
-    return { term: this.term, votedFor: this.votedFor, entries: this.entries.slice() };
+    return {
+      term: this.term,
+      votedFor: this.votedFor,
+      snapshot: this.snapshot,
+      entries: this.entries.slice(),
+    };
+  }
+  /** A crash: what was not synced is gone. */
+  lose() {
+    this.pending = [];
+    this.#lyingSince = 0;
+  }
+  saveSnapshot(snapshot: RaftSnapshot) {
+    this.pending.push({ kind: "snapshot", snapshot });
   }
   saveMeta(term: number, votedFor: ServerId | null) {
     this.pending.push({ kind: "meta", term, votedFor });
@@ -98,9 +137,15 @@ class SimDisk implements RaftStorage<KvCommand> {
     if (this.crashAtSync) {
       const keep = Math.floor(this.crashAtSync() * (this.pending.length + 1));
       this.pending.slice(0, keep).forEach((op) => this.#write(op));
-      this.pending = [];
+      this.lose();
       this.crashAtSync = null;
       throw new SimulatedCrash();
+    }
+    if (this.lying) {
+      this.pending.slice(0, this.#lyingSince).forEach((op) => this.#write(op));
+      this.pending = this.pending.slice(this.#lyingSince);
+      this.#lyingSince = this.pending.length;
+      return;
     }
     this.pending.forEach((op) => this.#write(op));
     this.pending = [];
@@ -113,12 +158,18 @@ class SimDisk implements RaftStorage<KvCommand> {
         break;
       case "append":
         for (const e of op.entries) {
-          if (e.index !== this.entries.length + 1) throw new Error("disk: append out of order");
+          const last = this.entries.at(-1)?.index ?? this.snapshot?.index ?? 0;
+          if (e.index !== last + 1) throw new Error("disk: append out of order");
           this.entries.push(e);
         }
         break;
       case "truncate":
-        this.entries.length = Math.min(this.entries.length, op.index - 1);
+        if (op.index <= (this.snapshot?.index ?? 0)) throw new Error("disk: truncating a snapshot");
+        this.entries = this.entries.filter((e) => e.index < op.index);
+        break;
+      case "snapshot":
+        this.snapshot = op.snapshot;
+        this.entries = this.entries.filter((e) => e.index > op.snapshot.index);
         break;
     }
   }
@@ -129,8 +180,13 @@ export interface SimulationOptions {
   readonly seed: number;
   /** Group size; default 3 or 5 depending on the seed. */
   readonly servers?: number;
-  /** Simulated ms of faults before the network heals. Default 3000. */
+  /** Simulated ms of faults before the network heals. Default 2000. */
   readonly chaosMs?: number;
+  /**
+   * Disks that acknowledge a sync one step early (the checks should catch what that loses: it
+   * shows the simulation can see durability bugs). Default false.
+   */
+  readonly lyingDisks?: boolean;
 }
 
 /** What one run did. */
@@ -142,6 +198,9 @@ export interface SimulationReport {
   readonly elections: number;
   readonly crashes: number;
   readonly committed: number;
+  /** Snapshots installed on a follower by the leader, and membership changes committed. */
+  readonly installs: number;
+  readonly memberChanges: number;
 }
 
 interface Event {
@@ -192,9 +251,14 @@ export function simulate(options: SimulationOptions): SimulationReport {
   const seed = options.seed;
   const random = prng(seed);
   const n = options.servers ?? (random() < 0.5 ? 3 : 5);
-  const chaosMs = options.chaosMs ?? 3000;
-  const endMs = chaosMs + 3500;
-  const ids = Array.from({ length: n }, (_, i) => `s${i}`);
+  const spares = 1 + Math.floor(random() * 2);
+  const chaosMs = options.chaosMs ?? 2000;
+  const endMs = chaosMs + 3000;
+  const initial = Array.from({ length: n }, (_, i) => `s${i}`);
+  const ids = Array.from({ length: n + spares }, (_, i) => `s${i}`);
+  const snapshotEvery = random() < 0.2 ? 0 : 3 + Math.floor(random() * 30);
+  const chunkBytes = 8 + Math.floor(random() * 64);
+  const memberChangeRate = 0.2 + random() * 0.6; // per partition change
   const fail = (what: string): never => {
     throw new Error(`Raft simulation seed ${seed}: ${what}`);
   };
@@ -210,6 +274,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
   let now = 0;
   const queue = new EventQueue();
   const disks = new Map(ids.map((id) => [id, new SimDisk()]));
+  for (const disk of disks.values()) disk.lying = options.lyingDisks ?? false;
   const servers = new Map<ServerId, RaftServer<KvState, KvCommand, KvOutput> | null>();
   let group = new Map<ServerId, number>(ids.map((id) => [id, 0])); // partition label
   let faults = true;
@@ -218,8 +283,11 @@ export function simulate(options: SimulationOptions): SimulationReport {
   const leaderOfTerm = new Map<number, ServerId>();
   const committedTerm = new Map<number, number>(); // index -> term
   const appliedId = new Map<number, number>(); // index -> command id
+  const stateAfter = new Map<number, string>(); // index -> digest of the machine state
   let elections = 0;
   let crashes = 0;
+  let installs = 0;
+  let memberChanges = 0;
 
   // Clients.
   interface PendingOp {
@@ -243,12 +311,15 @@ export function simulate(options: SimulationOptions): SimulationReport {
             `state-machine safety: ${id} applied command ${commandId} at ${index}, another ${seen}`,
           );
         }
-      }),
+      }, snapshotEvery),
       disks.get(id)!,
       {
         now: () => now,
         random,
-        send: (m) => transmit(m),
+        send: (m) => {
+          if (m.type === "install_snapshot_response" && m.done) installs++;
+          transmit(m);
+        },
         reply: (ref, outcome) => {
           const p = pendingByRef.get(ref as number);
           pendingByRef.delete(ref as number);
@@ -261,13 +332,20 @@ export function simulate(options: SimulationOptions): SimulationReport {
           }
         },
       },
-      { servers: ids, electionTimeoutMs: 150, heartbeatMs: 50, maxBatch: 8, maxInflight: 32 },
+      {
+        servers: initial.includes(id) ? initial : [],
+        electionTimeoutMs: 150,
+        heartbeatMs: 50,
+        maxBatch: 8,
+        maxInflight: 32,
+        snapshotChunkBytes: chunkBytes,
+      },
     );
 
   const crash = (id: ServerId) => {
     if (!servers.get(id)) return;
     servers.set(id, null);
-    disks.get(id)!.pending = [];
+    disks.get(id)!.lose();
     crashes++;
     queue.push(now + 5 + random() * (random() < 0.5 ? 50 : 500), () => {
       if (servers.get(id) === null) servers.set(id, makeServer(id));
@@ -292,6 +370,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
   };
 
   const checkedUpTo = new WeakMap<object, number>();
+  const stateCheckedAt = new WeakMap<object, number>();
   const check = (server: RaftServer<KvState, KvCommand, KvOutput>) => {
     if (server.role === "leader") {
       const known = leaderOfTerm.get(server.term);
@@ -299,7 +378,8 @@ export function simulate(options: SimulationOptions): SimulationReport {
         leaderOfTerm.set(server.term, server.id);
         elections++;
         for (const [index, term] of committedTerm) {
-          if (server.entry(index)?.term !== term) {
+          // Entries under the snapshot were committed when it was taken (checked below).
+          if (index > server.snapshotIndex && server.termAt(index) !== term) {
             fail(
               `leader completeness: ${server.id} leads term ${server.term} without committed ${index}`,
             );
@@ -311,27 +391,46 @@ export function simulate(options: SimulationOptions): SimulationReport {
     }
     for (let i = (checkedUpTo.get(server) ?? 0) + 1; i <= server.commitIndex; i++) {
       checkedUpTo.set(server, i);
-      const term = server.entry(i)!.term;
+      const term = server.termAt(i);
+      if (term === -1) continue; // in a snapshot installed meanwhile
       const seen = committedTerm.get(i);
       if (seen === undefined) committedTerm.set(i, term);
       else if (seen !== term) fail(`committed index ${i} has terms ${seen} and ${term}`);
     }
+    if (stateCheckedAt.get(server) === server.lastApplied) return;
+    stateCheckedAt.set(server, server.lastApplied);
+    const state = digest(server.machineState);
+    const seen = stateAfter.get(server.lastApplied);
+    if (seen === undefined) stateAfter.set(server.lastApplied, state);
+    else if (seen !== state) {
+      fail(
+        `state-machine safety: ${server.id} after ${server.lastApplied} has ${state}, not ${seen}`,
+      );
+    }
   };
 
+  /** Two logs (after their snapshots) that share an index and term agree below it. */
   const checkLogMatching = () => {
+    // Logs are runs of consecutive indexes, each starting after its snapshot.
     const logs = ids.map((id) => servers.get(id)?.log ?? disks.get(id)!.entries);
     for (let a = 0; a < logs.length; a++) {
       for (let b = a + 1; b < logs.length; b++) {
         const la = logs[a]!, lb = logs[b]!;
+        if (la.length === 0 || lb.length === 0) continue;
+        const fa = la[0]!.index, fb = lb[0]!.index;
+        const from = Math.max(fa, fb);
+        const at = (log: readonly LogEntry<KvCommand>[], first: number, i: number) =>
+          log[i - first]!;
         let lastSame = 0;
-        for (let i = Math.min(la.length, lb.length); i > 0; i--) {
-          if (la[i - 1]!.term === lb[i - 1]!.term) {
+        for (let i = Math.min(fa + la.length, fb + lb.length) - 1; i >= from; i--) {
+          if (at(la, fa, i).term === at(lb, fb, i).term) {
             lastSame = i;
             break;
           }
         }
-        for (let i = 1; i <= lastSame; i++) {
-          const ea = la[i - 1]!, eb = lb[i - 1]!;
+        for (let i = from; i <= lastSame; i++) {
+          const ea = at(la, fa, i), eb = at(lb, fb, i);
+          if (ea === eb) continue;
           if (ea.term !== eb.term || JSON.stringify(ea.payload) !== JSON.stringify(eb.payload)) {
             fail(`log matching: ${ids[a]} and ${ids[b]} differ at ${i} below a common ${lastSame}`);
           }
@@ -376,9 +475,23 @@ export function simulate(options: SimulationOptions): SimulationReport {
       // Now and then the leader hands over to another server.
       if (random() < 0.3) {
         const leader = ids.find((id) => servers.get(id)?.role === "leader");
-        const others = ids.filter((id) => id !== leader);
-        const target = others[Math.floor(random() * others.length)]!;
-        if (leader) onServer(leader, (s) => void s.transferLeadership(target));
+        const voters = leader ? servers.get(leader)!.config.voters : [];
+        const others = voters.filter((id) => id !== leader);
+        const target = others[Math.floor(random() * others.length)];
+        if (leader && target) onServer(leader, (s) => void s.transferLeadership(target));
+      }
+      // And adds a server that is not a member, or removes one (keeping two voters at least).
+      if (random() < memberChangeRate) {
+        const leader = ids.find((id) => servers.get(id)?.role === "leader");
+        const who = ids[Math.floor(random() * ids.length)]!;
+        if (leader) {
+          onServer(leader, (s) => {
+            const { voters, learners } = s.config;
+            const done = (o: { state: string }) => void (o.state === "ok" && memberChanges++);
+            if (!voters.includes(who) && !learners.includes(who)) s.addMember(who, done);
+            else if (voters.length > 2 || !voters.includes(who)) s.removeMember(who, done);
+          });
+        }
       }
       const r = random();
       if (r < 0.3) group = new Map(ids.map((id) => [id, 0]));
@@ -480,9 +593,12 @@ export function simulate(options: SimulationOptions): SimulationReport {
     for (const id of ids) if (!servers.get(id)) servers.set(id, makeServer(id));
   });
   let nextLogCheck = 250;
+  let events = 0;
   for (;;) {
     const event = queue.pop();
     if (!event || event.time > endMs) break;
+    // A livelock (servers answering each other without end) would never reach endMs.
+    if (++events > 5_000_000) fail(`livelock: 5,000,000 events by ${now} ms`);
     now = event.time;
     event.run();
     if (now >= nextLogCheck) {
@@ -504,5 +620,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
     elections,
     crashes,
     committed: committedTerm.size,
+    installs,
+    memberChanges,
   };
 }

@@ -84,3 +84,28 @@ Deno.test("GroupLog refuses corruption before the end with StoreCorruptError nam
         e instanceof StoreCorruptError && e.file === path && /at offset 0 /.test(e.message),
     );
   }));
+
+Deno.test("GroupLog keeps configuration entries and a snapshot, which drops the entries it covers", () =>
+  withDir((dir) => {
+    const log = GroupLog.open(dir);
+    const config = { voters: ["a@h", "b@h"], learners: ["c@h"] };
+    log.append([{ term: 1, index: 1, payload: { type: "config", config } }, entry(2, "x")]);
+    log.append([entry(3, "y"), entry(4, "z")]);
+    const data = new Uint8Array([1, 2, 3]);
+    log.saveSnapshot({ index: 3, term: 1, config, data });
+    log.append([entry(5, "w")]);
+    log.flush();
+    log.close();
+    const again = GroupLog.open(dir);
+    const state = again.load();
+    again.close();
+    assert.deepEqual(state.snapshot, { index: 3, term: 1, config, data });
+    assert.deepEqual(state.entries.map((e) => e.index), [4, 5]);
+    const first = GroupLog.open(`${dir}/other`);
+    first.append([{ term: 1, index: 1, payload: { type: "config", config } }]);
+    first.flush();
+    first.close();
+    const reread = GroupLog.open(`${dir}/other`);
+    assert.deepEqual(reread.load().entries[0]?.payload, { type: "config", config });
+    reread.close();
+  }));

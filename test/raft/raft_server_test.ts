@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import {
   type CommandOutcome,
   type LogEntry,
+  type MembershipOutcome,
   type RaftMachine,
   type RaftMessage,
   RaftServer,
+  type RaftSnapshot,
+  type RaftStorage,
   type ServerId,
 } from "../../src/raft/mod.ts";
 
@@ -17,42 +20,98 @@ const counter: RaftMachine<number, number, number> = {
   },
 };
 
+/** The counter, releasing a cursor (so servers snapshot) at every multiple of `every`. */
+function snapshottingCounter(every: number): RaftMachine<number, number, number> {
+  return {
+    init: () => 0,
+    apply: (meta, amount, state) => ({
+      state: state + amount,
+      reply: state + amount,
+      releaseCursor: meta.index % every === 0,
+    }),
+  };
+}
+
+/** An in-memory store that syncs at once, kept across a server's restarts. */
+class MemoryStorage implements RaftStorage<number> {
+  term = 0;
+  votedFor: ServerId | null = null;
+  snapshot: RaftSnapshot | null = null;
+  entries: LogEntry<number>[] = [];
+  load() {
+    return {
+      term: this.term,
+      votedFor: this.votedFor,
+      snapshot: this.snapshot,
+      entries: this.entries.slice(),
+    };
+  }
+  saveMeta(term: number, votedFor: ServerId | null) {
+    this.term = term;
+    this.votedFor = votedFor;
+  }
+  append(entries: readonly LogEntry<number>[]) {
+    this.entries.push(...entries);
+  }
+  truncateFrom(index: number) {
+    this.entries = this.entries.filter((e) => e.index < index);
+  }
+  saveSnapshot(snapshot: RaftSnapshot) {
+    this.snapshot = snapshot;
+    this.entries = this.entries.filter((e) => e.index > snapshot.index);
+  }
+  sync() {}
+}
+
+interface GroupOptions {
+  readonly machine?: RaftMachine<number, number, number>;
+  readonly snapshotChunkBytes?: number;
+}
+
 /** Servers over a hand-stepped network with a cut set of links. */
-function group(ids: readonly ServerId[]) {
+function group(ids: readonly ServerId[], options: GroupOptions = {}) {
   let now = 0;
   const inbox: RaftMessage<number>[] = [];
+  const sent: RaftMessage<number>[] = [];
   const cut = new Set<ServerId>();
   const outcomes = new Map<unknown, CommandOutcome<number>>();
-  const servers = ids.map((id) => {
-    const log: LogEntry<number>[] = [];
-    return new RaftServer(id, counter, {
-      load: () => ({ term: 0, votedFor: null, entries: [] }),
-      saveMeta() {},
-      append: (entries) => void log.push(...entries),
-      truncateFrom: (index) => void (log.length = index - 1),
-      sync() {},
-    }, {
+  const storages = new Map<ServerId, MemoryStorage>();
+  const servers: RaftServer<number, number, number>[] = [];
+  /** Starts (or restarts, from its storage) server `id` knowing `members` as the first voters. */
+  const start = (id: ServerId, members: readonly ServerId[] = ids) => {
+    const storage = storages.get(id) ?? new MemoryStorage();
+    storages.set(id, storage);
+    const server = new RaftServer(id, options.machine ?? counter, storage, {
       now: () => now,
-      random: () => (ids.indexOf(id) + 0.5) / ids.length,
+      random: () => ((id.charCodeAt(0) * 7) % 10 + 0.5) / 10,
       send: (m) => void inbox.push(m),
       reply: (ref, outcome) => void outcomes.set(ref, outcome),
-    }, { servers: ids });
-  });
+    }, {
+      servers: members,
+      ...(options.snapshotChunkBytes ? { snapshotChunkBytes: options.snapshotChunkBytes } : {}),
+    });
+    const at = servers.findIndex((s) => s.id === id);
+    if (at === -1) servers.push(server);
+    else servers[at] = server;
+    return server;
+  };
+  for (const id of ids) start(id);
   const run = (ms: number) => {
     for (const end = now + ms; now < end; now += 10) {
       servers.forEach((s) => s.tick());
       while (inbox.length > 0) {
         const m = inbox.shift()!;
+        sent.push(m);
         if (cut.has(m.from) || cut.has(m.to)) continue;
-        servers.find((s) => s.id === m.to)!.receive(m);
+        servers.find((s) => s.id === m.to)?.receive(m);
       }
     }
   };
   const leader = () => servers.find((s) => s.role === "leader" && !cut.has(s.id));
-  return { servers, run, cut, outcomes, leader };
+  return { servers, run, cut, outcomes, leader, start, storages, sent };
 }
 
-Deno.test("RaftServer refuses a member list without itself or with a duplicate", () => {
+Deno.test("RaftServer refuses a member list with a duplicate, and bad timings", () => {
   const storage = {
     load: () => ({ term: 0, votedFor: null, entries: [] }),
     saveMeta() {},
@@ -61,10 +120,6 @@ Deno.test("RaftServer refuses a member list without itself or with a duplicate",
     sync() {},
   };
   const env = { now: () => 0, random: () => 0, send() {}, reply() {} };
-  assert.throws(
-    () => new RaftServer("a", counter, storage, env, { servers: ["b", "c"] }),
-    TypeError,
-  );
   assert.throws(
     () => new RaftServer("a", counter, storage, env, { servers: ["a", "b", "b"] }),
     TypeError,
@@ -187,4 +242,114 @@ Deno.test("RaftServer.transferLeadership() makes the named server leader with th
   g.run(100);
   assert.deepEqual(g.outcomes.get("w2"), { state: "ok", reply: 7 });
   assert.equal(target.transferLeadership(old.id) && old.transferLeadership(target.id), false);
+});
+
+Deno.test("RaftServer snapshots where the machine releases its cursor and drops the log before it", () => {
+  const g = group(["a", "b", "c"], { machine: snapshottingCounter(5) });
+  g.run(1000);
+  const leader = g.leader()!;
+  for (let i = 1; i <= 12; i++) leader.propose(1, `w${i}`);
+  g.run(200);
+  assert.deepEqual(g.outcomes.get("w12"), { state: "ok", reply: 12 });
+  for (const server of g.servers) {
+    assert.equal(server.snapshotIndex, 10);
+    assert.equal(server.entry(10), undefined);
+    assert.deepEqual(server.log.map((e) => e.index), [11, 12, 13]);
+    const stored = g.storages.get(server.id)!;
+    assert.equal(stored.snapshot?.index, 10);
+    assert.deepEqual(stored.snapshot?.config, { voters: ["a", "b", "c"], learners: [] });
+    assert.deepEqual(stored.entries.map((e) => e.index), [11, 12, 13]);
+  }
+  // A restart resumes from the snapshot and the entries after it.
+  const again = g.start(leader.id);
+  assert.equal(again.snapshotIndex, 10);
+  g.run(1000);
+  assert.equal(again.machineState, 12);
+});
+
+Deno.test("RaftServer brings a follower that missed compacted entries up to date with a chunked snapshot", () => {
+  const g = group(["a", "b", "c"], { machine: snapshottingCounter(4), snapshotChunkBytes: 3 });
+  g.run(1000);
+  const leader = g.leader()!;
+  const behind = g.servers.find((s) => s !== leader)!;
+  g.cut.add(behind.id);
+  for (let i = 1; i <= 20; i++) leader.propose(i, `w${i}`);
+  g.run(200);
+  assert.equal(leader.machineState, 210);
+  assert.equal(behind.machineState, 0);
+  g.cut.delete(behind.id);
+  g.run(500);
+  assert.equal(behind.machineState, 210);
+  assert.ok(behind.snapshotIndex >= 20, `snapshot at ${behind.snapshotIndex}`);
+  const chunks = g.sent.filter((m) => m.type === "install_snapshot" && m.to === behind.id);
+  assert.ok(chunks.length > 1, `${chunks.length} chunks`);
+  // It goes on with ordinary replication after the snapshot.
+  leader.propose(1, "after");
+  g.run(100);
+  assert.deepEqual(g.servers.map((s) => s.machineState), [211, 211, 211]);
+});
+
+Deno.test("RaftServer.addMember() catches a new server up as a learner, then makes it a voter", () => {
+  const g = group(["a", "b", "c"], { machine: snapshottingCounter(8) });
+  g.run(1000);
+  const leader = g.leader()!;
+  for (let i = 1; i <= 10; i++) leader.propose(1, `w${i}`);
+  g.run(100);
+  const d = g.start("d", []); // knows no members: waits to hear a leader
+  g.run(1000);
+  assert.equal(d.role, "follower");
+  assert.equal(d.term, 0);
+  const outcomes: MembershipOutcome[] = [];
+  leader.addMember("d", (o) => outcomes.push(o));
+  assert.deepEqual(leader.config, { voters: ["a", "b", "c"], learners: ["d"] });
+  g.run(300);
+  assert.deepEqual(outcomes, [{
+    state: "ok",
+    config: { voters: ["a", "b", "c", "d"], learners: [] },
+  }]);
+  assert.equal(d.machineState, 10);
+  assert.deepEqual(d.config.voters, ["a", "b", "c", "d"]);
+  // Now d counts: with two of the old voters gone, a, b, c, d still commit with three.
+  const [x] = g.servers.filter((s) => s !== leader && s !== d);
+  g.cut.add(x!.id);
+  leader.propose(5, "w");
+  g.run(100);
+  assert.deepEqual(g.outcomes.get("w"), { state: "ok", reply: 15 });
+  // Adding it again is done at once.
+  leader.addMember("d", (o) => outcomes.push(o));
+  assert.equal(outcomes.at(-1)?.state, "ok");
+});
+
+Deno.test("RaftServer.removeMember() of the leader: it steps down once that is committed and the rest go on", () => {
+  const g = group(["a", "b", "c"]);
+  g.run(1000);
+  const leader = g.leader()!;
+  const outcomes: MembershipOutcome[] = [];
+  leader.removeMember(leader.id, (o) => outcomes.push(o));
+  g.run(1000);
+  const rest = g.servers.filter((s) => s !== leader).map((s) => s.id);
+  assert.deepEqual(outcomes, [{ state: "ok", config: { voters: rest, learners: [] } }]);
+  assert.equal(leader.role, "follower");
+  const fresh = g.leader()!;
+  assert.ok(rest.includes(fresh.id));
+  fresh.propose(2, "w");
+  g.run(1000);
+  assert.deepEqual(g.outcomes.get("w"), { state: "ok", reply: 2 });
+  assert.notEqual(leader.role, "leader"); // no longer a voter: never stands
+  leader.removeMember("x", (o) => outcomes.push(o));
+  assert.equal(outcomes.at(-1)?.state, "not_leader");
+});
+
+Deno.test("RaftServer takes one membership change at a time and refuses to remove the last voter", () => {
+  const g = group(["a", "b", "c"]);
+  g.run(1000);
+  const leader = g.leader()!;
+  const outcomes: MembershipOutcome[] = [];
+  leader.addMember("d", (o) => outcomes.push(o));
+  leader.removeMember("b", (o) => outcomes.push(o));
+  assert.deepEqual(outcomes, [{ state: "change_in_progress" }]);
+  const solo = group(["a"]);
+  solo.run(1000);
+  solo.leader()!.removeMember("a", (o) => outcomes.push(o));
+  assert.deepEqual(outcomes.at(-1), { state: "rejected", reason: '"a" is the last voter' });
 });
