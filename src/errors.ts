@@ -1035,3 +1035,43 @@ export class UnknownRaftClusterError extends Error {
     this.cluster = cluster;
   }
 }
+
+/**
+ * An rpc call was not sent: the circuit breaker of its node is open (too
+ * many calls to it failed lately). A {@linkcode NoConnectionError}, so code
+ * that handles an unreachable node handles this too.
+ *
+ * @example
+ * ```ts
+ * import { CircuitOpenError, NoConnectionError } from "./errors.ts";
+ * const e = new CircuitOpenError("b@h", 5, 10000, 4200);
+ * console.assert(e instanceof NoConnectionError && e.retryInMs === 4200);
+ * ```
+ */
+export class CircuitOpenError extends NoConnectionError {
+  /** Milliseconds until the breaker lets a probe call through. */
+  readonly retryInMs: number;
+
+  /**
+   * @param node the node whose breaker is open
+   * @param failures the failures that opened it
+   * @param windowMs the window they happened in
+   * @param retryInMs milliseconds until a probe may go
+   */
+  constructor(
+    node: string,
+    failures: number,
+    windowMs: number,
+    retryInMs: number,
+    options?: WeftErrorOptions,
+  ) {
+    super(
+      node,
+      `Cannot call ${node}: its circuit breaker is open after ${failures} failures in ${windowMs} ms ` +
+        `(a probe call goes in ${Math.max(0, Math.round(retryInMs))} ms)`,
+      options,
+    );
+    this.name = "CircuitOpenError";
+    this.retryInMs = retryInMs;
+  }
+}

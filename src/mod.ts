@@ -32,6 +32,7 @@
 export {
   AlreadyTrackedError,
   CaptureError,
+  CircuitOpenError,
   ClockSkewError,
   ConsistencyError,
   CookieFileError,
@@ -48,6 +49,7 @@ export {
   NotTrackedError,
   OpTakenError,
   PolicyError,
+  PortInUseError,
   ProcessExitError,
   QuorumNotAchieved,
   RaftNoQuorumError,
@@ -191,6 +193,10 @@ export {
   type ViaName,
 } from "./otp/mod.ts";
 export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitInfo,
+  type CircuitState,
   type MulticallOutcome,
   type MulticallResult,
   rpc,
@@ -312,6 +318,7 @@ export {
   NODE_UP,
   REPLICATOR_DELTA_SENT,
   RPC_CALL_STOP,
+  RPC_CIRCUIT_CHANGED,
   SUPERVISOR_RESTART,
   Telemetry,
   TelemetryEvent,

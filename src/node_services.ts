@@ -52,6 +52,7 @@ import { RaftService } from "./raft/raft_service.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
 import { Replicator } from "./replicator/replicator.ts";
 import { type RpcService, startRpc } from "./rpc/service.ts";
+import type { CircuitBreakerOptions } from "./rpc/circuit_breaker.ts";
 
 /** The services every node runs. */
 export interface NodeServices {
@@ -112,6 +113,8 @@ export interface NodeServicesOptions {
   dataDir?: string;
   /** The event store (PostgreSQL URL; default SQLite in the data directory) and router options. */
   eventSourcing?: EventSourcingOptions;
+  /** The rpc circuit breaker per called node, or `false` for none (default: 5 failures in 10 s). */
+  circuitBreaker?: CircuitBreakerOptions | false;
 }
 
 /**
@@ -152,6 +155,7 @@ export async function startNodeServices(
       allow: options.rpcAllow,
       remoteEval: options.remoteEval,
       ...(options.modules !== undefined ? { modules: options.modules } : {}),
+      ...(options.circuitBreaker !== undefined ? { circuitBreaker: options.circuitBreaker } : {}),
     });
     started.push(rpc);
     const global = new GlobalNames({ runtime, kernel });

@@ -17,6 +17,7 @@
 
 export { EventLoopDelay, type EventLoopDelayStats } from "./event_loop.ts";
 export {
+  type BreakerView,
   type NodeFigures,
   type ObserverFacts,
   type ObserverModule,

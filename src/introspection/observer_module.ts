@@ -43,6 +43,20 @@ export interface ObserverFacts {
   runtime: Runtime;
   /** The node's connections and their figures (the kernel's `connectionStats`). */
   connections(): ConnectionStats[];
+  /** The rpc circuit breakers of the nodes it calls. */
+  breakers?(): BreakerView[];
+}
+
+/** A circuit breaker as the observer shows it (rpc's `CircuitInfo`). */
+export interface BreakerView {
+  /** The node called. */
+  node: string;
+  /** closed, open or half_open. */
+  state: string;
+  /** Failures in the current window. */
+  failures: number;
+  /** While open: ms until a probe may go. */
+  retryInMs: number;
 }
 
 /** One node's figures, as `observer.figures()` answers. */
@@ -63,6 +77,8 @@ export interface NodeFigures {
   eventLoopDelay: EventLoopDelayStats;
   /** Its connections. */
   connections: ConnectionStats[];
+  /** Its rpc circuit breakers, one per node it has called. */
+  breakers: BreakerView[];
 }
 
 /** One process, as `observer.processes()` lists it. */
@@ -210,6 +226,7 @@ export function observerModule(facts: ObserverFacts): ObserverModule {
         processes: runtime.list().length,
         eventLoopDelay: delay.stats(),
         connections: facts.connections(),
+        breakers: facts.breakers?.() ?? [],
       };
     },
     processes(): ProcessRow[] {

@@ -44,6 +44,7 @@ export const OBSERVER_PAGE = `<!doctype html>
   .card dl { display:grid; grid-template-columns:auto 1fr; gap:2px 12px; margin:0; }
   .card dt { color:var(--dim); } .card dd { margin:0; text-align:right; }
   .err { color:var(--bad); }
+  .breaker.closed { color:var(--ok); } .breaker.open { color:var(--bad); } .breaker.half_open { color:var(--warn); }
   table { width:100%; border-collapse:collapse; }
   th, td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:left; }
   th { color:var(--dim); font-weight:600; cursor:pointer; user-select:none; white-space:nowrap; }
@@ -139,7 +140,10 @@ function drawCards(s) {
       "<dt>Heap used</dt><dd>" + fmtBytes(f.heapUsed) + "</dd>" +
       "<dt>Loop delay</dt><dd>" + f.eventLoopDelay.meanMs.toFixed(1) + " / " + f.eventLoopDelay.maxMs.toFixed(1) + " ms</dd>" +
       "<dt>Messages/s</dt><dd>" + v.messagesPerSecond.toFixed(0) + "</dd>" +
-      "<dt>Connections</dt><dd>" + f.connections.length + "</dd></dl>"
+      "<dt>Connections</dt><dd>" + f.connections.length + "</dd></dl>" +
+      (f.breakers.length ? '<h3 style="margin-top:10px">Circuit breakers</h3><dl>' + f.breakers.map((b) =>
+        "<dt>" + esc(b.node) + '</dt><dd class="breaker ' + b.state + '">' + b.state.replace("_", "-") +
+        (b.state === "open" ? " (" + Math.ceil(b.retryInMs / 1000) + " s)" : "") + "</dd>").join("") + "</dl>" : "")
       : '<p class="err">' + esc(v.error || "no answer") + "</p>") + "</div>";
   }).join("");
 }

@@ -40,6 +40,16 @@ export const LIMITED = 4;
  * held back (`ext.held`) until it drains; its next `receive` waits.
  */
 export const HELD = 8;
+/** `flags` bit: a trace is on (`ext.tracer`); unset, `deliver` and `send` pay nothing for it. */
+export const TRACED = 16;
+
+/** What a process's trace is told (the runtime's `trace` makes it). */
+export interface ProcTracer {
+  /** `msg` reached the process's mailbox (or a pending receive). */
+  received(msg: unknown): void;
+  /** The process sent `msg` to `to`. */
+  sent(to: unknown, msg: unknown): void;
+}
 
 const log = logger("process");
 
@@ -188,6 +198,8 @@ class ProcExt {
   maxMailbox = 0;
   /** What the process is held back for, while the `HELD` flag is set. */
   held: Hold | null = null;
+  /** Its trace, while the `TRACED` flag is set. */
+  tracer: ProcTracer | null = null;
 }
 
 /**
@@ -246,6 +258,14 @@ export class Proc implements ProcessContext {
   }
   set label(value: string | undefined) {
     if (value !== undefined || this.ext !== null) this.#ext().label = value;
+  }
+
+  /** Its trace, while the `TRACED` flag is set. */
+  get tracer(): ProcTracer | null {
+    return this.ext === null ? null : this.ext.tracer;
+  }
+  set tracer(value: ProcTracer | null) {
+    if (value !== null || this.ext !== null) this.#ext().tracer = value;
   }
 
   /** Linked pids: local ones keyed by id, remote ones by `pid.key`. */
@@ -402,7 +422,10 @@ export class Proc implements ProcessContext {
    * `receive` that accepts it (they have already seen the mailbox).
    */
   deliver(msg: unknown): void {
-    if (this.flags & EXITED) return;
+    if (this.flags & (EXITED | TRACED)) {
+      if (this.flags & EXITED) return;
+      this.ext!.tracer!.received(msg);
+    }
     let waiter = this.waiter;
     if (waiter !== null) {
       if (waiter.matcher === undefined) {

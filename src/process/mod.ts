@@ -54,6 +54,7 @@ export {
 } from "./current.ts";
 export { Process } from "./process_namespace.ts";
 export type { ProcessNamespace } from "./process_namespace.ts";
+export type { Trace, TraceEnd, TraceEvent, TraceOptions } from "./trace.ts";
 export type {
   DemonitorOptions,
   Dest,

@@ -48,7 +48,8 @@ import { Pid, Ref } from "../term/pid.ts";
 import { parseNodeName, withoutPort } from "../term/node_name.ts";
 import { processStorage } from "./_context.ts";
 import { NodeContext, VIA_NAMES } from "./node_context.ts";
-import { EXITED, HELD, Monitor, Proc, setExitSelf, TRAP } from "./_proc.ts";
+import { EXITED, HELD, Monitor, Proc, setExitSelf, TRACED, TRAP } from "./_proc.ts";
+import { ProcessTrace, type Trace, type TraceOptions } from "./trace.ts";
 import { ProcTable } from "./_table.ts";
 import {
   type DemonitorOptions,
@@ -262,6 +263,8 @@ export class Runtime {
   /** Links and monitors that involve each remote node. */
   #nodes = new Map<string, NodeIndex>();
   #closed = false;
+  /** Traces running (`trace`): while 0, a send pays one test for them. */
+  #tracing = 0;
 
   /**
    * Makes the runtime of one node; it holds no process until one is spawned.
@@ -526,6 +529,7 @@ export class Runtime {
    * ```
    */
   send(dest: Dest, msg: unknown, from?: Pid): void {
+    if (this.#tracing !== 0 && from !== undefined) this.#traceSend(from, dest, msg);
     if (dest instanceof Pid) {
       if (dest.node === this.node) {
         if (dest.creation !== this.creation) return; // stale pid of an earlier incarnation
@@ -724,8 +728,68 @@ export class Runtime {
     }
   }
 
+  /** A send by `from`: its trace hears of it, if it is traced. */
+  #traceSend(from: Pid, dest: Dest, msg: unknown): void {
+    if (from.node !== this.node || from.creation !== this.creation) return;
+    const proc = this.#procs.get(from.id);
+    if (proc !== undefined && proc.flags & TRACED && proc.self.serial === from.serial) {
+      proc.tracer!.sent(dest, msg);
+    }
+  }
+
+  /**
+   * Traces the messages a local process sends and receives (Erlang's
+   * `dbg:p(Pid, [m])`), until `limit` events: then the trace stops by
+   * itself and `onStop("limit", n)` says so. One trace per process at a time.
+   *
+   * @param pid a local process
+   * @param options the callbacks, the limit (default 100) and which messages
+   * @returns the running trace
+   * @throws {TypeError} when `pid` is not a live local process, or an option is malformed
+   * @throws {RangeError} when `limit` is not a positive integer, or the process is traced already
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "./runtime.ts";
+   * const rt = new Runtime();
+   * const me = rt.open();
+   * const seen: string[] = [];
+   * let end = "";
+   * rt.trace(me.self, { limit: 2, onEvent: (e) => seen.push(`${e.kind} ${e.msg}`), onStop: (why) => (end = why) });
+   * me.send(me.self, "a"); // a send, then a receive: the limit
+   * me.send(me.self, "b");
+   * console.assert(seen.join() === "send a,receive a" && end === "limit");
+   * await rt.shutdown();
+   * ```
+   */
+  trace(pid: Pid, options: TraceOptions): Trace {
+    const proc = this.#caller(pid, "trace");
+    if (proc === undefined) throw new TypeError(`Cannot trace ${pid}: no such process`);
+    if (typeof options?.onEvent !== "function") {
+      throw new TypeError("Cannot trace: onEvent must be a function");
+    }
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`Cannot trace: limit must be a positive integer, received ${limit}`);
+    }
+    if (options.events !== undefined && !["send", "receive", "both"].includes(options.events)) {
+      throw new TypeError(`Cannot trace: events must be send, receive or both`);
+    }
+    if (proc.flags & TRACED) throw new RangeError(`Cannot trace ${pid}: it is traced already`);
+    const trace = new ProcessTrace(proc.self, options, () => {
+      proc.flags &= ~TRACED;
+      proc.tracer = null;
+      this.#tracing--;
+    });
+    proc.tracer = trace;
+    proc.flags |= TRACED;
+    this.#tracing++;
+    return trace;
+  }
+
   /** The process is gone: free its name and timers, fire its links and monitors. */
   #terminate(proc: Proc, reason: unknown): void {
+    if (proc.flags & TRACED) (proc.tracer as ProcessTrace).end("exited");
     proc.flags |= EXITED;
     proc.exitReason = reason;
     this.#procs.delete(proc.self.id);

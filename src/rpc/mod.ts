@@ -43,5 +43,7 @@ export type { LoadedModule, LookupResult } from "./module_registry.ts";
 export type { NodeModule } from "./builtin_modules.ts";
 export { capturedNames, functionSource, PRELUDE_NAMES } from "./remote_fn.ts";
 export { groupLeader } from "./group_leader.ts";
+export { checkCircuitOptions, CircuitBreaker } from "./circuit_breaker.ts";
+export type { CircuitBreakerOptions, CircuitInfo, CircuitState } from "./circuit_breaker.ts";
 export type { LineWriter } from "./group_leader.ts";
 export type { ConsoleLevel } from "./types.ts";

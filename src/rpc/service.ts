@@ -34,6 +34,8 @@
 
 import {
   CaptureError,
+  CircuitOpenError,
+  NoConnectionError,
   NotAliveError,
   PolicyError,
   RemoteError,
@@ -42,6 +44,7 @@ import {
   UndefinedFunctionError,
 } from "../errors.ts";
 import { registerErrorClass } from "../term/codec.ts";
+import { logger } from "../log.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import type { OpHandler } from "../distribution/op_registry.ts";
 import { OP_SPAWN_REPLY, OP_SPAWN_REQUEST } from "../distribution/types.ts";
@@ -56,6 +59,13 @@ import { NodeWatch } from "./_node_watch.ts";
 import { checkNode, parseRequest, type Request, type RpcCallOptions } from "./_request.ts";
 import { RPC_SERVICE } from "./_service_key.ts";
 import { nodeModule } from "./builtin_modules.ts";
+import {
+  checkCircuitOptions,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitInfo,
+} from "./circuit_breaker.ts";
+import { RPC_CIRCUIT_CHANGED } from "../telemetry/events.ts";
 import { type ObserverModule, observerModule } from "../introspection/observer_module.ts";
 import { replyError, RpcClient } from "./_calling_side.ts";
 import { groupLeader, type LineWriter, writeConsole } from "./group_leader.ts";
@@ -86,12 +96,19 @@ import {
   type Target,
 } from "./types.ts";
 
+const log = logger("rpc");
+
 export type { RpcCallOptions } from "./_request.ts";
 
 /** Options for {@linkcode startRpc} (and the rpc fields of `startNode`). */
 export interface RpcOptions extends RpcPolicyOptions {
   /** Modules to expose from the start: name -> object of functions. */
   modules?: Record<string, object>;
+  /**
+   * The circuit breaker of calls to each node (circuit_breaker.ts), or
+   * `false` for none. Default: open after 5 failures in 10 s, probe after 5 s.
+   */
+  circuitBreaker?: CircuitBreakerOptions | false;
 }
 
 /** One node's answer in a {@linkcode MulticallResult}. */
@@ -195,6 +212,10 @@ export class RpcService {
   readonly #registry = new ModuleRegistry();
   /** The `observer` module: figures and processes for the web observer and metrics. */
   readonly #observer: ObserverModule;
+  /** The breakers' settings, or `false` without breakers. */
+  readonly #circuit: Required<CircuitBreakerOptions> | false;
+  /** One circuit breaker per node called. */
+  readonly #breakers = new Map<string, CircuitBreaker>();
   #policy: RpcPolicy;
   readonly #watch: NodeWatch;
   readonly #deadlines = new Deadlines();
@@ -228,7 +249,14 @@ export class RpcService {
       }),
       { reserved: true },
     );
-    this.#observer = observerModule({ runtime, connections: () => kernel.connectionStats() });
+    this.#circuit = options.circuitBreaker === false
+      ? false
+      : checkCircuitOptions(options.circuitBreaker ?? {});
+    this.#observer = observerModule({
+      runtime,
+      connections: () => kernel.connectionStats(),
+      breakers: () => this.breakers(),
+    });
     const { figures, processes, process, kill } = this.#observer;
     this.#registry.register("observer", { figures, processes, process, kill }, { reserved: true });
     for (const [name, module] of Object.entries(options.modules ?? {})) {
@@ -564,7 +592,12 @@ export class RpcService {
     const [address, bare] = this.#address("call", node);
     const ctx = this.#caller();
     if (bare === this.node) return this.#callHere(request);
-    return this.#client.call(
+    const breaker = this.#breaker(bare);
+    if (breaker !== undefined && !this.#guarded(bare, breaker, () => breaker.allow())) {
+      const c = breaker.options;
+      return Promise.reject(new CircuitOpenError(bare, c.failures, c.windowMs, breaker.retryInMs));
+    }
+    const call = this.#client.call(
       address,
       bare,
       request.target,
@@ -572,6 +605,54 @@ export class RpcService {
       request.timeout,
       ctx?.self,
     );
+    if (breaker === undefined) return call;
+    return call.then(
+      (value) => {
+        this.#guarded(bare, breaker, () => breaker.success());
+        return value;
+      },
+      (e) => {
+        // Only the node failing counts; an error thrown there is an answer.
+        const down = e instanceof NoConnectionError || e instanceof TimeoutError;
+        this.#guarded(bare, breaker, () => down ? breaker.failure() : breaker.success());
+        throw e;
+      },
+    );
+  }
+
+  /**
+   * The circuit breakers of the nodes this node has called (none when
+   * started with `circuitBreaker: false`).
+   *
+   * @returns each node's breaker state
+   */
+  breakers(): CircuitInfo[] {
+    return [...this.#breakers].map(([node, b]) => ({
+      node,
+      state: b.state,
+      failures: b.failures,
+      retryInMs: b.retryInMs,
+    }));
+  }
+
+  #breaker(node: string): CircuitBreaker | undefined {
+    if (this.#circuit === false) return undefined;
+    let b = this.#breakers.get(node);
+    if (b === undefined) this.#breakers.set(node, b = new CircuitBreaker(this.#circuit));
+    return b;
+  }
+
+  /** Runs `step` on `node`'s breaker and tells telemetry when its state changed. */
+  #guarded<T>(node: string, breaker: CircuitBreaker, step: () => T): T {
+    const from = breaker.state;
+    const result = step();
+    const to = breaker.state;
+    if (from !== to) {
+      const ev = this.#runtime.telemetry.event(RPC_CIRCUIT_CHANGED);
+      if (ev.attached) ev.emit({ count: 1 }, { node: this.node, peer: node, from, to });
+      if (to === "open") log.warning("rpc circuit to {peer} is open", { peer: node });
+    }
+    return result;
   }
 
   #cast(node: string, request: Request): void {

@@ -9,6 +9,7 @@
  * | `weft.dist.message.sent`                | `count`               | `node`, `peer`                    |
  * | `weft.dist.message.received`            | `count`               | `node`, `peer`                    |
  * | `weft.rpc.call.stop`                    | `duration`            | `node`, `target`, `module`, `function`, `outcome` |
+ * | `weft.rpc.circuit.changed`             | `count`               | `node`, `peer`, `from`, `to`      |
  * | `weft.gen_server.call.stop`             | `duration`            | `node`, `server`, `outcome`       |
  * | `weft.supervisor.restart`               | `count`               | `node`, `supervisor`, `child`, `reason` |
  * | `weft.replicator.delta.sent`            | `keys`                | `node`, `peers`                   |
@@ -40,6 +41,8 @@ export const MESSAGE_SENT: EventName = ["weft", "dist", "message", "sent"];
 export const MESSAGE_RECEIVED: EventName = ["weft", "dist", "message", "received"];
 /** An rpc call this node made returned, failed or timed out (`outcome`: ok, error, timeout). */
 export const RPC_CALL_STOP: EventName = ["weft", "rpc", "call", "stop"];
+/** The rpc circuit breaker of a peer changed state (`from`, `to`: closed, open, half_open). */
+export const RPC_CIRCUIT_CHANGED: EventName = ["weft", "rpc", "circuit", "changed"];
 /** A `GenServer.call` returned or failed (`outcome`: ok, error). */
 export const GEN_SERVER_CALL_STOP: EventName = ["weft", "gen_server", "call", "stop"];
 /** A supervisor restarted a child. */

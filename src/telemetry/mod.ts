@@ -34,5 +34,6 @@ export {
   NODE_UP,
   REPLICATOR_DELTA_SENT,
   RPC_CALL_STOP,
+  RPC_CIRCUIT_CHANGED,
   SUPERVISOR_RESTART,
 } from "./events.ts";

@@ -100,7 +100,15 @@ Deno.test({
       assert.equal(await page.$$eval("#map g.node", (g) => g.length), 3);
       // Wait for a second snapshot so rates and round trips are drawn.
       await until(page, `document.querySelectorAll("#map line").length >= 2`);
-      await page.screenshot({ path: `${shots}/observer_cluster.png` });
+      // The node cards show each node's figures and its rpc circuit breakers.
+      await until(
+        page,
+        `document.querySelector("#cards")?.textContent?.includes("Circuit breakers")`,
+      );
+      const card = await page.$eval("#cards .card", (c) => c.textContent ?? "");
+      assert.match(card, /Processes\d+/);
+      assert.match(card, /obs2@127\.0\.0\.1closed/);
+      await page.screenshot({ path: `${shots}/observer_cluster.png`, fullPage: true });
 
       // kill -9 one node: the map loses it.
       n3.kill("SIGKILL");
