@@ -42,7 +42,15 @@
 import { type ClusterOptions, parseClusterConfig } from "../cluster/config.ts";
 import type { RegionOptions, RegionSpec } from "./types.ts";
 
-const REGION_KEYS = ["regions", "region", "replicated", "topics", "batchInterval", "resendAfter"];
+const REGION_KEYS = [
+  "regions",
+  "region",
+  "replicated",
+  "topics",
+  "batchInterval",
+  "resendAfter",
+  "wan",
+];
 
 /** Whether a parsed cluster configuration file is the multi-region form. */
 export function isMultiRegionConfig(raw: unknown): boolean {
@@ -140,6 +148,26 @@ export function parseMultiRegionConfig(
       throw bad(key, "expected a positive number of milliseconds");
     }
     options[key] = v;
+  }
+  if (o.wan !== undefined) {
+    const w = o.wan;
+    if (typeof w !== "object" || w === null || Array.isArray(w)) {
+      throw bad("wan", "expected an object");
+    }
+    const wan: Record<string, number> = {};
+    for (const [k, v] of Object.entries(w)) {
+      if (!["delay", "jitter", "drop"].includes(k)) {
+        throw bad("wan", `unknown key "${k}" (expected "delay", "jitter", "drop")`);
+      }
+      if (typeof v !== "number" || !(v >= 0) || (k === "drop" && v > 1)) {
+        throw bad(
+          `wan.${k}`,
+          k === "drop" ? "expected a share from 0 to 1" : "expected milliseconds >= 0",
+        );
+      }
+      wan[k] = v;
+    }
+    options.wan = wan;
   }
   const clusterRaw: Record<string, unknown> = { topologies: {} };
   for (const [k, v] of Object.entries(o)) if (!REGION_KEYS.includes(k)) clusterRaw[k] = v;

@@ -89,6 +89,8 @@ export const DEFAULT_BATCH_INTERVAL = 50;
 export const DEFAULT_RESEND_AFTER = 1000;
 /** Milliseconds between two dialling rounds of a gateway. */
 const DIAL_INTERVAL = 500;
+/** Dialling rounds between two refreshes of HELLO and DIRECTORY (5 s). */
+const REFRESH_ROUNDS = 10;
 /** Milliseconds `link` waits for the other side's HELLO. */
 const LINK_TIMEOUT = 5000;
 /** Lag samples kept per region. */
@@ -205,6 +207,7 @@ export class RegionService {
   #strategyAbort: AbortController | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastDial = 0;
+  #dialRounds = 0;
   #merging = false;
   #injecting = false;
   #unwatch: (() => void) | undefined;
@@ -457,6 +460,7 @@ export class RegionService {
   #hiddenDown(node: string): void {
     for (const [r, nodes] of this.#links) {
       if (!nodes.delete(node)) continue;
+      if (this.#options.wan !== undefined) this.#host.kernel.setLinkFault(node, undefined);
       const o = this.#out.get(r);
       if (o !== undefined && o.target === node) {
         // What was on its way there goes again through the next target.
@@ -577,6 +581,13 @@ export class RegionService {
         nodes.clear();
       }
       return;
+    }
+    if (++this.#dialRounds % REFRESH_ROUNDS === 0) {
+      // Now and then, what each side knows is said again, so that a lost
+      // HELLO or DIRECTORY (a link that dropped as it went) cannot leave a
+      // stale view for long.
+      for (const nodes of this.#links.values()) for (const n of nodes) this.#hello(n);
+      if (this.#dir.leader() === this.#self) this.#sendDirectory(kernel.nodes("visible"));
     }
     for (const region of Object.keys(this.#options.regions)) {
       if (region === this.region) continue;
@@ -712,6 +723,9 @@ export class RegionService {
     if (links === undefined) this.#links.set(region, links = new Set());
     const isNew = !links.has(from);
     links.add(from);
+    if (isNew && this.#options.wan !== undefined) {
+      this.#host.kernel.setLinkFault(from, this.#options.wan);
+    }
     if (isNew && !this.#dir.isGateway()) this.#hello(from);
     this.#setRegion(region, members, gateways);
     for (const resolve of this.#helloWaiters.get(from) ?? []) resolve();

@@ -6,6 +6,7 @@
  */
 
 import type { TopologySpec } from "../cluster/config.ts";
+import type { LinkFault } from "../distribution/net_kernel.ts";
 
 /** `[version, region, members, gateways]`: a gateway tells a foreign gateway its region. */
 export const OP_REGION_HELLO = 176;
@@ -64,4 +65,11 @@ export interface RegionOptions {
   batchInterval?: number;
   /** Milliseconds a batch waits for its acknowledgement before it is sent again. Default 1000. */
   resendAfter?: number;
+  /**
+   * A simulated WAN for tests and benchmarks: latency, jitter and loss
+   * added to everything this node sends over its links to other regions
+   * (Weft's link faults; `drop` loses whole messages, harsher than TCP,
+   * which would resend them late). Default: none.
+   */
+  wan?: LinkFault;
 }
