@@ -21,7 +21,8 @@
  *                 other region:
  *                   L1 --BATCH [seq, sentAt, [[entry, digest]...], [[topic, msg]...]]--> G2
  *                   G2: merge each entry, broadcast each message in its region; --ACK [seq]--> L1
- *                 a link (re)comes up: L1 --SYNC [[key, digest]...]--> G2 --WANT [keys]--> L1,
+ *                 a link (re)comes up: L1 --SYNC [0, bucket hashes]--> G2 --[1, buckets]--> L1
+ *                   --[2, their keys' digests]--> G2 --WANT [keys]--> L1,
  *                   and each side queues the keys whose digests differ
  * ```
  *
@@ -61,6 +62,7 @@ import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
 import type { PubSub } from "../pubsub/pubsub.ts";
+import { hashString } from "../replicator/digest_tree.ts";
 import type { Replicator } from "../replicator/replicator.ts";
 import { encode } from "../term/codec.ts";
 import { parseNodeName } from "../term/node_name.ts";
@@ -89,6 +91,11 @@ export const DEFAULT_BATCH_INTERVAL = 50;
 export const DEFAULT_RESEND_AFTER = 1000;
 /** Milliseconds between two dialling rounds of a gateway. */
 const DIAL_INTERVAL = 500;
+/** Buckets a SYNC compares first; then only the keys of the buckets that differ. */
+const SYNC_BUCKETS = 256;
+const SYNC_BUCKETS_STEP = 0;
+const SYNC_DIFFER_STEP = 1;
+const SYNC_KEYS_STEP = 2;
 /** Dialling rounds between two refreshes of HELLO and DIRECTORY (5 s). */
 const REFRESH_ROUNDS = 10;
 /** Milliseconds `link` waits for the other side's HELLO. */
@@ -761,16 +768,32 @@ export class RegionService {
     if (target === o.target) return;
     o.target = target;
     if (target === undefined) return;
-    // A new link: compare every replicated key's digest, whatever was sent before.
+    // A new link: compare the replicated keys, whatever was sent before.
     o.known.clear();
-    const digests: [string, string][] = [];
+    this.#sendCounted(o, target, OP_REGION_SYNC, [SYNC_BUCKETS_STEP, this.#bucketHashes()]);
+  }
+
+  /** The replicated keys with their digests, by sync bucket. */
+  #replicatedDigests(buckets?: ReadonlySet<number>): [string, string][] {
+    const out: [string, string][] = [];
     const replica = this.#host.replicator.replica;
     for (const key of this.#host.replicator.keys()) {
       if (!this.isReplicated(key)) continue;
+      if (buckets !== undefined && !buckets.has(bucketOf(key))) continue;
       const d = replica.digestOf(key);
-      if (d !== undefined) digests.push([key, d]);
+      if (d !== undefined) out.push([key, d]);
     }
-    this.#sendCounted(o, target, OP_REGION_SYNC, [digests]);
+    return out;
+  }
+
+  /** One hash per sync bucket: the XOR of its keys' (key, digest) hashes, so order does not matter. */
+  #bucketHashes(): number[] {
+    const hashes = new Array<number>(SYNC_BUCKETS).fill(0);
+    for (const [key, digest] of this.#replicatedDigests()) {
+      const b = bucketOf(key);
+      hashes[b] = (hashes[b]! ^ hashString(`${key}\0${digest}`)) >>> 0;
+    }
+    return hashes;
   }
 
   #keyChanged(key: string): void {
@@ -891,10 +914,38 @@ export class RegionService {
     this.#out.get(this.#regionOfLink(from))?.unacked.delete(seq);
   }
 
+  /**
+   * SYNC, in three steps between the leader L that has a new link and the
+   * gateway G at its other end, so that the bytes grow with what differs:
+   * L --[0, bucket hashes]--> G --[1, buckets that differ]--> L
+   * --[2, those buckets, their keys' digests]--> G --WANT [keys]--> L, and G
+   * queues its own keys that differ or L lacks.
+   */
   #onSync(from: string, fields: readonly unknown[]): void {
-    const [digests] = fields;
-    if (!Array.isArray(digests)) throw new TypeError("malformed SYNC");
+    const [step, payload, digests] = fields;
     const o = this.#out.get(this.#regionOfLink(from)) ?? newOutbound();
+    if (step === SYNC_BUCKETS_STEP) {
+      if (!Array.isArray(payload) || payload.length !== SYNC_BUCKETS) {
+        throw new TypeError("malformed SYNC buckets");
+      }
+      const mine = this.#bucketHashes();
+      const differ = mine.flatMap((h, i) => h === payload[i] ? [] : [i]);
+      if (differ.length > 0) this.#sendCounted(o, from, OP_REGION_SYNC, [SYNC_DIFFER_STEP, differ]);
+      return;
+    }
+    if (!Array.isArray(payload) || !payload.every((b) => Number.isInteger(b))) {
+      throw new TypeError("malformed SYNC bucket list");
+    }
+    const buckets = new Set(payload as number[]);
+    if (step === SYNC_DIFFER_STEP) {
+      this.#sendCounted(o, from, OP_REGION_SYNC, [
+        SYNC_KEYS_STEP,
+        [...buckets],
+        this.#replicatedDigests(buckets),
+      ]);
+      return;
+    }
+    if (step !== SYNC_KEYS_STEP || !Array.isArray(digests)) throw new TypeError("malformed SYNC");
     const replica = this.#host.replicator.replica;
     const want: string[] = [];
     const theirs = new Set<string>();
@@ -910,9 +961,9 @@ export class RegionService {
       want.push(key);
       if (mine !== undefined) o.pendingKeys.add(key);
     }
-    // Keys they lack altogether go to them too (from this region's leader).
-    for (const key of this.#host.replicator.keys()) {
-      if (this.isReplicated(key) && !theirs.has(key)) o.pendingKeys.add(key);
+    // Keys of those buckets they lack altogether go to them too (from this region's leader).
+    for (const [key] of this.#replicatedDigests(buckets)) {
+      if (!theirs.has(key)) o.pendingKeys.add(key);
     }
     this.#sendCounted(o, from, OP_REGION_WANT, [want]);
   }
@@ -942,6 +993,10 @@ function newOutbound(): Outbound {
     bytes: 0,
     keys: 0,
   };
+}
+
+function bucketOf(key: string): number {
+  return hashString(key) % SYNC_BUCKETS;
 }
 
 function stringList(v: unknown): v is string[] {

@@ -18,7 +18,10 @@ export const OP_REGION_RELAY = 178;
 export const OP_REGION_BATCH = 179;
 /** `[seq]`: a batch was taken in. */
 export const OP_REGION_ACK = 180;
-/** `[[key, digest], ...]`: the digests of every replicated key (when a link comes up). */
+/**
+ * `[0, bucket hashes]`, `[1, buckets]`, `[2, buckets, [[key, digest], ...]]`:
+ * what differs between two regions' replicated keys (when a link comes up).
+ */
 export const OP_REGION_SYNC = 181;
 /** `[keys]`: send these keys' entries (they differ, or the asker lacks them). */
 export const OP_REGION_WANT = 182;

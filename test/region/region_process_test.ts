@@ -98,7 +98,9 @@ Deno.test("kill -9 of a gateway during a burst: its region's next node takes ove
       assert.fail(
         `updates were lost across regions: ${JSON.stringify([...values])}; ${
           JSON.stringify(node.regions!.status())
-        }; n1: ${procs.get("n1")!.output.slice(-2000)}; n2: ${procs.get("n2")!.output.slice(-2000)}`,
+        }; n1: ${procs.get("n1")!.output.slice(-2000)}; n2: ${
+          procs.get("n2")!.output.slice(-2000)
+        }`,
       );
     }
     assert.equal(node.replicator.value("burst:n"), 200);
