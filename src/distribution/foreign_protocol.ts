@@ -67,6 +67,17 @@ export interface ForeignProtocol {
   ping(node: string): Promise<"pong" | "pang">;
   /** Closes the connection to `node`; `true` when there was one. */
   disconnect(node: string): boolean;
+  /**
+   * `rpc.call` of `module.fn(...args)` on a connected peer of this protocol: resolves with the
+   * result, rejects with a `RemoteError` when the peer reports a failure.
+   */
+  call?(
+    node: string,
+    module: string,
+    fn: string,
+    args: readonly unknown[],
+    timeout: number,
+  ): Promise<unknown>;
   /** Takes a new cookie for handshakes from now on. */
   setCookie(cookie: string): void;
   /** Closes every connection. */

@@ -37,7 +37,7 @@
  * @module
  */
 
-import { DecodeError, HandshakeError } from "../errors.ts";
+import { DecodeError, HandshakeError, RemoteError } from "../errors.ts";
 import {
   Atom,
   atom,
@@ -68,11 +68,14 @@ import {
   CTRL_REG_SEND,
   CTRL_SEND,
   CTRL_SEND_SENDER,
+  CTRL_SPAWN_REPLY,
+  CTRL_SPAWN_REQUEST,
   CTRL_UNLINK,
   CTRL_UNLINK_ID,
   CTRL_UNLINK_ID_ACK,
   HS_NAME_V5,
   HS_NAME_V6,
+  SPAWN_REPLY_MONITOR,
 } from "./types.ts";
 
 const log = logger("erlang");
@@ -255,16 +258,55 @@ export class ErlangDistribution implements ForeignProtocol {
   }
 
   /**
-   * `rpc:call(Node, Module, Function, Args)` on a BEAM node, through its `rex` server.
+   * `rpc.call(node, module, fn, args)` on a BEAM node (what Weft's `rpc.call` uses for one).
+   *
+   * @param node a BEAM node
+   * @param module the module
+   * @param fn the function
+   * @param args the arguments, Erlang terms
+   * @param timeout milliseconds to wait for the answer
+   * @returns the result
+   * @throws {RemoteError} when Erlang's `rpc:call` would return `{badrpc, Reason}`
+   * @throws {TypeError} when an argument has no Erlang term
+   */
+  async call(
+    node: string,
+    module: string,
+    fn: string,
+    args: readonly unknown[],
+    timeout = 5000,
+  ): Promise<Term> {
+    const result = await this.rpc(
+      node,
+      module,
+      fn,
+      args.map((a) => checkTerm(a, "argument")),
+      timeout,
+    );
+    if (
+      result instanceof Tuple && result.length === 2 && result.elements[0] instanceof Atom &&
+      result.elements[0].name === "badrpc"
+    ) {
+      throw new RemoteError(
+        node,
+        result.elements[1],
+        `Remote call failed on ${node}: {badrpc, ${String(result.elements[1])}}`,
+      );
+    }
+    return result;
+  }
+
+  /**
+   * Erlang's `rpc:call/5` on a BEAM node, through its `rex` server, as Erlang returns it.
    *
    * @param node a BEAM node
    * @param module the module
    * @param fn the function
    * @param args the arguments
    * @param timeout milliseconds to wait for the answer
-   * @returns the result; `{badrpc, Reason}` as Erlang's `rpc:call` returns it on failure
+   * @returns the result, or `{badrpc, Reason}`
    */
-  async call(
+  async rpc(
     node: string,
     module: string,
     fn: string,
@@ -701,6 +743,10 @@ export class ErlangDistribution implements ForeignProtocol {
         this.#dispatch(p, { op: "down", from, to: pid(2), ref, reason: fromReason(e[4]!) });
         return;
       }
+      case CTRL_SPAWN_REQUEST:
+        arity(6);
+        this.#spawnRequest(p, conn, e[1]!, pid(2), e[4]!, e[5]!, needMessage());
+        return;
       case CTRL_GROUP_LEADER:
         return;
       default:
@@ -785,6 +831,60 @@ export class ErlangDistribution implements ForeignProtocol {
       }
     });
     serve("rex", (from, call, reply) => this.#serveRex(from, call.request, reply));
+  }
+
+  /**
+   * SPAWN_REQUEST from the BEAM node. `erpc:call/4` (and so `rpc:call/4`) asks for
+   * `erpc:execute_call(Ref, M, F, A)` with a monitor: the call runs as `rex` calls do, and its
+   * outcome goes back as the monitor's exit reason (`{Ref, return, Result}`), as the BEAM's
+   * `execute_call` exits with it. Weft runs no other Erlang code: any other spawn is `notsup`.
+   */
+  #spawnRequest(
+    p: Peer,
+    conn: ErlangConnection,
+    reqId: Term,
+    from: Pid,
+    mfa: Term,
+    opts: Term,
+    args: Term,
+  ): void {
+    const target = mfa instanceof Tuple ? mfa.elements : [];
+    const isCall = target[0] instanceof Atom && target[0].name === "erpc" &&
+      target[1] instanceof Atom && target[1].name === "execute_call" && target[2] === 4;
+    const callArgs = Array.isArray(args) ? (args as Term[]) : [];
+    const [ref, m, f, a] = callArgs;
+    if (
+      !isCall || callArgs.length !== 4 || !(m instanceof Atom) || !(f instanceof Atom) ||
+      !Array.isArray(a)
+    ) {
+      conn.send(tuple(CTRL_SPAWN_REPLY, reqId, from, 0, atom("notsup")));
+      return;
+    }
+    const monitor = Array.isArray(opts) &&
+      (opts as Term[]).some((o) => o instanceof Atom && o.name === "monitor");
+    const worker = this.#nullPid();
+    conn.send(tuple(CTRL_SPAWN_REPLY, reqId, from, monitor ? SPAWN_REPLY_MONITOR : 0, worker));
+    const exit = (reason: Term) => {
+      if (monitor && !conn.closed) {
+        conn.send(tuple(CTRL_MONITOR_P_EXIT, worker, from, reqId, reason));
+      }
+    };
+    const rex = this.#rex;
+    if (rex === undefined) {
+      exit(tuple(ref!, atom("error"), atom("undef"), []));
+      return;
+    }
+    rex(p.name, m.name, f.name, a as Term[]).then(
+      (result) => {
+        try {
+          termKey(result);
+          exit(tuple(ref!, atom("return"), result));
+        } catch (err) {
+          exit(tuple(ref!, atom("error"), errorTerm(err), []));
+        }
+      },
+      (err) => exit(tuple(ref!, atom("error"), errorTerm(err), [])),
+    );
   }
 
   /** `{call, M, F, A, GroupLeader}` to `rex`, sent by `rpc:call/4` on the BEAM node. */

@@ -69,7 +69,7 @@ export const DFLAG_HANDSHAKE_23 = 0x1000000n;
 export const DFLAG_UNLINK_ID = 0x2000000n;
 /** The node has every flag OTP 25 makes mandatory. */
 export const DFLAG_MANDATORY_25_DIGEST = 0x4000000n;
-/** `spawn_request` across nodes (Weft does not ask for it: `rpc:call` goes through `rex`). */
+/** `spawn_request` across nodes (what `erpc:call`, and so `rpc:call`, uses). */
 export const DFLAG_SPAWN = 0x1n << 32n;
 /** Pids, ports and references of the V4 format, 64-bit ids. */
 export const DFLAG_V4_NC = 0x4n << 32n;
@@ -83,7 +83,7 @@ export const DFLAGS_MANDATORY_25 = DFLAG_EXTENDED_REFERENCES | DFLAG_FUN_TAGS |
 /** What a Weft node announces (plus {@linkcode DFLAG_PUBLISHED} unless hidden). */
 export const DFLAGS_WEFT = DFLAGS_MANDATORY_25 | DFLAG_DIST_MONITOR | DFLAG_DIST_MONITOR_NAME |
   DFLAG_DIST_HDR_ATOM_CACHE | DFLAG_SMALL_ATOM_TAGS | DFLAG_SEND_SENDER | DFLAG_FRAGMENTS |
-  DFLAG_UNLINK_ID | DFLAG_MANDATORY_25_DIGEST | DFLAG_V4_NC;
+  DFLAG_UNLINK_ID | DFLAG_MANDATORY_25_DIGEST | DFLAG_V4_NC | DFLAG_SPAWN;
 
 // ---------------------------------------------------------------------------
 // Handshake
@@ -152,3 +152,9 @@ export const CTRL_SEND_SENDER = 22;
 export const CTRL_UNLINK_ID = 35;
 /** `{36, Id, FromPid, ToPid}` */
 export const CTRL_UNLINK_ID_ACK = 36;
+/** `{29, ReqId, From, GroupLeader, {M, F, Arity}, Opts}` + Args: what `erpc` sends. */
+export const CTRL_SPAWN_REQUEST = 29;
+/** `{31, ReqId, To, Flags, Result}`: the answer to a spawn request. */
+export const CTRL_SPAWN_REPLY = 31;
+/** SPAWN_REPLY flag: the requested monitor is set up. */
+export const SPAWN_REPLY_MONITOR = 2;

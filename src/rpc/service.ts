@@ -592,6 +592,17 @@ export class RpcService {
     const [address, bare] = this.#address("call", node);
     const ctx = this.#caller();
     if (bare === this.node) return this.#callHere(request);
+    const foreign = this.#kernel.foreign;
+    if (foreign?.call !== undefined && foreign.has(bare) && request.target.kind === "mfa") {
+      // A BEAM node (docs/erlang.md): its `rex` runs the call.
+      return foreign.call(
+        bare,
+        request.target.module,
+        request.target.fn,
+        request.args,
+        request.timeout,
+      );
+    }
     const breaker = this.#breaker(bare);
     if (breaker !== undefined && !this.#guarded(bare, breaker, () => breaker.allow())) {
       const c = breaker.options;
