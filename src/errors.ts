@@ -578,6 +578,34 @@ export class StoreCorruptError extends Error {
 }
 
 /**
+ * A Raft log file holds a bad record before its end: data that was synced, so acknowledged,
+ * cannot be read back. The servers using the file do not start (nothing is dropped silently);
+ * the message names the file and the record's byte offset. (A bad final record is a write torn
+ * by a crash, never acknowledged: that one is cut off, not an error.)
+ *
+ * @example
+ * ```ts
+ * import { RaftLogCorruptError, StoreCorruptError } from "./errors.ts";
+ * const err = new RaftLogCorruptError("Cannot open Raft log: /d/raft/wal holds a corrupt record at offset 96 (checksum mismatch)", "/d/raft/wal", 96);
+ * console.assert(err instanceof StoreCorruptError && err.offset === 96 && err.name === "RaftLogCorruptError");
+ * ```
+ */
+export class RaftLogCorruptError extends StoreCorruptError {
+  /** Where the bad record starts in the file. */
+  readonly offset: number;
+  /**
+   * @param message what could not be read, naming the file and offset
+   * @param file the log file
+   * @param offset the bad record's byte offset
+   */
+  constructor(message: string, file: string, offset: number, options?: WeftErrorOptions) {
+    super(message, file, options);
+    this.name = "RaftLogCorruptError";
+    this.offset = offset;
+  }
+}
+
+/**
  * What a value is, for an error message about a bad argument: `null`, a
  * string in quotes, an object's class name, or its `typeof`.
  *

@@ -52,6 +52,7 @@ export {
   PortInUseError,
   ProcessExitError,
   QuorumNotAchieved,
+  RaftLogCorruptError,
   RaftNoQuorumError,
   RaftTimeoutError,
   RemoteError,

@@ -7,9 +7,9 @@
  * leader followed; {@linkcode RaftTimeoutError}, {@linkcode RaftNoQuorumError},
  * {@linkcode UnknownRaftClusterError}), `consistentQuery` (ReadIndex), `leaderQuery`,
  * `localQuery`, `members`, `leader`, `transferLeadership`, `restartServer`. Logs live in the
- * node's data directory ({@linkcode GroupLog}: checksummed records, fsynced before anything that
- * depends on them leaves the node, one fsync per log per event-loop turn); a node started again
- * on the same directory resumes its groups. Machines are modules found by name on every node:
+ * node's data directory, every group in one write-ahead log ({@linkcode RaftWal}: checksummed
+ * records, fsynced before anything that depends on them leaves the node, one fsync per event-loop
+ * turn for all groups); a node started again on the same directory resumes its groups. Machines are modules found by name on every node:
  * the built-in `kv` (compare-and-set) and `lock` (fencing tokens), or a module loaded for rpc.
  *
  * Under it, the pure core: one {@linkcode RaftServer} is a state machine over injected time,
@@ -120,6 +120,6 @@ export {
 } from "./raft_service.ts";
 export { raft, type RaftNamespace } from "./namespace.ts";
 export { machineFromModule, type RaftMachineModule } from "./machine_module.ts";
-export { crc32, GroupLog } from "./group_log.ts";
+export { crc32, RaftWal, RaftWalLog, type RaftWalOptions, WAL_FILE } from "./wal.ts";
 export * from "./machines/mod.ts";
 export * from "./wire.ts";

@@ -20,12 +20,13 @@
  * every 10 ms                           each server ticks (elections, heartbeats, check-quorum)
  * ```
  *
- * Durability (group commit): a group's writes go to `<data dir>/raft/<group>/log`
- * ({@linkcode GroupLog}); everything a turn of the event loop produces (messages to peers, replies
- * to clients) is held until every log written in that turn is flushed and fsynced, so nothing
- * leaves the node promising an unsynced write, and many groups and many commands share one fsync
- * per log per turn. A node started again on the same data directory resumes its groups from
- * their `config.json` and log (a group whose machine module is not loaded yet waits for it).
+ * Durability (group commit): every group's writes go to the node's one write-ahead log,
+ * `<data dir>/raft/wal` ({@linkcode RaftWal}); everything a turn of the event loop produces
+ * (messages to peers, replies to clients) is held until the WAL is flushed and fsynced, so nothing
+ * leaves the node promising an unsynced write, and all groups and commands of a turn share one
+ * fsync. A node started again on the same data directory resumes its groups from their
+ * `<data dir>/raft/<group>/config.json` and the WAL (a group whose machine module is not loaded
+ * yet waits for it). A group whose records are corrupt stops on this node; the others go on.
  *
  * Failure: a client whose member does not answer tries the others; one that finds members but no
  * leader until its deadline gets {@linkcode RaftNoQuorumError}; a command sent to a leader that
@@ -65,7 +66,7 @@ import type { ProcessContext } from "../process/types.ts";
 import type { RpcService } from "../rpc/service.ts";
 import { Pid } from "../term/pid.ts";
 import { parseNodeName } from "../term/node_name.ts";
-import { CONFIG_FILE, GroupLog } from "./group_log.ts";
+import { RaftWal, type RaftWalLog } from "./wal.ts";
 import { machineFromModule, type RaftMachineModule } from "./machine_module.ts";
 import { BUILTIN_MACHINES } from "./machines/mod.ts";
 import { RaftServer } from "./raft_server.ts";
@@ -171,7 +172,7 @@ interface Group {
   config: GroupConfig;
   dir: string;
   machine: RaftMachineModule;
-  log: GroupLog;
+  log: RaftWalLog;
   server: RaftServer<unknown, unknown, unknown, unknown>;
 }
 
@@ -182,6 +183,9 @@ interface PendingCall {
   resolve: (answer: Answer) => void;
   timer: ReturnType<typeof setTimeout>;
 }
+
+/** A group's configuration file, in `<data dir>/raft/<group>/`. */
+const CONFIG_FILE = "config.json";
 
 /** An effect a machine may return: send `message` to `to` (run by the leader only). */
 export interface RaftSendEffect {
@@ -221,7 +225,8 @@ export class RaftService {
   #broken = new Map<string, Error>();
   #outbound = new Map<string, unknown[]>();
   #later: (() => void)[] = [];
-  #dirtyLogs = new Set<GroupLog>();
+  /** The node's write-ahead log, opened with the first group. */
+  #wal: RaftWal | undefined;
   #flushScheduled = false;
   #calls = new Map<number, PendingCall>();
   #nextCall = 1;
@@ -539,7 +544,7 @@ export class RaftService {
     this.#stopped = true;
     clearInterval(this.#ticker);
     this.#flush();
-    for (const g of this.#groups.values()) g.log.close();
+    this.#wal?.close();
     this.#groups.clear();
     for (const call of this.#calls.values()) {
       clearTimeout(call.timer);
@@ -865,10 +870,8 @@ export class RaftService {
   }
 
   #open(config: GroupConfig, dir: string, machine: RaftMachineModule): void {
-    const groupLog: GroupLog = GroupLog.open(dir, () => {
-      this.#dirtyLogs.add(groupLog);
-      this.#scheduleFlush();
-    });
+    this.#wal ??= RaftWal.open(this.#dir!);
+    const groupLog = this.#wal.log(config.name, () => this.#scheduleFlush());
     const group: Group = {
       config,
       dir,
@@ -885,7 +888,7 @@ export class RaftService {
     });
   }
 
-  #server(config: GroupConfig, machine: RaftMachineModule, groupLog: GroupLog) {
+  #server(config: GroupConfig, machine: RaftMachineModule, groupLog: RaftWalLog) {
     const name = config.name;
     return new RaftServer<unknown, unknown, unknown, unknown>(this.node, machine, groupLog, {
       now: () => performance.now(),
@@ -902,14 +905,9 @@ export class RaftService {
   }
 
   #restartLocal(group: Group): void {
+    // Flushed, the group's log in the WAL holds exactly what is on disk: a restart reads it back.
     this.#flush();
-    group.log.close();
-    const reopened: GroupLog = GroupLog.open(group.dir, () => {
-      this.#dirtyLogs.add(reopened);
-      this.#scheduleFlush();
-    });
-    group.log = reopened;
-    group.server = this.#server(group.config, group.machine, reopened);
+    group.server = this.#server(group.config, group.machine, group.log);
   }
 
   #machine(name: string): RaftMachineModule | undefined {
@@ -1027,22 +1025,21 @@ export class RaftService {
   /** Ends a turn: fsync every log written, then send the messages and run the replies. */
   #flush(): void {
     this.#flushScheduled = false;
-    for (const groupLog of this.#dirtyLogs) {
+    const wal = this.#wal;
+    if (wal?.dirty) {
       try {
-        groupLog.flush();
+        wal.flush();
       } catch (e) {
         // Nothing of this turn may leave: the writes it promises are not on disk.
         log.error("Raft log {path} cannot be written: {error}", {
-          path: groupLog.path,
+          path: wal.path,
           error: (e as Error).message,
         });
-        this.#dirtyLogs.clear();
         this.#outbound.clear();
         this.#later = [];
         return;
       }
     }
-    this.#dirtyLogs.clear();
     const outbound = this.#outbound;
     this.#outbound = new Map();
     for (const [node, batch] of outbound) {

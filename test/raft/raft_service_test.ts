@@ -6,12 +6,13 @@
 import assert from "node:assert/strict";
 import {
   NoConnectionError,
+  RaftLogCorruptError,
   RaftNoQuorumError,
   RaftTimeoutError,
-  StoreCorruptError,
   UnknownRaftClusterError,
 } from "../../src/errors.ts";
 import { startTestNode, stopAll, type TestNode } from "../helpers/nodes.ts";
+import { walRecords } from "../helpers/raft_wal_records.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const FAST = { electionTimeoutMs: 300, heartbeatMs: 50 };
@@ -204,7 +205,7 @@ Deno.test("bad input: an unknown cluster, unknown machine, unreachable members, 
   }
 });
 
-Deno.test("a corrupt log stops that group on that node with StoreCorruptError naming the file; the node and its other groups go on", async () => {
+Deno.test("a corrupt record stops that group on that node with RaftLogCorruptError naming the file and offset; the node and its other groups go on", async () => {
   const dir = await Deno.makeTempDir();
   let a = await startTestNode("corrupt", { dataDir: dir });
   try {
@@ -213,14 +214,17 @@ Deno.test("a corrupt log stops that group on that node with StoreCorruptError na
     for (let i = 0; i < 3; i++) await a.raft.command("bad", ["put", "k", i]);
     await a.raft.command("good", ["put", "k", "fine"]);
     await a.stop();
-    const path = `${dir}/raft/bad/log`;
+    const path = `${dir}/raft/wal`;
     const bytes = Deno.readFileSync(path);
-    bytes[12] = bytes[12]! ^ 0xff; // inside the first record: committed data
+    const first = walRecords(bytes).find((r) => r.group === "bad")!;
+    bytes[first.body + 1] = bytes[first.body + 1]! ^ 0xff; // inside its first record: committed data
     Deno.writeFileSync(path, bytes);
     a = await startTestNode("corrupt", { dataDir: dir });
     await assert.rejects(
       a.raft.command("bad", ["put", "k", 9], { timeout: 2000 }),
-      (e: Error) => e instanceof StoreCorruptError && e.file === path && /offset 0/.test(e.message),
+      (e: Error) =>
+        e instanceof RaftLogCorruptError && e.file === path && e.offset === first.at &&
+        e.message.includes(`offset ${first.at}`),
     );
     assert.equal(a.raft.info().find((g) => g.name === "bad")?.role, "stopped");
     assert.equal(await a.raft.consistentQuery("good", ["get", "k"]), "fine");
