@@ -276,6 +276,9 @@ export class NetKernel implements SignalRouter {
   /** Injected latency or loss, in front of the send path ({@linkcode LinkFaults}). */
   #faults = new LinkFaults((node, body, key, connect) => this.#sendNow(node, body, key, connect));
   #stopped = false;
+  /** Process messages (send, reg_send) sent and received, by node: always counted, for metrics. */
+  #messagesSent = new Map<string, number>();
+  #messagesReceived = new Map<string, number>();
   /** Telemetry handles (one branch each while nobody listens). */
   #evUp: TelemetryEvent;
   #evDown: TelemetryEvent;
@@ -726,6 +729,26 @@ export class NetKernel implements SignalRouter {
     return out;
   }
 
+  /**
+   * Process messages (`send`, `reg_send`) sent to and received from each
+   * node since this kernel started, across reconnects (for metrics: plain
+   * counts, kept whether or not anyone reads them).
+   *
+   * @returns one entry per node ever messaged or heard from
+   */
+  messageCounts(): { node: string; sent: number; received: number }[] {
+    const out = new Map<string, { node: string; sent: number; received: number }>();
+    const entry = (node: string) => {
+      const name = withoutPort(node);
+      let e = out.get(name);
+      if (e === undefined) out.set(name, e = { node: name, sent: 0, received: 0 });
+      return e;
+    };
+    for (const [node, n] of this.#messagesSent) entry(node).sent += n;
+    for (const [node, n] of this.#messagesReceived) entry(node).received += n;
+    return [...out.values()];
+  }
+
   /** Bytes queued for `node`, on its connection or while it is pending. */
   bytesQueued(node: string): number {
     const e = this.#nodes.get(withoutPort(node));
@@ -750,8 +773,9 @@ export class NetKernel implements SignalRouter {
     const op = signal.op;
     const connect = op === "send" || op === "reg_send" || op === "link" || op === "monitor";
     this.#faults.send(node, body, signal.from, connect);
-    if (this.#evSent.attached && (op === "send" || op === "reg_send")) {
-      this.#evSent.emit({ count: 1 }, { node: this.name, peer: node });
+    if (op === "send" || op === "reg_send") {
+      this.#messagesSent.set(node, (this.#messagesSent.get(node) ?? 0) + 1);
+      if (this.#evSent.attached) this.#evSent.emit({ count: 1 }, { node: this.name, peer: node });
     }
   }
 
@@ -1053,10 +1077,11 @@ export class NetKernel implements SignalRouter {
     const d = decodeBody(body, this.name, e.name);
     switch (d.kind) {
       case "signal":
-        if (
-          this.#evReceived.attached && (d.signal.op === "send" || d.signal.op === "reg_send")
-        ) {
-          this.#evReceived.emit({ count: 1 }, { node: this.name, peer: e.name });
+        if (d.signal.op === "send" || d.signal.op === "reg_send") {
+          this.#messagesReceived.set(e.name, (this.#messagesReceived.get(e.name) ?? 0) + 1);
+          if (this.#evReceived.attached) {
+            this.#evReceived.emit({ count: 1 }, { node: this.name, peer: e.name });
+          }
         }
         try {
           this.#runtime.dispatch(d.signal, e.name);

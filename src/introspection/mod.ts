@@ -24,4 +24,5 @@ export {
   observerModule,
   type ProcessDetail,
   type ProcessRow,
+  type SupervisionNode,
 } from "./observer_module.ts";

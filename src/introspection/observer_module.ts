@@ -10,6 +10,7 @@
  *   rpc.call(b, "observer", "processes") ------> one row per process
  *   rpc.call(b, "observer", "process", [id, serial]) -> links, monitors, mailbox peek
  *   rpc.call(b, "observer", "kill", [id, serial]) --> exit(pid, "kill")
+ *   rpc.call(b, "observer", "supervision") ------> supervision trees, from supervisors' status
  * ```
  *
  * A node started with `--rpc-allow` answers only when `observer.*` is
@@ -121,6 +122,28 @@ export interface ProcessDetail extends ProcessRow {
   trapExit: boolean;
   /** The first messages of its mailbox, as text. */
   mailboxPeek: string[];
+  /** Its behaviour (`Counter`, `SupervisorServer`...), when it runs one. */
+  behaviour?: string;
+  /** Its state as its behaviour shows it (GenServer's `formatStatus`), as text. */
+  state?: string;
+}
+
+/** One process in a supervision tree. */
+export interface SupervisionNode {
+  /** The child id under its supervisor ("" for a root). */
+  id: string;
+  /** `#PID<...>`, or "" while the child is not running. */
+  pid: string;
+  /** `supervisor` or `worker`. */
+  type: string;
+  /** Its label or registered name. */
+  label: string;
+  /** A supervisor's strategy. */
+  strategy?: string;
+  /** Whether a failed restart waits to be tried again. */
+  restarting?: boolean;
+  /** A supervisor's children, in start order. */
+  children: SupervisionNode[];
 }
 
 /** The `observer` module's functions. */
@@ -133,6 +156,8 @@ export interface ObserverModule {
   process(id: number, serial: number): ProcessDetail | null;
   /** Kills a process (`exit(pid, "kill")`); `false` when it was not alive. */
   kill(id: number, serial: number): boolean;
+  /** The supervision trees of the node: its top supervisors, their children nested. */
+  supervision(): SupervisionNode[];
   /** Stops the event-loop sampler (the rpc service calls it on stop). */
   stop(): void;
 }
@@ -165,14 +190,28 @@ function estimate(value: unknown, budget: { left: number }): number {
   }
 }
 
-function describeMessage(msg: unknown): string {
+function describeMessage(msg: unknown, max = 300, breakLength = Infinity): string {
   let text: string;
   try {
-    text = Deno.inspect(msg, { depth: 3, colors: false, breakLength: Infinity });
+    text = Deno.inspect(msg, { depth: 4, colors: false, breakLength });
   } catch {
     text = String(msg);
   }
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** What a supervisor's status shows (Supervisor's and DynamicSupervisor's `formatStatus`). */
+interface SupervisorStatus {
+  strategy: string;
+  children: { id: unknown; pid?: string; type: string; restarting: boolean }[];
+}
+
+function supervisorStatus(value: unknown): SupervisorStatus | undefined {
+  const state = (value as { state?: unknown } | undefined)?.state as SupervisorStatus | undefined;
+  return typeof state === "object" && state !== null && Array.isArray(state.children) &&
+      typeof state.strategy === "string"
+    ? state
+    : undefined;
 }
 
 /**
@@ -213,6 +252,15 @@ export function observerModule(facts: ObserverFacts): ObserverModule {
       links: info.links.length,
     };
   };
+  const statusOf = (pid: Pid): { behaviour?: string; state?: string } => {
+    const s = runtime.status(pid);
+    if (s === undefined) return {};
+    if ("error" in s) return { state: `(formatStatus threw: ${describeMessage(s.error)})` };
+    const v = s.value as { behaviour?: unknown; state?: unknown };
+    return typeof v === "object" && v !== null && typeof v.behaviour === "string"
+      ? { behaviour: v.behaviour, state: describeMessage(v.state, 4000, 100) }
+      : { state: describeMessage(s.value, 4000, 100) };
+  };
   return {
     figures(): NodeFigures {
       delay.start();
@@ -248,8 +296,60 @@ export function observerModule(facts: ObserverFacts): ObserverModule {
         monitors: info.monitors.map((m) => m instanceof Pid ? m.toString() : `${m.name}@${m.node}`),
         monitoredBy: info.monitoredBy.map(String),
         trapExit: info.trapExit,
-        mailboxPeek: (runtime.peek(pid, PEEK) ?? []).map(describeMessage),
+        mailboxPeek: (runtime.peek(pid, PEEK) ?? []).map((m) => describeMessage(m)),
+        ...statusOf(pid),
       };
+    },
+    supervision(): SupervisionNode[] {
+      const sups = new Map<string, { pid: Pid; status: SupervisorStatus }>();
+      for (const pid of runtime.list()) {
+        const s = runtime.status(pid);
+        const status = s !== undefined && "value" in s ? supervisorStatus(s.value) : undefined;
+        if (status !== undefined) sups.set(pid.toString(), { pid, status });
+      }
+      const nested = new Set<string>();
+      for (const { status } of sups.values()) {
+        for (const c of status.children) if (c.pid !== undefined) nested.add(c.pid);
+      }
+      const labelOf = (pid: Pid): string => {
+        const info = runtime.info(pid);
+        return info?.registeredName ?? info?.label ?? "";
+      };
+      const build = (
+        key: string,
+        id: string,
+        type: string,
+        restarting: boolean,
+        depth: number,
+      ): SupervisionNode => {
+        const sup = sups.get(key);
+        const node: SupervisionNode = {
+          id,
+          pid: key,
+          type,
+          label: sup !== undefined ? labelOf(sup.pid) : "",
+          restarting,
+          children: [],
+        };
+        if (sup === undefined || depth > 32) return node;
+        node.strategy = sup.status.strategy;
+        node.children = sup.status.children.map((c) =>
+          build(c.pid ?? "", String(c.id ?? ""), c.type, c.restarting, depth + 1)
+        );
+        return node;
+      };
+      const roots = [...sups.keys()].filter((k) => !nested.has(k));
+      const trees = roots.map((k) => build(k, "", "supervisor", false, 0));
+      // Labels of workers come from the runtime too.
+      const fill = (n: SupervisionNode) => {
+        if (n.label === "" && n.pid !== "") {
+          const live = runtime.list().find((p) => p.toString() === n.pid);
+          if (live !== undefined) n.label = labelOf(live);
+        }
+        n.children.forEach(fill);
+      };
+      trees.forEach(fill);
+      return trees;
     },
     kill(id: number, serial: number): boolean {
       const pid = pidOf(id, serial);

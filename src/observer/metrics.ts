@@ -17,9 +17,10 @@
  * exporter package that runs its own HTTP server, for the same text; an
  * OTLP push can be added later from the same telemetry events.
  *
- * Per-message events are counted into a plain map, not into prom-client
- * (whose `inc` hashes labels each time), so the handlers cost a few
- * nanoseconds per message.
+ * Process messages are not counted through their per-message telemetry
+ * events: the kernel keeps plain counts per peer (`messageCounts()`), read
+ * at scrape time, so metrics cost nothing per message. Rare events are
+ * counted into plain maps, not into prom-client (whose `inc` hashes labels).
  *
  * @example
  * ```ts
@@ -39,8 +40,6 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { WeftNode } from "../node.ts";
 import {
   GEN_SERVER_CALL_STOP,
-  MESSAGE_RECEIVED,
-  MESSAGE_SENT,
   NODE_DOWN,
   NODE_UP,
   REPLICATOR_DELTA_SENT,
@@ -69,8 +68,6 @@ export class NodeMetrics {
   readonly #ids: string[] = [];
   readonly #ups = new Map<string, number>();
   readonly #downs = new Map<string, number>();
-  readonly #sent = new Map<string, number>();
-  readonly #received = new Map<string, number>();
   #restarts = 0;
   #deltas = 0;
 
@@ -92,8 +89,6 @@ export class NodeMetrics {
     const str = (v: unknown) => (typeof v === "string" ? v : String(v));
     t.attach(id("up"), NODE_UP, (_e, _m, md) => bump(this.#ups, str(md.peer)));
     t.attach(id("down"), NODE_DOWN, (_e, _m, md) => bump(this.#downs, str(md.reason)));
-    t.attach(id("sent"), MESSAGE_SENT, (_e, _m, md) => bump(this.#sent, str(md.peer)));
-    t.attach(id("received"), MESSAGE_RECEIVED, (_e, _m, md) => bump(this.#received, str(md.peer)));
     t.attach(id("restart"), SUPERVISOR_RESTART, () => this.#restarts++);
     t.attach(id("delta"), REPLICATOR_DELTA_SENT, (_e, m) => (this.#deltas += m.keys ?? 0));
     const rpcDuration = new Histogram({
@@ -117,7 +112,8 @@ export class NodeMetrics {
       callDuration.observe({ outcome: str(md.outcome) }, (m.duration ?? 0) / 1000);
     });
 
-    const ups = this.#ups, downs = this.#downs, sent = this.#sent, received = this.#received;
+    const ups = this.#ups, downs = this.#downs;
+    const kernel = node.kernel;
     new Counter({
       name: "weft_node_up_total",
       help: "Connections to peer nodes that came up, by peer",
@@ -142,7 +138,8 @@ export class NodeMetrics {
       labelNames: ["peer"],
       registers: [registry],
       collect() {
-        setCounts(this, "peer", sent);
+        this.reset();
+        for (const c of kernel.messageCounts()) if (c.sent > 0) this.inc({ peer: c.node }, c.sent);
       },
     });
     new Counter({
@@ -151,7 +148,10 @@ export class NodeMetrics {
       labelNames: ["peer"],
       registers: [registry],
       collect() {
-        setCounts(this, "peer", received);
+        this.reset();
+        for (const c of kernel.messageCounts()) {
+          if (c.received > 0) this.inc({ peer: c.node }, c.received);
+        }
       },
     });
     const restarts = () => this.#restarts;
@@ -174,7 +174,6 @@ export class NodeMetrics {
         this.inc(deltas());
       },
     });
-    const kernel = node.kernel;
     const perConnection = (
       name: string,
       help: string,

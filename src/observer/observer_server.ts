@@ -11,6 +11,7 @@
  * browser --GET /api/processes?node=N------------> rpc N observer.processes()
  * browser --GET /api/process?node=N&id=I&serial=S -> rpc N observer.process(I, S)
  * browser --POST /api/kill {node, id, serial}----> rpc N observer.kill(I, S)
+ * browser --GET /api/supervision?node=N----------> rpc N observer.supervision()
  * ```
  *
  * Access. It listens on loopback unless told otherwise, and every request
@@ -182,6 +183,8 @@ export function serveObserver(node: WeftNode, options: ObserverServerOptions): H
           return events();
         case "GET /api/cluster":
           return json(await view.snapshot());
+        case "GET /api/supervision":
+          return json(await node.rpc.call(nodeParam(url), "observer", "supervision", []));
         case "GET /api/processes":
           return json(await node.rpc.call(nodeParam(url), "observer", "processes", []));
         case "GET /api/process":

@@ -3,7 +3,9 @@
  * served as it is. Three views: the cluster map (nodes, links, round
  * trips, bytes/s, a live chart of message rates fed by server-sent events),
  * the process list of a node (sortable; a row opens the process page:
- * links, monitors, mailbox peek; kill asks for confirmation).
+ * links, monitors, mailbox peek, a GenServer's state through its
+ * `formatStatus`; kill asks for confirmation), and the supervision trees of
+ * a node.
  *
  * The script talks to the JSON API of observer_server.ts only.
  *
@@ -57,6 +59,12 @@ export const OBSERVER_PAGE = `<!doctype html>
   #chart { width:100%; height:160px; }
   pre { background:#0b1118; padding:10px; border-radius:6px; overflow:auto; max-height:220px; }
   .hidden { display:none; }
+  .tree ul { list-style:none; margin:0; padding-left:22px; border-left:1px dashed var(--line); }
+  .tree > ul { border-left:0; padding-left:0; }
+  .tree li { margin:6px 0; }
+  .tree .sup { color:var(--accent); font-weight:600; }
+  .tree .pid { color:var(--dim); font-family:ui-monospace, monospace; font-size:12px; margin-left:8px; }
+  .tree .down { color:var(--bad); }
   .legend span { display:inline-block; margin-right:14px; font-size:12px; }
   .legend i { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:5px; }
 </style>
@@ -64,7 +72,7 @@ export const OBSERVER_PAGE = `<!doctype html>
 <body>
 <header>
   <h1><span>weft</span> observer</h1>
-  <nav><button id="tab-cluster" class="active">Cluster</button><button id="tab-processes">Processes</button></nav>
+  <nav><button id="tab-cluster" class="active">Cluster</button><button id="tab-processes">Processes</button><button id="tab-supervision">Supervision</button></nav>
   <div id="self"></div>
 </header>
 <main>
@@ -85,6 +93,9 @@ export const OBSERVER_PAGE = `<!doctype html>
     </div>
     <div class="panel hidden" id="detail" style="margin-top:20px"></div>
   </section>
+  <section id="view-supervision" class="hidden">
+    <div class="panel"><h2>Supervision trees on <select id="sup-node"></select></h2><div id="trees"></div></div>
+  </section>
 </main>
 <script>
 const COLORS = ["#4cc2ff", "#3fd68f", "#ffb84d", "#ff6b6b", "#c792ea", "#7fdbca", "#f78c6c"];
@@ -94,15 +105,35 @@ const fmtBytes = (n) => n >= 1 << 20 ? (n / (1 << 20)).toFixed(1) + " MiB"
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 let snapshot = null, history = new Map(), sortKey = "mailbox", rows = [], currentNode = null;
 
-for (const v of ["cluster", "processes"]) {
+const VIEWS = ["cluster", "processes", "supervision"];
+for (const v of VIEWS) {
   $("#tab-" + v).onclick = () => {
-    for (const w of ["cluster", "processes"]) {
+    for (const w of VIEWS) {
       $("#view-" + w).classList.toggle("hidden", w !== v);
       $("#tab-" + w).classList.toggle("active", w === v);
     }
     if (v === "processes") loadProcesses();
+    if (v === "supervision") loadTrees();
   };
 }
+
+function treeHtml(n) {
+  const head = n.type === "supervisor"
+    ? '<span class="sup">' + esc(n.label || n.id || "supervisor") + "</span>" + (n.strategy ? ' <span class="pid">' + esc(n.strategy) + "</span>" : "")
+    : "<span>" + esc(n.id || n.label || "worker") + "</span>" + (n.label && n.id ? ' <span class="pid">' + esc(n.label) + "</span>" : "");
+  const pid = n.pid ? '<span class="pid">' + esc(n.pid) + "</span>" : '<span class="pid down">' + (n.restarting ? "restarting" : "not running") + "</span>";
+  return "<li>" + head + pid + (n.children.length ? "<ul>" + n.children.map(treeHtml).join("") + "</ul>" : "") + "</li>";
+}
+
+async function loadTrees() {
+  const node = $("#sup-node").value || (snapshot && snapshot.self);
+  if (!node) return;
+  const trees = await api("api/supervision?node=" + encodeURIComponent(node));
+  $("#trees").innerHTML = trees.length ? '<div class="tree"><ul>' + trees.map(treeHtml).join("") + "</ul></div>"
+    : '<p style="color:var(--dim)">No supervisors on this node.</p>';
+  document.body.dataset.supervisors = String(trees.length);
+}
+$("#sup-node").onchange = loadTrees;
 
 function drawMap(s) {
   const svg = $("#map"), w = svg.clientWidth || 800, h = svg.clientHeight || 360;
@@ -179,11 +210,13 @@ function onSnapshot(s) {
   $("#self").textContent = s.self;
   document.body.dataset.nodes = s.nodes.map((v) => v.node).join(",");
   drawMap(s); drawCards(s); drawChart(s);
-  const sel = $("#node-select"), names = s.nodes.map((v) => v.node);
-  if ([...sel.options].map((o) => o.value).join() !== names.join()) {
-    const keep = sel.value;
-    sel.innerHTML = names.map((n) => '<option value="' + esc(n) + '">' + esc(n) + "</option>").join("");
-    sel.value = names.includes(keep) ? keep : s.self;
+  const names = s.nodes.map((v) => v.node);
+  for (const sel of [$("#node-select"), $("#sup-node")]) {
+    if ([...sel.options].map((o) => o.value).join() !== names.join()) {
+      const keep = sel.value;
+      sel.innerHTML = names.map((n) => '<option value="' + esc(n) + '">' + esc(n) + "</option>").join("");
+      sel.value = names.includes(keep) ? keep : s.self;
+    }
   }
 }
 
@@ -241,6 +274,8 @@ $("#procs tbody").onclick = async (e) => {
     "<div class='card'><h3>Monitors</h3>" + (d.monitors.map(esc).join("<br>") || "none") + "</div>" +
     "<div class='card'><h3>Monitored by</h3>" + (d.monitoredBy.map(esc).join("<br>") || "none") + "</div>" +
     "<div class='card'><h3>Flags</h3>trap exit: " + d.trapExit + "<br>status: " + esc(d.status) + "</div></div>" +
+    (d.state !== undefined ? "<h2 style='margin-top:14px'>State" + (d.behaviour ? " of " + esc(d.behaviour) : "") +
+      "</h2><pre id='state'>" + esc(d.state) + "</pre>" : "") +
     "<h2 style='margin-top:14px'>Mailbox (first " + d.mailboxPeek.length + " of " + d.mailbox + ")</h2><pre>" +
     (d.mailboxPeek.map(esc).join("\\n") || "(empty)") + "</pre>";
 };

@@ -125,6 +125,19 @@ function isTryAgain(msg: unknown): msg is TryAgain {
 }
 
 class DynamicSupervisorServer extends GenServer<State, InitArgs> {
+  /** The observer's view: each child (its supervision tree). */
+  override formatStatus(state: State): unknown {
+    return {
+      strategy: "one_for_one",
+      children: [...state.children.values()].map((c) => ({
+        id: c.spec.id,
+        pid: c.pid === undefined ? undefined : String(c.pid),
+        type: c.spec.type,
+        restarting: c.restarting,
+      })),
+    };
+  }
+
   override init(args: InitArgs): InitResult<State> {
     trapExit(true);
     return {

@@ -469,6 +469,9 @@ async function serverLoop(
   const runtime = ctx.runtime;
   const self = ctx.self;
   const receiveOptions = { timeout: Infinity };
+  // What the observer shows of this server: its state, through formatStatus (read when asked).
+  const behaviour = server.constructor.name || "GenServer";
+  runtime.setStatus(self, () => ({ behaviour, state: server.formatStatus(state) }));
   while (true) {
     let msg: unknown;
     let outcome: Outcome & { replyValue?: { value: unknown } };
@@ -684,6 +687,33 @@ export abstract class GenServer<S = any, A = any> {
     throw new Error(
       `${this.constructor.name} received a cast but has no handleCast: ${describe(request)}`,
     );
+  }
+
+  /**
+   * What the observer shows as this server's state (OTP's `format_status`):
+   * the state itself by default. Override it to hide secrets or to show a
+   * large state in brief. It runs when someone looks, outside the server's
+   * callbacks, so it must only read `state`.
+   *
+   * @param state the current state
+   * @returns what to show
+   *
+   * @example
+   * ```ts
+   * import { GenServer } from "./gen_server.ts";
+   * class Session extends GenServer<{ user: string; token: string }> {
+   *   override init() {
+   *     return { ok: { user: "ann", token: "s3cret" } };
+   *   }
+   *   override formatStatus(state: { user: string; token: string }) {
+   *     return { user: state.user, token: "<hidden>" };
+   *   }
+   * }
+   * console.assert(new Session().formatStatus({ user: "ann", token: "x" }).token === "<hidden>");
+   * ```
+   */
+  formatStatus(state: S): unknown {
+    return state;
   }
 
   /**

@@ -146,6 +146,19 @@ function isTryAgain(msg: unknown): msg is TryAgain {
 
 /** The supervisor process. */
 class SupervisorServer extends GenServer<State, InitArgs> {
+  /** The observer's view: the strategy and each child (its supervision tree). */
+  override formatStatus(state: State): unknown {
+    return {
+      strategy: state.strategy,
+      children: state.children.map((c) => ({
+        id: c.spec.id,
+        pid: c.pid === undefined ? undefined : String(c.pid),
+        type: c.spec.type,
+        restarting: c.restarting,
+      })),
+    };
+  }
+
   override async init(args: InitArgs): Promise<InitResult<State>> {
     trapExit(true);
     const ctx = current();

@@ -200,6 +200,8 @@ class ProcExt {
   held: Hold | null = null;
   /** Its trace, while the `TRACED` flag is set. */
   tracer: ProcTracer | null = null;
+  /** What the observer shows as its state (a behaviour installs it); see `Runtime.setStatus`. */
+  status: (() => unknown) | null = null;
 }
 
 /**
@@ -258,6 +260,14 @@ export class Proc implements ProcessContext {
   }
   set label(value: string | undefined) {
     if (value !== undefined || this.ext !== null) this.#ext().label = value;
+  }
+
+  /** Its status hook (`Runtime.setStatus`). */
+  get status(): (() => unknown) | null {
+    return this.ext === null ? null : this.ext.status;
+  }
+  set status(value: (() => unknown) | null) {
+    if (value !== null || this.ext !== null) this.#ext().status = value;
   }
 
   /** Its trace, while the `TRACED` flag is set. */

@@ -1328,6 +1328,52 @@ export class Runtime {
   }
 
   /**
+   * Installs what a process shows as its state to the observer (OTP's
+   * `sys:get_status`): a behaviour such as GenServer calls it for its own
+   * process with a function that reads its current state, through its
+   * `formatStatus` hook.
+   *
+   * @param pid a live local process
+   * @param status returns what to show; `null` removes it
+   * @throws {TypeError} when `pid` is not a pid of this node
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "./runtime.ts";
+   * const rt = new Runtime();
+   * const me = rt.open();
+   * let n = 1;
+   * rt.setStatus(me.self, () => ({ count: n }));
+   * n = 2;
+   * console.assert((rt.status(me.self) as { value: { count: number } }).value.count === 2);
+   * await rt.shutdown();
+   * ```
+   */
+  setStatus(pid: Pid, status: (() => unknown) | null): void {
+    const proc = this.#caller(pid, "set a process status");
+    if (proc !== undefined) proc.status = status;
+  }
+
+  /**
+   * What a local process shows as its state (see {@linkcode Runtime.setStatus}).
+   *
+   * @param pid a local process
+   * @returns `{ value }`, `{ error }` when the hook threw, or `undefined` when the process is not
+   *   alive or has no status hook
+   * @throws {TypeError} when `pid` is not a pid of this node
+   */
+  status(pid: Pid): { value: unknown } | { error: unknown } | undefined {
+    const proc = this.#caller(pid, "read a process status");
+    const hook = proc?.status;
+    if (hook === undefined || hook === null) return undefined;
+    try {
+      return { value: hook() };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  /**
    * The first messages in a local process's mailbox, oldest first, left in
    * place (the observer's mailbox peek).
    *

@@ -257,8 +257,10 @@ export class RpcService {
       connections: () => kernel.connectionStats(),
       breakers: () => this.breakers(),
     });
-    const { figures, processes, process, kill } = this.#observer;
-    this.#registry.register("observer", { figures, processes, process, kill }, { reserved: true });
+    const { figures, processes, process, kill, supervision } = this.#observer;
+    this.#registry.register("observer", { figures, processes, process, kill, supervision }, {
+      reserved: true,
+    });
     for (const [name, module] of Object.entries(options.modules ?? {})) {
       this.#registry.register(name, module);
     }

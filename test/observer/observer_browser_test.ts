@@ -21,6 +21,19 @@ for (const [label, n] of [["quiet_worker", 1], ["busy_worker", 40], ["flooded_wo
   const pid = spawn(async () => { await new Promise(() => {}); }, { label });
   for (let i = 0; i < n; i++) send(pid, { seq: i, from: label, pad: "x".repeat(100) });
 }
+class Vault extends GenServer {
+  init() { return { ok: { owner: "ann", secret: "hunter2", hits: 7 } }; }
+  formatStatus(s) { return { owner: s.owner, hits: s.hits, secret: "<hidden>" }; }
+}
+class Idle extends GenServer {
+  init() { return { ok: null }; }
+}
+const inner = () => Supervisor.startLink([GenServer.childSpec(Idle, undefined, { id: "idle" })],
+  { name: "inner_sup" });
+await Supervisor.start([
+  GenServer.childSpec(Vault, undefined, { id: "vault", name: "vault" }),
+  { id: "inner", start: inner, type: "supervisor" },
+], { name: "app_sup", strategy: "one_for_all" });
 console.log("observer app ready");
 await new Promise(() => {});
 `;
@@ -141,7 +154,38 @@ Deno.test({
       );
       await page.screenshot({ path: `${shots}/observer_processes.png`, fullPage: true });
 
-      // Kill it from the page (the confirmation is accepted): its row goes.
+      // A GenServer's page shows its state through its formatStatus: the secret stays hidden.
+      await page.click('#procs th[data-key="name"]');
+      const vaultRow = await page.$$eval(
+        "#procs tbody tr td:nth-child(2)",
+        (tds) => tds.findIndex((td) => td.textContent === "vault"),
+      );
+      assert.ok(vaultRow >= 0, "the vault server is listed");
+      await page.click(`#procs tbody tr:nth-child(${vaultRow + 1}) td:nth-child(2)`);
+      await until(page, `document.querySelector("#state")?.textContent?.includes("owner")`);
+      const state = await page.$eval("#state", (e) => e.textContent ?? "");
+      assert.match(state, /hits: 7/);
+      assert.match(state, /<hidden>/);
+      assert.doesNotMatch(state, /hunter2/);
+
+      // The supervision tree: app_sup -> vault, inner_sup -> idle.
+      await page.click("#tab-supervision");
+      await until(page, `Number(document.body.dataset.supervisors ?? 0) >= 1`);
+      const tree = await page.$eval("#trees", (e) => e.textContent ?? "");
+      assert.match(tree, /app_sup\s*one_for_all/);
+      assert.match(tree, /vault/);
+      assert.match(tree, /inner_sup\s*one_for_one.*idle/s);
+      await (await page.$("#view-supervision .panel"))!.screenshot({
+        path: `${shots}/observer_supervision.png`,
+      });
+      await page.click("#tab-processes");
+      await page.click('#procs th[data-key="mailbox"]');
+      await until(
+        page,
+        `document.querySelector("#procs tbody tr td:nth-child(3)")?.textContent === "flooded_worker"`,
+      );
+
+      // Kill the flooded worker from the page (the confirmation is accepted): its row goes.
       const before = await page.$$eval("#procs tbody tr", (r) => r.length);
       await page.click("#procs tbody tr button.kill");
       await until(
