@@ -49,6 +49,7 @@ import { CRDT_PROVIDER } from "./crdt_scope.ts";
 import { RAFT_PROVIDER } from "./raft_scope.ts";
 import { ES_PROVIDER } from "./es_scope.ts";
 import { DBG_PROVIDER } from "./dbg_scope.ts";
+import { HORDE_PROVIDER } from "./distributed_scope.ts";
 import { GROUPS_PROVIDERS } from "./groups_scope.ts";
 import { RPC_PROVIDER } from "./rpc_scope.ts";
 import { CLUSTER_PROVIDER } from "./cluster_scope.ts";
@@ -361,6 +362,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   CRDT_PROVIDER,
   RAFT_PROVIDER,
   ES_PROVIDER,
+  HORDE_PROVIDER,
   CLUSTER_PROVIDER,
   DBG_PROVIDER,
   HELPER_PROVIDER,

@@ -275,6 +275,7 @@ export {
   type DistSupervisorOptions,
   type HandoffBegin,
   type HandoffEnd,
+  horde,
   type NameConflictReason,
   type PlacementFunction,
   type RegistryEntry,

@@ -3,11 +3,19 @@
  * LWW-Map per node, written by that node alone, read by every node.
  *
  * ```
- * node A writes  "<prefix>:A"  (lww-map, only A ever sets or removes a field)
- * node B writes  "<prefix>:B"
+ * node A writes  "<prefix>:A:0" ... "<prefix>:A:63"  (lww-maps, only A ever sets or
+ *                removes a field; a field lives in shard hash(field) mod 64)
+ * node B writes  "<prefix>:B:0" ...
  * every node     holds both through the replicator (deltas, anti-entropy),
- *                subscribes to its peers' maps and keeps a mirror of each
+ *                and compares its peers' maps with its mirror of each every
+ *                POLL_INTERVAL ms: a map's state is immutable, so an unchanged
+ *                map costs one comparison, a changed one a walk of its fields
+ *                (a subscription would hash the whole map on every delta)
  * ```
+ *
+ * Why shards: the replicator digests a key whole each time it changed, so
+ * one map of 10,000 children would be hashed whole at every anti-entropy
+ * step; 64 smaller keys are hashed only where fields changed.
  *
  * One writer per map means there is never a concurrent write to settle:
  * the merge cannot lose a field nor bring back a removed one (the failure
@@ -40,8 +48,10 @@ import { NodeService } from "../distribution/node_service.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
+import type { LwwMapEntry, LwwMapState } from "../crdt/lww_map.ts";
 import type { Replicator } from "../replicator/replicator.ts";
 import { Pid, Ref } from "../term/pid.ts";
+import { hash32 } from "./distribution_strategy.ts";
 
 /** The field a node writes about itself. */
 export const MEMBER_FIELD = "\u0001member";
@@ -87,6 +97,10 @@ export interface NodeTablesOptions {
 }
 
 const TIDY_INTERVAL = 5000;
+/** Milliseconds between two looks at the peers' maps. */
+export const POLL_INTERVAL = 50;
+/** Replicated keys per node and table. */
+export const SHARDS = 64;
 
 /** One node's view of the per-node maps of one registry or supervisor. */
 export class NodeTables {
@@ -99,6 +113,11 @@ export class NodeTables {
   readonly own = new Map<string, unknown>();
   /** Each peer's fields as last merged. */
   #peers = new Map<string, Map<string, unknown>>();
+  /** Each peer's shard states as last merged (immutable: same object, same map), by node. */
+  #states = new Map<string, (LwwMapState | undefined)[]>();
+  /** This node's shards opened so far. */
+  #opened = new Set<number>();
+  #poll: ReturnType<typeof setInterval> | undefined;
   /** Visible peers and their creation. */
   #live = new Map<string, number>();
   #pings = new Map<string, (alive: boolean) => void>();
@@ -111,7 +130,6 @@ export class NodeTables {
     this.prefix = options.prefix;
     this.#replicator = options.replicator;
     this.#hooks = options.hooks;
-    this.#replicator.open(this.#keyOf(this.runtime.node), "lww-map");
     this.svc = new NodeService(options.runtime, options.kernel, {
       name: options.prefix,
       peerUp: (node) => this.#peerUp(node),
@@ -124,6 +142,9 @@ export class NodeTables {
   start(): void {
     this.svc.start();
     this.#tidy = setInterval(() => this.#tidyOwn(), TIDY_INTERVAL);
+    this.#poll = setInterval(() => {
+      for (const node of this.#peers.keys()) this.#look(node);
+    }, POLL_INTERVAL);
   }
 
   /** The node's name. */
@@ -134,13 +155,13 @@ export class NodeTables {
   /** Sets a field of this node's map. */
   set(field: string, value: unknown): Promise<void> {
     this.own.set(field, value);
-    return this.#replicator.update(this.#keyOf(this.node), (m) => m.set(field, value));
+    return this.#replicator.update(this.#ownKey(field), (m) => m.set(field, value));
   }
 
   /** Removes a field of this node's map. */
   remove(field: string): Promise<void> {
     if (!this.own.delete(field)) return Promise.resolve();
-    return this.#replicator.update(this.#keyOf(this.node), (m) => m.remove(field));
+    return this.#replicator.update(this.#ownKey(field), (m) => m.remove(field));
   }
 
   /** The visible peers. */
@@ -215,30 +236,33 @@ export class NodeTables {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#tidy);
-    for (const node of this.#peers.keys()) {
-      try {
-        this.#replicator.unsubscribe(this.#keyOf(node), this.svc.self);
-      } catch { /* the replicator stopped first */ }
-    }
+    clearInterval(this.#poll);
     for (const resolve of this.#pings.values()) resolve(false);
     await this.svc.stop();
   }
 
-  #keyOf(node: string): string {
-    return `${this.prefix}:${node}`;
+  #keyOf(node: string, shard: number): string {
+    return `${this.prefix}:${node}:${shard}`;
+  }
+
+  /** The key of this node's shard holding `field`, opened on first use. */
+  #ownKey(field: string): string {
+    const shard = hash32(field) % SHARDS;
+    const key = this.#keyOf(this.node, shard);
+    if (!this.#opened.has(shard)) {
+      this.#replicator.open(key, "lww-map");
+      this.#opened.add(shard);
+    }
+    return key;
   }
 
   /** A new connection to `node` (NodeService): follow its map, show its fields. */
   #peerUp(node: string): void {
     const peer = this.svc.kernel.peer(node);
     if (peer === undefined) return;
-    const key = this.#keyOf(node);
-    if (!this.#peers.has(node)) {
-      this.#peers.set(node, new Map());
-      this.#replicator.subscribe(key, this.svc.self);
-    }
+    if (!this.#peers.has(node)) this.#peers.set(node, new Map());
     this.#live.set(node, peer.creation);
-    if (this.#replicator.typeOf(key) === "lww-map") this.#merge(node, this.#valueOf(key));
+    this.#look(node);
     this.#hooks.visibility(node, true);
   }
 
@@ -261,13 +285,6 @@ export class NodeTables {
   #info(msg: unknown): void {
     const m = msg as { type?: unknown };
     if (typeof msg !== "object" || msg === null) return;
-    if (m.type === "crdt_changed") {
-      const { key, value } = msg as { key: string; value: unknown };
-      const node = key.slice(this.prefix.length + 1);
-      if (!key.startsWith(`${this.prefix}:`) || node === this.node) return;
-      this.#merge(node, value instanceof Map ? value as Map<string, unknown> : new Map());
-      return;
-    }
     if (m.type === "tables_ping") {
       // Sent by the NodeTables of a peer checking that a pid of this node is alive.
       const { ref, from } = msg as { ref: unknown; from: unknown };
@@ -293,19 +310,53 @@ export class NodeTables {
     this.#hooks.info?.(msg);
   }
 
-  /** Takes `node`'s map as merged now: the fields that differ go to the owner. */
-  #merge(node: string, next: Map<string, unknown>): void {
-    const prev = this.#peers.get(node) ?? new Map<string, unknown>();
+  /** Takes `node`'s maps as merged now, where they changed: the fields that differ go to the owner. */
+  #look(node: string): void {
+    let states = this.#states.get(node);
+    if (states === undefined) this.#states.set(node, states = new Array(SHARDS));
+    const fields = this.#peers.get(node) ?? new Map<string, unknown>();
+    this.#peers.set(node, fields);
     const changes: FieldChange[] = [];
-    for (const [field, after] of next) {
-      const before = prev.get(field);
-      if (before !== after) changes.push({ node, field, before, after });
+    for (let shard = 0; shard < SHARDS; shard++) {
+      let state: LwwMapState | undefined;
+      try {
+        const s = this.#replicator.replica.state(this.#keyOf(node, shard));
+        if (s !== undefined && s.type === "lww-map" && !s.deleted) state = s.state as LwwMapState;
+      } catch { /* the replicator stopped */ }
+      const before = states[shard];
+      if (state === undefined || state === before) continue;
+      states[shard] = state;
+      this.#diff(node, fields, before, state, changes);
     }
-    for (const [field, before] of prev) {
-      if (!next.has(field)) changes.push({ node, field, before, after: undefined });
-    }
-    this.#peers.set(node, new Map(next));
     if (changes.length > 0) this.#hooks.changed(changes);
+  }
+
+  #diff(
+    node: string,
+    fields: Map<string, unknown>,
+    before: LwwMapState | undefined,
+    state: LwwMapState,
+    changes: FieldChange[],
+  ): void {
+    for (const [field, entry] of state as Iterable<[string, LwwMapEntry]>) {
+      if (before?.get(field) === entry) continue;
+      const was = fields.get(field);
+      if (entry.removed) {
+        if (fields.delete(field)) changes.push({ node, field, before: was, after: undefined });
+      } else if (was !== entry.value) {
+        fields.set(field, entry.value);
+        changes.push({ node, field, before: was, after: entry.value });
+      }
+    }
+    if (before !== undefined && before.size > state.size) {
+      // A field dropped from the state altogether (pruned): gone too.
+      for (const field of before.keys()) {
+        if (!state.has(field) && fields.has(field)) {
+          changes.push({ node, field, before: fields.get(field), after: undefined });
+          fields.delete(field);
+        }
+      }
+    }
   }
 
   /**
@@ -313,11 +364,18 @@ export class NodeTables {
    * of an earlier incarnation, merged back from a peer after a restart.
    */
   #tidyOwn(): void {
-    const key = this.#keyOf(this.node);
-    const stale = [...this.#valueOf(key).keys()].filter((f) => !this.own.has(f));
-    if (stale.length === 0) return;
-    this.#replicator.update(key, (m) => {
-      for (const f of stale) m.remove(f);
-    }).catch(() => {});
+    for (let shard = 0; shard < SHARDS; shard++) {
+      const key = this.#keyOf(this.node, shard);
+      if (this.#replicator.typeOf(key) !== "lww-map") continue;
+      const stale = [...this.#valueOf(key).keys()].filter((f) => !this.own.has(f));
+      if (stale.length === 0) continue;
+      if (!this.#opened.has(shard)) {
+        this.#replicator.open(key, "lww-map");
+        this.#opened.add(shard);
+      }
+      this.#replicator.update(key, (m) => {
+        for (const f of stale) m.remove(f);
+      }).catch(() => {});
+    }
   }
 }

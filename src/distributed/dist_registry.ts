@@ -54,7 +54,7 @@ import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { GenServer } from "../otp/gen_server.ts";
 import type { NameRegistry } from "../otp/name.ts";
-import { callerOn } from "../process/current.ts";
+import { callerOn, runInProcess } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { DownMessage } from "../process/types.ts";
 import type { Replicator } from "../replicator/replicator.ts";
@@ -619,16 +619,12 @@ export class DistRegistry implements NameRegistry {
       this.#handoffTimeout,
     );
     if (state !== undefined) {
-      GenServer.cast(
-        winner.pid,
-        {
-          handoff: "end",
-          key: loser.key,
-          state: state.resume,
-          from: loser.pid,
-        } satisfies HandoffEnd,
-        { runtime: this.#runtime },
-      );
+      await handoffEnd(this.#runtime, winner.pid, {
+        handoff: "end",
+        key: loser.key,
+        state: state.resume,
+        from: loser.pid,
+      });
     }
     const mine = this.#mine.get(loser.pid.key);
     mine?.fields.delete(loser.field);
@@ -669,16 +665,37 @@ export async function handoff(
   timeout: number,
 ): Promise<{ resume: unknown } | undefined> {
   try {
-    const reply = await GenServer.call(
-      loser,
-      { handoff: "begin", key, winner } satisfies HandoffBegin,
-      { runtime, timeout },
+    const reply = await asCaller(
+      runtime,
+      () =>
+        GenServer.call(loser, { handoff: "begin", key, winner } satisfies HandoffBegin, {
+          timeout,
+        }),
     );
     if (typeof reply === "object" && reply !== null && "resume" in reply) {
       return { resume: (reply as { resume: unknown }).resume };
     }
   } catch { /* not a GenServer, or it did not answer: no state to hand over */ }
   return undefined;
+}
+
+/** Sends `{handoff: "end"}` to the process that takes over (`GenServer.cast`). */
+export function handoffEnd(runtime: Runtime, to: Pid, end: HandoffEnd): Promise<void> {
+  return asCaller(runtime, () => GenServer.cast(to, end));
+}
+
+/**
+ * Runs `fn` as a short-lived process of its own. The services' timers run
+ * in whatever process context created them (a caller that may be gone),
+ * so their calls and casts must not act for that process.
+ */
+async function asCaller<T>(runtime: Runtime, fn: () => T | Promise<T>): Promise<T> {
+  const ctx = runtime.open({ label: "distributed handoff" });
+  try {
+    return await runInProcess(ctx, fn);
+  } finally {
+    ctx.exit("normal");
+  }
 }
 
 function toEntry<V>(e: Entry): RegistryEntry<V> {

@@ -58,7 +58,6 @@ import { describeType, KeyTakenError, NoQuorumError, UndefinedFunctionError } fr
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { isCleanExit } from "../otp/_reason.ts";
-import { GenServer } from "../otp/gen_server.ts";
 import { runInProcess } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ExitMessage, ProcessContext } from "../process/types.ts";
@@ -66,13 +65,7 @@ import type { Replicator } from "../replicator/replicator.ts";
 import type { RpcService } from "../rpc/service.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { type FieldChange, MEMBER_FIELD, NodeTables } from "./_node_tables.ts";
-import {
-  checkMembers,
-  compareHolders,
-  handoff,
-  type HandoffEnd,
-  quorumOf,
-} from "./dist_registry.ts";
+import { checkMembers, compareHolders, handoff, handoffEnd, quorumOf } from "./dist_registry.ts";
 import {
   checkStrategy,
   type DistributionStrategy,
@@ -85,6 +78,12 @@ const log = logger("distributed");
 
 /** Milliseconds between two checks of the modules this member can start children with. */
 const ANNOUNCE_INTERVAL = 1000;
+/**
+ * Milliseconds after a peer comes up during which parked records are not
+ * adopted: the peer's records (perhaps a live copy of each) are still on
+ * their way by anti-entropy.
+ */
+const SETTLE_AFTER_UP = 3000;
 
 /** A child of a distributed supervisor: started by `module.function(...args)` on its home. */
 export interface DistChildSpec {
@@ -234,6 +233,8 @@ export class DistSupervisor {
   #adoptTimer: ReturnType<typeof setTimeout> | undefined;
   #announceTimer: ReturnType<typeof setInterval>;
   #resolving = new Set<string>();
+  /** When a peer last came up. */
+  #lastUp = 0;
   #closing = false;
   #closed = false;
   #loop: Promise<void>;
@@ -314,8 +315,12 @@ export class DistSupervisor {
     const s = checkChildSpec(spec, `start child in ${this.name}`);
     if (this.#quorum) this.#requireQuorum(`start child ${s.id}`);
     const members = this.liveMembers();
-    this.#announce();
     for (const member of members) {
+      if (
+        member === this.#runtime.node && this.#rpc.lookup(s.module, s.function).kind === "found"
+      ) {
+        continue;
+      }
       const modules = (this.#tables.memberInfo(member)?.meta as { modules?: string[] } | undefined)
         ?.modules ?? [];
       if (!modules.includes(`${s.module}.${s.function}`)) {
@@ -329,7 +334,10 @@ export class DistSupervisor {
     }
     const holder = this.#liveRecord(s.id);
     if (holder !== undefined) throw new KeyTakenError(this.name, s.id, holder);
-    const home = placeChild(this.#strategy, s.id, members, this.#load(), this.#ringOf(members));
+    const load = this.#strategy === "ring" || this.#strategy === "uniform"
+      ? new Map<string, number>()
+      : this.#load();
+    const home = placeChild(this.#strategy, s.id, members, load, this.#ringOf(members));
     if (home === this.#runtime.node) return await this.#startHere(s);
     return await this.#ask(home, { type: "dsup_start", spec: s });
   }
@@ -367,6 +375,15 @@ export class DistSupervisor {
       }
     }
     return [...seen].map(([id, pid]) => ({ id, pid, node: pid.node }));
+  }
+
+  /** The children this node runs now. */
+  localChildren(): DistChildInfo[] {
+    return [...this.#children.values()].map((c) => ({
+      id: c.spec.id,
+      pid: c.pid,
+      node: c.pid.node,
+    }));
   }
 
   /** How many children run, in the whole supervisor and on this node. */
@@ -454,9 +471,16 @@ export class DistSupervisor {
     return this.#ring;
   }
 
+  /** Children per member: the records each member's map holds of live processes. */
   #load(): Map<string, number> {
     const load = new Map<string, number>();
-    for (const c of this.whichChildren()) load.set(c.node, (load.get(c.node) ?? 0) + 1);
+    for (const node of this.#tables.nodes()) {
+      let n = 0;
+      for (const rec of this.#tables.fieldsOf(node).values()) {
+        if ((rec as ChildRecord | undefined)?.pid instanceof Pid) n++;
+      }
+      load.set(node, n);
+    }
     return load;
   }
 
@@ -500,16 +524,12 @@ export class DistSupervisor {
       this.#children.set(spec.id, { spec, pid, restarts: prev?.restarts ?? [] });
       this.#byPid.set(pid.key, spec.id);
       if (state !== undefined) {
-        GenServer.cast(
-          pid,
-          {
-            handoff: "end",
-            key: spec.id,
-            state: state.value,
-            from: this.#sup.self,
-          } satisfies HandoffEnd,
-          { runtime: this.#runtime },
-        );
+        await handoffEnd(this.#runtime, pid, {
+          handoff: "end",
+          key: spec.id,
+          state: state.value,
+          from: this.#sup.self,
+        });
       }
       await this.#tables.set(`c${spec.id}`, { spec, pid } satisfies ChildRecord);
       return pid;
@@ -719,15 +739,25 @@ export class DistSupervisor {
   #changed(changes: FieldChange[]): void {
     if (changes.some((c) => c.field === MEMBER_FIELD)) this.#ring = undefined;
     const ids = new Set<string>();
-    for (const c of changes) if (c.field.startsWith("c")) ids.add(c.field.slice(1));
+    let orphaned = false;
+    for (const c of changes) {
+      if (!c.field.startsWith("c")) continue;
+      ids.add(c.field.slice(1));
+      const rec = c.after as ChildRecord | undefined;
+      // A parked record, or one of a pid whose node is gone: it needs a home.
+      if (rec !== undefined && (!(rec.pid instanceof Pid) || !this.#tables.isCurrent(rec.pid))) {
+        orphaned = true;
+      }
+    }
     this.#settle(ids);
-    this.#scheduleAdopt();
+    if (orphaned) this.#scheduleAdopt();
   }
 
   /** A peer shown or hidden (NodeTables). */
   #visibility(node: string, visible: boolean): void {
     this.#ring = undefined;
     if (visible) {
+      this.#lastUp = Date.now();
       const ids = new Set<string>();
       for (const field of this.#tables.fieldsOf(node).keys()) {
         if (field.startsWith("c")) ids.add(field.slice(1));
@@ -787,21 +817,22 @@ export class DistSupervisor {
     });
     const state = await handoff(this.#runtime, mine.pid, id, winner, this.#handoffTimeout);
     if (state !== undefined) {
-      GenServer.cast(
-        winner,
-        { handoff: "end", key: id, state: state.resume, from: mine.pid } satisfies HandoffEnd,
-        { runtime: this.#runtime },
-      );
+      await handoffEnd(this.#runtime, winner, {
+        handoff: "end",
+        key: id,
+        state: state.resume,
+        from: mine.pid,
+      });
     }
     await this.#terminate(id, { name_conflict: { registry: this.name, key: id, winner } });
   }
 
-  #scheduleAdopt(): void {
+  #scheduleAdopt(delay = this.#quorum ? this.#quorumDelay : 0): void {
     if (this.#adoptTimer !== undefined || this.#closing) return;
     this.#adoptTimer = setTimeout(() => {
       this.#adoptTimer = undefined;
       this.#adoptOrphans();
-    }, this.#quorum ? this.#quorumDelay : 0);
+    }, delay);
   }
 
   /**
@@ -816,6 +847,8 @@ export class DistSupervisor {
     const ring = this.#ringOf(members);
     const orphans = new Map<string, DistChildSpec>();
     const alive = new Set<string>();
+    /** Orphans recorded by a visible node (parked, or an earlier incarnation's). */
+    const parked = new Set<string>();
     for (const node of this.#tables.nodes()) {
       for (const [field, value] of this.#tables.fieldsOf(node)) {
         if (!field.startsWith("c")) continue;
@@ -830,17 +863,25 @@ export class DistSupervisor {
           continue;
         }
         orphans.set(id, rec.spec);
+        if (this.#tables.isVisible(node)) parked.add(id);
       }
     }
     let adopted = 0;
+    let deferred = false;
+    const settling = Date.now() - this.#lastUp < SETTLE_AFTER_UP;
     for (const [id, spec] of orphans) {
       if (alive.has(id) || this.#children.has(id) || this.#starting.has(id)) continue;
+      if (settling && parked.has(id)) {
+        deferred = true; // a peer just came up: its live copy may still be on its way
+        continue;
+      }
       if (placeChild("ring", id, members, new Map(), ring) !== this.#runtime.node) continue;
       adopted++;
       this.#startHere(spec).catch((e) =>
         log.error("Supervisor {name}: orphan {id} did not start: {e}", { name: this.name, id, e })
       );
     }
+    if (deferred) this.#scheduleAdopt(SETTLE_AFTER_UP - (Date.now() - this.#lastUp) + 10);
     if (adopted > 0) {
       log.info("Supervisor {name}: restarting {n} children of lost members on {node}", {
         name: this.name,

@@ -46,4 +46,5 @@ export {
   type PlacementFunction,
   VIRTUAL_NODES,
 } from "./distribution_strategy.ts";
+export { horde, type HordeNamespace } from "./namespace.ts";
 export { DISTRIBUTED, Distributed, distributedOf } from "./service.ts";
