@@ -24,8 +24,9 @@
  * up as a learner before it votes. It is checked by a seeded deterministic simulation with a
  * linearizability checker (test/raft/).
  *
- * Not there yet in the service: snapshots on disk and `addMember` / `removeMember` (the core has
- * both; the service's member list is fixed at start).
+ * A machine that releases its cursor has its snapshots kept in the node's WAL in place of the
+ * log, and a member behind them is sent the snapshot. Not there yet in the service:
+ * `addMember` / `removeMember` (the core has them; the service's member list is fixed at start).
  *
  * @example
  * ```ts
