@@ -350,6 +350,9 @@ async function startFromOptions(
       ...(cluster !== undefined ? { cluster } : {}),
       ...(regions !== undefined ? { regions } : {}),
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(options.eventStore !== undefined
+        ? { eventSourcing: { eventStore: options.eventStore } }
+        : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.epmdPort !== undefined ? { epmdPort: options.epmdPort } : {}),
       ...(options.netTicktimeSeconds !== undefined

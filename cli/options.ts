@@ -79,6 +79,8 @@ export interface CliOptions {
   clusterConfig?: string;
   /** `--data-dir DIR`: the node's durable state (default `~/.weft/data/<node name>`). */
   dataDir?: string;
+  /** `--event-store URL`: the event store on PostgreSQL (default SQLite in the data directory). */
+  eventStore?: string;
   /** `--region NAME`: this node's region, one of a multi-region `--cluster-config`'s. */
   region?: string;
   /** `--metrics PORT`: Prometheus metrics and health probes on this port. */
@@ -124,6 +126,7 @@ const FLAGS = {
   "no-remote-eval": { type: "boolean" },
   "cluster-config": { type: "string" },
   "data-dir": { type: "string" },
+  "event-store": { type: "string" },
   region: { type: "string" },
   metrics: { type: "string" },
   "metrics-host": { type: "string" },
@@ -246,6 +249,12 @@ export function parseCli(args: string[]): ParseResult {
       return { ok: false, reason: "Invalid --data-dir: expected a directory" };
     }
     options.dataDir = values["data-dir"];
+  }
+  if (values["event-store"] !== undefined) {
+    if (!/^postgres(ql)?:\/\/./.test(values["event-store"])) {
+      return { ok: false, reason: "Invalid --event-store: expected a postgres:// URL" };
+    }
+    options.eventStore = values["event-store"];
   }
   for (
     const [flag, key] of [["metrics-host", "metricsHost"], [
@@ -436,6 +445,8 @@ Distribution:
                         --observer-token TOKEN, default derived from the cookie)
   --data-dir DIR        durable state of this node: durable replicated keys
                         (default ~/.weft/data/<node name>)
+  --event-store URL     the event store on PostgreSQL (postgres://...; default
+                        SQLite in the data directory; docs/event_sourcing.md)
 
 Running (one of; the shell by default):
   -e, --eval CODE       evaluate CODE (TypeScript, top-level await) as the shell

@@ -17,6 +17,10 @@
  *   consistency "strong": wait until the named projections' checkpoints reach the position
  * ```
  *
+ * Each event an instance writes carries metadata `$instance`: the pid of the
+ * process that wrote it (`#PID<node.id.serial>`), so an audit can tell where
+ * and by which incarnation each change was made.
+ *
  * With a bare `Runtime` (no node, so no `global`), instances are local
  * names: one per instance in the process. On a node, `{global}` names make
  * them unique across the cluster; should a partition let both sides start
@@ -50,6 +54,7 @@
 import {
   CommandRejectedError,
   describe,
+  QuorumNotAchieved,
   TimeoutError,
   UnregisteredCommandError,
   WrongExpectedVersionError,
@@ -63,6 +68,8 @@ import {
   type InitResult,
 } from "../otp/gen_server.ts";
 import { GLOBAL_NAME_REGISTRY } from "../otp/name.ts";
+import { NetKernel } from "../distribution/net_kernel.ts";
+import { current } from "../process/current.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { Pid } from "../term/pid.ts";
 import {
@@ -147,6 +154,13 @@ export interface CommandRouterOptions {
   /** Executions tried again after a concurrency conflict. Default 10. */
   retries?: number;
   /**
+   * The fewest nodes (this one included) this node must see for an aggregate instance to start
+   * here or to execute a command: set it to a majority of the cluster, and an instance on the
+   * minority side of a partition stops and the minority refuses commands
+   * (`QuorumNotAchieved`), so the instance is never live on both sides. Default 1 (no check).
+   */
+  quorum?: number;
+  /**
    * `"global"` (default on a node): one instance per id in the cluster; `"local"`: one per
    * id on this node (a bare runtime has no `global`).
    */
@@ -171,12 +185,16 @@ type ExecuteReply =
   | { ok: ExecutionResult }
   | { rejected: { command: string; stream: string; reason: string } }
   | { conflict: { stream: string; expected: string | number; actual: number } }
+  | { noQuorum: { seen: number; quorum: number } }
   | { failed: { name: string; message: string } };
 
 interface ServerArgs {
   // deno-lint-ignore no-explicit-any
   instance: AggregateInstance<any, any, any>;
   idleTimeout: number;
+  /** How many nodes this node sees, itself included. */
+  seen: () => number;
+  quorum: number;
 }
 
 interface ServerState {
@@ -196,10 +214,19 @@ class AggregateServer extends GenServer<ServerState, ServerArgs> {
     state: ServerState,
   ): Promise<CallResult<ServerState>> {
     void from;
-    const { instance, idleTimeout } = state.args;
+    const { instance, idleTimeout, seen, quorum } = state.args;
+    if (seen() < quorum) {
+      // On the minority side of a partition: stop, so that the majority may run the instance.
+      return { stop: "normal", reply: { noQuorum: { seen: seen(), quorum } }, state };
+    }
     let reply: ExecuteReply;
+    // Which process wrote each event, for audits: `$instance` is its pid (node included).
+    const meta: CommandMeta = {
+      ...request.meta,
+      metadata: { ...request.meta.metadata, $instance: String(current().self) },
+    };
     try {
-      reply = { ok: await instance.execute(request.command, request.meta) };
+      reply = { ok: await instance.execute(request.command, meta) };
     } catch (e) {
       if (e instanceof CommandRejectedError) {
         const cause = e.cause;
@@ -317,6 +344,7 @@ export class CommandRouter {
    * @throws {UnregisteredCommandError} when no aggregate handles `command.type`
    * @throws {CommandRejectedError} when the aggregate refused it (nothing written)
    * @throws {WrongExpectedVersionError} when concurrency conflicts outlasted the retries
+   * @throws {QuorumNotAchieved} when this node (or the instance's) sees fewer than `quorum` nodes
    * @throws {TimeoutError} when it did not complete in time
    * @throws {TypeError} when the command is malformed or has no id
    */
@@ -399,7 +427,7 @@ export class CommandRouter {
         );
       } catch (e) {
         if (!(e instanceof ExitError)) throw e;
-        if (e.reason === "noproc") await this.#start(route, id, name);
+        if (e.reason === "noproc") await this.#start(route, id, name, command);
         else if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(200, 10 * attempt)));
         continue;
       }
@@ -412,14 +440,37 @@ export class CommandRouter {
         const c = reply.conflict;
         throw new WrongExpectedVersionError(c.stream, c.expected, c.actual);
       }
+      if ("noQuorum" in reply) throw this.#noQuorum(command, base, reply.noQuorum.seen);
       const err = new Error(reply.failed.message);
       err.name = reply.failed.name;
       throw err;
     }
   }
 
-  async #start(route: Route, id: string, name: string | { global: string }): Promise<void> {
+  #seen(): number {
+    const kernel = this.#options.runtime.router;
+    return kernel instanceof NetKernel ? kernel.nodes("visible").length + 1 : 1;
+  }
+
+  #noQuorum(command: Command, base: string, seen: number): QuorumNotAchieved {
+    const quorum = this.#options.quorum ?? 1;
+    return new QuorumNotAchieved(
+      `Cannot dispatch ${command.type} to ${base}: ${this.#options.runtime.node} sees ${seen} ` +
+        `node(s), a quorum is ${quorum}`,
+      { required: quorum, answered: seen, failed: {} },
+    );
+  }
+
+  async #start(
+    route: Route,
+    id: string,
+    name: string | { global: string },
+    command: Command,
+  ): Promise<void> {
     const runtime = this.#options.runtime;
+    const quorum = this.#options.quorum ?? 1;
+    const seen = this.#seen();
+    if (seen < quorum) throw this.#noQuorum(command, `es:${route.aggregate.name}:${id}`, seen);
     const instance = new AggregateInstance(this.#options.store, route.aggregate, id, {
       ...(this.#options.upcasters !== undefined ? { upcasters: this.#options.upcasters } : {}),
       ...(this.#options.retries !== undefined ? { retries: this.#options.retries } : {}),
@@ -428,6 +479,8 @@ export class CommandRouter {
       const pid = await GenServer.start(AggregateServer, {
         instance,
         idleTimeout: this.#options.idleTimeout ?? 60_000,
+        seen: () => this.#seen(),
+        quorum,
       }, { runtime, name });
       this.#live.add(pid);
       const watcher = runtime.open({ label: "es:instance_watch" });

@@ -111,7 +111,8 @@ Deno.test("events carry causation and correlation ids, and middleware can refuse
     const [e] = await store.read("BankAccount-a1");
     assert.equal(e!.causationId, "cmd-1");
     assert.equal(e!.correlationId, "conv-1");
-    assert.deepEqual(e!.metadata, { user: "ann" });
+    assert.equal(e!.metadata.user, "ann");
+    assert.match(String(e!.metadata.$instance), /^#PID<.+>$/, "the writing process is recorded");
     assert.equal(await store.streamVersion("BankAccount-a1"), 1);
     assert.deepEqual(seen, ["before OpenAccount a1", "after OpenAccount v1", "before Deposit a1"]);
   }, { middleware: [logging, validation] });
