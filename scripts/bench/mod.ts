@@ -6,7 +6,16 @@
  * @module
  */
 
-const ALL = ["local", "dist", "rpc", "groups", "crdt", "observability", "raft_log"] as const;
+const ALL = [
+  "local",
+  "dist",
+  "rpc",
+  "groups",
+  "crdt",
+  "observability",
+  "raft_log",
+  "multi_region",
+] as const;
 const wanted = Deno.args.length > 0 ? Deno.args : [...ALL];
 
 for (const name of wanted) {

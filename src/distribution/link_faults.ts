@@ -46,6 +46,13 @@ export interface LinkFault {
   jitter?: number;
   /** The share of messages dropped, 0-1. Default 0. */
   drop?: number;
+  /**
+   * The share of messages lost once and sent again, 0-1, as TCP does with a
+   * lost segment: such a message comes a retransmission timeout late
+   * (twice the delay plus the jitter, at least 200 ms), and the ones after
+   * it wait behind it. Nothing is lost. Default 0.
+   */
+  loss?: number;
 }
 
 /** The real send behind the faults: the node kernel's. */
@@ -94,15 +101,23 @@ export class LinkFaults {
    * @throws {RangeError} when a delay is negative or the drop rate is not in 0-1
    */
   set(node: string, fault: LinkFault | undefined): void {
-    const f = { delay: fault?.delay ?? 0, jitter: fault?.jitter ?? 0, drop: fault?.drop ?? 0 };
-    if (!(f.delay >= 0 && f.jitter >= 0 && f.drop >= 0 && f.drop <= 1)) {
+    const f = {
+      delay: fault?.delay ?? 0,
+      jitter: fault?.jitter ?? 0,
+      drop: fault?.drop ?? 0,
+      loss: fault?.loss ?? 0,
+    };
+    if (
+      !(f.delay >= 0 && f.jitter >= 0 && f.drop >= 0 && f.drop <= 1 && f.loss >= 0 &&
+        f.loss <= 1)
+    ) {
       throw new RangeError(
-        `Invalid link fault: delay and jitter must be >= 0 ms and drop 0-1, received ${
+        `Invalid link fault: delay and jitter must be >= 0 ms, drop and loss 0-1, received ${
           JSON.stringify(fault)
         }`,
       );
     }
-    const none = f.delay === 0 && f.jitter === 0 && f.drop === 0;
+    const none = f.delay === 0 && f.jitter === 0 && f.drop === 0 && f.loss === 0;
     const link = this.#links.get(node);
     if (link !== undefined) {
       link.fault = f;
@@ -119,8 +134,8 @@ export class LinkFaults {
   list(): Record<string, LinkFault> {
     const out: Record<string, LinkFault> = {};
     for (const [node, link] of this.#links) {
-      const { delay, jitter, drop } = link.fault;
-      if (delay > 0 || jitter > 0 || drop > 0) out[node] = { ...link.fault };
+      const { delay, jitter, drop, loss } = link.fault;
+      if (delay > 0 || jitter > 0 || drop > 0 || loss > 0) out[node] = { ...link.fault };
     }
     return out;
   }
@@ -139,11 +154,12 @@ export class LinkFaults {
       this.#deliver(node, body, key, connect);
       return;
     }
-    const { delay, jitter, drop } = link.fault;
+    const { delay, jitter, drop, loss } = link.fault;
     if (drop > 0 && Math.random() < drop) return;
+    const resent = loss > 0 && Math.random() < loss ? Math.max(200, 2 * delay + jitter) : 0;
     // Held until due, behind what is held already: order is kept.
     const due = Math.max(
-      performance.now() + delay + Math.random() * jitter,
+      performance.now() + delay + Math.random() * jitter + resent,
       link.queue.at(-1)?.due ?? 0,
     );
     link.queue.push({ due, body, key, connect });
@@ -167,9 +183,11 @@ export class LinkFaults {
         const q = link.queue.shift()!;
         this.#deliver(node, q.body, q.key, q.connect);
       }
-      const { delay, jitter, drop } = link.fault;
+      const { delay, jitter, drop, loss } = link.fault;
       if (link.queue.length > 0) this.#releaseLater(node, link);
-      else if (delay === 0 && jitter === 0 && drop === 0 && this.#links.get(node) === link) {
+      else if (
+        delay === 0 && jitter === 0 && drop === 0 && loss === 0 && this.#links.get(node) === link
+      ) {
         this.#links.delete(node);
       }
     }, Math.max(0, head.due - performance.now()));

@@ -156,13 +156,14 @@ export function parseMultiRegionConfig(
     }
     const wan: Record<string, number> = {};
     for (const [k, v] of Object.entries(w)) {
-      if (!["delay", "jitter", "drop"].includes(k)) {
-        throw bad("wan", `unknown key "${k}" (expected "delay", "jitter", "drop")`);
+      if (!["delay", "jitter", "drop", "loss"].includes(k)) {
+        throw bad("wan", `unknown key "${k}" (expected "delay", "jitter", "drop", "loss")`);
       }
-      if (typeof v !== "number" || !(v >= 0) || (k === "drop" && v > 1)) {
+      const share = k === "drop" || k === "loss";
+      if (typeof v !== "number" || !(v >= 0) || (share && v > 1)) {
         throw bad(
           `wan.${k}`,
-          k === "drop" ? "expected a share from 0 to 1" : "expected milliseconds >= 0",
+          share ? "expected a share from 0 to 1" : "expected milliseconds >= 0",
         );
       }
       wan[k] = v;

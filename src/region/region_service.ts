@@ -20,7 +20,8 @@
  * keys and topics the leader of each region, every batchInterval, to one gateway of each
  *                 other region:
  *                   L1 --BATCH [seq, sentAt, [[entry, digest]...], [[topic, msg]...]]--> G2
- *                   G2: merge each entry, broadcast each message in its region; --ACK [seq]--> L1
+ *                   G2: merge each entry and pass the merged ones to its region as a replicator
+ *                   DELTA, broadcast each message in its region; --ACK [seq]--> L1
  *                 a link (re)comes up: L1 --SYNC [0, bucket hashes]--> G2 --[1, buckets]--> L1
  *                   --[2, their keys' digests]--> G2 --WANT [keys]--> L1,
  *                   and each side queues the keys whose digests differ
@@ -64,6 +65,7 @@ import type { ProcessContext } from "../process/types.ts";
 import type { PubSub } from "../pubsub/pubsub.ts";
 import { hashString } from "../replicator/digest_tree.ts";
 import type { Replicator } from "../replicator/replicator.ts";
+import { OP_DELTA, REPLICATOR_VERSION } from "../replicator/types.ts";
 import { encode } from "../term/codec.ts";
 import { parseNodeName } from "../term/node_name.ts";
 import { RegionDirectory } from "./directory.ts";
@@ -210,6 +212,8 @@ export class RegionService {
   readonly #in = new Map<string, Inbound>();
   readonly #badOps = new LogLimit();
   readonly #helloWaiters = new Map<string, (() => void)[]>();
+  /** The first hop of the path to each node of another region this node has sent to. */
+  readonly #via = new Map<string, string>();
   #strategies: Strategy[] = [];
   #strategyAbort: AbortController | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -410,6 +414,7 @@ export class RegionService {
           if (this.#host.kernel.peer(msg.node)?.hidden) this.#hiddenUp(msg.node);
           else this.#membership(msg.node);
         } else if (msg.type === "nodedown") {
+          this.#pathDown(msg.node);
           this.#hiddenDown(msg.node);
           this.#membership();
         }
@@ -462,6 +467,19 @@ export class RegionService {
   #hiddenUp(node: string): void {
     // Its HELLO in return says which region it is in.
     if (this.#dir.isGateway()) this.#hello(node);
+  }
+
+  /**
+   * The first hop of paths to other regions' nodes is down: for this node
+   * they are down too (what was on its way through it is lost), as when a
+   * connection is lost: links and monitors fire, calls fail at once.
+   */
+  #pathDown(hop: string): void {
+    for (const [dest, via] of this.#via) {
+      if (via !== hop) continue;
+      this.#via.delete(dest);
+      this.#host.kernel.relayedNodeDown(dest);
+    }
   }
 
   #hiddenDown(node: string): void {
@@ -625,6 +643,12 @@ export class RegionService {
     if (region === undefined || region === this.region) return "direct";
     const via = this.#nextHop(region, node);
     if (via === undefined) return "unreachable";
+    const before = this.#via.get(node);
+    if (before !== via) {
+      // A new path: what went by the old one may be lost, as over a lost connection.
+      if (before !== undefined) this.#host.kernel.relayedNodeDown(node);
+      this.#via.set(node, via);
+    }
     this.#host.kernel.sendOp(via, OP_REGION_RELAY, [this.#self, node, 0, body], key);
     return "relayed";
   }
@@ -873,14 +897,14 @@ export class RegionService {
     const region = this.#regionOfLink(from);
     const o = this.#out.get(region);
     const replica = this.#host.replicator.replica;
-    let merged = 0;
+    const merged: unknown[] = [];
     this.#merging = true;
     try {
       for (const e of entries) {
         if (!Array.isArray(e) || e.length !== 2 || typeof e[1] !== "string") continue;
         const [entry, digest] = e as [unknown, string];
         if (!replica.load(entry, from)) continue;
-        merged++;
+        merged.push(entry);
         const key = (entry as [string])[0];
         if (o !== undefined && replica.digestOf(key) === digest) o.known.set(key, digest);
       }
@@ -896,12 +920,17 @@ export class RegionService {
     } finally {
       this.#injecting = false;
     }
-    // The region's other members take the merged keys in at once.
-    if (merged > 0) this.#host.replicator.antiEntropy();
+    // The region's other members take the merged keys in at once, as a delta
+    // from this replica would reach them (joins are idempotent: a state is a delta).
+    if (merged.length > 0) {
+      for (const peer of this.#host.kernel.nodes("visible")) {
+        this.#send(peer, OP_DELTA, [REPLICATOR_VERSION, merged]);
+      }
+    }
     let s = this.#in.get(region);
     if (s === undefined) this.#in.set(region, s = { batches: 0, keys: 0, lags: [], last: 0 });
     s.batches++;
-    s.keys += merged;
+    s.keys += merged.length;
     s.last = Math.max(0, Date.now() - sentAt);
     s.lags.push(s.last);
     if (s.lags.length > LAG_SAMPLES) s.lags.splice(0, s.lags.length - LAG_SAMPLES);

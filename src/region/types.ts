@@ -71,8 +71,9 @@ export interface RegionOptions {
   /**
    * A simulated WAN for tests and benchmarks: latency, jitter and loss
    * added to everything this node sends over its links to other regions
-   * (Weft's link faults; `drop` loses whole messages, harsher than TCP,
-   * which would resend them late). Default: none.
+   * (Weft's link faults: `loss` delays a share of messages by a
+   * retransmission timeout, as TCP over a lossy link does; `drop` loses
+   * them outright, which TCP never does). Default: none.
    */
   wan?: LinkFault;
 }
