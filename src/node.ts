@@ -50,6 +50,7 @@ import {
 import { TcpTransport } from "./distribution/tcp.ts";
 import { type TlsOptions, TlsTransport } from "./distribution/tls.ts";
 import type { Listener, Transport } from "./distribution/transport.ts";
+import { LocalSocketTransport } from "./distribution/local_socket.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_NET_TICKTIME } from "./distribution/types.ts";
 import { type Cluster, type ClusterOptions, startCluster } from "./cluster/cluster.ts";
 import { RegionService } from "./region/region_service.ts";
@@ -248,7 +249,7 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
   new RpcPolicy({ allow: options.rpcAllow, remoteEval: options.remoteEval });
   const cookie = importCookie(options.cookie);
   const transport = options.transport ??
-    (options.tls ? new TlsTransport(options.tls) : new TcpTransport());
+    (options.tls ? new TlsTransport(options.tls) : new LocalSocketTransport(new TcpTransport()));
   const hostname = options.hostname ?? "0.0.0.0";
   const hidden = options.hidden ?? false;
   const epmdPort = options.epmdPort ?? EPMD_DEFAULT_PORT;

@@ -1,13 +1,13 @@
 /**
  * The far side of scripts/bench/dist.ts, in its own OS process: a Weft
- * node with two registered processes, and a raw TCP echo server as the
- * floor of what Deno can do.
+ * node with two registered processes, and raw TCP and Unix socket echo
+ * servers, the reference of what Deno's sockets do.
  *
  * - `echo`: `{from, ping}` -> `{pong: ping}`; `{from, whereis: true}` -> its pid.
  * - `sink`: counts what it receives; `{from, done: n}` -> `{count}` and starts over;
  *   `{from, whereis: true}` -> its pid.
  *
- * Prints one JSON line `{"name", "port", "tcpPort"}` on stdout once ready,
+ * Prints one JSON line `{"name", "port", "tcpPort", "unixPath"}` on stdout once ready,
  * and stops when its stdin closes (so it never outlives the benchmark).
  *
  * ```sh
@@ -55,31 +55,40 @@ rt.spawn(async (ctx) => {
 }, { name: "sink" });
 
 const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-(async () => {
-  for await (const conn of tcp) {
-    conn.setNoDelay(true);
-    (async () => {
-      const buf = new Uint8Array(64 * 1024);
-      try {
-        for (;;) {
-          const n = await conn.read(buf);
-          if (n === null) break;
-          let off = 0;
-          while (off < n) off += await conn.write(buf.subarray(off, n));
+const unixDir = await Deno.makeTempDir({ prefix: "weft-bench-" });
+const unixPath = `${unixDir}/echo.sock`;
+const unix = Deno.listen({ transport: "unix", path: unixPath });
+for (const listener of [tcp, unix] as Deno.Listener[]) echoServer(listener);
+
+function echoServer(listener: Deno.Listener): void {
+  (async () => {
+    for await (const conn of listener) {
+      if (listener === tcp) (conn as Deno.TcpConn).setNoDelay(true);
+      (async () => {
+        const buf = new Uint8Array(64 * 1024);
+        try {
+          for (;;) {
+            const n = await conn.read(buf);
+            if (n === null) break;
+            let off = 0;
+            while (off < n) off += await conn.write(buf.subarray(off, n));
+          }
+        } catch {
+          // The benchmark closed its end.
+        } finally {
+          conn.close();
         }
-      } catch {
-        // The benchmark closed its end.
-      } finally {
-        conn.close();
-      }
-    })();
-  }
-})().catch(() => {});
+      })();
+    }
+  })().catch(() => {});
+}
 
 await servePeer(
-  { name: node.name, port: node.port, tcpPort: (tcp.addr as Deno.NetAddr).port },
+  { name: node.name, port: node.port, tcpPort: (tcp.addr as Deno.NetAddr).port, unixPath },
   async () => {
     tcp.close();
+    unix.close();
+    await Deno.remove(unixDir, { recursive: true });
     await node.stop();
   },
 );

@@ -97,7 +97,7 @@ export function acceptFailure(e: unknown, closed: boolean): "stop" | "skip" | "f
 
 /**
  * A {@linkcode Connection} over a Deno socket (`Deno.Conn`: a TCP
- * connection, or the TLS one that wraps it), reading into a slab as the
+ * connection, the TLS one that wraps it, or a Unix socket), reading into a slab as the
  * module header explains.
  *
  * @example
@@ -127,8 +127,7 @@ export class SocketConnection implements Connection, DirectReadable {
   /** @param conn an open Deno connection, now owned by this object */
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
-    const addr = conn.remoteAddr as Deno.NetAddr;
-    this.remoteAddr = formatAddress(addr.hostname, addr.port);
+    this.remoteAddr = describeAddr(conn.remoteAddr);
   }
 
   /**
@@ -212,7 +211,7 @@ export class SocketConnection implements Connection, DirectReadable {
 }
 
 /**
- * A {@linkcode Listener} over a Deno listening socket (TCP or TLS) whose
+ * A {@linkcode Listener} over a Deno listening socket (TCP, TLS or Unix) whose
  * connections are wrapped by `wrap`.
  *
  * @example
@@ -237,8 +236,10 @@ export class SocketListener implements Listener {
   constructor(listener: Deno.Listener, wrap: (conn: Deno.Conn) => Connection) {
     this.#listener = listener;
     this.#wrap = wrap;
-    const addr = listener.addr as Deno.NetAddr;
-    this.addr = { hostname: addr.hostname, port: addr.port };
+    const addr = listener.addr;
+    this.addr = "hostname" in addr
+      ? { hostname: addr.hostname, port: addr.port }
+      : { hostname: describeAddr(addr), port: 0 };
   }
 
   /** The next accepted connection, or `null` once closed. */
@@ -269,6 +270,12 @@ export class SocketListener implements Listener {
   [Symbol.asyncIterator](): AsyncIterator<Connection> {
     return iterateConnections(this);
   }
+}
+
+/** `host:port`, or `unix:path` for a Unix socket (the path of an unnamed dialler's end is empty). */
+function describeAddr(addr: Deno.Addr): string {
+  if ("hostname" in addr) return formatAddress(addr.hostname, addr.port);
+  return "path" in addr ? `unix:${addr.path ?? ""}` : `${addr.transport}:`;
 }
 
 function tcpConnection(conn: Deno.Conn): Connection {

@@ -34,6 +34,7 @@
 import { DistConnection } from "../../src/distribution/connection.ts";
 import { framedIO, FrameReader } from "../../src/distribution/frame_reader.ts";
 import { acceptHandshake, importCookie } from "../../src/distribution/handshake.ts";
+import { LocalSocketTransport } from "../../src/distribution/local_socket.ts";
 import { TcpTransport } from "../../src/distribution/tcp.ts";
 import {
   CAPS_DEFAULT,
@@ -45,7 +46,11 @@ import { decode } from "../../src/term/codec.ts";
 
 const [name, cookie] = Deno.args;
 const self = `${name}@127.0.0.1`;
-const listener = new TcpTransport().listen({ hostname: "127.0.0.1", port: 0 });
+// A Weft node's transport: a sender on this machine may come over the Unix socket.
+const listener = new LocalSocketTransport(new TcpTransport()).listen({
+  hostname: "127.0.0.1",
+  port: 0,
+});
 console.log(JSON.stringify({ port: listener.addr.port }));
 
 const conn = (await listener.accept())!;
