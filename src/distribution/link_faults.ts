@@ -135,7 +135,10 @@ export class LinkFaults {
     const out: Record<string, LinkFault> = {};
     for (const [node, link] of this.#links) {
       const { delay, jitter, drop, loss } = link.fault;
-      if (delay > 0 || jitter > 0 || drop > 0 || loss > 0) out[node] = { ...link.fault };
+      // `loss` is listed only when set, so the usual three read as before.
+      if (delay > 0 || jitter > 0 || drop > 0 || loss > 0) {
+        out[node] = loss > 0 ? { delay, jitter, drop, loss } : { delay, jitter, drop };
+      }
     }
     return out;
   }

@@ -30,8 +30,24 @@ Deno.test("LinkFaults drops at the rate set, lists what is in force, and refuses
   assert.deepEqual(sent, []);
   assert.deepEqual(faults.list(), { "b@h": { delay: 0, jitter: 0, drop: 1 } });
   assert.throws(() => faults.set("b@h", { drop: 2 }), RangeError);
+  assert.throws(() => faults.set("b@h", { loss: -0.1 }), RangeError);
   assert.throws(() => faults.set("b@h", { delay: -1 }), RangeError);
   faults.clear();
   faults.send("b@h", body(0), undefined, false);
   assert.deepEqual(sent, ["b@h"]);
+});
+
+Deno.test("LinkFaults loss sends every message, a lost one a retransmission timeout late with the rest behind it", async () => {
+  const sent: number[] = [];
+  const faults = new LinkFaults((_node, b) => sent.push((b as Uint8Array)[0]!));
+  try {
+    faults.set("b@h", { loss: 1 });
+    const t0 = performance.now();
+    for (let i = 0; i < 5; i++) faults.send("b@h", new Uint8Array([i]), undefined, false);
+    await waitFor(() => sent.length === 5, { timeout: 5000 });
+    assert.deepEqual(sent, [0, 1, 2, 3, 4]);
+    assert.ok(performance.now() - t0 >= 190, "each came at least 200 ms late");
+  } finally {
+    faults.clear();
+  }
 });
