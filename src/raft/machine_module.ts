@@ -5,9 +5,14 @@
  *
  * ```
  * export function init(): State
- * export function apply(meta, command, state): { state, reply, effects? }   deterministic
+ * export function apply(meta, command, state): { state, reply, effects?, releaseCursor? }
+ *                                                                            deterministic
  * export function query(state, q): Answer                                    optional
+ * export function encodeState(state): Uint8Array                             optional, with
+ * export function decodeState(bytes): State                                  decodeState
  * ```
+ * `releaseCursor: true` lets every member snapshot the state there and drop the log before it;
+ * snapshots are encoded with `node:v8`'s `serialize` unless the module gives its own pair.
  *
  * A module is found, in this order, among the machines registered with
  * `raft.registerMachine(name, module)` (the built-in `kv` and `lock` are there), then among the
@@ -61,12 +66,21 @@ export function machineFromModule(module: unknown): RaftMachineModule | undefine
   const init = m.init;
   const apply = m.apply;
   const query = m.query;
+  const encodeState = m.encodeState;
+  const decodeState = m.decodeState;
   if (typeof init !== "function" || typeof apply !== "function") return undefined;
   return {
     init: () => init.call(module),
     apply: (meta, command, state) => apply.call(module, meta, command, state),
     ...(typeof query === "function"
       ? { query: (state: unknown, q: unknown) => query.call(module, state, q) }
+      : {}),
+    // A snapshot codec of the module's own, used only as a pair.
+    ...(typeof encodeState === "function" && typeof decodeState === "function"
+      ? {
+        encodeState: (state: unknown) => encodeState.call(module, state) as Uint8Array,
+        decodeState: (bytes: Uint8Array) => decodeState.call(module, bytes),
+      }
       : {}),
   };
 }

@@ -916,7 +916,7 @@ export class RaftService {
     const rpc = this.#rpc;
     if (rpc === undefined || !rpc.policy.allows(name, "apply")) return undefined;
     const module: Record<string, unknown> = {};
-    for (const fn of ["init", "apply", "query"]) {
+    for (const fn of ["init", "apply", "query", "encodeState", "decodeState"]) {
       const found = rpc.lookup(name, fn);
       if (found.kind === "found") module[fn] = found.fn;
     }

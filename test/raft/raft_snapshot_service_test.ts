@@ -84,3 +84,45 @@ Deno.test("a member that was down while the log was compacted catches up by Inst
     for (const d of dirs) await Deno.remove(d, { recursive: true });
   }
 });
+
+Deno.test("a machine module's own encodeState/decodeState pair stores its snapshots", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "weft-raft-snap-" });
+  const encoded: number[] = [];
+  const machine = {
+    init: () => 0,
+    apply: (meta: { index: number }, n: number, state: number) => ({
+      state: state + n,
+      reply: state + n,
+      releaseCursor: meta.index % 5 === 0,
+    }),
+    encodeState: (state: number) => {
+      encoded.push(state);
+      return new TextEncoder().encode(`total=${state}`);
+    },
+    decodeState: (bytes: Uint8Array) => Number(new TextDecoder().decode(bytes).split("=")[1]),
+  };
+  let node = await startTestNode("codec", { dataDir: dir });
+  try {
+    node.raft.registerMachine("summer", machine);
+    await node.raft.startCluster("sum", "summer", [node.name], FAST);
+    for (let i = 1; i <= 12; i++) await node.raft.command("sum", i);
+    assert.ok(encoded.length >= 2, `encoded ${encoded.length} snapshots`);
+    await node.stop();
+    const wal = RaftWal.open(`${dir}/raft`);
+    const snapshot = wal.log("sum").load().snapshot!;
+    wal.close();
+    assert.equal(new TextDecoder().decode(snapshot.data), `total=${encoded.at(-1)}`);
+    node = await startTestNode("codec", { dataDir: dir });
+    node.raft.registerMachine("summer", machine);
+    await waitFor(async () => {
+      try {
+        return await node.raft.consistentQuery("sum", null, { timeout: 1000 }) === 78;
+      } catch {
+        return false;
+      }
+    }, { timeout: 15_000 });
+  } finally {
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

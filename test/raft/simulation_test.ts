@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { simulate, type SimulationReport } from "../helpers/raft_simulation.ts";
 
-const SEEDS = Number(Deno.env.get("RAFT_SIM_SEEDS") ?? "2000");
+const SEEDS = Number(Deno.env.get("RAFT_SIM_SEEDS") ?? "1500");
 
 Deno.test(`Raft keeps its safety properties and a linearizable KV history over ${SEEDS} seeds of faults, snapshots and membership changes`, () => {
   const reports: SimulationReport[] = [];
