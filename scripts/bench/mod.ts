@@ -15,6 +15,7 @@ const ALL = [
   "observability",
   "raft_log",
   "multi_region",
+  "registry",
 ] as const;
 const wanted = Deno.args.length > 0 ? Deno.args : [...ALL];
 

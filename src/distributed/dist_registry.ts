@@ -181,6 +181,7 @@ export function compareHolders(a: Pid, b: Pid): number {
  * ```
  */
 export function encodeKey(key: unknown, what: string): string {
+  if (typeof key === "string") return JSON.stringify(key);
   const ok = (k: unknown, depth: number): boolean =>
     typeof k === "string" || typeof k === "boolean" ||
     (typeof k === "number" && Number.isFinite(k)) ||
