@@ -60,6 +60,7 @@ import {
 } from "../errors.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
+import { RAFT_LEADER } from "../telemetry/events.ts";
 import { ServiceKey } from "../process/node_context.ts";
 import type { Runtime } from "../process/runtime.ts";
 import type { ProcessContext } from "../process/types.ts";
@@ -174,6 +175,9 @@ interface Group {
   machine: RaftMachineModule;
   log: RaftWalLog;
   server: RaftServer<unknown, unknown, unknown, unknown>;
+  /** The leader last told to telemetry (`weft.raft.leader`), and in which term. */
+  seenLeader?: string | null;
+  seenTerm?: number;
 }
 
 type Answer = [RaftCallStatus | "timeout" | "unreachable" | "lost", unknown];
@@ -994,6 +998,7 @@ export class RaftService {
         // A server speaks for its own node only.
         if (m.from !== node) continue;
         group.server.receive(m);
+        this.#leaderChanged(group);
       } catch (e) {
         log.warning("Raft: dropped a message from {node}: {why}", {
           node,
@@ -1064,6 +1069,7 @@ export class RaftService {
     for (const group of this.#groups.values()) {
       try {
         group.server.tick();
+        this.#leaderChanged(group);
       } catch (e) {
         log.error("Raft cluster {name} failed: {error}", {
           name: group.config.name,
@@ -1075,6 +1081,19 @@ export class RaftService {
       this.#waitingChecked = Date.now();
       this.#startWaiting();
     }
+  }
+
+  /** Tells telemetry when a group's leader (as this member sees it) changed. */
+  #leaderChanged(group: Group): void {
+    const ev = this.#runtime.telemetry.event(RAFT_LEADER);
+    if (!ev.attached) return;
+    const leader = group.server.leader;
+    const term = group.server.term;
+    if (leader === group.seenLeader && term === group.seenTerm) return;
+    if (leader === group.seenLeader && leader === null) return;
+    group.seenLeader = leader;
+    group.seenTerm = term;
+    ev.emit({ term }, { node: this.node, cluster: group.config.name, leader });
   }
 
   #alive(what: string): void {

@@ -13,6 +13,7 @@
  * | `weft.gen_server.call.stop`             | `duration`            | `node`, `server`, `outcome`       |
  * | `weft.supervisor.restart`               | `count`               | `node`, `supervisor`, `child`, `reason` |
  * | `weft.replicator.delta.sent`            | `keys`                | `node`, `peers`                   |
+ * | `weft.raft.leader`                      | `term`                | `node`, `cluster`, `leader`       |
  *
  * Connection bytes in and out and queue lengths are figures of each
  * connection, read when wanted (`kernel.connectionStats()`), not events.
@@ -49,3 +50,5 @@ export const GEN_SERVER_CALL_STOP: EventName = ["weft", "gen_server", "call", "s
 export const SUPERVISOR_RESTART: EventName = ["weft", "supervisor", "restart"];
 /** The replicator sent a batch of deltas. */
 export const REPLICATOR_DELTA_SENT: EventName = ["weft", "replicator", "delta", "sent"];
+/** A Raft group's leader, as this member sees it, changed (a new term or a new leader; null: none). */
+export const RAFT_LEADER: EventName = ["weft", "raft", "leader"];

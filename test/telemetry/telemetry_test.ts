@@ -8,6 +8,7 @@ import {
   type Metadata,
   NODE_DOWN,
   NODE_UP,
+  RAFT_LEADER,
   RPC_CALL_STOP,
   SUPERVISOR_RESTART,
   Telemetry,
@@ -152,5 +153,30 @@ Deno.test("telemetry: node up/down, messages and rpc calls between two nodes", a
     me.exit();
   } finally {
     await stopAll([a, b]);
+  }
+});
+
+Deno.test("telemetry: a Raft group's new leader is told once per term", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weft-tel-raft-" });
+  const [a] = await startTestNodes(["tel_raft"], { dataDir: dir });
+  try {
+    const seen = recorder(a!.runtime.telemetry, [RAFT_LEADER]);
+    await a!.raft.startCluster("solo", "kv", [a!.name], {
+      electionTimeoutMs: 300,
+      heartbeatMs: 50,
+    });
+    await waitFor(() => seen.some((s) => s.md.leader === a!.name), { timeout: 20_000 });
+    const first = seen.find((s) => s.md.leader === a!.name)!;
+    assert.equal(first.md.cluster, "solo");
+    assert.ok(first.m.term! >= 1);
+    await a!.raft.command("solo", ["put", "k", 1]);
+    // Heartbeats and commands in the same term tell nothing new.
+    assert.equal(
+      seen.filter((s) => s.md.leader === a!.name && s.m.term === first.m.term).length,
+      1,
+    );
+  } finally {
+    await stopAll([a]);
+    await Deno.remove(dir, { recursive: true });
   }
 });
