@@ -16,6 +16,7 @@ const ALL = [
   "raft_log",
   "multi_region",
   "registry",
+  "erlang_interop",
 ] as const;
 const wanted = Deno.args.length > 0 ? Deno.args : [...ALL];
 

@@ -26,7 +26,7 @@ import { DecodeError } from "../errors.ts";
 import type { Term } from "../etf/mod.ts";
 import type { Connection } from "../distribution/transport.ts";
 import type { NodeDownReason } from "../distribution/types.ts";
-import { DistMessageDecoder, encodeDistMessage } from "./dist_message.ts";
+import { DistMessageDecoder, encodeDistFrame } from "./dist_message.ts";
 import type { HandshakeIo } from "./handshake.ts";
 import { DEFAULT_MAX_FRAME, MAX_HANDSHAKE_MESSAGE } from "./types.ts";
 
@@ -233,7 +233,22 @@ export class ErlangConnection {
    */
   send(control: Term, message?: Term): void {
     if (this.#closed) return;
-    this.#queue(encodeDistMessage(control, message));
+    this.sendFrame(encodeDistFrame(control, message));
+  }
+
+  /**
+   * Queues one frame made by `encodeDistFrame` (length included).
+   *
+   * @param frame the frame
+   */
+  sendFrame(frame: Uint8Array): void {
+    if (this.#closed) return;
+    this.#batch.push(frame);
+    this.#batchBytes += frame.length;
+    if (!this.#scheduled && !this.#writing) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
   }
 
   /**
@@ -261,18 +276,6 @@ export class ErlangConnection {
     const until = Date.now() + timeoutMs;
     while ((this.#batchBytes > 0 || this.#writing) && !this.#closed && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-
-  #queue(payload: Uint8Array): void {
-    const frame = new Uint8Array(4 + payload.length);
-    new DataView(frame.buffer).setUint32(0, payload.length);
-    frame.set(payload, 4);
-    this.#batch.push(frame);
-    this.#batchBytes += frame.length;
-    if (!this.#scheduled && !this.#writing) {
-      this.#scheduled = true;
-      queueMicrotask(() => this.#flush());
     }
   }
 

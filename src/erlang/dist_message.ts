@@ -35,7 +35,7 @@
  */
 
 import { DecodeError } from "../errors.ts";
-import { decodeTermAt, encodeTerm, type Term } from "../etf/mod.ts";
+import { decodeTermAt, encodeTermSequence, type Term } from "../etf/mod.ts";
 import {
   ATOM_CACHE_SIZE,
   DEFAULT_REASSEMBLY_BUDGET,
@@ -290,16 +290,37 @@ export class DistMessageDecoder {
  * ```
  */
 export function encodeDistMessage(control: Term, message?: Term): Uint8Array {
-  const c = encodeTerm(control);
-  const m = message === undefined ? undefined : encodeTerm(message);
-  const out = new Uint8Array(3 + c.length - 1 + (m === undefined ? 0 : m.length - 1));
-  out[0] = VERSION_MAGIC;
-  out[1] = DIST_HEADER;
-  out[2] = 0;
-  out.set(c.subarray(1), 3);
-  if (m !== undefined) out.set(m.subarray(1), 3 + c.length - 1);
+  return encodeDistFrame(control, message).subarray(4);
+}
+
+/**
+ * {@linkcode encodeDistMessage} with the connection's 4-byte length in front: the whole frame,
+ * made with one allocation.
+ *
+ * @param control the control tuple
+ * @param message the message, for SEND, REG_SEND and SEND_SENDER
+ * @returns the frame
+ * @throws {TypeError} when a value has no Erlang term
+ * @throws {RangeError} when a value is out of range
+ *
+ * @example
+ * ```ts
+ * import { encodeDistFrame } from "./dist_message.ts";
+ * import { tuple } from "../etf/mod.ts";
+ * console.assert(encodeDistFrame(tuple(1)).join(",") === "0,0,0,7,131,68,0,104,1,97,1");
+ * ```
+ */
+export function encodeDistFrame(control: Term, message?: Term): Uint8Array {
+  const out = encodeTermSequence(
+    FRAME_PREFIX,
+    message === undefined ? [control] : [control, message],
+  );
+  new DataView(out.buffer, out.byteOffset).setUint32(0, out.length - 4);
   return out;
 }
+
+/** Length (filled in), then a header with no atom cache references. */
+const FRAME_PREFIX = Uint8Array.of(0, 0, 0, 0, VERSION_MAGIC, DIST_HEADER, 0);
 
 function need(p: Uint8Array, n: number, what: string): void {
   if (p.length < n) {

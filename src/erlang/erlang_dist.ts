@@ -56,6 +56,7 @@ import type { Runtime } from "../process/runtime.ts";
 import type { Signal } from "../process/types.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { ByteStream, ErlangConnection, handshakeIo } from "./connection.ts";
+import { encodeDistFrame } from "./dist_message.ts";
 import { acceptHandshake, dialHandshake, type ErlangPeerInfo } from "./handshake.ts";
 import {
   CTRL_DEMONITOR_P,
@@ -119,8 +120,8 @@ interface Peer {
   /** Our dial, while it may still bring the peer up. */
   dialling: boolean;
   waiters: Array<(ok: boolean) => void>;
-  /** Encoded messages routed while pending. */
-  queue: Array<[Term, Term | undefined]>;
+  /** Frames routed while pending. */
+  queue: Uint8Array[];
   /** Erlang monitor references (by termKey) and the Weft refs that stand for them. */
   refIn: Map<string, Ref>;
   refOut: Map<string, ErlangRef>;
@@ -333,18 +334,30 @@ export class ErlangDistribution implements ForeignProtocol {
   /** {@inheritDoc ForeignProtocol.route} */
   route(node: string, signal: Signal): void {
     const [control, message] = this.#toControl(node, signal);
+    let frame: Uint8Array;
+    try {
+      // Encoded at once: a value with no term fails the sender, as Weft's own protocol does.
+      frame = encodeDistFrame(control, message);
+    } catch (e) {
+      throw new TypeError(
+        `Cannot send to Erlang node ${node}: the ${signal.op} has no Erlang term: ${
+          (e as Error).message
+        }`,
+        { cause: e },
+      );
+    }
     const p = this.#peers.get(node);
     if (p === undefined) {
       const connect = signal.op === "send" || signal.op === "reg_send" || signal.op === "link" ||
         signal.op === "monitor";
       if (!connect) return;
       const q = this.#newPeer(node);
-      q.queue.push([control, message]);
+      q.queue.push(frame);
       this.#dial(q, undefined);
       return;
     }
-    if (p.conn !== undefined) p.conn.send(control, message);
-    else p.queue.push([control, message]);
+    if (p.conn !== undefined) p.conn.sendFrame(frame);
+    else p.queue.push(frame);
   }
 
   /** {@inheritDoc ForeignProtocol.accept} */
@@ -544,7 +557,7 @@ export class ErlangDistribution implements ForeignProtocol {
     conn.start();
     const queue = p.queue;
     p.queue = [];
-    for (const [c, m] of queue) conn.send(c, m);
+    for (const frame of queue) conn.sendFrame(frame);
     log.info("Erlang node {node} is up ({addr}{hidden})", {
       node: p.name,
       addr: conn.remoteAddr,
@@ -611,13 +624,13 @@ export class ErlangDistribution implements ForeignProtocol {
     switch (s.op) {
       case "send":
         if (s.from === undefined) {
-          return [tuple(CTRL_SEND, atom(""), s.to), checkTerm(s.msg, "message")];
+          return [tuple(CTRL_SEND, atom(""), s.to), s.msg as Term];
         }
-        return [tuple(CTRL_SEND_SENDER, s.from, s.to), checkTerm(s.msg, "message")];
+        return [tuple(CTRL_SEND_SENDER, s.from, s.to), s.msg as Term];
       case "reg_send":
         return [
           tuple(CTRL_REG_SEND, s.from ?? this.#nullPid(), atom(""), atom(s.to.name)),
-          checkTerm(s.msg, "message"),
+          s.msg as Term,
         ];
       case "link":
         return [tuple(CTRL_LINK, s.from, s.to), undefined];

@@ -30,7 +30,12 @@ export {
   type HandshakeSelf,
   ourFlags,
 } from "./handshake.ts";
-export { type DistMessage, DistMessageDecoder, encodeDistMessage } from "./dist_message.ts";
+export {
+  type DistMessage,
+  DistMessageDecoder,
+  encodeDistFrame,
+  encodeDistMessage,
+} from "./dist_message.ts";
 export {
   ByteStream,
   ErlangConnection,

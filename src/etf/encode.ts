@@ -90,6 +90,13 @@ class Writer {
     this.length += 8;
   }
 
+  /** Writes an ASCII string's characters, one byte each. */
+  ascii(text: string): void {
+    this.#room(text.length);
+    const b = this.#bytes;
+    for (let i = 0; i < text.length; i++) b[this.length++] = text.charCodeAt(i);
+  }
+
   raw(bytes: Uint8Array): void {
     this.#room(bytes.length);
     this.#bytes.set(bytes, this.length);
@@ -128,6 +135,30 @@ export function encodeTerm(term: Term, options: EncodeTermOptions = {}): Uint8Ar
   const w = new Writer();
   w.u8(tag.ETF_VERSION);
   new Encoder(w, options.maxDepth ?? MAX_DEPTH, false).term(term, 0, "term");
+  return w.result();
+}
+
+/**
+ * Encodes terms back to back without their version bytes, after `prefix`: what a distribution
+ * message is (a header, then the control message and the message), in one buffer.
+ *
+ * @param prefix bytes written first, as they are
+ * @param terms the terms, in order
+ * @returns the bytes
+ * @throws {TypeError} as {@linkcode encodeTerm}
+ * @throws {RangeError} as {@linkcode encodeTerm}
+ *
+ * @example
+ * ```ts
+ * import { encodeTermSequence } from "./encode.ts";
+ * console.assert(encodeTermSequence(Uint8Array.of(9), [1, 2]).join(",") === "9,97,1,97,2");
+ * ```
+ */
+export function encodeTermSequence(prefix: Uint8Array, terms: readonly Term[]): Uint8Array {
+  const w = new Writer();
+  w.raw(prefix);
+  const e = new Encoder(w, MAX_DEPTH, false);
+  for (let i = 0; i < terms.length; i++) e.term(terms[i]!, 0, `term ${i}`);
   return w.result();
 }
 
@@ -336,6 +367,24 @@ class Encoder {
   }
 
   #atom(name: string, where: string): void {
+    const n = name.length;
+    if (n <= 255) {
+      // The common case, ASCII: written as it is, without a UTF-8 encoder.
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (name.charCodeAt(i) > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        const w = this.#w;
+        w.u8(tag.SMALL_ATOM_UTF8_EXT);
+        w.u8(n);
+        w.ascii(name);
+        return;
+      }
+    }
     if (!name.isWellFormed()) {
       throw new TypeError(`Cannot encode term: atom with a lone surrogate at ${where}`);
     }

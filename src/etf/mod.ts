@@ -67,5 +67,11 @@ export {
   Tuple,
   tuple,
 } from "./terms.ts";
-export { encodeTerm, type EncodeTermOptions, MAX_DEPTH, termKey } from "./encode.ts";
+export {
+  encodeTerm,
+  type EncodeTermOptions,
+  encodeTermSequence,
+  MAX_DEPTH,
+  termKey,
+} from "./encode.ts";
 export { decodeTerm, decodeTermAt, type DecodeTermOptions, MAX_INFLATED_SIZE } from "./decode.ts";
