@@ -1104,9 +1104,12 @@ export class RaftServer<S, C, R, E = never> {
       // Removed, and the removal is committed: the remaining voters elect a leader among them.
       return this.#becomeFollower(this.#term, null);
     }
-    const ready = config.learners.find((learner) =>
-      (this.#matchIndex.get(learner) ?? 0) + this.#maxBatch >= this.#commitIndex
-    );
+    // Caught up: it holds the configuration that added it, and is within a batch of the commit.
+    const added = this.#configs.at(-1)?.index ?? this.#base;
+    const ready = config.learners.find((learner) => {
+      const match = this.#matchIndex.get(learner) ?? 0;
+      return match >= added && match + this.#maxBatch >= this.#commitIndex;
+    });
     if (ready !== undefined && this.#transfer === null) {
       this.#appendLocal({
         type: "config",

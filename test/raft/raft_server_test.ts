@@ -353,3 +353,18 @@ Deno.test("RaftServer takes one membership change at a time and refuses to remov
   solo.leader()!.removeMember("a", (o) => outcomes.push(o));
   assert.deepEqual(outcomes.at(-1), { state: "rejected", reason: '"a" is the last voter' });
 });
+
+Deno.test("RaftServer.addMember() keeps a new member a learner until it has caught up", () => {
+  const g = group(["a", "b", "c"]);
+  g.run(1000);
+  const leader = g.leader()!;
+  const outcomes: MembershipOutcome[] = [];
+  leader.addMember("d", (o) => outcomes.push(o)); // d is not running yet
+  g.run(1000);
+  assert.equal(outcomes.length, 0);
+  assert.deepEqual(leader.config, { voters: ["a", "b", "c"], learners: ["d"] });
+  g.start("d", []);
+  g.run(500);
+  assert.deepEqual(outcomes.map((o) => o.state), ["ok"]);
+  assert.deepEqual(leader.config, { voters: ["a", "b", "c", "d"], learners: [] });
+});
