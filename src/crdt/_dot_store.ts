@@ -175,6 +175,22 @@ export function joinCausal<T>(a: Causal<T>, b: Causal<T>, ops: StoreOps<T>): Cau
   return { cc, store };
 }
 
+/**
+ * The join of many causal states, pairwise: joining each into a running
+ * total would copy the total's context once per state.
+ */
+export function joinPairwise<S>(states: S[], join: (a: S, b: S) => S, empty: () => S): S {
+  let level = states;
+  while (level.length > 1) {
+    const next: S[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      next.push(i + 1 < level.length ? join(level[i]!, level[i + 1]!) : level[i]!);
+    }
+    level = next;
+  }
+  return level[0] ?? empty();
+}
+
 /** Whether two causal states are equal. */
 export function equalCausal<T>(a: Causal<T>, b: Causal<T>, ops: StoreOps<T>): boolean {
   return a.cc.equals(b.cc) && ops.equals(a.store, b.store);

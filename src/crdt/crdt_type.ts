@@ -76,6 +76,11 @@ export interface CrdtType<S, H, V> {
   /** The least upper bound of two states; commutative, associative, idempotent; changes neither. */
   join(a: S, b: S): S;
   /**
+   * The join of many states (the deltas of one flush), when the type has a
+   * faster way than joining them one after the other.
+   */
+  joinMany?(states: S[]): S;
+  /**
    * Runs user mutations through a handle, as `replica`, with `clock` for
    * timestamps; returns the delta they made (itself a state). `state` is
    * not changed; every call on the handle sees the calls before it.
@@ -85,6 +90,12 @@ export interface CrdtType<S, H, V> {
   value(state: S): V;
   /** The state as a value Weft's CBOR codec can send (arrays, strings, numbers, bigints). */
   encode(state: S): unknown;
+  /**
+   * The state in a compact form for the wire, when the type has one
+   * (`decode` reads both); `encode`'s form stays the canonical one that
+   * digests and tests see.
+   */
+  pack?(state: S): unknown;
   /** A state read from the wire; strict: throws a `TypeError` naming what is wrong, never a half-valid state. */
   decode(wire: unknown): S;
   /** Semantic state equality (for convergence checks). */

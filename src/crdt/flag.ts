@@ -39,6 +39,7 @@ import {
   equalCausal,
   FUN_OPS,
   joinCausal,
+  joinPairwise,
   pruneCausal,
   type StoreOps,
 } from "./_dot_store.ts";
@@ -66,6 +67,7 @@ export const flag: CrdtType<FlagState, FlagHandle, boolean> = {
   name: "flag",
   empty: () => ({ cc: new CausalContext(), store: EMPTY_FUN }),
   join: (a, b) => joinCausal(a, b, OPS),
+  joinMany: (states) => joinPairwise(states, flag.join, flag.empty),
   mutate(state, replica, _clock: Hlc, fn) {
     checkReplica(replica);
     const dc = new DeltaContext(state.cc, replica);

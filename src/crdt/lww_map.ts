@@ -63,6 +63,48 @@ export interface LwwMapHandle {
  * console.assert(lwwMap.value(s).get("lang") === "en");
  * ```
  */
+/** The first element of a packed state (an unpacked one starts with an entry, an array). */
+const PACKED = 1;
+
+/** Reads what `pack` made, strictly. */
+function unpack(wire: unknown[]): LwwMapState {
+  const [, replicas, flat] = wire;
+  if (wire.length !== 3 || !Array.isArray(replicas) || !Array.isArray(flat)) {
+    throw malformed("lww-map", "a packed state is not [1, replicas, entries]");
+  }
+  if (flat.length % 5 !== 0) throw malformed("lww-map", "packed entries are not in fives");
+  for (const r of replicas) {
+    if (typeof r !== "string" || r === "") throw malformed("lww-map", "a replica is not a string");
+  }
+  let out = PMap.empty<string, LwwMapEntry>();
+  let wall = 0;
+  for (let i = 0; i < flat.length; i += 5) {
+    const [k, dWall, logical, flags, value] = flat.slice(i, i + 5);
+    if (typeof k !== "string") throw malformed("lww-map", "a key is not a string");
+    if (out.has(k)) throw malformed("lww-map", `key ${JSON.stringify(k)} appears twice`);
+    if (
+      !Number.isSafeInteger(dWall) || (dWall as number) < 0 || !Number.isSafeInteger(logical) ||
+      (logical as number) < 0
+    ) {
+      throw malformed("lww-map", "a write's timestamp is not [wall, logical]");
+    }
+    wall += dWall as number;
+    if (!Number.isSafeInteger(flags) || (flags as number) < 0) {
+      throw malformed("lww-map", "an entry's writer is not an index");
+    }
+    const replica = replicas[(flags as number) >> 1] as string | undefined;
+    if (replica === undefined) throw malformed("lww-map", "an entry's writer is not in the table");
+    const removed = ((flags as number) & 1) === 1;
+    out = out.set(k, {
+      timestamp: { wall, logical: logical as number },
+      replica,
+      value: removed ? undefined : value,
+      removed,
+    });
+  }
+  return out;
+}
+
 export const lwwMap: CrdtType<LwwMapState, LwwMapHandle, Map<string, unknown>> = {
   name: "lww-map",
   empty: () => PMap.empty(),
@@ -107,7 +149,28 @@ export const lwwMap: CrdtType<LwwMapState, LwwMapHandle, Map<string, unknown>> =
     [...state].map((
       [k, e],
     ) => [k, timestampToWire(e.timestamp), e.replica, e.removed, e.removed ? null : e.value]),
+  pack(state) {
+    // Columns, sorted by timestamp: each wall a difference from the one before
+    // (mostly 0 or a few ms: one byte), the writer an index into a table.
+    const entries = [...state].sort(([, a], [, b]) => compareTimestamps(a.timestamp, b.timestamp));
+    const replicas: string[] = [];
+    const index = new Map<string, number>();
+    const flat: unknown[] = [];
+    let wall = 0;
+    for (const [k, e] of entries) {
+      let r = index.get(e.replica);
+      if (r === undefined) {
+        index.set(e.replica, r = replicas.length);
+        replicas.push(e.replica);
+      }
+      flat.push(k, e.timestamp.wall - wall, e.timestamp.logical, r * 2 + (e.removed ? 1 : 0));
+      flat.push(e.removed ? null : e.value);
+      wall = e.timestamp.wall;
+    }
+    return [PACKED, replicas, flat];
+  },
   decode(wire) {
+    if (Array.isArray(wire) && wire[0] === PACKED) return unpack(wire);
     if (!Array.isArray(wire)) throw malformed("lww-map", "not an array of entries");
     let out = PMap.empty<string, LwwMapEntry>();
     for (const item of wire) {

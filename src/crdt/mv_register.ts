@@ -40,6 +40,7 @@ import {
   equalCausal,
   FUN_OPS,
   joinCausal,
+  joinPairwise,
   pruneCausal,
   single,
 } from "./_dot_store.ts";
@@ -69,6 +70,7 @@ export const mvRegister: CrdtType<MvRegisterState, MvRegisterHandle, unknown[]> 
   name: "mv-register",
   empty: () => ({ cc: new CausalContext(), store: EMPTY_FUN }),
   join: (a, b) => joinCausal(a, b, FUN_OPS),
+  joinMany: (states) => joinPairwise(states, mvRegister.join, mvRegister.empty),
   mutate(state, replica, _clock: Hlc, fn) {
     checkReplica(replica);
     const dc = new DeltaContext(state.cc, replica);

@@ -92,6 +92,7 @@ import {
   FUN_OPS,
   joinCausalMap,
   joinMap,
+  joinPairwise,
   pruneCausal,
   single,
   type StoreOps,
@@ -497,6 +498,7 @@ export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
   name: "or-map",
   empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: DotIndex.empty() }),
   join: (a, b) => joinCausalMap(a, b, opsOf),
+  joinMany: (states) => joinPairwise(states, orMap.join, orMap.empty),
   mutate(state, replica, clock, fn) {
     checkReplica(replica);
     const mu: Mutation = {

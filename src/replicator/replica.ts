@@ -25,7 +25,12 @@
  *
  * Failure. Deltas are sent once and may be lost (a connection drops, a
  * partition): anti-entropy repairs whatever differs, at a cost that grows
- * with the difference. Joins are idempotent, commutative and associative,
+ * with the difference. A replica takes part in one repair at a time: while
+ * an exchange with one peer is under way, another peer's is left to a later
+ * round (two healthy peers do not both send a replica that was cut off all
+ * it missed), and when both ends of a pair start a round at once, the
+ * lower-named one's goes on. A key still changing keeps its old digest until
+ * it settles (its deltas are on their way). Joins are idempotent, commutative and associative,
  * so duplicates and reordering are harmless. An entry that cannot be merged
  * (unknown type, another type than the key's, a state that does not decode,
  * a timestamp further ahead than the clock tolerates) is refused with a
@@ -100,6 +105,8 @@ import {
   describeType,
 } from "../errors.ts";
 import { logger } from "../log.ts";
+import { decode, encode } from "../term/codec.ts";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { childrenOf, DEPTH, type Digest, DigestTree, leafOf, LEAVES } from "./digest_tree.ts";
 import {
   type Consistency,
@@ -146,6 +153,8 @@ export interface ReplicatedType {
   empty(): unknown;
   /** Least upper bound; changes neither argument. */
   join(a: unknown, b: unknown): unknown;
+  /** The join of many states at once, when the type has a faster way than one after the other. */
+  joinMany?(states: unknown[]): unknown;
   /** Runs `fn` on a handle as `replica`; returns the delta made. */
   // deno-lint-ignore no-explicit-any
   mutate(state: any, replica: string, clock: any, fn: (handle: any) => void): unknown;
@@ -153,6 +162,8 @@ export interface ReplicatedType {
   value(state: unknown): unknown;
   /** The state as a wire value. */
   encode(state: unknown): unknown;
+  /** The state in a compact form for the wire, if the type has one (`decode` reads it). */
+  pack?(state: unknown): unknown;
   /** A wire value as a state; throws `TypeError` when malformed. */
   decode(wire: unknown): unknown;
   /** Semantic equality. */
@@ -249,9 +260,9 @@ export class Replica {
   #changedAt = new Map<string, number>();
   #slots = new Map<string, Slot>();
   /**
-   * Deltas made since the last flush, per key (`null`: deleted). Joined at
-   * the flush, pairwise: joining each into a running total would copy the
-   * total's causal context once per update.
+   * Deltas made since the last flush, per key (`null`: deleted), joined at
+   * the flush (`joinMany`: a causal type joins them pairwise, since joining
+   * each into a running total would copy the total's context once per update).
    */
   #pending = new Map<string, unknown[] | null>();
   #tree = new DigestTree();
@@ -277,6 +288,10 @@ export class Replica {
   /** Keys held with another type by a peer: key -> "type on node". */
   #conflicts = new Map<string, string>();
   #requests = new Map<number, Request>();
+  /** When this replica last started an anti-entropy round with each peer. */
+  #initiated = new Map<string, number>();
+  /** The peer of the anti-entropy exchange under way here, and when it last sent something. */
+  #session: { peer: string; at: number } | undefined;
   #nextId = 1;
   #closed = false;
 
@@ -367,7 +382,7 @@ export class Replica {
     if (pending) pending.push(delta);
     else this.#pending.set(key, [delta]);
     this.#changed(key);
-    return () => [key, slot.type.name, slot.type.encode(delta), [...slot.markers]];
+    return () => [key, slot.type.name, packed(slot.type, delta), [...slot.markers]];
   }
 
   /**
@@ -508,14 +523,15 @@ export class Replica {
       entries.push(
         slot.deleted || deltas === null
           ? this.#entry(key, slot)
-          : [key, slot.type.name, slot.type.encode(joinAll(slot.type, deltas)), [
+          : [key, slot.type.name, packed(slot.type, joinAll(slot.type, deltas)), [
             ...slot.markers,
           ]],
       );
     }
     this.#pending.clear();
     if (entries.length === 0) return 0;
-    for (const peer of this.#peers) this.#send(peer, OP_DELTA, [REPLICATOR_VERSION, entries]);
+    const batch = squeeze(entries);
+    for (const peer of this.#peers) this.#send(peer, OP_DELTA, [REPLICATOR_VERSION, batch]);
     return entries.length;
   }
 
@@ -530,13 +546,14 @@ export class Replica {
     const root = this.#tree.hashes(0, [0]);
     for (const peer of peers) {
       if (!this.#peers.has(peer)) continue;
+      if (this.#quiet > 0) this.#initiated.set(peer, this.#now());
       this.#send(peer, OP_AE_HASHES, [REPLICATOR_VERSION, 0, [0], root, [...this.#retired]]);
     }
   }
 
   /** The root hash of the digest tree (equal roots: equal replicas). */
   rootHash(): [number, number] {
-    this.#refresh();
+    this.#refresh(true);
     const [a, b] = this.#tree.hashes(0, [0]);
     return [a!, b!];
   }
@@ -622,7 +639,7 @@ export class Replica {
       case OP_DELTA: {
         // Sent by the replica on `from` every delta interval.
         const [, entries] = versioned(fields, 2);
-        for (const entry of list(entries)) this.#merge(from, entry, true);
+        for (const entry of unsqueeze(entries)) this.#merge(from, entry, true);
         return;
       }
       case OP_WRITE: {
@@ -656,6 +673,7 @@ export class Replica {
       case OP_AE_HASHES:
         return this.#onHashes(from, fields);
       case OP_AE_KEYS:
+        if (this.#elsewhere(from)) return;
         return this.#onKeys(from, fields);
       case OP_AE_SYNC:
         return this.#onSync(from, fields);
@@ -695,6 +713,12 @@ export class Replica {
     this.#refresh();
     const diff = this.#tree.differing(level, numbers(indices), numbers(hashes));
     if (diff.length === 0) return;
+    if (level === 0 && this.#quiet > 0) {
+      // Both ends of a pair started a round at once: the lower-named one's goes on.
+      const mine = this.#initiated.get(from);
+      if (this.node < from && mine !== undefined && this.#now() - mine < this.#quiet / 2) return;
+    }
+    if (this.#elsewhere(from)) return;
     if (level < DEPTH) {
       const children = childrenOf(diff);
       this.#send(from, OP_AE_HASHES, [
@@ -707,7 +731,7 @@ export class Replica {
       return;
     }
     const leaves = diff.map((leaf) => [leaf, this.#tree.leafEntries(leaf)]);
-    this.#send(from, OP_AE_KEYS, [REPLICATOR_VERSION, leaves]);
+    this.#send(from, OP_AE_KEYS, [REPLICATOR_VERSION, squeeze(leaves)]);
   }
 
   /** AE_KEYS, sent by a peer whose leaves differ from ours: send what differs, ask for the rest. */
@@ -716,7 +740,7 @@ export class Replica {
     this.#refresh();
     const entries: WireEntry[] = [];
     const want: string[] = [];
-    for (const item of list(leaves)) {
+    for (const item of unsqueeze(leaves)) {
       if (!Array.isArray(item) || item.length !== 2) throw new TypeError("Malformed AE_KEYS");
       const [leaf, keyed] = item;
       if (typeof leaf !== "number" || !Number.isInteger(leaf) || leaf < 0 || leaf >= LEAVES) {
@@ -742,7 +766,7 @@ export class Replica {
       }
     }
     if (entries.length > 0 || want.length > 0) {
-      this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, entries, want]);
+      this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, squeeze(entries), squeeze(want)]);
     }
   }
 
@@ -750,18 +774,18 @@ export class Replica {
   #onSync(from: string, fields: readonly unknown[]): void {
     const [, entries, want] = versioned(fields, 3);
     const back: WireEntry[] = [];
-    for (const entry of list(entries)) {
+    for (const entry of unsqueeze(entries)) {
       if (!this.#merge(from, entry, true)) continue;
       // Joined: if this side held something the entry lacked, the sender lacks it too.
       const key = (entry as WireEntry)[0];
       const slot = this.#slots.get(key)!;
       if (!sameEntry(key, slot, entry as WireEntry)) back.push(this.#entry(key, slot));
     }
-    for (const key of list(want)) {
+    for (const key of unsqueeze(want)) {
       const slot = typeof key === "string" ? this.#slots.get(key) : undefined;
       if (slot !== undefined) back.push(this.#entry(key as string, slot));
     }
-    if (back.length > 0) this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, back, []]);
+    if (back.length > 0) this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, squeeze(back), []]);
   }
 
   // --------------------------------------------------------------- merging
@@ -1065,13 +1089,13 @@ export class Replica {
     if (ack || answers.some(([, a]) => a === "done")) {
       for (const [key, slot] of this.#slots) entries.push(this.#entry(key, slot));
     }
-    this.#send(from, OP_PRUNE_REPLY, [REPLICATOR_VERSION, answers, entries]);
+    this.#send(from, OP_PRUNE_REPLY, [REPLICATOR_VERSION, answers, squeeze(entries)]);
   }
 
   /** PRUNE_REPLY, sent by a member this replica asked. */
   #onPruneReply(from: string, fields: readonly unknown[]): void {
     const [, answers, entries] = versioned(fields, 3);
-    for (const entry of list(entries)) this.#merge(from, entry, true);
+    for (const entry of unsqueeze(entries)) this.#merge(from, entry, true);
     const replica = this.#peerReplicas.get(from);
     if (replica === undefined) return;
     for (const a of list(answers)) {
@@ -1097,6 +1121,25 @@ export class Replica {
     this.#retired.delete(removed);
     this.#owners.delete(removed);
     this.#acks.delete(removed);
+  }
+
+  /**
+   * Whether a repair with another peer is under way here (one of its
+   * anti-entropy messages arrived within half the quiet period): then what
+   * `from` offers is left to a later round, so that two healthy peers do not
+   * both send a replica that was cut off everything it missed. Otherwise
+   * `from`'s exchange becomes the one under way.
+   */
+  #elsewhere(from: string): boolean {
+    if (this.#quiet === 0) return false;
+    const now = this.#now();
+    if (this.#session !== undefined && this.#session.peer !== from) {
+      if (now - this.#session.at < this.#quiet / 2 && this.#peers.has(this.#session.peer)) {
+        return true;
+      }
+    }
+    this.#session = { peer: from, at: now };
+    return false;
   }
 
   /** Whether `replica` was removed for good (retired or pruned). */
@@ -1140,7 +1183,7 @@ export class Replica {
     return [
       key,
       slot.type.name,
-      slot.deleted ? null : slot.type.encode(slot.state),
+      slot.deleted ? null : packed(slot.type, slot.state),
       [...slot.markers],
     ];
   }
@@ -1168,14 +1211,21 @@ export class Replica {
     this.#onChange(key);
   }
 
-  /** Recomputes the digests of keys changed since the last anti-entropy step. */
-  #refresh(): void {
+  /**
+   * Recomputes the digests of keys changed since the last anti-entropy step;
+   * a key still changing (within the quiet period) keeps its old digest
+   * until it settles unless `all`: anti-entropy leaves it to its deltas
+   * anyway, and hashing a large state every round would cost more than the
+   * changes themselves.
+   */
+  #refresh(all = false): void {
     for (const key of this.#stale) {
+      if (!all && this.#busy(key)) continue;
+      this.#stale.delete(key);
       const slot = this.#slots.get(key);
       if (slot === undefined) this.#tree.delete(key);
       else this.#tree.set(key, digestEntry(key, slot));
     }
-    this.#stale.clear();
   }
 }
 
@@ -1209,17 +1259,17 @@ function sameEntry(key: string, slot: Slot, entry: WireEntry): boolean {
   return a[0] === b[0] && a[1] === b[1];
 }
 
-/** The join of every delta, pairwise (each join copies what its larger side holds once). */
+/** A state as it goes on the wire: packed when the type can. */
+function packed(type: ReplicatedType, state: unknown): unknown {
+  return type.pack ? type.pack(state) : type.encode(state);
+}
+
+/** The join of every delta: the type's own way when it has one, else one after the other. */
 function joinAll(type: ReplicatedType, deltas: unknown[]): unknown {
-  let level = deltas;
-  while (level.length > 1) {
-    const next: unknown[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      next.push(i + 1 < level.length ? type.join(level[i], level[i + 1]) : level[i]);
-    }
-    level = next;
-  }
-  return level[0] ?? type.empty();
+  if (type.joinMany !== undefined) return type.joinMany(deltas);
+  let out = deltas[0] ?? type.empty();
+  for (let i = 1; i < deltas.length; i++) out = type.join(out, deltas[i]);
+  return out;
 }
 
 function mix(h: number, x: number): number {
@@ -1236,6 +1286,9 @@ function hashValue(v: unknown, seed: number): number {
       return mix(h, v.length);
     }
     case "number":
+      if (Number.isInteger(v) && v >= -0x8000_0000 && v <= 0xffff_ffff && !Object.is(v, -0)) {
+        return mix(mix(seed, 12), v >>> 0) ^ (v < 0 ? 0x5bd1e995 : 0);
+      }
       return hashValue(`n${Object.is(v, -0) ? "-0" : v}`, seed);
     case "bigint":
       return hashValue(`b${v}`, seed);
@@ -1282,6 +1335,39 @@ function versioned(fields: readonly unknown[], n: number): readonly unknown[] {
     );
   }
   return fields;
+}
+
+/** Lists that encode to more bytes than this go deflated. */
+const SQUEEZE_OVER = 1024;
+/** The most a deflated list may inflate to (a bomb is refused, not inflated). */
+const MAX_INFLATED = 256 * 1024 * 1024;
+
+/**
+ * A list of entries or digests as it goes on the wire: as it is when small,
+ * else its encoding deflated (the same replica ids, type names and key
+ * prefixes repeat in every entry; Akka Distributed Data gzips its large
+ * messages likewise).
+ */
+function squeeze(items: unknown[]): unknown {
+  if (items.length < 8) return items;
+  const bytes = encode(items);
+  if (bytes.length <= SQUEEZE_OVER) return items;
+  const z = deflateRawSync(bytes, { level: 1 });
+  return new Uint8Array(z.buffer, z.byteOffset, z.length);
+}
+
+/** What {@linkcode squeeze} made, as a list; throws `TypeError` when malformed. */
+function unsqueeze(v: unknown): unknown[] {
+  if (!(v instanceof Uint8Array)) return list(v);
+  let bytes: Uint8Array;
+  try {
+    bytes = inflateRawSync(v, { maxOutputLength: MAX_INFLATED });
+  } catch (e) {
+    throw new TypeError(
+      `Malformed replicator operation: a deflated list (${(e as Error).message})`,
+    );
+  }
+  return list(decode(bytes));
 }
 
 function list(v: unknown): unknown[] {

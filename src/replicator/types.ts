@@ -23,6 +23,9 @@
  *                                               pruner, `owner`), or "done" (already pruned)
  *
  * entry = [key, type name, encoded state | null (deleted), [[removed, into], ...] (pruned)]
+ *   (the state packed, when its type has a compact wire form: `pack`)
+ * A list of entries, key digests or keys that encodes to more than 1 KiB goes as the bytes of
+ * its encoding, deflated (raw DEFLATE); a receiver inflates at most 256 MiB of it.
  * ```
  *
  * @example

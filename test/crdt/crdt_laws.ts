@@ -199,6 +199,34 @@ export function lawTests<S, H, O>(spec: LawSpec<S, H, O>, numRuns = 150): void {
     );
   });
 
+  if (type.joinMany) {
+    const joinMany = type.joinMany.bind(type);
+    Deno.test(`${name}: joinMany([a, b, c]) equals join(join(a, b), c)`, () => {
+      fc.assert(
+        fc.property(triple(spec), ([a, b, c]) => {
+          assert.ok(eq(joinMany([a, b, c]), type.join(type.join(a, b), c)));
+          assert.ok(eq(joinMany([a]), a));
+        }),
+        { numRuns },
+      );
+    });
+  }
+
+  if (type.pack) {
+    const pack = type.pack.bind(type);
+    Deno.test(`${name}: decode(pack(state)) through the CBOR codec equals the state`, () => {
+      fc.assert(
+        fc.property(triple(spec), ([a]) => {
+          const back = type.decode(decode(encode(pack(a))));
+          assert.ok(eq(back, a));
+          assert.deepEqual(type.value(back), type.value(a));
+          assert.deepEqual(type.latest(back), type.latest(a));
+        }),
+        { numRuns },
+      );
+    });
+  }
+
   Deno.test(`${name}: decode refuses malformed wire values with a TypeError`, () => {
     for (const bad of [undefined, "x", 42, { a: 1 }, ...spec.malformed]) {
       assert.throws(() => type.decode(bad), TypeError, `accepted ${String(bad)}`);

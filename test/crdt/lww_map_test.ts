@@ -17,6 +17,12 @@ lawTests({
     [[1, [1, 0], "a", false, 1]],
     [["k", [1], "a", false, 1]],
     [["k", [1, 0], "a", false, 1], ["k", [2, 0], "a", false, 1]],
+    // Packed: not in fives, a writer outside the table, a negative wall step, a key twice.
+    [1, ["a"], ["k", 1, 0, 0]],
+    [1, ["a"], ["k", 1, 0, 2, 5]],
+    [1, ["a"], ["k", -1, 0, 0, 5]],
+    [1, ["a"], ["k", 1, 0, 0, 5, "k", 0, 1, 0, 6]],
+    [1, [7], ["k", 1, 0, 0, 5]],
   ],
 });
 

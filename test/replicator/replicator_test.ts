@@ -182,6 +182,11 @@ Deno.test("Replicator: a malformed delta, a delta of the wrong type, a far-futur
     );
     send([1, "garbage"]);
     await logs.waitFor(/Refused replicator operation 96 from bb@127\.0\.0\.1/);
+    // A deflated batch that does not inflate is refused like any malformed operation.
+    send([1, new Uint8Array([0xff, 0xfe, 0x00, 0x13])]);
+    await logs.waitFor(
+      /Refused replicator operation 96 from bb@127\.0\.0\.1: Malformed replicator operation: a deflated list/,
+    );
     b.kernel.sendOp(a.name, OP_WRITE, [7]);
     await logs.waitFor(/Refused replicator operation 97/);
     const stateOf = (key: string) => {
