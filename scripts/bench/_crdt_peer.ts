@@ -32,6 +32,7 @@ import * as syncProtocol from "y-protocols/sync";
 import * as encoding from "lib0/encoding";
 import * as decoding from "lib0/decoding";
 import { startNode } from "../../src/node.ts";
+import { type Cluster, startCluster } from "../../src/cluster/cluster.ts";
 import { TcpTransport } from "../../src/distribution/tcp.ts";
 import type { Connection, Transport } from "../../src/distribution/transport.ts";
 
@@ -97,16 +98,27 @@ async function weft(): Promise<Replica> {
     noEpmd: true,
     hostname: "127.0.0.1",
     replicator: { deltaInterval: INTERVAL, antiEntropyInterval: 1000 },
+    // Erlang's default tick (60 s) rather than Weft's 4 s: on a loaded machine a
+    // replica merging a whole 100 000-field map does not read its socket for
+    // seconds, and the 4 s tick dropped the connection in the middle of every repair.
+    netTicktimeSeconds: 60,
     transport: countingTcp(),
   });
   const map = node.replicator.open("m", "lww-map");
   let known: string[] = [];
+  let cluster: Cluster | undefined;
   let lastTag = "";
   return {
     port: node.port,
     async peers(peers) {
       known = peers.map((p) => `${p.name}@127.0.0.1:${p.port}`);
       for (const p of known) await node.connect(p);
+      // A static topology redials a peer whose connection dropped (a net tick
+      // timeout on a loaded machine); the replicator's anti-entropy then repairs
+      // what the dropped connection lost.
+      cluster = await startCluster(node, {
+        topologies: { bench: { strategy: "static", config: { nodes: known } } },
+      });
     },
     async map(n, from) {
       for (let i = from; i < from + n; i++) {
@@ -146,7 +158,10 @@ async function weft(): Promise<Replica> {
         }
       }
     },
-    stop: () => node.stop(),
+    stop: async () => {
+      await cluster?.stop();
+      await node.stop();
+    },
   };
 }
 
