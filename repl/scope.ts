@@ -46,6 +46,7 @@ import {
 import { formatValue } from "./format.ts";
 import { rpc } from "../src/rpc/namespace.ts";
 import { CRDT_PROVIDER } from "./crdt_scope.ts";
+import { REGIONS_PROVIDER } from "./regions_scope.ts";
 import { RAFT_PROVIDER } from "./raft_scope.ts";
 import { ES_PROVIDER } from "./es_scope.ts";
 import { DBG_PROVIDER } from "./dbg_scope.ts";
@@ -360,6 +361,7 @@ export const SHELL_PROVIDERS: readonly ScopeProvider[] = [
   OTP_PROVIDER,
   ...GROUPS_PROVIDERS,
   CRDT_PROVIDER,
+  REGIONS_PROVIDER,
   RAFT_PROVIDER,
   ES_PROVIDER,
   HORDE_PROVIDER,

@@ -45,6 +45,23 @@
  * that flag (it arrives with the rpc layer) makes the launcher refuse the
  * field rather than start nodes without them.
  *
+ * A multi-region cluster (docs/multi_region.md): `regions` instead of
+ * `nodes`, each region's nodes and gateway count; `replicated`, `topics`,
+ * `batchInterval` and `wan` pass on to every node. Each node starts with
+ * `--cluster-config` (a file the launcher writes: a static topology per
+ * region) and `--region`; the cluster is ready when each node's
+ * `Node.list()` is its region.
+ * ```json
+ * {
+ *   "regions": {
+ *     "us_east": { "nodes": ["e1", "e2", "e3"], "gateways": 1 },
+ *     "us_west": { "nodes": ["w1", "w2", "w3"] }
+ *   },
+ *   "replicated": ["cart:*"],
+ *   "wan": { "delay": 50, "jitter": 10, "loss": 0.01 }
+ * }
+ * ```
+ *
  * @module
  */
 
@@ -52,6 +69,7 @@ import { parseArgs } from "node:util";
 import { parseCli } from "../cli/options.ts";
 import { configureLogging } from "../src/log.ts";
 import { startNode, type WeftNode } from "../src/node.ts";
+import { parseMultiRegionConfig } from "../src/region/region_config.ts";
 import { parseNodeName } from "../src/term/node_name.ts";
 import { ShellOutput } from "../repl/output.ts";
 import { RemoteShell } from "../repl/remsh_client.ts";
@@ -63,6 +81,8 @@ export interface ClusterNode {
   name: string;
   /** A fixed distribution port; none: any free port. */
   port?: number;
+  /** Its region, in a multi-region cluster. */
+  region?: string;
 }
 
 /** What to launch. */
@@ -85,6 +105,11 @@ export interface ClusterSpec {
   timeout: number;
   /** The nodes' `--log-level`. */
   logLevel: string;
+  /**
+   * A multi-region cluster: the multi-region cluster config every node
+   * starts with (`--cluster-config`, with its node's `--region`).
+   */
+  regions?: Record<string, unknown>;
 }
 
 /** A bad command line or config file. */
@@ -106,7 +131,10 @@ Usage:
 Options:
   -n, --nodes N         how many nodes (default 3)
   --config FILE         JSON: {"nodes": ["a", {"name": "b", "port": 9102}],
-                        "cookie", "host", "epmdPort", "modules"}
+                        "cookie", "host", "epmdPort", "modules"}, or
+                        {"regions": {"us_east": {"nodes": [...], "gateways": 1},
+                        ...}, "replicated", "topics", "wan"}: a mesh per region
+                        linked by gateways (docs/multi_region.md)
   --cookie SECRET       the cluster cookie (default: a random one)
   --host HOST           host part of the names (default 127.0.0.1)
   --epmd-port P         the port mapper's port (default 4369)
@@ -182,7 +210,18 @@ export function parseClusterArgs(
     if (typeof config !== "object" || config === null || Array.isArray(config)) {
       throw new ClusterConfigError(`Invalid ${values.config}: expected a JSON object`);
     }
-    const known = ["nodes", "cookie", "host", "epmdPort", "modules"];
+    const known = [
+      "nodes",
+      "cookie",
+      "host",
+      "epmdPort",
+      "modules",
+      "regions",
+      "replicated",
+      "topics",
+      "batchInterval",
+      "wan",
+    ];
     for (const key of Object.keys(config)) {
       if (!known.includes(key)) {
         throw new ClusterConfigError(
@@ -192,9 +231,16 @@ export function parseClusterArgs(
     }
   }
   const host = values.host ?? stringField(config, "host") ?? "127.0.0.1";
-  const nodes = values.config !== undefined
-    ? nodesField(config.nodes, values.config)
-    : Array.from({ length: count(values.nodes ?? "3") }, (_, i) => ({ name: `n${i + 1}` }));
+  if (config.regions !== undefined && config.nodes !== undefined) {
+    throw new ClusterConfigError(
+      `Invalid ${values.config}: give "nodes" or "regions" (each region lists its nodes), not both`,
+    );
+  }
+  const nodes = values.config === undefined
+    ? Array.from({ length: count(values.nodes ?? "3") }, (_, i) => ({ name: `n${i + 1}` }))
+    : config.regions !== undefined
+    ? regionNodes(config.regions, values.config)
+    : nodesField(config.nodes, values.config);
   const seen = new Set<string>();
   for (const node of nodes) {
     try {
@@ -242,7 +288,64 @@ export function parseClusterArgs(
     weft,
     timeout,
     logLevel: values["log-level"] ?? "info",
+    ...(config.regions !== undefined ? { regions: regionsConfig(config, nodes, host) } : {}),
   };
+}
+
+/** The nodes of a launcher config's `regions`, each with its region. */
+function regionNodes(value: unknown, file: string): ClusterNode[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ClusterConfigError(`Invalid ${file}: "regions" must map region names to regions`);
+  }
+  const nodes: ClusterNode[] = [];
+  for (const [region, spec] of Object.entries(value)) {
+    const s = spec as Record<string, unknown>;
+    if (typeof s !== "object" || s === null) {
+      throw new ClusterConfigError(`Invalid ${file}: region "${region}" must be an object`);
+    }
+    for (const key of Object.keys(s)) {
+      if (key !== "nodes" && key !== "gateways") {
+        throw new ClusterConfigError(
+          `Invalid ${file}: region "${region}" has unknown field "${key}" (fields: nodes, gateways)`,
+        );
+      }
+    }
+    for (const node of nodesField(s.nodes, `${file} (region ${region})`)) {
+      nodes.push({ ...node, region });
+    }
+  }
+  if (nodes.length === 0) throw new ClusterConfigError(`Invalid ${file}: "regions" is empty`);
+  return nodes;
+}
+
+/** The multi-region cluster config the nodes start with: a static topology per region. */
+function regionsConfig(
+  config: Record<string, unknown>,
+  nodes: ClusterNode[],
+  host: string,
+): Record<string, unknown> {
+  const raw = config.regions as Record<string, { gateways?: number }>;
+  const regions: Record<string, unknown> = {};
+  for (const [region, spec] of Object.entries(raw)) {
+    const names = nodes.filter((n) => n.region === region).map((n) =>
+      `${n.name}@${host}${n.port !== undefined ? `:${n.port}` : ""}`
+    );
+    regions[region] = {
+      topologies: { [region]: { strategy: "static", config: { nodes: names } } },
+      ...(spec.gateways !== undefined ? { gateways: spec.gateways } : {}),
+    };
+  }
+  const out: Record<string, unknown> = { regions };
+  for (const key of ["replicated", "topics", "batchInterval", "wan"]) {
+    if (config[key] !== undefined) out[key] = config[key];
+  }
+  try {
+    // Every error shows before any node starts.
+    for (const region of Object.keys(raw)) parseMultiRegionConfig(out, region);
+  } catch (e) {
+    throw new ClusterConfigError((e as Error).message);
+  }
+  return out;
 }
 
 function count(text: string): number {
@@ -326,7 +429,12 @@ export async function runCluster(spec: ClusterSpec, output = new ShellOutput()):
     hostname: spec.host,
     ...(spec.epmdPort !== undefined ? { epmdPort: spec.epmdPort } : {}),
   });
-  const children = spec.nodes.map((node) => spawnChild(spec, node, width, output));
+  let regionsFile: string | undefined;
+  if (spec.regions !== undefined) {
+    regionsFile = await Deno.makeTempFile({ prefix: "weft-regions-", suffix: ".json" });
+    await Deno.writeTextFile(regionsFile, JSON.stringify(spec.regions));
+  }
+  const children = spec.nodes.map((node) => spawnChild(spec, node, width, output, regionsFile));
   const sessions: RemoteShell[] = [];
   const signals = onTermination();
   let stopping = false;
@@ -337,6 +445,7 @@ export async function runCluster(spec: ClusterSpec, output = new ShellOutput()):
     for (const s of sessions) s.close();
     await stopChildren(children);
     await launcher.stop();
+    if (regionsFile !== undefined) await Deno.remove(regionsFile).catch(() => {});
   };
   try {
     // Any node that exits before the mesh is complete fails the launch.
@@ -366,7 +475,12 @@ export async function runCluster(spec: ClusterSpec, output = new ShellOutput()):
       return 1;
     }
     const ms = Math.round(performance.now() - started);
-    say(`cluster of ${spec.nodes.length} nodes meshed in ${ms} ms`);
+    const regionCount = new Set(spec.nodes.map((n) => n.region)).size;
+    say(
+      spec.regions === undefined
+        ? `cluster of ${spec.nodes.length} nodes meshed in ${ms} ms`
+        : `cluster of ${spec.nodes.length} nodes in ${regionCount} regions meshed in ${ms} ms`,
+    );
     for (const c of children) {
       c.exited.then((s) => {
         if (!stopping) say(`node ${c.full} exited with status ${s.code}`);
@@ -412,6 +526,7 @@ function spawnChild(
   node: ClusterNode,
   width: number,
   output: ShellOutput,
+  regionsFile: string | undefined,
 ): Child {
   const full = `${node.name}@${spec.host}`;
   const [command, ...prefixArgs] = spec.weft;
@@ -427,6 +542,9 @@ function spawnChild(
     ...(spec.epmdPort !== undefined ? ["--epmd-port", String(spec.epmdPort)] : []),
     ...(node.port !== undefined ? ["--port", String(node.port)] : []),
     ...spec.modules.flatMap((m) => ["--load", m]),
+    ...(regionsFile !== undefined && node.region !== undefined
+      ? ["--cluster-config", regionsFile, "--region", node.region]
+      : []),
   ];
   const process = new Deno.Command(command!, {
     args,
@@ -491,18 +609,24 @@ async function meshCluster(
   };
   const shells = await Promise.all(children.map(open));
   const firstName = children[0]!.full;
-  await Promise.all(
-    shells.slice(1).map(async (s) => {
-      const r = await s.evaluateValue(`await Node.connect(${JSON.stringify(firstName)})`);
-      if (!r.ok) throw new Error(`${s.node} cannot connect to ${firstName}: ${r.text}`);
-    }),
-  );
-  const names = children.map((c) => c.full);
+  // A multi-region cluster meshes each region by its static topology; a plain one, through the first.
+  const regional = children.some((c) => c.node.region !== undefined);
+  if (!regional) {
+    await Promise.all(
+      shells.slice(1).map(async (s) => {
+        const r = await s.evaluateValue(`await Node.connect(${JSON.stringify(firstName)})`);
+        if (!r.ok) throw new Error(`${s.node} cannot connect to ${firstName}: ${r.text}`);
+      }),
+    );
+  }
   while (!signal.aborted) {
     const lists = await Promise.all(shells.map((s) => s.evaluateValue("Node.list()")));
     const complete = lists.every((r, i) =>
       r.ok && Array.isArray(r.value) &&
-      names.every((n, j) => j === i || (r.value as string[]).includes(n))
+      children.every((c, j) =>
+        j === i || c.node.region !== children[i]!.node.region ||
+        (r.value as string[]).includes(c.full)
+      )
     );
     if (complete) return;
     await delay(50);

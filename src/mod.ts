@@ -265,6 +265,18 @@ export {
   type WriteOptions,
 } from "./replicator/mod.ts";
 export {
+  loadClusterFile,
+  parseMultiRegionConfig,
+  type RegionLag,
+  type RegionOptions,
+  regions,
+  RegionService,
+  type RegionsNamespace,
+  type RegionSpec,
+  type RegionStatus,
+  type RegionTraffic,
+} from "./region/mod.ts";
+export {
   type DistChildInfo,
   type DistChildSpec,
   DistRegistry,

@@ -14,6 +14,7 @@
  */
 
 export { RegionDirectory, type RegionEntry } from "./directory.ts";
+export { regions, type RegionsNamespace } from "./namespace.ts";
 export { isMultiRegionConfig, loadClusterFile, parseMultiRegionConfig } from "./region_config.ts";
 export {
   DEFAULT_BATCH_INTERVAL,

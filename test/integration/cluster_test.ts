@@ -256,3 +256,46 @@ Deno.test("cluster -n 5 meshes 20 times in a row: simultaneous connects never le
     await Promise.all(Array.from({ length: CONCURRENT }, (_, k) => launch(i + k)));
   }
 });
+
+Deno.test("cluster --config with regions: a mesh per region, linked by gateways, and clear errors", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
+  const regions = { east: { nodes: ["e1", "e2"] }, west: { nodes: ["w1"] } };
+  await Deno.writeTextFile(file, JSON.stringify({ regions, replicated: ["cart:*"] }));
+  const spec = parseClusterArgs(["--config", file]);
+  assert.ok(spec !== "help");
+  assert.deepEqual(spec.nodes.map((n) => `${n.name}/${n.region}`), [
+    "e1/east",
+    "e2/east",
+    "w1/west",
+  ]);
+  assert.throws(
+    () => parseClusterArgs(["--config", "x"], () => JSON.stringify({ regions, nodes: ["a"] })),
+    { name: "ClusterConfigError", message: /give "nodes" or "regions"/ },
+  );
+  assert.throws(
+    () =>
+      parseClusterArgs(
+        ["--config", "x"],
+        () => JSON.stringify({ regions: { east: { nodes: ["e1"], gateway: 1 } } }),
+      ),
+    { name: "ClusterConfigError", message: /unknown field "gateway"/ },
+  );
+  const launcher = new Launcher([
+    "--config",
+    file,
+    "--no-repl",
+    "--epmd-port",
+    String(epmd.port),
+  ]);
+  try {
+    await launcher.waitFor(/cluster: cluster of 3 nodes in 2 regions meshed in \d+ ms/, 60_000);
+    assert.match(launcher.output, /^\[e2\] .*Node e1@127\.0\.0\.1 is up/m);
+    launcher.kill("SIGTERM");
+    assert.equal(await launcher.exited(), 0, launcher.output);
+  } finally {
+    await launcher.close();
+    await epmd.close();
+    await Deno.remove(file);
+  }
+});

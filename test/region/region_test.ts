@@ -253,3 +253,21 @@ Deno.test("a region cut off keeps working, the others too; after the heal every 
     await stopAll(all(regions));
   }
 });
+
+Deno.test("the regions namespace acts for the calling process's node, and says what to do on a node in no region", async () => {
+  const { regions } = await import("../../src/region/namespace.ts");
+  const plain = await startTestNode("plain");
+  const regional = await startTestNode("r1", {
+    regions: { region: "east", regions: { east: { topologies: {} } } },
+  });
+  try {
+    const status = await runInProcess(regional.runtime.open(), () => regions.status());
+    assert.equal(status.region, "east");
+    assert.deepEqual(status.gateways, [regional.name]);
+    await runInProcess(plain.runtime.open(), () => {
+      assert.throws(() => regions.lag(), /in no region: start it with --region NAME/);
+    });
+  } finally {
+    await stopAll([plain, regional]);
+  }
+});
