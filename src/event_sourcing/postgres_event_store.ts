@@ -160,7 +160,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     globalPosition: Number(row.position),
     type: row.type,
     data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata),
+    metadata: row.metadata === "{}" ? {} : JSON.parse(row.metadata),
     causationId: row.causation_id ?? undefined,
     correlationId: row.correlation_id ?? undefined,
     createdAt: new Date(row.created_at),
@@ -223,7 +223,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
         checkStream(stream, "save a snapshot");
         const text = toJson(state, `Cannot save snapshot of ${stream}`, "state");
         return this.#retry("save a snapshot", async () => {
-          await this.#sql.unsafe(
+          await this.#q(
             "INSERT INTO weft_es_snapshots (stream, version, state) VALUES ($1, $2, $3::text::jsonb) " +
               "ON CONFLICT (stream) DO UPDATE SET version = excluded.version, state = excluded.state, " +
               "created_at = now() WHERE excluded.version >= weft_es_snapshots.version",
@@ -233,7 +233,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
       },
       load: <S>(stream: string) =>
         this.#retry("load a snapshot", async () => {
-          const [row] = await this.#sql.unsafe(
+          const [row] = await this.#q(
             "SELECT version, state::text AS state, " +
               "(extract(epoch FROM created_at) * 1000)::float8 AS created_at " +
               "FROM weft_es_snapshots WHERE stream = $1",
@@ -247,13 +247,13 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
         }),
       delete: (stream) =>
         this.#retry("delete a snapshot", async () => {
-          await this.#sql.unsafe("DELETE FROM weft_es_snapshots WHERE stream = $1", [stream]);
+          await this.#q("DELETE FROM weft_es_snapshots WHERE stream = $1", [stream]);
         }),
     };
     this.checkpoints = {
       load: (name) =>
         this.#retry("load a checkpoint", async () => {
-          const [row] = await this.#sql.unsafe(
+          const [row] = await this.#q(
             "SELECT position FROM weft_es_checkpoints WHERE name = $1",
             [name],
           );
@@ -330,7 +330,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
     let attempt = 0;
     return this.#retry(`append to ${stream}`, async () => {
       try {
-        const [row] = await this.#sql.unsafe(
+        const [row] = await this.#q(
           "SELECT stream_version, global_position FROM " +
             "weft_es_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
           [stream, String(expected), attempt++ > 0, ...params],
@@ -355,18 +355,17 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
     checkStream(stream, "read");
     const { forward, from, limit } = checkRead(options, `read ${stream}`);
     return this.#retry(`read ${stream}`, async () => {
-      const [state] = await this.#sql.unsafe(
-        "SELECT deleted FROM weft_es_streams WHERE stream = $1",
-        [stream],
-      );
-      if (state?.deleted) throw new StreamDeletedError(stream);
-      const rows = await this.#sql.unsafe(
-        `SELECT ${COLUMNS} FROM weft_es_events WHERE stream = $1 AND version ${
-          forward ? ">=" : "<="
-        } $2 ORDER BY version ${forward ? "ASC" : "DESC"} LIMIT $3`,
+      // One round trip: the stream's row (absent: no stream), its deleted flag, and the events.
+      const rows = await this.#q(
+        `SELECT s.deleted, e.* FROM weft_es_streams s LEFT JOIN LATERAL (SELECT ${COLUMNS} ` +
+          `FROM weft_es_events WHERE stream = s.stream AND version ${forward ? ">=" : "<="} $2 ` +
+          `ORDER BY version ${forward ? "ASC" : "DESC"} LIMIT $3) e ON true WHERE s.stream = $1`,
         [stream, from ?? (forward ? 0 : Number.MAX_SAFE_INTEGER), limit ?? null],
       );
-      return (rows as unknown as EventRow[]).map(toRecorded);
+      if (rows[0]?.deleted) throw new StreamDeletedError(stream);
+      return (rows as unknown as (EventRow & { position: string | null })[])
+        .filter((r) => r.position !== null)
+        .map(toRecorded);
     });
   }
 
@@ -374,7 +373,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
   readAll(options?: StreamReadOptions): Promise<RecordedEvent[]> {
     const { forward, from, limit } = checkRead(options, "read $all");
     return this.#retry("read $all", async () => {
-      const rows = await this.#sql.unsafe(
+      const rows = await this.#q(
         `SELECT ${COLUMNS} FROM weft_es_events WHERE position ${forward ? ">=" : "<="} $1 ` +
           `ORDER BY position ${forward ? "ASC" : "DESC"} LIMIT $2`,
         [from ?? (forward ? 0 : Number.MAX_SAFE_INTEGER), limit ?? null],
@@ -387,7 +386,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
   streamVersion(stream: string): Promise<number> {
     checkStream(stream, "read the version of a stream");
     return this.#retry(`read the version of ${stream}`, async () => {
-      const [row] = await this.#sql.unsafe(
+      const [row] = await this.#q(
         "SELECT version FROM weft_es_streams WHERE stream = $1",
         [stream],
       );
@@ -398,7 +397,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
   /** {@inheritDoc EventStore.headPosition} */
   headPosition(): Promise<number> {
     return this.#retry("read the $all position", async () => {
-      const [row] = await this.#sql.unsafe("SELECT position FROM weft_es_position WHERE id = 1");
+      const [row] = await this.#q("SELECT position FROM weft_es_position WHERE id = 1");
       return Number(row!.position);
     });
   }
@@ -477,6 +476,11 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
       } catch { /* the connection is gone */ }
     }
     await this.#sql.end({ timeout: 5 });
+  }
+
+  /** One statement, as a named prepared statement: one round trip once the connection knows it. */
+  #q(query: string, params: unknown[] = []): Promise<postgres.Row[]> {
+    return this.#sql.unsafe(query, params as postgres.ParameterOrJSON<never>[], { prepare: true });
   }
 
   async #retry<T>(what: string, fn: () => Promise<T>): Promise<T> {

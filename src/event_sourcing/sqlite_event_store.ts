@@ -117,7 +117,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     globalPosition: row.position,
     type: row.type,
     data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata),
+    metadata: row.metadata === "{}" ? {} : JSON.parse(row.metadata),
     causationId: row.causation_id ?? undefined,
     correlationId: row.correlation_id ?? undefined,
     createdAt: new Date(row.created_at),

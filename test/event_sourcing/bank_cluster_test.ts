@@ -23,10 +23,16 @@ Deno.test("BankAccount across 3 real nodes and a partition: no lost update, neve
   const pg = await startPostgres();
   const names = ["esbank1", "esbank2", "esbank3"];
   const [n1, n2, n3] = names.map((n) => `${n}@127.0.0.1`) as [string, string, string];
-  const cluster = await LocalCluster.start(names, {
-    args: ["--event-store", pg.url, "--load", MODULE],
-    timeout: 60_000,
-  });
+  let cluster: LocalCluster;
+  try {
+    cluster = await LocalCluster.start(names, {
+      args: ["--event-store", pg.url, "--load", MODULE],
+      timeout: 60_000,
+    });
+  } catch (e) {
+    await pg.destroy();
+    throw e;
+  }
   const random = prng(29);
   const sent = new Map<string, { node: string; type: string; amount: number }>();
   const acked = new Set<string>();
