@@ -17,6 +17,7 @@ const ALL = [
   "multi_region",
   "registry",
   "erlang_interop",
+  "eventstore",
 ] as const;
 const wanted = Deno.args.length > 0 ? Deno.args : [...ALL];
 
