@@ -1,7 +1,8 @@
 /**
  * `deno task bench`: runs every Weft benchmark in turn, each side by side
  * with its Erlang/OTP equivalent when `erl` is on PATH. Pass names to run
- * a subset: `deno task bench local dist`.
+ * a subset: `deno task bench local dist`. docs/benchmarks.md explains the
+ * figures and how the side-by-side ones are run (scripts/bench/_harness.ts).
  *
  * @module
  */
@@ -11,6 +12,7 @@ const ALL = [
   "dist",
   "rpc",
   "groups",
+  "footprint",
   "crdt",
   "observability",
   "raft_log",
