@@ -129,6 +129,19 @@ Deno.test("parseCli() reads --data-dir and refuses an empty one", () => {
   assert.equal(bad.reason, "Invalid --data-dir: expected a directory");
 });
 
+Deno.test("parseCli() reads --event-store and refuses what is not a postgres:// URL", async () => {
+  const { HELP } = await import("../../cli/options.ts");
+  const r = parseCli(["--sname", "a", "--event-store", "postgres://u@127.0.0.1:5432/db"]);
+  assert.ok(r.ok);
+  assert.equal(r.options.eventStore, "postgres://u@127.0.0.1:5432/db");
+  for (const url of ["", "mysql://x", "/tmp/events.db"]) {
+    const bad = parseCli(["--sname", "a", "--event-store", url]);
+    assert.ok(!bad.ok);
+    assert.equal(bad.reason, "Invalid --event-store: expected a postgres:// URL");
+  }
+  assert.ok(HELP.includes("--event-store URL"));
+});
+
 Deno.test("parseCli() reads --busy-limit in bytes, with k, m and g suffixes", () => {
   for (
     const [text, bytes] of [["65536", 65536], ["64k", 65536], ["16m", 16 << 20], ["1G", 1 << 30]]
