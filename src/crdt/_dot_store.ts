@@ -349,6 +349,58 @@ export function joinCausalMap<K, T>(
 }
 
 /**
+ * The join of many causal dot maps (a flush's deltas), one after the other
+ * into a total whose context is changed in place: one copy of a context for
+ * the lot, where joining pairwise copies one per join. Each step visits the
+ * keys the next state holds and those holding a dot its context names, as
+ * {@linkcode joinCausalMap} does.
+ */
+export function joinCausalMapMany<K, T>(
+  states: CausalMap<K, T>[],
+  opsOf: (key: K) => StoreOps<T>,
+  empty: () => CausalMap<K, T>,
+): CausalMap<K, T> {
+  if (states.length === 0) return empty();
+  if (states.length === 1) return states[0]!;
+  let largest = 0;
+  for (let i = 1; i < states.length; i++) {
+    if (states[i]!.store.size > states[largest]!.store.size) largest = i;
+  }
+  const first = states[largest]!;
+  const cc = first.cc.clone();
+  let store = first.store;
+  let index = indexOf(first, opsOf);
+  for (let i = 0; i < states.length; i++) {
+    if (i === largest) continue;
+    const b = states[i]!;
+    const touched = new Set<K>(b.store.keys());
+    b.cc.forEachDot((replica, n) => {
+      if (!cc.contains(replica, n)) return;
+      const k = index.get(replica, n);
+      if (k !== undefined) touched.add(k);
+    });
+    const removed: Dotted<unknown>[] = [];
+    const added: [Dotted<unknown>, K][] = [];
+    for (const k of touched) {
+      const ops = opsOf(k);
+      const x = store.get(k);
+      const j = ops.join(x ?? ops.empty, b.store.get(k) ?? ops.empty, cc, b.cc);
+      if (j === x) continue;
+      if (x !== undefined) { for (const d of ops.dots(x)) removed.push(d); }
+      if (ops.isEmpty(j)) {
+        if (x !== undefined) store = store.delete(k);
+        continue;
+      }
+      store = store.set(k, j);
+      for (const d of ops.dots(j)) added.push([d, k]);
+    }
+    index = index.apply(removed, added);
+    cc.join(b.cc);
+  }
+  return { cc, store, index };
+}
+
+/**
  * Builds a delta: the context of what a mutation replaced or made, and
  * fresh dots for the mutating replica.
  */

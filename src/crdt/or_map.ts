@@ -91,8 +91,8 @@ import {
   equalMaps,
   FUN_OPS,
   joinCausalMap,
+  joinCausalMapMany,
   joinMap,
-  joinPairwise,
   pruneCausal,
   single,
   type StoreOps,
@@ -498,7 +498,7 @@ export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
   name: "or-map",
   empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: DotIndex.empty() }),
   join: (a, b) => joinCausalMap(a, b, opsOf),
-  joinMany: (states) => joinPairwise(states, orMap.join, orMap.empty),
+  joinMany: (states) => joinCausalMapMany(states, opsOf, orMap.empty),
   mutate(state, replica, clock, fn) {
     checkReplica(replica);
     const mu: Mutation = {

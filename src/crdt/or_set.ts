@@ -43,7 +43,7 @@ import {
   DotIndex,
   equalCausal,
   joinCausalMap,
-  joinPairwise,
+  joinCausalMapMany,
   pruneCausal,
 } from "./_dot_store.ts";
 import { checkReplica, type Element, malformed } from "./_wire.ts";
@@ -77,7 +77,7 @@ export const orSet: CrdtType<OrSetState, OrSetHandle, Set<Element>> = {
   name: "or-set",
   empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: DotIndex.empty() }),
   join: (a, b) => joinCausalMap(a, b, elementOps),
-  joinMany: (states) => joinPairwise(states, orSet.join, orSet.empty),
+  joinMany: (states) => joinCausalMapMany(states, elementOps, orSet.empty),
   mutate(state, replica, _clock: Hlc, fn) {
     checkReplica(replica);
     const dc = new DeltaContext(state.cc, replica);

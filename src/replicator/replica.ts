@@ -786,6 +786,8 @@ export class Replica {
       if (slot !== undefined) back.push(this.#entry(key as string, slot));
     }
     if (back.length > 0) this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, squeeze(back), []]);
+    // Merging a large repair takes a while: the exchange counts as under way until it is done.
+    this.#elsewhere(from);
   }
 
   // --------------------------------------------------------------- merging
