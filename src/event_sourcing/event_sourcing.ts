@@ -70,6 +70,12 @@ export interface EventSourcingOptions {
   upcasters?: Upcasters;
   /** The projections a `"strong"` dispatch waits for. */
   projections?: readonly string[];
+  /**
+   * The fewest nodes (this one included) this node must see to run an aggregate instance:
+   * a majority of the cluster keeps an instance off the minority side of a partition
+   * (see `CommandRouterOptions.quorum`). Default 1.
+   */
+  quorum?: number;
 }
 
 /** What `info()` tells. */
@@ -245,6 +251,7 @@ export class EventSourcing {
       ...(o.middleware !== undefined ? { middleware: o.middleware } : {}),
       ...(o.upcasters !== undefined ? { upcasters: o.upcasters } : {}),
       ...(o.projections !== undefined ? { projections: o.projections } : {}),
+      ...(o.quorum !== undefined ? { quorum: o.quorum } : {}),
     });
     return this.#router;
   }

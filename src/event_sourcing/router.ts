@@ -281,6 +281,11 @@ export class CommandRouter {
     if (options.runtime === undefined) {
       throw new TypeError("Cannot make a command router: options.runtime is required");
     }
+    if (
+      options.quorum !== undefined && (!Number.isSafeInteger(options.quorum) || options.quorum < 1)
+    ) {
+      throw new TypeError("Cannot make a command router: quorum must be an integer >= 1");
+    }
     this.#options = options;
   }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   CommandRejectedError,
+  QuorumNotAchieved,
   StreamDeletedError,
   UnregisteredCommandError,
 } from "../../src/errors.ts";
@@ -299,5 +300,35 @@ Deno.test("on two nodes, an aggregate instance runs on one of them and serves bo
     await stopAll(nodes);
     for (const s of stores) await s.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("with a quorum, a node that sees too few nodes refuses commands and starts no instance", async () => {
+  const nodes = await startTestNodes(["es_q1", "es_q2"]);
+  const store = SqliteEventStore.open(":memory:");
+  const router = new CommandRouter({ store, runtime: nodes[0]!.runtime, quorum: 2 }).register(
+    bankAccount(),
+    { commands: ACCOUNT_COMMANDS, identity: "accountId" },
+  );
+  try {
+    await assert.rejects(
+      router.dispatch({ type: "OpenAccount", accountId: "a1", initialBalance: 1 }),
+      (e: unknown) =>
+        e instanceof QuorumNotAchieved && e.required === 2 && e.answered === 1 &&
+        /es_q1@127\.0\.0\.1 sees 1 node\(s\), a quorum is 2/.test(e.message),
+    );
+    assert.equal(router.instances().length, 0);
+    assert.equal(await store.streamVersion("BankAccount-a1"), 0, "nothing written");
+    assert.ok(await nodes[0]!.connect(nodes[1]!.address));
+    const r = await router.dispatch({ type: "OpenAccount", accountId: "a1", initialBalance: 1 });
+    assert.equal(r.version, 1);
+    assert.throws(
+      () => new CommandRouter({ store, runtime: nodes[0]!.runtime, quorum: 0 }),
+      TypeError,
+    );
+  } finally {
+    await router.stop();
+    await stopAll(nodes);
+    await store.close();
   }
 });
