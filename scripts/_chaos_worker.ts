@@ -11,8 +11,14 @@
  * - `chaos_crdt`, which increments the durable PN-Counter `chaos:hits` by
  *   `n` for `{from, ref, n}` and answers `{ref}` once the increment is
  *   written (acknowledged);
+ * - `CHILDREN` permanent children of the distributed supervisor
+ *   `chaos_sup` (`child:<node>:<i>`, module `chaos_child`), each a
+ *   GenServer registered in the distributed registry `chaos_names` under
+ *   its id; started when the node first starts (a restart finds them
+ *   running elsewhere already);
  * - `chaos_probe`, which answers `{from, ref}` with this node's view:
- *   connected nodes, global names, pg members, quorum, the counter.
+ *   connected nodes, global names, pg members, quorum, the counter, the
+ *   supervisor's children running here, and where each child's name points.
  *
  * Prints `WORKER-READY` once all three run, then serves until killed.
  */
@@ -33,6 +39,12 @@ import { pg } from "../src/pg/mod.ts";
 import { clusterOf } from "../src/cluster/cluster.ts";
 import { current } from "../src/process/current.ts";
 import { crdt } from "../src/replicator/namespace.ts";
+import { horde } from "../src/distributed/namespace.ts";
+import { GenServer } from "../src/otp/gen_server.ts";
+import { rpc } from "../src/rpc/namespace.ts";
+
+/** Children each node adds to the distributed supervisor when it first starts (scripts/chaos.ts sets it). */
+const CHILDREN = Number(Deno.env.get("CHAOS_CHILDREN") ?? 10);
 
 const me = Node.self();
 const hits = crdt.open("chaos:hits", "pn-counter", { durable: true });
@@ -70,6 +82,25 @@ spawn(async () => {
   }
 });
 
+class ChaosChild extends GenServer<string, string> {
+  override init(id: string) {
+    return { ok: id };
+  }
+}
+rpc.registerModule("chaos_child", {
+  start: (id: string) =>
+    GenServer.startLink(ChaosChild, id, { name: { via: "chaos_names", key: id } }),
+});
+const chaosNames = horde.registry("chaos_names");
+const sup = horde.supervisor("chaos_sup");
+for (let i = 0; i < CHILDREN; i++) {
+  const id = `child:${me}:${i}`;
+  // Taken after a restart (it runs elsewhere): fine.
+  await sup.startChild({ id, module: "chaos_child", function: "start", args: [id] }).catch(
+    () => {},
+  );
+}
+
 register(
   "chaos_probe",
   spawn(async () => {
@@ -84,6 +115,13 @@ register(
         pg: pg.getMembers("workers").map(String).sort(),
         quorum: clusterOf(current().runtime)?.hasQuorum() ?? null,
         hits: hits.value(),
+        children: sup.localChildren().filter((c) => current().runtime.isAlive(c.pid)).map((c) => [
+          c.id,
+          String(c.pid),
+        ]),
+        names: Object.fromEntries(
+          (m.ids as string[]).map((id) => [id, String(chaosNames.whereis(id) ?? null)]),
+        ),
       });
     }
   }),

@@ -17,6 +17,9 @@
  *   the run by the controller on random nodes) has one value on every node,
  *   at least the sum of the acknowledged increments and at most the sum of
  *   all sent (an increment whose acknowledgement was lost may count),
+ * - every permanent child of the distributed supervisor `chaos_sup` runs
+ *   exactly once in the cluster, and its name in the registry
+ *   `chaos_names` points at it on every node,
  * - no process is left behind (every node leaves on SIGTERM; none of this
  *   run's processes remains).
  *
@@ -39,6 +42,10 @@ import { freePort } from "../test/helpers/ports.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const WORKER = new URL("./_chaos_worker.ts", import.meta.url).pathname;
+/** Permanent children each node adds to the distributed supervisor (the worker reads CHAOS_CHILDREN). */
+const CHILDREN_PER_NODE = 10;
+/** Every child id the run expects: `child:<node>:<i>`. */
+let childIds: string[] = [];
 
 interface Options {
   duration: number;
@@ -115,7 +122,7 @@ class NodeProc {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", CHAOS_CHILDREN: String(CHILDREN_PER_NODE) },
     }).spawn();
     this.child = child;
     const collect = async (stream: ReadableStream<Uint8Array>) => {
@@ -177,6 +184,10 @@ interface View {
   pg: string[];
   quorum: boolean | null;
   hits: number;
+  /** The distributed supervisor's children running on the node: [id, pid]. */
+  children: [string, string][];
+  /** Where each child's name points on the node. */
+  names: Record<string, string>;
 }
 
 /** Increments of the replicated counter: sent, and acknowledged once written. */
@@ -187,7 +198,7 @@ interface Increments {
 
 async function probe(ctx: ProcessContext, node: string, timeout = 2000): Promise<View | undefined> {
   const ref = ctx.runtime.makeRef();
-  ctx.send({ name: "chaos_probe", node }, { from: ctx.self, ref });
+  ctx.send({ name: "chaos_probe", node }, { from: ctx.self, ref, ids: childIds });
   try {
     return await ctx.receive<View & { ref: unknown }>(
       (m) => (m as { ref?: { equals?: (r: unknown) => boolean } })?.ref?.equals?.(ref) === true,
@@ -235,6 +246,24 @@ async function check(
     }
     if (v.hits !== first.hits) {
       problems.push(`crdt chaos:hits differs: ${first.node} ${first.hits} vs ${v.node} ${v.hits}`);
+    }
+  }
+  if (ok.length === views.length) {
+    const runs = new Map<string, string[]>();
+    for (const v of ok) {
+      for (const [id, pid] of v.children) runs.set(id, [...runs.get(id) ?? [], pid]);
+    }
+    for (const id of childIds) {
+      const pids = runs.get(id) ?? [];
+      if (pids.length !== 1) {
+        problems.push(`horde: ${id} runs ${pids.length} times${pids.length ? `: ${pids}` : ""}`);
+        continue;
+      }
+      for (const v of ok) {
+        if (v.names[id] !== pids[0]) {
+          problems.push(`horde: ${id} is ${pids[0]} but its name on ${v.node} is ${v.names[id]}`);
+        }
+      }
     }
   }
   if (first.hits < increments.acked || first.hits > increments.sent) {
@@ -290,6 +319,9 @@ async function main(): Promise<number> {
   const runId = `chaos-${Date.now().toString(36)}-${opts.seed}`;
   const cookie = runId;
   const names = Array.from({ length: opts.nodes }, (_, i) => `c${i + 1}@127.0.0.1`);
+  childIds = names.flatMap((n) =>
+    Array.from({ length: CHILDREN_PER_NODE }, (_, i) => `child:${n}:${i}`)
+  );
   const ports = names.map(() => freePort());
   const dir = await Deno.makeTempDir({ prefix: "weft_chaos_" });
   const config = `${dir}/cluster.json`;
@@ -487,6 +519,10 @@ async function main(): Promise<number> {
     ["global names agree", (p: string) => p.startsWith("global")],
     ["pg members agree", (p: string) => p.startsWith("pg")],
     ["crdt counter = acknowledged increments", (p: string) => p.startsWith("crdt")],
+    [
+      "every supervised child runs once, found by its name everywhere",
+      (p: string) => p.startsWith("horde"),
+    ],
     ["no process left behind", (p: string) => /left behind|did not leave/.test(p)],
   ] as const;
   for (const [label, match] of invariants) {

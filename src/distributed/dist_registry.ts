@@ -63,6 +63,9 @@ import { type FieldChange, MEMBER_FIELD, NodeTables } from "./_node_tables.ts";
 
 const log = logger("distributed");
 
+/** Milliseconds between two looks at this node's unique keys for conflicts. */
+const SWEEP_INTERVAL = 2000;
+
 /** How many processes a key may name. */
 export type KeyKind = "unique" | "duplicate";
 
@@ -225,6 +228,7 @@ export class DistRegistry implements NameRegistry {
   /** This node's processes: pid key -> their fields, and the monitor. */
   #mine = new Map<string, { pid: Pid; fields: Set<string>; mon: Ref }>();
   #resolving = new Set<string>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   /**
@@ -279,6 +283,17 @@ export class DistRegistry implements NameRegistry {
     });
     this.#tables.set(MEMBER_FIELD, { left: false, meta: { keys: kind } }).catch(() => {});
     this.#tables.start();
+    if (kind === "unique") {
+      // A conflict whose first check failed (the winner did not answer in time) is looked at again.
+      this.#sweep = setInterval(() => {
+        for (const { fields } of this.#mine.values()) {
+          for (const f of fields) {
+            const stored = this.#tables.own.get(f) as Stored | undefined;
+            if (stored !== undefined) this.#checkConflict(JSON.stringify(stored[0]));
+          }
+        }
+      }, SWEEP_INTERVAL);
+    }
   }
 
   /**
@@ -314,14 +329,18 @@ export class DistRegistry implements NameRegistry {
         }
       }
       const holder = this.#winner(enc);
-      // A holder of another node may have exited with its removal still on the way.
+      // A holder that exited may still be listed: its removal is on the way (from
+      // another node), or its DOWN not yet handled here.
       if (
-        holder !== undefined && !holder.pid.equals(pid) &&
-        (holder.pid.node === pid.node || await this.#tables.confirmAlive(holder.pid))
+        holder !== undefined &&
+        (holder.pid.equals(pid) || await this.#tables.confirmAlive(holder.pid))
       ) {
         throw new KeyTakenError(this.name, key, holder.pid);
       }
-      if (holder?.pid.equals(pid)) throw new KeyTakenError(this.name, key, holder.pid);
+      if (holder !== undefined && holder.pid.node === pid.node) {
+        // Its DOWN must not take the field away from the new holder.
+        this.#mine.get(holder.pid.key)?.fields.delete(`k${enc}`);
+      }
     }
     const field = this.kind === "unique" ? `k${enc}` : `k${enc}\u0000${pid.key}`;
     this.#index({ enc, key, pid, value: value ?? null, field });
@@ -474,6 +493,7 @@ export class DistRegistry implements NameRegistry {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#sweep);
     try {
       for (const { fields } of this.#mine.values()) {
         for (const f of fields) await this.#tables.remove(f);

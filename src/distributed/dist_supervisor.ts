@@ -84,6 +84,12 @@ const ANNOUNCE_INTERVAL = 1000;
  * their way by anti-entropy.
  */
 const SETTLE_AFTER_UP = 3000;
+/**
+ * Milliseconds between two sweeps over this node's children and the
+ * records of lost members: a conflict or an orphan whose first check
+ * failed (a winner that did not answer in time) is looked at again.
+ */
+const SWEEP_INTERVAL = 2000;
 
 /** A child of a distributed supervisor: started by `module.function(...args)` on its home. */
 export interface DistChildSpec {
@@ -232,6 +238,7 @@ export class DistSupervisor {
   #ring: HashRing | undefined;
   #adoptTimer: ReturnType<typeof setTimeout> | undefined;
   #announceTimer: ReturnType<typeof setInterval>;
+  #sweepTimer: ReturnType<typeof setInterval>;
   #resolving = new Set<string>();
   /** When a peer last came up. */
   #lastUp = 0;
@@ -297,6 +304,10 @@ export class DistSupervisor {
     this.#announce();
     // Modules loaded later (c("./file.ts")) reach the other members' checks.
     this.#announceTimer = setInterval(() => this.#announce(), ANNOUNCE_INTERVAL);
+    this.#sweepTimer = setInterval(() => {
+      this.#settle(new Set(this.#children.keys()));
+      this.#scheduleAdopt();
+    }, SWEEP_INTERVAL);
     this.#tables.start();
   }
 
@@ -415,6 +426,7 @@ export class DistSupervisor {
     this.#closing = true;
     clearTimeout(this.#adoptTimer);
     clearInterval(this.#announceTimer);
+    clearInterval(this.#sweepTimer);
     try {
       await this.#tables.set(MEMBER_FIELD, { left: true });
       const ids = [...this.#children.keys()];
@@ -704,8 +716,8 @@ export class DistSupervisor {
       return;
     }
     const home = placeChild("ring", id, members, new Map(), this.#ringOf(members));
-    const state = await handoff(this.#runtime, child.pid, id, this.#sup.self, this.#handoffTimeout);
     child.stopping = true;
+    const state = await handoff(this.#runtime, child.pid, id, this.#sup.self, this.#handoffTimeout);
     await this.#stopProcess(child.pid, child.spec.shutdown ?? 5000, "shutdown");
     this.#byPid.delete(child.pid.key);
     this.#children.delete(id);
@@ -815,6 +827,7 @@ export class DistSupervisor {
       loser: String(mine.pid),
       winner: String(winner),
     });
+    mine.stopping = true; // a crash while it hands over is no reason to restart it
     const state = await handoff(this.#runtime, mine.pid, id, winner, this.#handoffTimeout);
     if (state !== undefined) {
       await handoffEnd(this.#runtime, winner, {
