@@ -216,6 +216,8 @@ export class RpcService {
   readonly #circuit: Required<CircuitBreakerOptions> | false;
   /** One circuit breaker per node called. */
   readonly #breakers = new Map<string, CircuitBreaker>();
+  /** Nodes whose breaker opened while they were not connected: a new connection closes it. */
+  readonly #openedAway = new Set<string>();
   #policy: RpcPolicy;
   readonly #watch: NodeWatch;
   readonly #deadlines = new Deadlines();
@@ -606,6 +608,13 @@ export class RpcService {
       );
     }
     const breaker = this.#breaker(bare);
+    if (
+      breaker !== undefined && this.#openedAway.has(bare) && this.#kernel.peer(bare) !== undefined
+    ) {
+      // It opened because the node was gone; it is connected again (restarted, healed).
+      this.#openedAway.delete(bare);
+      this.#guarded(bare, breaker, () => breaker.success());
+    }
     if (breaker !== undefined && !this.#guarded(bare, breaker, () => breaker.allow())) {
       const c = breaker.options;
       return Promise.reject(new CircuitOpenError(bare, c.failures, c.windowMs, breaker.retryInMs));
@@ -663,7 +672,11 @@ export class RpcService {
     if (from !== to) {
       const ev = this.#runtime.telemetry.event(RPC_CIRCUIT_CHANGED);
       if (ev.attached) ev.emit({ count: 1 }, { node: this.node, peer: node, from, to });
-      if (to === "open") log.warning("rpc circuit to {peer} is open", { peer: node });
+      if (to === "open") {
+        log.warning("rpc circuit to {peer} is open", { peer: node });
+        if (this.#kernel.peer(node) === undefined) this.#openedAway.add(node);
+        else this.#openedAway.delete(node);
+      }
     }
     return result;
   }

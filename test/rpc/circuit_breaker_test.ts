@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CircuitBreaker } from "../../src/rpc/circuit_breaker.ts";
 import { CircuitOpenError, NoConnectionError, RemoteError } from "../../src/errors.ts";
 import { RPC_CIRCUIT_CHANGED } from "../../src/telemetry/events.ts";
-import { startTestNodes, stopAll } from "../helpers/nodes.ts";
+import { startTestNode, startTestNodes, stopAll } from "../helpers/nodes.ts";
 
 Deno.test("CircuitBreaker opens after N failures in the window, not N spread wider", () => {
   let now = 0;
@@ -74,5 +74,27 @@ Deno.test("rpc.call: calls to a dead node open its breaker, then fail fast with 
     assert.equal(a!.rpc.observer.figures().breakers[0]!.state, "open");
   } finally {
     await stopAll([a, b]);
+  }
+});
+
+Deno.test("rpc.call: a breaker opened while its node was gone closes when the node is connected again", async () => {
+  const [a, b] = await startTestNodes(["cb_c", "cb_d"], {
+    circuitBreaker: { failures: 2, windowMs: 60_000, resetAfterMs: 60_000 },
+  });
+  let b2: Awaited<ReturnType<typeof startTestNode>> | undefined;
+  try {
+    const port = b!.port;
+    await b!.stop();
+    const address = `${b!.name}:${port}`;
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(a!.rpc.call(address, () => 1, [], { timeout: 2000 }), NoConnectionError);
+    }
+    await assert.rejects(a!.rpc.call(address, () => 1), CircuitOpenError);
+    b2 = await startTestNode("cb_d", { port });
+    assert.ok(await a!.connect(b2.address));
+    assert.equal(await a!.rpc.call(b2.address, () => 1), 1);
+    assert.equal(a!.rpc.breakers()[0]!.state, "closed");
+  } finally {
+    await stopAll([a, b, b2]);
   }
 });
