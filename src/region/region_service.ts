@@ -757,7 +757,9 @@ export class RegionService {
     if (isNew && this.#options.wan !== undefined) {
       this.#host.kernel.setLinkFault(from, this.#options.wan);
     }
-    if (isNew && !this.#dir.isGateway()) this.#hello(from);
+    // Ours first, before anything else goes there: its HELLO may have come
+    // before this node's own nodeup (ops run at once, node events queue).
+    if (isNew) this.#hello(from);
     this.#setRegion(region, members, gateways);
     for (const resolve of this.#helloWaiters.get(from) ?? []) resolve();
     this.#helloWaiters.delete(from);

@@ -11,7 +11,7 @@ import { runInProcess } from "../../src/process/current.ts";
 import { parseMultiRegionConfig } from "../../src/region/region_config.ts";
 import { rpc } from "../../src/rpc/namespace.ts";
 import { startTestNode, type TestNode } from "../helpers/nodes.ts";
-import { freePort } from "../helpers/ports.ts";
+import { startEpmdServer } from "../../src/distribution/epmd/mod.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { WeftProcess } from "../helpers/weft_process.ts";
 
@@ -22,9 +22,9 @@ const PROBE = "rpc.registerModule('probe', { value: (k) => crdt.keys().includes(
 const REGIONS = { east: ["e1", "e2"], west: ["w1", "w2"], north: ["n1", "n2"] };
 
 Deno.test("kill -9 of a gateway during a burst: its region's next node takes over, no update lost in any region", async () => {
-  const ports = new Map<string, number>();
-  for (const n of [...Object.values(REGIONS).flat(), "zz"]) ports.set(n, freePort());
-  const addr = (n: string) => `${n}@127.0.0.1:${ports.get(n)}`;
+  // Nodes find each other by name through a port mapper of the test's own.
+  const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
+  const addr = (n: string) => `${n}@127.0.0.1`;
   const config = {
     regions: Object.fromEntries(
       Object.entries(REGIONS).map(([r, names]) => [r, {
@@ -50,8 +50,8 @@ Deno.test("kill -9 of a gateway during a burst: its region's next node takes ove
         procs.set(
           n,
           new WeftProcess([
-            ...["--name", `${n}@127.0.0.1`, "--port", String(ports.get(n)), "--cookie", "c"],
-            ...["--no-epmd", "--cluster-config", file, "--region", region],
+            ...["--name", `${n}@127.0.0.1`, "--cookie", "c"],
+            ...["--epmd-port", String(epmd.port), "--cluster-config", file, "--region", region],
             ...["--eval", PROBE],
           ]),
         );
@@ -59,7 +59,7 @@ Deno.test("kill -9 of a gateway during a burst: its region's next node takes ove
     }
     zz = await startTestNode("zz", {
       cookie: "c",
-      port: ports.get("zz")!,
+      epmdPort: epmd.port,
       regions: parseMultiRegionConfig(config, "east").regions,
       replicator: { deltaInterval: 10 },
     });
@@ -108,5 +108,6 @@ Deno.test("kill -9 of a gateway during a burst: its region's next node takes ove
     await zz?.stop();
     await Promise.all([...procs.values()].map((p) => p.close()));
     await Deno.remove(file);
+    await epmd.close();
   }
 });

@@ -8,37 +8,35 @@ import assert from "node:assert/strict";
 import { runInProcess } from "../../src/process/current.ts";
 import { rpc } from "../../src/rpc/namespace.ts";
 import type { RegionSpec } from "../../src/region/types.ts";
-import { freePort } from "../helpers/ports.ts";
+import { type EpmdServer, startEpmdServer } from "../../src/distribution/epmd/mod.ts";
 import { startTestNode, stopAll, type TestNode } from "../helpers/nodes.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const REGIONS = ["east", "west", "north"] as const;
 
+/** The private port mapper of the running test's nodes, found through it by name. */
+const mappers = new WeakMap<Map<string, TestNode[]>, EpmdServer>();
+
 async function startRegions(perRegion = 3, gateways = 1): Promise<Map<string, TestNode[]>> {
-  const addresses = new Map<string, string[]>();
-  const ports = new Map<string, number>();
-  for (const r of REGIONS) {
-    const names = Array.from({ length: perRegion }, (_, i) => `${r[0]}${i + 1}`);
-    for (const n of names) ports.set(n, freePort());
-    addresses.set(r, names.map((n) => `${n}@127.0.0.1:${ports.get(n)}`));
-  }
+  const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
   const regions: Record<string, RegionSpec> = {};
   for (const r of REGIONS) {
+    const names = Array.from({ length: perRegion }, (_, i) => `${r[0]}${i + 1}@127.0.0.1`);
     regions[r] = {
-      topologies: { mesh: { strategy: "static", config: { nodes: addresses.get(r)! } } },
+      topologies: { mesh: { strategy: "static", config: { nodes: names } } },
       gateways,
     };
   }
   const out = new Map<string, TestNode[]>();
+  mappers.set(out, epmd);
   try {
     for (const r of REGIONS) {
       const nodes: TestNode[] = [];
       out.set(r, nodes);
       for (let i = 0; i < perRegion; i++) {
-        const name = `${r[0]}${i + 1}`;
         nodes.push(
-          await startTestNode(name, {
-            port: ports.get(name)!,
+          await startTestNode(`${r[0]}${i + 1}`, {
+            epmdPort: epmd.port,
             replicator: { deltaInterval: 10, antiEntropyInterval: 200 },
             regions: {
               region: r,
@@ -52,10 +50,15 @@ async function startRegions(perRegion = 3, gateways = 1): Promise<Map<string, Te
       }
     }
   } catch (e) {
-    await stopAll([...out.values()].flat());
+    await stopRegions(out);
     throw e;
   }
   return out;
+}
+
+async function stopRegions(regions: Map<string, TestNode[]>): Promise<void> {
+  await stopAll(all(regions));
+  await mappers.get(regions)?.close();
 }
 
 function all(regions: Map<string, TestNode[]>): TestNode[] {
@@ -78,6 +81,10 @@ async function waitForRegions(regions: Map<string, TestNode[]>, gateways = 1): P
     [...regions.values()].every((nodes) =>
       nodes.every((n) =>
         n.list().length === nodes.length - 1 &&
+        n.list("hidden").length === (n.regions!.isGateway() ? 2 * gateways : 0) &&
+        Object.values(n.regions!.status().regions).every((r) =>
+          r.members.length === nodes.length
+        ) &&
         Object.keys(n.regions!.status().regions).length === REGIONS.length - 1
       )
     ), { timeout: 30_000, message: "regions did not form" });
@@ -103,7 +110,7 @@ Deno.test("3 regions x 3 nodes: each region a mesh of its own, linked through on
     assert.ok(links(regions) <= 2 * 1 * REGIONS.length ** 2);
     assert.equal(regions.get("east")![1]!.regions!.regionOf("n3@127.0.0.1"), "north");
   } finally {
-    await stopAll(all(regions));
+    await stopRegions(regions);
   }
 });
 
@@ -135,7 +142,7 @@ Deno.test("a replicated key updated anywhere reaches every region; a key not mar
     const lag = regions.get("west")![0]!.regions!.lag();
     assert.ok(lag.some((l) => l.from === "east" && l.batches >= 1), JSON.stringify(lag));
   } finally {
-    await stopAll(all(regions));
+    await stopRegions(regions);
   }
 });
 
@@ -176,7 +183,7 @@ Deno.test("sends, rpc, monitors and global topics cross regions through the gate
     assert.equal(down.reason, "noconnection");
     assert.deepEqual(got, ["headline"], "the broadcast came once");
   } finally {
-    await stopAll(all(regions));
+    await stopRegions(regions);
   }
 });
 
@@ -198,7 +205,7 @@ Deno.test("a lost gateway is replaced by the next node of its region, which link
       others.every((n) => n.regions!.status().regions.east?.gateways[0] === e2!.name)
     );
   } finally {
-    await stopAll(all(regions));
+    await stopRegions(regions);
   }
 });
 
@@ -250,7 +257,7 @@ Deno.test("a region cut off keeps working, the others too; after the heal every 
     const healBytes = sent() - before;
     assert.ok(healBytes < 8000, `${healBytes} bytes to heal 2 changed keys of 1,002`);
   } finally {
-    await stopAll(all(regions));
+    await stopRegions(regions);
   }
 });
 
@@ -269,5 +276,42 @@ Deno.test("the regions namespace acts for the calling process's node, and says w
     });
   } finally {
     await stopAll([plain, regional]);
+  }
+});
+
+Deno.test("malformed region operations from a peer are dropped with a bounded log line; the node and link stay up", async () => {
+  const { captureLogs } = await import("../helpers/nodes.ts");
+  const logs = await captureLogs("warning");
+  const spec = { east: { topologies: {} }, west: { topologies: {} } };
+  const e = await startTestNode("e1", { regions: { region: "east", regions: spec } });
+  const w = await startTestNode("w1", { regions: { region: "west", regions: spec } });
+  try {
+    assert.ok(await e.regions!.link("west", w.address));
+    const garbage: [number, unknown[]][] = [
+      [176, [1, 42, "x", []]], // HELLO: region not a string
+      [176, [1, "mars", [], []]], // HELLO: a region the config lacks
+      [177, ["not a version"]], // DIRECTORY
+      [178, ["w1@127.0.0.1", "e1@127.0.0.1", 0, "not bytes"]], // RELAY
+      [178, ["w1@127.0.0.1", "nowhere@127.0.0.1", 9, new Uint8Array(3)]], // RELAY: too many hops
+      [179, [1, 2, "entries", []]], // BATCH
+      [180, ["seq"]], // ACK
+      [181, [0, [1, 2, 3]]], // SYNC: wrong bucket count
+      [182, [42]], // WANT
+    ];
+    for (let i = 0; i < 10; i++) {
+      for (const [op, fields] of garbage) w.kernel.sendOp(e.name, op, fields);
+    }
+    assert.equal(await w.ping(e.name), "pong");
+    await logs.waitFor(/Dropping a region \w+ from w1@127\.0\.0\.1/);
+    const lines = logs.lines.filter((l) => /Dropping a region/.test(l));
+    assert.ok(
+      lines.length <= 20,
+      `${lines.length} lines for 90 malformed operations:\n${lines.join("")}`,
+    );
+    assert.deepEqual(e.list("hidden"), [w.name], "the link stays up");
+    assert.equal(e.regions!.status().regions.west?.links[0], w.name);
+  } finally {
+    await stopAll([e, w]);
+    await logs.restore();
   }
 });
