@@ -34,13 +34,14 @@ export const HORDE_DOCS: Readonly<Record<string, Doc>> = {
     example: 'await horde.registry("names").register("db", { role: "primary" })',
   },
   "horde.supervisor": {
-    signature: "horde.supervisor(name, { strategy?, members?, quorum? })",
+    signature: "horde.supervisor(name, { strategy?, members?, quorum?, rebalance? })",
     summary: "this node's member of a distributed dynamic supervisor",
     detail: 'strategy: "ring" (default, consistent hash), "uniform", "least-loaded" or ' +
       "(id, members, load) => member. startChild({id, module, function, args}) places the " +
       "child; a lost member's children restart on the survivors, once each; q() or SIGTERM " +
       "hands this node's children over with their state. quorum: true runs children only " +
-      "on the side of a split that sees a majority.",
+      "on the side of a split that sees a majority; rebalance: true moves children to a " +
+      "member that joins.",
     example:
       'await horde.supervisor("jobs").startChild({ id: "j1", module: "jobs", function: "start", args: ["j1"] })',
   },

@@ -403,7 +403,8 @@ export class DistRegistry implements NameRegistry {
 
   /** The process under a unique key, if any (a via name's lookup). */
   whereis(key: RegistryKey): Pid | undefined {
-    return this.lookup(key)[0]?.pid;
+    if (this.kind === "duplicate") return this.lookup(key)[0]?.pid;
+    return this.#winner(encodeKey(key, `look up in ${this.name}`))?.pid;
   }
 
   /** The keys `pid` is registered under. */

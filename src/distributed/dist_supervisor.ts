@@ -29,6 +29,9 @@
  *                         node hands its state over and stops it (no restart)
  * ```
  *
+ * With `rebalance: true`, a member that joins gets the children whose home
+ * it now is (by the ring or uniform hash), handed over with their state.
+ *
  * Quorum mode (`quorum: true`): a node that does not see a majority of the
  * members starts nothing, and stops (parks) its children at once; the
  * majority restarts them only after `quorumDelay` ms, so the two sides of
@@ -90,6 +93,8 @@ const SETTLE_AFTER_UP = 3000;
  * failed (a winner that did not answer in time) is looked at again.
  */
 const SWEEP_INTERVAL = 2000;
+/** Milliseconds of still membership before a rebalance. */
+const REBALANCE_DELAY = 1000;
 
 /** A child of a distributed supervisor: started by `module.function(...args)` on its home. */
 export interface DistChildSpec {
@@ -123,6 +128,11 @@ export interface DistSupervisorOptions {
   maxSeconds?: number;
   /** Milliseconds a child has to answer `{handoff: "begin"}`. Default 5000. */
   handoffTimeout?: number;
+  /**
+   * When a member joins, move the children whose home (by the `"ring"` or
+   * `"uniform"` strategy) is now the new member, with their state. Default `false`.
+   */
+  rebalance?: boolean;
 }
 
 /** One child as `whichChildren` lists it. */
@@ -231,6 +241,9 @@ export class DistSupervisor {
   readonly #maxRestarts: number;
   readonly #maxMs: number;
   readonly #handoffTimeout: number;
+  readonly #rebalance: boolean;
+  #rebalanceTimer: ReturnType<typeof setTimeout> | undefined;
+  #rebalancing = false;
   #children = new Map<string, LocalChild>();
   #byPid = new Map<string, string>();
   /** Ids being started here (a restart, an adoption): not started twice. */
@@ -288,6 +301,10 @@ export class DistSupervisor {
     this.#maxRestarts = nonNegative(options.maxRestarts ?? 3, "maxRestarts", what);
     this.#maxMs = nonNegative(options.maxSeconds ?? 5, "maxSeconds", what) * 1000;
     this.#handoffTimeout = nonNegative(options.handoffTimeout ?? 5000, "handoffTimeout", what);
+    this.#rebalance = options.rebalance ?? false;
+    if (this.#rebalance && this.#strategy !== "ring" && this.#strategy !== "uniform") {
+      throw new TypeError(`Cannot ${what}: rebalance needs the "ring" or "uniform" strategy`);
+    }
     this.#tables = new NodeTables({
       runtime,
       kernel,
@@ -427,6 +444,7 @@ export class DistSupervisor {
     clearTimeout(this.#adoptTimer);
     clearInterval(this.#announceTimer);
     clearInterval(this.#sweepTimer);
+    clearTimeout(this.#rebalanceTimer);
     try {
       await this.#tables.set(MEMBER_FIELD, { left: true });
       const ids = [...this.#children.keys()];
@@ -707,7 +725,7 @@ export class DistSupervisor {
   }
 
   /** A clean shutdown: this child goes to another member with its state. */
-  async #handOver(id: string): Promise<void> {
+  async #handOver(id: string, to?: string): Promise<void> {
     const child = this.#children.get(id);
     if (child === undefined) return;
     const members = this.liveMembers();
@@ -715,7 +733,7 @@ export class DistSupervisor {
       await this.#terminate(id);
       return;
     }
-    const home = placeChild("ring", id, members, new Map(), this.#ringOf(members));
+    const home = to ?? placeChild("ring", id, members, new Map(), this.#ringOf(members));
     child.stopping = true;
     const state = await handoff(this.#runtime, child.pid, id, this.#sup.self, this.#handoffTimeout);
     await this.#stopProcess(child.pid, child.spec.shutdown ?? 5000, "shutdown");
@@ -749,7 +767,14 @@ export class DistSupervisor {
 
   /** Records of peers merged (NodeTables): adopt orphans, settle duplicates. */
   #changed(changes: FieldChange[]): void {
-    if (changes.some((c) => c.field === MEMBER_FIELD)) this.#ring = undefined;
+    if (changes.some((c) => c.field === MEMBER_FIELD)) {
+      this.#ring = undefined;
+      const joined = changes.some((c) =>
+        c.field === MEMBER_FIELD && (c.after as { left?: boolean } | undefined)?.left === false &&
+        (c.before === undefined || (c.before as { left?: boolean }).left === true)
+      );
+      if (joined && this.#rebalance) this.#scheduleRebalance();
+    }
     const ids = new Set<string>();
     let orphaned = false;
     for (const c of changes) {
@@ -838,6 +863,43 @@ export class DistSupervisor {
       });
     }
     await this.#terminate(id, { name_conflict: { registry: this.name, key: id, winner } });
+  }
+
+  #scheduleRebalance(): void {
+    clearTimeout(this.#rebalanceTimer);
+    // Once membership has been still for a moment (several may join at once).
+    this.#rebalanceTimer = setTimeout(() => {
+      this.#rebalanceTimer = undefined;
+      this.#rebalanceNow().catch((e) =>
+        log.error("Supervisor {name}: rebalance failed: {e}", { name: this.name, e })
+      );
+    }, REBALANCE_DELAY);
+  }
+
+  /** Moves each child whose home is now another member there, with its state. */
+  async #rebalanceNow(): Promise<void> {
+    if (this.#rebalancing || this.#closing) return;
+    this.#rebalancing = true;
+    try {
+      const members = this.liveMembers();
+      const ring = this.#ringOf(members);
+      const moves: [string, string][] = [];
+      for (const id of this.#children.keys()) {
+        const home = placeChild(this.#strategy, id, members, new Map(), ring);
+        if (home !== this.#runtime.node) moves.push([id, home]);
+      }
+      if (moves.length > 0) {
+        log.info("Supervisor {name}: moving {n} children to their new homes", {
+          name: this.name,
+          n: moves.length,
+        });
+      }
+      for (let i = 0; i < moves.length; i += 64) {
+        await Promise.all(moves.slice(i, i + 64).map(([id, home]) => this.#handOver(id, home)));
+      }
+    } finally {
+      this.#rebalancing = false;
+    }
   }
 
   #scheduleAdopt(delay = this.#quorum ? this.#quorumDelay : 0): void {

@@ -285,3 +285,50 @@ Deno.test("DistSupervisor: in quorum mode no child runs twice during a 1|2 split
   }
   assert.deepEqual(twice, [], "no child ran twice at any sample");
 });
+
+Deno.test("DistSupervisor: with rebalance, a member that joins gets the children the ring now places on it, with their state", async () => {
+  const nodes = await cluster(["ds6a", "ds6b"]);
+  let c: TestNode | undefined;
+  try {
+    const sups = await supervisors(nodes, "s6", { rebalance: true });
+    for (let i = 0; i < 60; i++) {
+      await sups[0]!.startChild({
+        id: `r${i}`,
+        module: "counter",
+        function: "start",
+        args: [`r${i}`, 0],
+      });
+    }
+    await waitFor(() => sups.every((s) => s.countChildren().active === 60));
+    const asker = nodes[0]!.runtime.open();
+    for (let i = 0; i < 60; i++) {
+      await runInProcess(asker, () => GenServer.call({ via: "names", key: `r${i}` }, "inc"));
+    }
+    c = await startTestNode("ds6c", FAST);
+    c.rpc.registerModule("counter", counterModule);
+    c.distributed.registry("names");
+    assert.ok(await c.connect(nodes[0]!.address));
+    const sc = c.distributed.supervisor("s6", { rebalance: true });
+    const all = [...nodes, c];
+    const members = all.map((n) => n.name).sort();
+    const expected = Array.from({ length: 60 }, (_, i) => `r${i}`)
+      .filter((id) => placeChild("ring", id, members, new Map()) === c!.name);
+    assert.ok(expected.length > 0, "the ring gives the new member some children");
+    await waitFor(() => {
+      const run = running(all, "s6");
+      return run.size === 60 && [...run.values()].every((p) => p.length === 1) &&
+        sc.countChildren().local === expected.length;
+    }, { timeout: 20_000, message: "the children never settled on their ring homes" });
+    assert.deepEqual(sc.localChildren().map((x) => x.id).sort(), expected.sort());
+    const names = nodes[0]!.distributed.registry("names");
+    await waitFor(() => expected.every((id) => names.whereis(id)?.node === c!.name), {
+      timeout: 10_000,
+    });
+    for (const id of expected) {
+      const n = await runInProcess(asker, () => GenServer.call({ via: "names", key: id }, "get"));
+      assert.equal(n, 1, `${id} moved with its state`);
+    }
+  } finally {
+    await stopAll([...nodes, c]);
+  }
+});

@@ -19,5 +19,8 @@ Deno.test("shell: horde.registry registers the shell and looks it up; h(horde.su
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /\{ role: "shell" \}/);
   assert.match(run.stdout, /registries: \[ "names" \]/);
-  assert.match(run.stdout, /horde\.supervisor\(name, \{ strategy\?, members\?, quorum\? \}\)/);
+  assert.match(
+    run.stdout,
+    /horde\.supervisor\(name, \{ strategy\?, members\?, quorum\?, rebalance\? \}\)/,
+  );
 });
