@@ -327,10 +327,11 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
       : {}),
   });
   let services: NodeServices | undefined;
+  let erlang: ErlangDistribution | undefined;
   if (options.tls === undefined) {
     // Erlang's distribution beside Weft's, on the same port and cookie (docs/erlang.md).
     kernel.attachForeign(
-      new ErlangDistribution({
+      erlang = new ErlangDistribution({
         runtime,
         transport,
         cookie: options.cookie,
@@ -345,6 +346,10 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
           }
           return await rpc.call(parsed.full, module, fn, [...args]) as Term;
         },
+        pg: {
+          localGroups: () => services?.pg.localGroups() ?? [],
+          apply: (node, change) => services?.pg.applyForeign(node, change),
+        },
       }),
     );
   }
@@ -356,6 +361,10 @@ export async function startNode(options: NodeOptions): Promise<WeftNode> {
     listener.close();
     await registration?.close();
     throw e;
+  }
+  if (erlang !== undefined) {
+    const bridge = erlang;
+    services.pg.onLocalChange((kind, group, pids) => bridge.pgLocalChange(kind, group, pids));
   }
   kernel.serve(listener);
   log.info("Node {node} listening on {host}:{port} ({transport}{epmd})", {

@@ -89,6 +89,23 @@ export type RexHandler = (
   args: readonly Term[],
 ) => Promise<Term>;
 
+/**
+ * The node's default `pg` scope as the BEAM nodes' `pg` sees it (the node wires it): Erlang's
+ * scope servers exchange their members with it in their own messages (see `#pgMessage`).
+ */
+export interface ErlangPgHost {
+  /** This node's memberships, `[group, pids]`. */
+  localGroups(): [string, Pid[]][];
+  /** Memberships a BEAM node told. */
+  apply(
+    node: string,
+    change:
+      | { kind: "sync"; groups: [string, Pid[]][] }
+      | { kind: "join" | "leave"; group: string; pids: Pid[] }
+      | { kind: "down" },
+  ): void;
+}
+
 /** Options of {@linkcode ErlangDistribution}. */
 export interface ErlangDistributionOptions {
   /** The local runtime. */
@@ -110,6 +127,8 @@ export interface ErlangDistributionOptions {
   lookup?: (node: string) => Promise<TransportAddress | undefined>;
   /** Serves `rpc:call` from BEAM nodes; without it `rex` answers `{badrpc, ...}`. */
   rex?: RexHandler;
+  /** The default `pg` scope, shared with the BEAM nodes' `pg`; without it `pg` is not shared. */
+  pg?: ErlangPgHost;
 }
 
 interface Peer {
@@ -163,6 +182,9 @@ export class ErlangDistribution implements ForeignProtocol {
   readonly #replies = new Map<string, { node: string; resolve: (t: Term | undefined) => void }>();
   #nextTag = 1;
   #stopped = false;
+  readonly #pg: ErlangPgHost | undefined;
+  /** The `pg` scope server of each BEAM node that discovered ours. */
+  readonly #pgPeers = new Map<string, Pid>();
 
   /** @param options runtime, transport, cookie and timings */
   constructor(options: ErlangDistributionOptions) {
@@ -174,6 +196,26 @@ export class ErlangDistribution implements ForeignProtocol {
     this.#handshakeTimeout = options.handshakeTimeout ?? 5000;
     this.#lookup = options.lookup;
     this.#rex = options.rex;
+    this.#pg = options.pg;
+  }
+
+  /**
+   * Sends a change of this node's `pg` memberships to every BEAM node's scope server
+   * (`{join, Scope, Group, Pids}`, `{leave, Scope, Pids, [Group]}`, as `pg.erl` sends them).
+   *
+   * @param kind join or leave
+   * @param group the group (an atom there)
+   * @param pids the local processes
+   */
+  pgLocalChange(kind: "join" | "leave", group: string, pids: readonly Pid[]): void {
+    if (this.#pgPeers.size === 0) return;
+    const self = this.#pgSelf();
+    const message = kind === "join"
+      ? tuple(atom("join"), self, atom(group), [...pids])
+      : tuple(atom("leave"), self, [...pids], [atom(group)]);
+    for (const [node, scope] of this.#pgPeers) {
+      this.#peers.get(node)?.conn?.send(tuple(CTRL_SEND, atom(""), scope), message);
+    }
   }
 
   /** This node's name. */
@@ -587,6 +629,7 @@ export class ErlangDistribution implements ForeignProtocol {
         r.resolve(undefined);
       }
     }
+    if (this.#pgPeers.delete(p.name)) this.#pg?.apply(p.name, { kind: "down" });
     this.#runtime.nodeDown(p.name);
     this.#host?.nodeDown(p.name, hidden, reason);
   }
@@ -792,6 +835,7 @@ export class ErlangDistribution implements ForeignProtocol {
         }
       }
     }
+    if (this.#pg !== undefined && to.equals(this.#pgSelf()) && this.#pgMessage(p, message)) return;
     this.#dispatch(
       p,
       from === undefined
@@ -800,8 +844,84 @@ export class ErlangDistribution implements ForeignProtocol {
     );
   }
 
+  /** The pid of this node's default `pg` scope server. */
+  #pgSelf(): Pid {
+    return this.#runtime.whereis("pg") ?? this.#nullPid();
+  }
+
+  /**
+   * A message of a BEAM node's `pg` scope server to ours (sent by `pg.erl` at `p`):
+   *
+   * ```
+   * {discover, Scope}                    -> {'$gen_cast', {sync, Ours, Groups}} to Scope,
+   *                                          and {discover, Ours} when Scope is new to us
+   * {'$gen_cast', {sync, Scope, Groups}} -> its members replace what we knew of them
+   * {join, Scope, Group, PidOrPids}      -> they join
+   * {leave, Scope, PidOrPids, Groups}    -> they leave those groups
+   * ```
+   *
+   * Groups other than atoms have no Weft name and are left out.
+   *
+   * @returns whether it was one (else it goes to the process as any message)
+   */
+  #pgMessage(p: Peer, m: Term): boolean {
+    const pg = this.#pg;
+    if (pg === undefined || !(m instanceof Tuple) || !(m.elements[0] instanceof Atom)) return false;
+    const [tag, a, b, c] = m.elements;
+    const pids = (v: Term | undefined): Pid[] =>
+      v instanceof Pid
+        ? [v]
+        : Array.isArray(v)
+        ? (v as Term[]).filter((x): x is Pid => x instanceof Pid)
+        : [];
+    const self = this.#pgSelf();
+    const conn = p.conn;
+    switch ((tag as Atom).name) {
+      case "discover": {
+        if (!(a instanceof Pid) || m.length !== 2 || conn === undefined) return false;
+        const groups = pg.localGroups().map(([g, ps]) => tuple(atom(g), ps));
+        conn.send(
+          tuple(CTRL_SEND, atom(""), a),
+          tuple(atom("$gen_cast"), tuple(atom("sync"), self, groups)),
+        );
+        if (!this.#pgPeers.get(p.name)?.equals(a)) {
+          this.#pgPeers.set(p.name, a);
+          conn.send(tuple(CTRL_SEND, atom(""), a), tuple(atom("discover"), self));
+        }
+        return true;
+      }
+      case "$gen_cast": {
+        const cast = a;
+        if (!(cast instanceof Tuple) || !(cast.elements[0] instanceof Atom)) return false;
+        if (cast.elements[0].name !== "sync" || !(cast.elements[1] instanceof Pid)) return false;
+        this.#pgPeers.set(p.name, cast.elements[1]);
+        const groups: [string, Pid[]][] = [];
+        for (const g of Array.isArray(cast.elements[2]) ? (cast.elements[2] as Term[]) : []) {
+          if (g instanceof Tuple && g.elements[0] instanceof Atom) {
+            groups.push([g.elements[0].name, pids(g.elements[1])]);
+          }
+        }
+        pg.apply(p.name, { kind: "sync", groups });
+        return true;
+      }
+      case "join":
+        if (m.length !== 4) return false;
+        if (b instanceof Atom) pg.apply(p.name, { kind: "join", group: b.name, pids: pids(c) });
+        return true;
+      case "leave":
+        if (m.length !== 4) return false;
+        for (const g of Array.isArray(c) ? (c as Term[]) : []) {
+          if (g instanceof Atom) pg.apply(p.name, { kind: "leave", group: g.name, pids: pids(b) });
+        }
+        return true;
+      default:
+        return false;
+    }
+  }
+
   /** A message to a name registered here (`net_kernel` and `rex` among them, see `#servers`). */
   #regSend(p: Peer, from: Pid, name: string, message: Term): void {
+    if (name === "pg" && this.#pgMessage(p, message)) return;
     this.#dispatch(p, { op: "reg_send", to: { name, node: this.name }, msg: message, from });
   }
 

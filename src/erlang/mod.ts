@@ -45,5 +45,6 @@ export {
 export {
   ErlangDistribution,
   type ErlangDistributionOptions,
+  type ErlangPgHost,
   type RexHandler,
 } from "./erlang_dist.ts";

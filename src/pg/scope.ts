@@ -142,6 +142,9 @@ export class PgScope {
    * @throws {TypeError} when the scope name is not a non-empty string
    * @throws {NameError} when the scope already runs on the node, or its name is taken
    */
+  /** Told every change of this node's memberships, for peers of another protocol (Erlang's pg). */
+  #foreign: ((kind: "join" | "leave", group: string, pids: Pid[]) => void) | undefined;
+
   constructor(options: PgScopeOptions) {
     const scope = options.scope ?? DEFAULT_SCOPE;
     if (typeof scope !== "string" || scope === "") {
@@ -215,6 +218,7 @@ export class PgScope {
     this.#local.set(group, local);
     this.#all.delete(group);
     this.#svc.sendAll(OP_PG_JOIN, [this.scope, group, list]);
+    this.#foreign?.("join", group, list);
     this.#notify("join", group, list);
   }
 
@@ -256,6 +260,7 @@ export class PgScope {
     if (left.length === 0) return false;
     this.#removeLocal(group, left);
     this.#svc.sendAll(OP_PG_LEAVE, [this.scope, group, left]);
+    this.#foreign?.("leave", group, left);
     this.#notify("leave", group, left);
     return true;
   }
@@ -366,6 +371,61 @@ export class PgScope {
     return all;
   }
 
+  // ---------------------------------------------------------------- other protocols
+
+  /**
+   * This node's memberships, group by group: what a peer of another protocol (Erlang's `pg`,
+   * src/erlang) is sent when it discovers this scope.
+   *
+   * @returns `[group, pids]` for every group with local members
+   */
+  localGroups(): [string, Pid[]][] {
+    return [...this.#local].filter(([, pids]) => pids.length > 0).map(([g, p]) => [g, [...p]]);
+  }
+
+  /**
+   * Takes the memberships of `node`, a peer of another protocol (a BEAM node's `pg` scope),
+   * as this scope takes a Weft peer's SYNC, JOIN and LEAVE; `down` drops them all.
+   *
+   * @param node the peer
+   * @param change what it told
+   * @throws {DecodeError} when a pid is not of `node`
+   */
+  applyForeign(
+    node: string,
+    change:
+      | { kind: "sync"; groups: [string, Pid[]][] }
+      | { kind: "join" | "leave"; group: string; pids: Pid[] }
+      | { kind: "down" },
+  ): void {
+    switch (change.kind) {
+      case "sync":
+        this.#onSync(node, [this.scope, change.groups, false]);
+        return;
+      case "join":
+        this.#onJoin(node, [this.scope, change.group, change.pids]);
+        return;
+      case "leave":
+        this.#onLeave(node, [this.scope, change.group, change.pids]);
+        return;
+      case "down":
+        this.#dropNode(node);
+        return;
+    }
+  }
+
+  /**
+   * Tells `listener` every later change of this node's memberships (one listener: the bridge to
+   * another protocol's peers), or stops telling (`undefined`).
+   *
+   * @param listener called with each local join and leave
+   */
+  onLocalChange(
+    listener: ((kind: "join" | "leave", group: string, pids: Pid[]) => void) | undefined,
+  ): void {
+    this.#foreign = listener;
+  }
+
   // ---------------------------------------------------------------- peers
 
   /** SYNC to `node`: this node's local members. */
@@ -396,6 +456,7 @@ export class PgScope {
         const left = new Array<Pid>(n).fill(m.pid);
         this.#removeLocal(group, left);
         this.#svc.sendAll(OP_PG_LEAVE, [this.scope, group, left]);
+        this.#foreign?.("leave", group, left);
         this.#notify("leave", group, left);
       }
     }
