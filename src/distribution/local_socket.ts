@@ -273,7 +273,7 @@ class EitherListener implements Listener {
   #tcp: Listener;
   #unix: Listener | undefined;
   #path: string;
-  #armed = new Set<Listener>();
+  #armed = new Map<Listener, Promise<void>>();
   #ready: { from: Listener; conn: Connection | null; error?: unknown }[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
@@ -287,7 +287,6 @@ class EitherListener implements Listener {
 
   #arm(from: Listener | undefined): void {
     if (from === undefined || this.#armed.has(from)) return;
-    this.#armed.add(from);
     const done = (conn: Connection | null, error?: unknown) => {
       this.#armed.delete(from);
       if (this.#closed) {
@@ -297,7 +296,10 @@ class EitherListener implements Listener {
       this.#ready.push(error === undefined ? { from, conn } : { from, conn, error });
       this.#wake?.();
     };
-    from.accept().then((conn) => done(conn), (error) => done(null, error ?? new Error("accept")));
+    this.#armed.set(
+      from,
+      from.accept().then((conn) => done(conn), (error) => done(null, error ?? new Error("accept"))),
+    );
   }
 
   async accept(): Promise<Connection | null> {
@@ -317,8 +319,11 @@ class EitherListener implements Listener {
       }
       if (error !== undefined) throw error; // TCP's own failure reaches the caller, as before.
       this.close();
-      return null;
+      break;
     }
+    // A closed socket keeps its port until its outstanding accept has
+    // settled: wait for them, so a node restarted on the port can bind it.
+    await Promise.allSettled([...this.#armed.values()]);
     return null;
   }
 

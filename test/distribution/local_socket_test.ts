@@ -191,3 +191,22 @@ Deno.test("only loopback, localhost, this host's name and its interfaces count a
   assert.ok(!isThisMachine("192.0.2.1"));
   assert.ok(!isThisMachine("example.com"));
 });
+
+Deno.test("a node stopped while accepting frees its port at once: it starts again on the same port", async () => {
+  const options = {
+    name: "b@127.0.0.1",
+    cookie: "c",
+    noEpmd: true,
+    startEpmd: false,
+    hostname: "127.0.0.1",
+  };
+  const first = await startNode(options);
+  const port = first.port;
+  await first.stop();
+  const again = await startNode({ ...options, port });
+  try {
+    assert.equal(again.port, port);
+  } finally {
+    await again.stop();
+  }
+});
