@@ -96,10 +96,17 @@ Deno.test("DistSupervisor: startChild places children by the strategy; every nod
     }
     const members = nodes.map((n) => n.name).sort();
     await waitFor(() => sups.every((s) => s.countChildren().active === 12));
-    for (const c of sups[0]!.whichChildren()) {
+    const children = sups[0]!.whichChildren();
+    for (const c of children) {
       assert.equal(c.node, placeChild("uniform", c.id, members, new Map()));
-      assert.ok(nodes[1]!.distributed.registry("names").whereis(c.id)?.equals(c.pid));
     }
+    // The registry is replicated apart from the children's list: every node
+    // finds each child by name once its replica has the entry.
+    await waitFor(() =>
+      nodes.every((n) =>
+        children.every((c) => n.distributed.registry("names").whereis(c.id)?.equals(c.pid) === true)
+      )
+    );
     const seven = await runInProcess(
       nodes[2]!.runtime.open(),
       () => GenServer.call({ via: "names", key: "c7" }, "get"),
@@ -221,7 +228,10 @@ Deno.test("DistSupervisor: a node that stops cleanly hands every child over with
         args: [`h${i}`, 0],
       });
     }
-    await waitFor(() => sups.every((s) => s.countChildren().active === 40));
+    await waitFor(() =>
+      sups.every((s) => s.countChildren().active === 40) &&
+      nodes[1]!.distributed.registry("names").count() === 40
+    );
     const asker = nodes[1]!.runtime.open();
     for (let i = 0; i < 40; i++) {
       await runInProcess(asker, () => GenServer.call({ via: "names", key: `h${i}` }, "inc"));
