@@ -43,7 +43,7 @@ Deno.test("a member that was down while the log was compacted catches up by Inst
     // A follower goes down; the others commit 40 more, snapshotting every 10 entries.
     const leader = await nodes[0]!.raft.leader("snap");
     const down = nodes.findIndex((n) => n.name !== leader);
-    const up = nodes.find((n, i) => i !== down)!;
+    const up = nodes.find((_n, i) => i !== down)!;
     await nodes[down]!.stop();
     for (let i = 0; i < 40; i++) await up.raft.command("snap", 1);
     assert.equal(await up.raft.consistentQuery("snap", null), 45);
@@ -73,7 +73,7 @@ Deno.test("a member that was down while the log was compacted catches up by Inst
     }
     // Started again alone, a node reads its snapshot back (what follows it waits for a leader).
     nodes[1] = await start("s1", dirs[1]!);
-    await waitFor(async () => {
+    await waitFor(() => {
       const info = nodes[1]!.raft.info().find((g) => g.name === "snap");
       return info !== undefined && info.role !== "waiting";
     }, { timeout: 10_000 });
