@@ -3,7 +3,9 @@
  * in its own OS process: starts with the benchmark's multi-region config
  * and region, records how long each `lag:` key took to arrive (its value
  * is the writer's `Date.now()`), and serves the benchmark over rpc
- * (module `bench`). Prints one JSON line when ready; stops when its stdin
+ * (module `bench`). Listens on `--host` (default 127.0.0.1: a region's
+ * namespace address when the benchmark runs regions in network
+ * namespaces). Prints one JSON line when ready; stops when its stdin
  * closes.
  *
  * @module
@@ -13,7 +15,7 @@ import { startNode } from "../../src/node.ts";
 import { parseMultiRegionConfig } from "../../src/region/region_config.ts";
 import { peerFlags, servePeer } from "./_peers.ts";
 
-const flags = peerFlags("_region_peer.ts", ["name", "port", "region", "config"]);
+const flags = peerFlags("_region_peer.ts", ["name", "port", "region", "config", "host"]);
 const config = JSON.parse(await Deno.readTextFile(flags.config!));
 const { regions } = parseMultiRegionConfig(config, flags.region);
 const node = await startNode({
@@ -21,7 +23,7 @@ const node = await startNode({
   port: Number(flags.port),
   cookie: "bench",
   noEpmd: true,
-  hostname: "127.0.0.1",
+  hostname: flags.host ?? "127.0.0.1",
   regions,
   replicator: { deltaInterval: 10, antiEntropyInterval: 500 },
 });

@@ -1,8 +1,7 @@
 /**
  * The multi-region benchmark: 3 regions x 3 real nodes (OS processes, one
- * gateway per region), links between regions slowed by Weft's simulated
- * WAN (50 ms one way, up to 10 ms jitter, 1% of messages lost and sent
- * again a retransmission timeout later, as TCP does), and:
+ * gateway per region), links between regions 50 ms one way with 10 ms of
+ * jitter and 1% loss, and:
  *
  * - replication lag of a replicated key updated on a non-gateway node,
  *   until each node of the two other regions holds it: p50 and p99, against
@@ -15,6 +14,21 @@
  * - a region cut off for `REGION_BENCH_PARTITION_MS` (default 30 s) while
  *   1,000 keys change elsewhere, then healed: time and bytes to converge.
  *
+ * The WAN, printed beside the figures:
+ *
+ * - "netem in network namespaces" where the machine allows it (root, `ip
+ *   netns`, a kernel with sch_netem; see _netns.ts): each region's nodes run
+ *   in the region's namespace on their own addresses, the kernel delays and
+ *   drops packets between regions, and Weft's `wan` option is off. This
+ *   script makes the namespaces, runs itself again inside east's (where the
+ *   controller node lives, as one more east host) and deletes them after.
+ * - "Weft link faults" otherwise, or with `REGION_BENCH_WAN=faults`: every
+ *   node on 127.0.0.1 and the regions' `wan` option (delay, jitter of 0 to
+ *   10 ms, 1% of messages lost and sent again a retransmission timeout
+ *   later, as TCP does).
+ * - `REGION_BENCH_WAN=netns-faults`: the namespaces without netem, shaped
+ *   by Weft's link faults (for kernels without sch_netem).
+ *
  * There is no Erlang side: OTP has no multi-region layer to compare with
  * (its answer is hidden nodes and code of one's own). Every process runs
  * on the same 2 vCPUs, so the figures include their contention; the load
@@ -25,10 +39,12 @@
  * @module
  */
 
+import { NoConnectionError } from "../../src/errors.ts";
 import { startNode, type WeftNode } from "../../src/node.ts";
 import { runInProcess } from "../../src/process/current.ts";
 import { parseMultiRegionConfig } from "../../src/region/region_config.ts";
 import { rpc } from "../../src/rpc/namespace.ts";
+import { createRegionNetwork, kernelWan } from "./_netns.ts";
 import { freePort } from "./_peers.ts";
 
 const PEER = new URL("./_region_peer.ts", import.meta.url).pathname;
@@ -44,6 +60,7 @@ const REGIONS: Record<string, string[]> = {
   north: ["n1", "n2", "n3"],
 };
 const CONTROLLER = "zz"; // sorts last: never its region's gateway
+const NET_PORT = 9100; // every node has its own address in the namespaces
 
 interface Peer {
   name: string;
@@ -51,9 +68,82 @@ interface Peer {
   child: Deno.ChildProcess;
 }
 
+/** Where the nodes run: what the outer run hands the inner one in REGION_BENCH_NET. */
+interface Plan {
+  wan: string;
+  /** Whether the regions' `wan` option (Weft's link faults) shapes the links. */
+  faults: boolean;
+  /** Each node's address. */
+  hosts: Record<string, string>;
+  /** Per region, the command prefix that runs a program in it (empty: here). */
+  exec: Record<string, string[]>;
+}
+
+async function plan(): Promise<Plan> {
+  const inner = Deno.env.get("REGION_BENCH_NET");
+  if (inner) return JSON.parse(inner);
+  const asked = Deno.env.get("REGION_BENCH_WAN") ?? "netem";
+  if (!["netem", "faults", "netns-faults"].includes(asked)) {
+    throw new RangeError(`REGION_BENCH_WAN must be netem, faults or netns-faults: ${asked}`);
+  }
+  const loopback: Plan = {
+    wan: "Weft link faults",
+    faults: true,
+    hosts: Object.fromEntries(
+      [...Object.values(REGIONS).flat(), CONTROLLER].map((n) => [n, "127.0.0.1"]),
+    ),
+    exec: Object.fromEntries(Object.keys(REGIONS).map((r) => [r, []])),
+  };
+  if (asked === "faults") return loopback;
+  const kernel = await kernelWan();
+  if (!kernel.ok && (asked === "netem" || !kernel.reason.includes("netem"))) {
+    console.log(`No kernel WAN here (${kernel.reason}): using Weft link faults`);
+    return loopback;
+  }
+  const netem = asked === "netem";
+  const net = await createRegionNetwork(
+    Object.fromEntries(
+      Object.entries(REGIONS).map(([r, ns]) => [r, ns.length + (r === "east" ? 1 : 0)]),
+    ),
+    netem ? { delay: ONE_WAY, jitter: JITTER, loss: LOSS } : undefined,
+  );
+  let code = 1;
+  try {
+    const hosts: Record<string, string> = {};
+    for (const [r, names] of Object.entries(REGIONS)) {
+      [...names, ...(r === "east" ? [CONTROLLER] : [])].forEach((n, i) => {
+        hosts[n] = net.regions[r]!.hosts[i]!;
+      });
+    }
+    const inner: Plan = {
+      wan: netem
+        ? "netem in network namespaces"
+        : "Weft link faults between network namespaces (no netem)",
+      faults: !netem,
+      hosts,
+      exec: Object.fromEntries(Object.keys(REGIONS).map((r) => [r, net.exec(r)])),
+    };
+    const [cmd, ...args] = net.exec("east");
+    const status = await new Deno.Command(cmd!, {
+      args: [...args, Deno.execPath(), "run", "-A", new URL(import.meta.url).pathname],
+      env: { REGION_BENCH_NET: JSON.stringify(inner) },
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    code = status.code;
+  } finally {
+    await net.close();
+  }
+  Deno.exit(code);
+}
+
+const where = await plan();
 const ports = new Map<string, number>();
-for (const n of [...Object.values(REGIONS).flat(), CONTROLLER]) ports.set(n, freePort());
-const full = (n: string) => `${n}@127.0.0.1`;
+for (const n of [...Object.values(REGIONS).flat(), CONTROLLER]) {
+  ports.set(n, where.faults && where.hosts[n] === "127.0.0.1" ? freePort() : NET_PORT);
+}
+const full = (n: string) => `${n}@${where.hosts[n]}`;
 const config = {
   regions: Object.fromEntries(
     Object.entries(REGIONS).map(([r, names]) => [r, {
@@ -72,19 +162,22 @@ const config = {
   replicated: ["lag:*", "burst:*", "split:*"],
   batchInterval: BATCH,
   resendAfter: 500,
-  wan: { delay: ONE_WAY, jitter: JITTER, loss: LOSS },
+  ...(where.faults ? { wan: { delay: ONE_WAY, jitter: JITTER, loss: LOSS } } : {}),
 };
 const file = await Deno.makeTempFile({ suffix: ".json" });
 await Deno.writeTextFile(file, JSON.stringify(config));
 
 async function startRegionPeer(name: string, region: string): Promise<Peer> {
-  const child = new Deno.Command(Deno.execPath(), {
+  // In a namespace: `ip netns exec NS deno ...` (ip execs deno: the pid printed is deno's).
+  const [cmd, ...prefix] = [...where.exec[region]!, Deno.execPath()];
+  const child = new Deno.Command(cmd!, {
     args: [
+      ...prefix,
       "run",
       "-A",
       PEER,
       ...["--name", full(name), "--port", String(ports.get(name)), "--region", region],
-      ...["--config", file],
+      ...["--config", file, "--host", where.hosts[name]!],
     ],
     stdin: "piped",
     stdout: "piped",
@@ -129,12 +222,28 @@ try {
     port: ports.get(CONTROLLER)!,
     cookie: "bench",
     noEpmd: true,
-    hostname: "127.0.0.1",
+    hostname: where.hosts[CONTROLLER]!,
     regions: parseMultiRegionConfig(config, "east").regions,
   });
   const node = controller;
-  const call = (n: string, fn: string, args: unknown[] = [], timeout = 30_000) =>
+  const once = (n: string, fn: string, args: unknown[], timeout: number) =>
     runInProcess(node.runtime.open(), () => rpc.call(n, "bench", fn, args, { timeout }));
+  // Relayed calls may fail with the node unreachable while the paths between regions settle
+  // (seen in the first seconds after the links form, under load): every `bench` function is
+  // safe to repeat, so such a call is tried again for up to a minute.
+  const call = async (n: string, fn: string, args: unknown[] = [], timeout = 30_000) => {
+    const end = Date.now() + 60_000;
+    for (;;) {
+      try {
+        return await once(n, fn, args, timeout);
+      } catch (e) {
+        if (!(e instanceof NoConnectionError) || Date.now() > end) {
+          throw e;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
   // Polls give up sooner: a call relayed through a gateway that dies is lost with it.
   const poll = (n: string, fn: string, args: unknown[] = []) => call(n, fn, args, 2000);
   const sentBytes = async (from: Iterable<string> = peers.keys()) => {
@@ -158,7 +267,9 @@ try {
   });
   const nodes = peers.size;
   console.log(
-    `Multi-region: 3 regions x 3 nodes, WAN ${ONE_WAY} ms one way (+0-${JITTER} ms), ` +
+    `Multi-region: 3 regions x 3 nodes, WAN (${where.wan}) ${ONE_WAY} ms one way (${
+      where.faults ? "+0-" : "+/-"
+    }${JITTER} ms), ` +
       `${LOSS * 100}% loss, batches every ${BATCH} ms; load average ${
         Deno.loadavg().map((l) => l.toFixed(1)).join(" ")
       }`,
