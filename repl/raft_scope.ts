@@ -56,9 +56,18 @@ export const RAFT_DOCS: Readonly<Record<string, Doc>> = {
   },
   "raft.members": {
     signature: "raft.members(name)",
-    summary: "{members, leader} of cluster name",
+    summary: "{members, learners, leader} of cluster name",
   },
   "raft.leader": { signature: "raft.leader(name)", summary: "the leader node, or null" },
+  "raft.addMember": {
+    signature: "raft.addMember(name, node)",
+    summary: "add node: it catches up as a learner, then votes; resolves once it votes",
+    detail: "One change at a time (RaftMembershipError otherwise). The node needs the machine.",
+  },
+  "raft.removeMember": {
+    signature: "raft.removeMember(name, node)",
+    summary: "remove node (a leader steps down) and delete its server and log there",
+  },
   "raft.transferLeadership": {
     signature: "raft.transferLeadership(name, node)",
     summary: "hand the leadership to member node; resolves once it leads",

@@ -1103,3 +1103,32 @@ export class CircuitOpenError extends NoConnectionError {
     this.retryInMs = retryInMs;
   }
 }
+
+/**
+ * A Raft membership change (`raft.addMember`, `raft.removeMember`) that the leader refused:
+ * another change is still in progress (one at a time), or it would remove the last voter.
+ *
+ * @example
+ * ```ts
+ * import { RaftMembershipError } from "./errors.ts";
+ * const err = new RaftMembershipError("kv", "another change is in progress");
+ * console.assert(err.message === "Cannot change the members of Raft cluster kv: another change is in progress");
+ * ```
+ */
+export class RaftMembershipError extends Error {
+  /** The Raft cluster. */
+  readonly cluster: string;
+  /** Whether an earlier change was still settling (trying again later may succeed). */
+  readonly inProgress: boolean;
+  /**
+   * @param cluster the cluster's name
+   * @param reason why the leader refused
+   * @param inProgress whether an earlier change was still settling
+   */
+  constructor(cluster: string, reason: string, inProgress = false, options?: WeftErrorOptions) {
+    super(`Cannot change the members of Raft cluster ${cluster}: ${reason}`, options);
+    this.name = "RaftMembershipError";
+    this.cluster = cluster;
+    this.inProgress = inProgress;
+  }
+}

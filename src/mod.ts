@@ -53,6 +53,7 @@ export {
   ProcessExitError,
   QuorumNotAchieved,
   RaftLogCorruptError,
+  RaftMembershipError,
   RaftNoQuorumError,
   RaftTimeoutError,
   RemoteError,

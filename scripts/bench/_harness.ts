@@ -37,8 +37,13 @@ export type Figures = Record<string, number>;
 export interface Sides {
   /** Measures Weft's side once. */
   weft(): Promise<Figures>;
-  /** Measures Erlang's side once. */
+  /** Measures Erlang's side once (or the peer's, when `peer` names another system). */
   erlang?(): Promise<Figures | undefined>;
+  /**
+   * When the other side is not Erlang (etcd for Raft): its name, and whether it is installed
+   * here. Default: Erlang, available when `erl` runs.
+   */
+  peer?: { name: string; available(): Promise<boolean> };
 }
 
 /** One row of an A/B table. */
@@ -68,6 +73,8 @@ export interface Samples {
   schedulers: Record<Placement, number>;
   /** The CPU list pinned runs used. */
   cpus: string;
+  /** The other side's name: "erlang" unless `Sides.peer` named another. */
+  peer: string;
 }
 
 const RESULT = "BENCH-RESULT ";
@@ -166,7 +173,8 @@ export async function interleave(sides: Sides): Promise<Samples> {
     : (() => {
       throw new RangeError(`BENCH_PIN must be both, pinned or unpinned, not ${pin}`);
     })();
-  const erl = sides.erlang !== undefined && (await hasErlang());
+  const erl = sides.erlang !== undefined &&
+    (sides.peer ? await sides.peer.available() : await hasErlang());
   const samples: Samples = {
     runs: {
       pinned: { weft: [], erlang: [], load: [] },
@@ -174,9 +182,10 @@ export async function interleave(sides: Sides): Promise<Samples> {
     },
     schedulers: { pinned: 0, unpinned: 0 },
     cpus,
+    peer: sides.peer?.name ?? "erlang",
   };
   for (const placement of placements) {
-    if (erl) {
+    if (erl && sides.peer === undefined) {
       samples.schedulers[placement] = await erlangSchedulers(await pinPrefix(placement, cpus));
     }
   }
@@ -239,7 +248,8 @@ export function reportAB(title: string, rows: Row[], samples: Samples): void {
   console.log(`\n## ${title}\n`);
   console.log(`median (min–max) of ${rounds} interleaved runs per placement\n`);
   const head = ["measure"];
-  for (const p of placements) head.push(`weft ${p}`, `erlang ${p}`, `ratio ${p}`);
+  const peer = samples.peer ?? "erlang";
+  for (const p of placements) head.push(`weft ${p}`, `${peer} ${p}`, `ratio ${p}`);
   head.push("target", "met (pinned)");
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);
@@ -278,10 +288,14 @@ export function reportAB(title: string, rows: Row[], samples: Samples): void {
     notes.push(
       `${p}${p === "pinned" ? ` (taskset -c ${samples.cpus})` : ""}: load average ${
         load ? `${load.min.toFixed(2)}–${load.max.toFixed(2)}` : "n/a"
-      }, Erlang ${
-        samples.schedulers[p] > 0
-          ? `default schedulers (+S ${samples.schedulers[p]}:${samples.schedulers[p]})`
-          : "not run (erl not on PATH)"
+      }${
+        peer !== "erlang"
+          ? ""
+          : `, Erlang ${
+            samples.schedulers[p] > 0
+              ? `default schedulers (+S ${samples.schedulers[p]}:${samples.schedulers[p]})`
+              : "not run (erl not on PATH)"
+          }`
       }`,
     );
   }

@@ -16,6 +16,7 @@ const ALL = [
   "crdt",
   "observability",
   "raft_log",
+  "raft",
   "multi_region",
   "registry",
   "erlang_interop",

@@ -54,6 +54,10 @@ export interface RaftNamespace {
   leader(name: string, options?: RaftCallOptions): Promise<string | null>;
   /** Hands the leadership to `target` and waits until it leads. */
   transferLeadership(name: string, target: string, options?: RaftCallOptions): Promise<void>;
+  /** Adds `node` to the cluster (a learner that catches up, then a voter). */
+  addMember(name: string, node: string, options?: RaftCallOptions): Promise<RaftMembers>;
+  /** Removes `node` from the cluster and deletes its server there. */
+  removeMember(name: string, node: string, options?: RaftCallOptions): Promise<RaftMembers>;
   /** Restarts the server of `name` on `node` (default this node) from its log. */
   restartServer(name: string, node?: string, options?: RaftCallOptions): Promise<void>;
   /** Makes a machine module available on this node under `name`. */
@@ -94,6 +98,10 @@ export const raft: RaftNamespace = Object.freeze({
   leader: (name: string, options?: RaftCallOptions) => here().leader(name, options),
   transferLeadership: (name: string, target: string, options?: RaftCallOptions) =>
     here().transferLeadership(name, target, options),
+  addMember: (name: string, node: string, options?: RaftCallOptions) =>
+    here().addMember(name, node, options),
+  removeMember: (name: string, node: string, options?: RaftCallOptions) =>
+    here().removeMember(name, node, options),
   restartServer: (name: string, node?: string, options?: RaftCallOptions) =>
     here().restartServer(name, node, options),
   registerMachine: (name: string, module: object) => here().registerMachine(name, module),

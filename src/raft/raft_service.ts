@@ -53,11 +53,14 @@
 import {
   describeType,
   NoConnectionError,
+  RaftMembershipError,
   RaftNoQuorumError,
   RaftTimeoutError,
   ServiceAlreadyRunningError,
+  StoreCorruptError,
   UnknownRaftClusterError,
 } from "../errors.ts";
+import { registerErrorClass } from "../term/codec.ts";
 import type { NetKernel } from "../distribution/net_kernel.ts";
 import { logger } from "../log.ts";
 import { RAFT_LEADER } from "../telemetry/events.ts";
@@ -70,7 +73,7 @@ import { parseNodeName } from "../term/node_name.ts";
 import { RaftWal, type RaftWalLog } from "./wal.ts";
 import { machineFromModule, type RaftMachineModule } from "./machine_module.ts";
 import { BUILTIN_MACHINES } from "./machines/mod.ts";
-import { RaftServer } from "./raft_server.ts";
+import { type MembershipOutcome, RaftServer } from "./raft_server.ts";
 import type { CommandOutcome, RaftMessage } from "./types.ts";
 import {
   decodeRaftMessage,
@@ -85,6 +88,9 @@ import {
 } from "./wire.ts";
 
 const log = logger("raft");
+
+// A member's refusal reaches the client as the class it was thrown as.
+for (const error of [RaftMembershipError, StoreCorruptError]) registerErrorClass(error);
 
 /** The node context key of the Raft service. */
 export const RAFT: ServiceKey<RaftService> = new ServiceKey("raft");
@@ -134,8 +140,10 @@ export interface RaftLocalQueryOptions extends RaftCallOptions {
 
 /** What {@linkcode RaftService.members} answers. */
 export interface RaftMembers {
-  /** Every member node. */
+  /** The voting member nodes. */
   members: string[];
+  /** Members still catching up, which do not vote yet (after `addMember`). */
+  learners: string[];
   /** The leader as the member asked knows it, or null. */
   leader: string | null;
 }
@@ -146,8 +154,10 @@ export interface RaftGroupInfo {
   name: string;
   /** The machine module's name. */
   machine: string;
-  /** Every member node. */
+  /** The voting member nodes, as this server knows them. */
   members: string[];
+  /** Members catching up, which do not vote yet. */
+  learners: string[];
   /** This server's role, or `"waiting"` for its machine module, or `"stopped"` after an error. */
   role: string;
   /** This server's term. */
@@ -164,9 +174,12 @@ export interface RaftGroupInfo {
 interface GroupConfig {
   name: string;
   machine: string;
+  /** The first voters; the log (or a snapshot) holds the membership since. */
   members: string[];
   electionTimeoutMs: number;
   heartbeatMs: number;
+  /** Started by `addMember`: this server joins a running group and waits for its leader. */
+  joining?: boolean;
 }
 
 interface Group {
@@ -228,6 +241,8 @@ export class RaftService {
   #waiting = new Map<string, GroupConfig>();
   #broken = new Map<string, Error>();
   #outbound = new Map<string, unknown[]>();
+  /** Leaders' append_entries, which may leave before this turn's fsync. */
+  #early = new Map<string, unknown[]>();
   #later: (() => void)[] = [];
   /** The node's write-ahead log, opened with the first group. */
   #wal: RaftWal | undefined;
@@ -377,7 +392,7 @@ export class RaftService {
       throw new TypeError(`Cannot start Raft cluster ${name}: ${failed.join("; ")}`);
     }
     this.#knownMembers.set(name, members);
-    return { members, leader: null };
+    return { members, learners: [], leader: null };
   }
 
   /**
@@ -485,6 +500,95 @@ export class RaftService {
   }
 
   /**
+   * Adds `node` to cluster `name` (ra's `add_member` and `start_server` in one): starts a server
+   * there that joins with an empty log, which the leader brings up to date as a learner (not
+   * voting), then makes a voter. Resolves once it votes. One change at a time.
+   *
+   * @param name the cluster
+   * @param node the node to add (it needs the cluster's machine)
+   * @returns the members after the change
+   * @throws {NoConnectionError} when `node` cannot be reached
+   * @throws {RaftMembershipError} when another change is in progress
+   * @throws {RaftTimeoutError} | {RaftNoQuorumError} | {UnknownRaftClusterError} as `command`
+   */
+  async addMember(name: string, node: string, options: RaftCallOptions = {}): Promise<RaftMembers> {
+    this.#alive("add member");
+    checkName(name);
+    const timeout = options.timeout ?? DEFAULT_RAFT_TIMEOUT;
+    const target = stripPort(node);
+    if (!(await this.#reach(node, timeout))) {
+      throw new NoConnectionError(
+        target,
+        `Cannot add ${node} to Raft cluster ${name}: unreachable`,
+      );
+    }
+    const info = await this.#groupConfig(name, timeout);
+    const [status, value] = await this.#request(target, name, "start", [
+      info.machine,
+      info.members,
+      info.electionTimeoutMs,
+      info.heartbeatMs,
+      true,
+    ], timeout);
+    if (status === "error") throw value;
+    if (status !== "ok") {
+      throw new RaftTimeoutError(name, timeout, `${target} did not start its server`);
+    }
+    return await this.#change(name, "add_member", target, timeout);
+  }
+
+  /** A membership change, tried again while an earlier change settles, until the deadline. */
+  async #change(
+    name: string,
+    kind: "add_member" | "remove_member",
+    node: string,
+    timeout: number,
+  ): Promise<RaftMembers> {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      try {
+        return await this.#route(name, kind, node, {
+          timeout: Math.max(1, deadline - Date.now()),
+        }) as RaftMembers;
+      } catch (e) {
+        if (!(e instanceof RaftMembershipError && e.inProgress) || Date.now() >= deadline) throw e;
+        await pause(50);
+      }
+    }
+  }
+
+  /**
+   * Removes `node` from cluster `name` (ra's `remove_member`) and, once the change is committed,
+   * deletes that node's server and log. Removing the leader makes it step down.
+   *
+   * @returns the members after the change
+   * @throws {RaftMembershipError} when another change is in progress, or `node` is the last voter
+   * @throws {RaftTimeoutError} | {RaftNoQuorumError} | {UnknownRaftClusterError} as `command`
+   */
+  async removeMember(
+    name: string,
+    node: string,
+    options: RaftCallOptions = {},
+  ): Promise<RaftMembers> {
+    const target = stripPort(node);
+    const timeout = options.timeout ?? DEFAULT_RAFT_TIMEOUT;
+    const after = await this.#change(name, "remove_member", target, timeout);
+    this.#knownMembers.set(name, [...after.members, ...after.learners]);
+    if (this.#leaders.get(name) === target) this.#leaders.delete(name);
+    // Its server goes; a node that cannot be reached keeps its copy until asked again.
+    await this.#request(target, name, "delete", null, options.timeout ?? DEFAULT_RAFT_TIMEOUT);
+    return after;
+  }
+
+  /** The machine and timings of cluster `name`, from a member. */
+  async #groupConfig(name: string, timeout: number): Promise<GroupConfig> {
+    const here = this.#groups.get(name);
+    if (here !== undefined) return { ...here.config, members: [...here.server.config.voters] };
+    const config = await this.#route(name, "config", null, { timeout }) as GroupConfig;
+    return config;
+  }
+
+  /**
    * Stops and starts again the server of cluster `name` on `node` (default this node), from its
    * log on disk, as after a crash (ra's `restart_server`).
    *
@@ -517,7 +621,8 @@ export class RaftService {
       out.push({
         name: g.config.name,
         machine: g.config.machine,
-        members: g.config.members,
+        members: [...s.config.voters],
+        learners: [...s.config.learners],
         role: s.role,
         term: s.term,
         leader: s.leader,
@@ -531,6 +636,7 @@ export class RaftService {
         name: c.name,
         machine: c.machine,
         members: c.members,
+        learners: [],
         role: this.#broken.has(c.name) ? "stopped" : "waiting",
         term: 0,
         leader: null,
@@ -637,7 +743,7 @@ export class RaftService {
           break;
       }
     }
-    const members = this.#knownMembers.get(name) ?? this.#groups.get(name)?.config.members;
+    const members = this.#knownMembers.get(name) ?? this.#membersHere(name);
     if (members !== undefined && reached.size > 0) {
       throw new RaftNoQuorumError(name, [...reached], members);
     }
@@ -650,7 +756,7 @@ export class RaftService {
 
   /** Who to ask about `name` when no leader is known: its members, else every connected node. */
   #candidates(name: string): string[] {
-    const members = this.#groups.get(name)?.config.members ?? this.#knownMembers.get(name);
+    const members = this.#membersHere(name) ?? this.#knownMembers.get(name);
     if (members !== undefined) return members;
     return [...new Set([this.node, ...this.#kernel.nodes("visible")])];
   }
@@ -768,13 +874,21 @@ export class RaftService {
     if (this.#stopped) return answer("unknown_cluster", null);
     if (kind === "start") {
       try {
-        const [machine, members, electionTimeoutMs, heartbeatMs] = args as [
+        const [machine, members, electionTimeoutMs, heartbeatMs, joining] = args as [
           string,
           string[],
           number,
           number,
+          boolean | undefined,
         ];
-        this.#startLocal({ name, machine, members, electionTimeoutMs, heartbeatMs });
+        this.#startLocal({
+          name,
+          machine,
+          members,
+          electionTimeoutMs,
+          heartbeatMs,
+          ...(joining === true ? { joining } : {}),
+        });
         return answer("ok", null);
       } catch (e) {
         return answer("error", e);
@@ -787,7 +901,7 @@ export class RaftService {
     }
     const server = group.server;
     const notLeader = (leader: string | null) =>
-      answer("not_leader", { leader, members: group.config.members });
+      answer("not_leader", { leader, members: allMembers(server) });
     try {
       switch (kind) {
         case "command": {
@@ -821,7 +935,42 @@ export class RaftService {
         case "local_query":
           return answer("ok", runQuery(group, server.machineState, args));
         case "members":
-          return answer("ok", { members: group.config.members, leader: server.leader });
+          return answer("ok", {
+            members: [...server.config.voters],
+            learners: [...server.config.learners],
+            leader: server.leader,
+          });
+        case "config":
+          return answer("ok", { ...group.config, members: [...server.config.voters] });
+        case "add_member":
+        case "remove_member": {
+          if (typeof args !== "string") throw new TypeError(`Cannot change members: no node`);
+          const done = (o: MembershipOutcome) => {
+            switch (o.state) {
+              case "ok":
+                return answer("ok", {
+                  members: [...o.config.voters],
+                  learners: [...o.config.learners],
+                  leader: this.node,
+                });
+              case "not_leader":
+                return notLeader(o.leader);
+              case "change_in_progress":
+                return answer(
+                  "error",
+                  new RaftMembershipError(name, "another change is in progress", true),
+                );
+              case "rejected":
+                return answer("error", new RaftMembershipError(name, o.reason));
+            }
+          };
+          if (kind === "add_member") server.addMember(args, done);
+          else server.removeMember(args, done);
+          return;
+        }
+        case "delete":
+          this.#deleteLocal(group);
+          return answer("ok", null);
         case "transfer": {
           if (typeof args !== "string") {
             throw new TypeError("Cannot transfer leadership: no target");
@@ -841,7 +990,9 @@ export class RaftService {
   /** Starts (or finds running) this node's server of a group, and keeps its configuration. */
   #startLocal(config: GroupConfig): void {
     checkName(config.name);
-    if (!Array.isArray(config.members) || !config.members.includes(this.node)) {
+    if (
+      !Array.isArray(config.members) || !config.joining && !config.members.includes(this.node)
+    ) {
       throw new TypeError(`Cannot start Raft cluster ${config.name}: ${this.node} is not a member`);
     }
     for (const m of config.members) parseNodeName(m);
@@ -902,9 +1053,30 @@ export class RaftService {
         this.#release(() => (ref as (o: CommandOutcome<unknown>) => void)(outcome)),
       effects: (effects) => this.#release(() => this.#runEffects(name, effects)),
     }, {
-      servers: config.members,
+      servers: config.joining ? [] : config.members,
       electionTimeoutMs: config.electionTimeoutMs,
       heartbeatMs: config.heartbeatMs,
+    });
+  }
+
+  /** Every member (voters and learners) of `name` as this node's server knows them. */
+  #membersHere(name: string): string[] | undefined {
+    const group = this.#groups.get(name);
+    const members = group === undefined ? [] : allMembers(group.server);
+    // A server that joins knows no member until the leader reaches it.
+    return members.length === 0 ? undefined : members;
+  }
+
+  /** Drops this node's server of a group it was removed from, with its log and configuration. */
+  #deleteLocal(group: Group): void {
+    this.#flush();
+    this.#groups.delete(group.config.name);
+    this.#wal?.forget(group.config.name);
+    this.#scheduleFlush();
+    Deno.removeSync(group.dir, { recursive: true });
+    log.info("Raft cluster {name}: server on {node} deleted (removed from the cluster)", {
+      name: group.config.name,
+      node: this.node,
     });
   }
 
@@ -1009,8 +1181,12 @@ export class RaftService {
   }
 
   #queue(node: string, group: string, m: RaftMessage<unknown>): void {
-    let out = this.#outbound.get(node);
-    if (out === undefined) this.#outbound.set(node, out = []);
+    // A leader's append_entries promises nothing about its own disk (it counts itself towards a
+    // commit only once its writes are synced, a later turn), so it may leave before the fsync:
+    // the followers write while the leader does (Raft thesis §10.2.1).
+    const into = m.type === "append_entries" ? this.#early : this.#outbound;
+    let out = into.get(node);
+    if (out === undefined) into.set(node, out = []);
     out.push([group, encodeRaftMessage(m)]);
     this.#scheduleFlush();
   }
@@ -1027,8 +1203,27 @@ export class RaftService {
     queueMicrotask(() => this.#flush());
   }
 
-  /** Ends a turn: fsync every log written, then send the messages and run the replies. */
+  /**
+   * Ends a turn: sends the leaders' append_entries, then (once the connections have taken them)
+   * fsyncs every log written, then sends the other messages and runs the replies.
+   */
   #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#early.size > 0) {
+      this.#send(this.#early);
+      this.#early = new Map();
+      if (this.#wal?.dirty) {
+        // The connections write in a microtask of their own: let them go first.
+        this.#flushScheduled = true;
+        queueMicrotask(() => this.#sync());
+        return;
+      }
+    }
+    this.#sync();
+  }
+
+  /** Fsyncs the write-ahead log if written, then sends what depends on it and runs the replies. */
+  #sync(): void {
     this.#flushScheduled = false;
     const wal = this.#wal;
     if (wal?.dirty) {
@@ -1041,19 +1236,15 @@ export class RaftService {
           error: (e as Error).message,
         });
         this.#outbound.clear();
+        this.#early.clear();
         this.#later = [];
         return;
       }
     }
-    const outbound = this.#outbound;
+    this.#send(this.#early);
+    this.#early = new Map();
+    this.#send(this.#outbound);
     this.#outbound = new Map();
-    for (const [node, batch] of outbound) {
-      try {
-        this.#kernel.sendOp(node, OP_RAFT_MSGS, [RAFT_WIRE_VERSION, batch]);
-      } catch (e) {
-        log.warning("Raft: cannot send to {node}: {why}", { node, why: (e as Error).message });
-      }
-    }
     const later = this.#later;
     this.#later = [];
     for (const fn of later) {
@@ -1061,6 +1252,16 @@ export class RaftService {
         fn();
       } catch (e) {
         log.warning("Raft: a reply failed: {why}", { why: (e as Error).message });
+      }
+    }
+  }
+
+  #send(outbound: Map<string, unknown[]>): void {
+    for (const [node, batch] of outbound) {
+      try {
+        this.#kernel.sendOp(node, OP_RAFT_MSGS, [RAFT_WIRE_VERSION, batch]);
+      } catch (e) {
+        log.warning("Raft: cannot send to {node}: {why}", { node, why: (e as Error).message });
       }
     }
   }
@@ -1120,6 +1321,10 @@ export class RaftService {
  */
 export function raftOf(runtime: Runtime): RaftService {
   return runtime.context.require(RAFT);
+}
+
+function allMembers(server: RaftServer<unknown, unknown, unknown, unknown>): string[] {
+  return [...server.config.voters, ...server.config.learners];
 }
 
 function runQuery(group: Group, state: unknown, query: unknown): unknown {

@@ -13,7 +13,7 @@
  * message = [type, from, to, term, ...]             see encodeRaftMessage (a tuple, not an object:
  *                                                   AppendEntries is the hot path)
  * kind    = "command" | "consistent_query" | "leader_query" | "local_query" | "members"
- *         | "leader" | "transfer" | "start" | "restart"
+ *         | "leader" | "config" | "add_member" | "remove_member" | "delete" | "transfer" | "start" | "restart"
  * status  = "ok" | "error" (value: the Error) | "not_leader" (value: leader node or null)
  *         | "unknown_cluster"
  * ```
@@ -54,6 +54,10 @@ export type RaftCallKind =
   | "local_query"
   | "members"
   | "leader"
+  | "config"
+  | "add_member"
+  | "remove_member"
+  | "delete"
   | "transfer"
   | "start"
   | "restart";
@@ -66,6 +70,10 @@ export const RAFT_CALL_KINDS: ReadonlySet<string> = new Set<RaftCallKind>([
   "local_query",
   "members",
   "leader",
+  "config",
+  "add_member",
+  "remove_member",
+  "delete",
   "transfer",
   "start",
   "restart",

@@ -286,3 +286,64 @@ Deno.test("raft on 3 processes: a SIGSTOPped leader, resumed after a new leader 
     await release(reader, members);
   }
 });
+
+Deno.test("raft on real processes: adding two members and removing two (the leader first) under load loses no acknowledged write, and the history stays linearizable", async () => {
+  const members = await startMembers(5, "m");
+  let client: TestNode | undefined;
+  try {
+    client = await startTestNode("clientm", { cookie: COOKIE, dataDir: await Deno.makeTempDir() });
+    await mesh(client, members);
+    const [m0, m1, m2, m3, m4] = members as [Member, Member, Member, Member, Member];
+    await client.raft.startCluster("kv", "kv", [m0.name, m1.name, m2.name], { timeout: 30_000 });
+    await client.raft.command("kv", ["put", "warm", 1], { timeout: 30_000 });
+    const keys = ["x", "y"];
+    const history: History = [];
+    const acked = new Map<string, number>();
+    const stop = { stopped: false };
+    const loops = Array.from(
+      { length: 4 },
+      (_, i) => clientLoop(client!, i, history, keys, stop, acked),
+    );
+    try {
+      await waitFor(() => (acked.get("total") ?? 0) >= 20, { timeout: 60_000 });
+      for (const m of [m3, m4]) {
+        const after = await client.raft.addMember("kv", m.name, { timeout: 30_000 });
+        assert.ok(after.members.includes(m.name), `${m.name} votes: ${after.members}`);
+      }
+      const leader = (await client.raft.leader("kv", { timeout: 10_000 }))!;
+      const second = [m0, m1, m2].map((m) => m.name).find((n) => n !== leader)!;
+      for (const gone of [leader, second]) {
+        const after = await client.raft.removeMember("kv", gone, { timeout: 30_000 });
+        assert.ok(!after.members.includes(gone), `${gone} removed: ${after.members}`);
+      }
+      const before = acked.get("total") ?? 0;
+      await waitFor(() => (acked.get("total") ?? 0) >= before + 20, {
+        timeout: 60_000,
+        message: "no writes acknowledged after the changes",
+      });
+      const final = await client.raft.members("kv", { timeout: 10_000 });
+      assert.equal(final.members.length, 3);
+      assert.ok(final.members.includes(m3.name) && final.members.includes(m4.name));
+    } finally {
+      stop.stopped = true;
+      await Promise.all(loops);
+    }
+    for (let i = 0; i < 4; i++) {
+      const value = await client.raft.consistentQuery("kv", ["get", `own${i}`], {
+        timeout: 10_000,
+      }) as number | undefined;
+      assert.ok((value ?? 0) >= (acked.get(`own${i}`) ?? 0), `own${i}: ${value}`);
+    }
+    for (const key of keys) {
+      const call = performance.now();
+      const output = (await client.raft.consistentQuery("kv", ["get", key], {
+        timeout: 10_000,
+      }) ?? null) as string | null;
+      history.push({ input: { op: "get", key }, output, call, return: performance.now() });
+    }
+    assert.ok(isLinearizable(kvModel, history), "the history is not linearizable");
+  } finally {
+    if (client) await Deno.remove(client.dataDir, { recursive: true }).catch(() => {});
+    await release(client, members);
+  }
+});

@@ -233,3 +233,44 @@ Deno.test("a corrupt record stops that group on that node with RaftLogCorruptErr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("addMember brings a fourth node in under load (it catches up, then votes); removeMember takes one out and deletes its log", async () => {
+  const { nodes, dirs } = await cluster(4);
+  try {
+    const [a, b, c, d] = nodes as [TestNode, TestNode, TestNode, TestNode];
+    await a.raft.startCluster("m", "kv", [a.name, b.name, c.name], FAST);
+    for (let i = 0; i < 50; i++) await a.raft.command("m", ["put", `k${i}`, i]);
+    let stop = false;
+    let acked = 0;
+    const load = (async () => {
+      while (!stop) {
+        await b.raft.command("m", ["put", "load", ++acked]);
+      }
+    })();
+    try {
+      const after = await c.raft.addMember("m", d.name);
+      assert.deepEqual(after.members.sort(), [a.name, b.name, c.name, d.name].sort());
+      await waitFor(async () =>
+        await d.raft.localQuery("m", ["get", "k49"]) === 49 &&
+        await d.raft.localQuery("m", ["get", "load"]) as number >= acked - 5, { timeout: 10_000 });
+      const leader = (await a.raft.leader("m"))!;
+      const removed = await d.raft.removeMember("m", leader);
+      assert.equal(removed.members.length, 3);
+      assert.ok(!removed.members.includes(leader));
+      await waitFor(async () => {
+        const now = await a.raft.leader("m").catch(() => null);
+        return now !== null && now !== leader;
+      }, { timeout: 10_000 });
+    } finally {
+      stop = true;
+      await load;
+    }
+    // Every acknowledged write is there, and the removed node no longer holds the cluster.
+    assert.equal(await d.raft.consistentQuery("m", ["get", "load"]), acked);
+    const gone = nodes.find((n) => !n.raft.info().some((g) => g.name === "m"))!;
+    assert.ok(gone !== undefined, "the removed member's server was deleted");
+    await assert.rejects(Deno.stat(`${gone.dataDir}/raft/m`), Deno.errors.NotFound);
+  } finally {
+    await cleanup(nodes, dirs);
+  }
+});
