@@ -10,7 +10,8 @@
  *                and compares its peers' maps with its mirror of each every
  *                POLL_INTERVAL ms: a map's state is immutable, so an unchanged
  *                map costs one comparison, a changed one a walk of its fields
- *                (a subscription would hash the whole map on every delta)
+ *                (a subscription would hash the whole map on every delta);
+ *                a lookup that misses looks at once (refresh)
  * ```
  *
  * Why shards: the replicator digests a key whole each time it changed, so
@@ -162,6 +163,18 @@ export class NodeTables {
   remove(field: string): Promise<void> {
     if (!this.own.delete(field)) return Promise.resolve();
     return this.#replicator.update(this.#ownKey(field), (m) => m.remove(field));
+  }
+
+  /**
+   * Takes every peer's maps as the replica has them now, instead of at the
+   * next poll (changes go to the owner's `changed` hook first). A lookup
+   * that misses calls it: what the replica holds is found at once, so two
+   * views of one replica (a supervisor's records and its children's names)
+   * never disagree for a poll interval.
+   */
+  refresh(): void {
+    if (this.#closed) return;
+    for (const node of this.#peers.keys()) this.#look(node);
   }
 
   /** The visible peers. */

@@ -395,16 +395,21 @@ export class DistRegistry implements NameRegistry {
   lookup<V = unknown>(key: RegistryKey): RegistryEntry<V>[] {
     const enc = encodeKey(key, `look up in ${this.name}`);
     if (this.kind === "unique") {
-      const w = this.#winner(enc);
+      const w = this.#found(enc);
       return w === undefined ? [] : [toEntry<V>(w)];
     }
-    return this.#visible(enc).map((e) => toEntry<V>(e));
+    let entries = this.#visible(enc);
+    if (entries.length === 0) {
+      this.#tables.refresh();
+      entries = this.#visible(enc);
+    }
+    return entries.map((e) => toEntry<V>(e));
   }
 
   /** The process under a unique key, if any (a via name's lookup). */
   whereis(key: RegistryKey): Pid | undefined {
     if (this.kind === "duplicate") return this.lookup(key)[0]?.pid;
-    return this.#winner(encodeKey(key, `look up in ${this.name}`))?.pid;
+    return this.#found(encodeKey(key, `look up in ${this.name}`))?.pid;
   }
 
   /** The keys `pid` is registered under. */
@@ -521,6 +526,18 @@ export class DistRegistry implements NameRegistry {
 
   #visible(enc: string): Entry[] {
     return (this.#byKey.get(enc) ?? []).filter((e) => this.#tables.isCurrent(e.pid));
+  }
+
+  /**
+   * The winner under a unique key, as the replica has it now: on a miss, the
+   * peers' maps are taken at once rather than at the next poll (a name that
+   * arrived with the same delta as its child's record is found with it).
+   */
+  #found(enc: string): Entry | undefined {
+    const w = this.#winner(enc);
+    if (w !== undefined) return w;
+    this.#tables.refresh();
+    return this.#winner(enc);
   }
 
   #winner(enc: string): Entry | undefined {

@@ -119,6 +119,11 @@ export function whereis(id: string): string | null {
   return pid === undefined ? null : pid.node;
 }
 
+/** Where each of `ids` is registered, as this node's replica has it (node names; null when not). */
+export function whereisAll(ids: string[]): (string | null)[] {
+  return ids.map(whereis);
+}
+
 /** Calls `req` ("inc" or "get") on each of `ids` by name; their answers. */
 export function callAll(ids: string[], req: "inc" | "get"): Promise<unknown[]> {
   return Promise.all(

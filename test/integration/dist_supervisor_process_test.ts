@@ -120,6 +120,41 @@ async function placement(ctl: TestNode, peers: Peer[]): Promise<Map<string, stri
   return out;
 }
 
+/**
+ * Waits until `at`'s replica of the registry names, for each child of `where`, the node
+ * that runs it: the registry is eventually consistent, so a user calling children by name
+ * from `at` waits for the names to arrive (placement asks each node for its own children).
+ */
+async function namesResolve(
+  ctl: TestNode,
+  at: Peer,
+  where: Map<string, string[]>,
+): Promise<void> {
+  const ids = [...where.keys()];
+  await waitFor(async () => {
+    const nodes = await call<(string | null)[]>(ctl, at, "whereisAll", [ids]);
+    return nodes.every((n, i) => n === where.get(ids[i]!)![0]);
+  }, {
+    timeout: 60_000,
+    interval: 200,
+    message: `the children's names never all reached ${at.name}`,
+  });
+}
+
+/**
+ * Waits until every peer's supervisor lists `total` children: their records have reached
+ * every replica, so a node lost (or cut off) now leaves its children known to the others.
+ */
+async function recordsEverywhere(ctl: TestNode, peers: Peer[], total: number): Promise<void> {
+  await waitFor(
+    async () =>
+      (await Promise.all(peers.map((p) => call<number>(ctl, p, "count")))).every((n) =>
+        n === total
+      ),
+    { timeout: 60_000, interval: 200, message: "the children's records never reached every node" },
+  );
+}
+
 function exactlyOnce(map: Map<string, string[]>, count: number): boolean {
   return map.size === count && [...map.values()].every((nodes) => nodes.length === 1);
 }
@@ -166,6 +201,7 @@ Deno.test("5 nodes, thousands of children: kill -9 of one node restarts each of 
       interval: 500,
       message: "the children never all ran",
     });
+    await recordsEverywhere(ctl, peers, total);
     const victim = peers[2]!;
     const lost = await call<string[]>(ctl, victim, "local");
     assert.ok(lost.length > 0);
@@ -210,6 +246,9 @@ Deno.test("partition 3|2 in quorum mode: no child ever runs on both sides; exact
       timeout: 60_000,
       interval: 200,
     });
+    // Each side restarts only what its replicas know of: the split comes once every node
+    // lists every child.
+    await recordsEverywhere(ctl, peers, total);
     const [major, minor] = [peers.slice(0, 3), peers.slice(3)];
     let sampling = true;
     let samples = 0;
@@ -253,6 +292,9 @@ Deno.test("partition 3|2 without quorum: duplicates made during the split resolv
       timeout: 60_000,
       interval: 200,
     });
+    // Each side restarts only what its replicas know of: the split comes once every node
+    // lists every child.
+    await recordsEverywhere(ctl, peers, total);
     const [major, minor] = [peers.slice(0, 3), peers.slice(3)];
     await faults.partition(major.map((p) => p.address), minor.map((p) => p.address));
     // Both sides run every child: each side restarted the other's.
@@ -263,7 +305,9 @@ Deno.test("partition 3|2 without quorum: duplicates made during the split resolv
     }, { timeout: 60_000, interval: 200, message: "the sides never each ran every child" });
     // The minority's copies count 2; the majority's restarted copies of them start at 0.
     const ids = Array.from({ length: total }, (_, i) => `n${i}`);
-    await call(ctl, minor[0]!, "callAll", [ids, "inc"]);
+    await namesResolve(ctl, minor[0]!, await placement(ctl, minor));
+    const first = await call<unknown[]>(ctl, minor[0]!, "callAll", [ids, "inc"]);
+    assert.deepEqual(first.filter((v) => v !== 1), [], "the minority's copies count 1");
     const second = await call<unknown[]>(ctl, minor[0]!, "callAll", [ids, "inc"]);
     assert.deepEqual(second.filter((v) => v !== 2), [], "the minority's copies count 2");
     await faults.heal();
@@ -295,7 +339,9 @@ Deno.test("SIGTERM of a node with 1,000 children: all continue on the others wit
       interval: 200,
     });
     const ids = Array.from({ length: total }, (_, i) => `g${i}`);
-    await call(ctl, peers[0]!, "callAll", [ids, "inc"]);
+    await namesResolve(ctl, peers[0]!, await placement(ctl, peers));
+    const counts = await call<unknown[]>(ctl, peers[0]!, "callAll", [ids, "inc"]);
+    assert.deepEqual(counts.filter((v) => v !== 1), [], "every child counts 1");
     const leaving = peers[1]!;
     const moved = await call<string[]>(ctl, leaving, "local");
     assert.ok(moved.length >= 1000, `${moved.length} children on the leaving node`);
@@ -307,6 +353,7 @@ Deno.test("SIGTERM of a node with 1,000 children: all continue on the others wit
       timeout: 60_000,
       interval: 200,
     });
+    await namesResolve(ctl, rest[0]!, await placement(ctl, rest));
     const values = await call<unknown[]>(ctl, rest[0]!, "callAll", [moved, "get"]);
     assert.deepEqual(values.filter((v) => v !== 1), [], "every moved child kept its count");
   } finally {
