@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { startEpmdServer } from "../../src/distribution/epmd/mod.ts";
 import { atom, Tuple, tuple } from "../../src/etf/mod.ts";
 import { Pid } from "../../src/term/pid.ts";
-import { startNode, type WeftNode } from "../../src/node.ts";
-import { ErlNode } from "../helpers/erl_node.ts";
+import type { WeftNode } from "../../src/node.ts";
+import { type ErlNode, startErlangBed } from "../helpers/erl_node.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const COOKIE = "erlcookie";
@@ -13,28 +12,12 @@ async function withCluster(
   fn: (weft: WeftNode, erl: ErlNode) => Promise<void>,
   options: { erlCookie?: string; erlName?: string } = {},
 ): Promise<void> {
-  const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
-  let weft: WeftNode | undefined;
-  let erl: ErlNode | undefined;
-  try {
-    weft = await startNode({
-      name: "weft@127.0.0.1",
-      cookie: COOKIE,
-      hostname: "127.0.0.1",
-      epmdPort: epmd.port,
-      startEpmd: false,
-    });
-    erl = await ErlNode.start({
-      name: options.erlName ?? "e@127.0.0.1",
-      cookie: options.erlCookie ?? COOKIE,
-      epmdPort: epmd.port,
-    });
-    await fn(weft, erl);
-  } finally {
-    await erl?.kill();
-    await weft?.stop();
-    await epmd.close();
-  }
+  await using bed = await startErlangBed(COOKIE);
+  const erl = await bed.erl({
+    name: options.erlName ?? "e@127.0.0.1",
+    cookie: options.erlCookie ?? COOKIE,
+  });
+  await fn(bed.weft, erl);
 }
 
 Deno.test("net_adm:ping from erl answers pong, and each node lists the other", async () => {

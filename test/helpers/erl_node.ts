@@ -7,6 +7,8 @@
  * @module
  */
 
+import { type EpmdServer, startEpmdServer } from "../../src/distribution/epmd/mod.ts";
+import { type NodeOptions, startNode, type WeftNode } from "../../src/node.ts";
 import { waitFor } from "./wait.ts";
 
 /** Options of {@linkcode ErlNode.start}. */
@@ -138,4 +140,61 @@ export class ErlNode {
     } catch { /* the pipe is broken */ }
     await this.#done;
   }
+}
+
+/** What {@linkcode startErlangBed} starts; `await using` it to release everything. */
+export interface ErlangBed extends AsyncDisposable {
+  /** The private port mapper every node of the bed registers with. */
+  readonly epmd: EpmdServer;
+  /** The Weft node, `weft@127.0.0.1`. */
+  readonly weft: WeftNode;
+  /**
+   * Starts a BEAM node on the bed's port mapper (`e@127.0.0.1`, the bed's
+   * cookie and `erl` unless told otherwise); disposing the bed kills it.
+   */
+  erl(options?: Partial<Omit<ErlNodeOptions, "epmdPort">>): Promise<ErlNode>;
+}
+
+/**
+ * A private port mapper, a Weft node `weft@127.0.0.1` registered with it, and
+ * the BEAM nodes the test starts beside it. Disposing kills the BEAM nodes
+ * (`kill -9`), stops the Weft node and closes the port mapper.
+ *
+ * @param cookie the cookie of every node
+ * @param options more options of the Weft node
+ */
+export async function startErlangBed(
+  cookie: string,
+  options: Partial<NodeOptions> = {},
+): Promise<ErlangBed> {
+  const epmd = startEpmdServer({ hostname: "127.0.0.1", port: 0 });
+  const beams: ErlNode[] = [];
+  let weft: WeftNode;
+  try {
+    weft = await startNode({
+      name: "weft@127.0.0.1",
+      cookie,
+      hostname: "127.0.0.1",
+      epmdPort: epmd.port,
+      startEpmd: false,
+      ...options,
+    });
+  } catch (e) {
+    await epmd.close();
+    throw e;
+  }
+  return {
+    epmd,
+    weft,
+    async erl(o = {}) {
+      const node = await ErlNode.start({ name: "e@127.0.0.1", cookie, ...o, epmdPort: epmd.port });
+      beams.push(node);
+      return node;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const b of beams) await b.kill();
+      await weft.stop();
+      await epmd.close();
+    },
+  };
 }
