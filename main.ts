@@ -23,33 +23,25 @@
 
 import { type CliOptions, HELP, parseCli } from "./cli/options.ts";
 import type { ClusterOptions } from "./src/cluster/config.ts";
-import { loadClusterFile } from "./src/region/region_config.ts";
 import type { RegionOptions } from "./src/region/types.ts";
 import { EpmdRegistrationError, runEpmdCommand } from "./src/distribution/epmd/mod.ts";
 import { readOrCreateCookie } from "./src/distribution/cookie.ts";
 import { CookieFileError, PortInUseError } from "./src/errors.ts";
-import {
-  type HttpEndpoint,
-  observerToken,
-  serveMetrics,
-  serveObserver,
-} from "./src/observer/mod.ts";
+import type { HttpEndpoint } from "./src/observer/mod.ts";
+import type { RemoteShell } from "./repl/remsh_client.ts";
 import { configureLogging, logger, setLogWriter } from "./src/log.ts";
-import { userStack } from "./repl/locations.ts";
 import { startNode, type WeftNode } from "./src/node.ts";
 import { Runtime } from "./src/process/runtime.ts";
 import { setDefaultContext } from "./src/process/current.ts";
 import { longNodeName, parseNodeName, shortNodeName } from "./src/term/node_name.ts";
 import { VERSION } from "./src/version.ts";
-import { formatError } from "./repl/format.ts";
-import { LocalShell } from "./repl/local_shell.ts";
 import { ShellOutput } from "./repl/output.ts";
 import { QuitSignal } from "./repl/quit.ts";
-import { RemoteShell } from "./repl/remsh_client.ts";
 import { startRemshServer } from "./repl/remsh_server.ts";
-import { runRepl } from "./repl/repl.ts";
-import { runCode, scriptBindings } from "./repl/run_code.ts";
-import { createShellScope } from "./repl/scope.ts";
+
+// What only some commands use is imported where it is used (the shell, its
+// TypeScript stripping, the observer and metrics, cluster files), so an idle
+// `--no-repl` node does not hold their code: see docs/benchmarks.md (footprint).
 
 /** A failure that ends the command with a status and one line on stderr. */
 class ExitError extends Error {
@@ -92,12 +84,16 @@ async function runNode(options: CliOptions): Promise<number> {
   setDefaultContext(shell);
   const output = new ShellOutput();
   const quit = new QuitSignal();
-  const scope = createShellScope({
-    runtime,
-    node,
-    print: (text) => output.print(text),
-    quit: (code) => quit.request(code),
-  });
+  // The shell's names, made when code is to run here (--eval, --script, the shell).
+  const shellScope = async () => {
+    const { createShellScope } = await import("./repl/scope.ts");
+    return createShellScope({
+      runtime,
+      node,
+      print: (text) => output.print(text),
+      quit: (code) => quit.request(code),
+    });
+  };
   if (node) startRemshServer(node);
   const endpoints: HttpEndpoint[] = [];
   const stop = async () => {
@@ -115,7 +111,11 @@ async function runNode(options: CliOptions): Promise<number> {
     );
   }
   try {
-    if (node && options.metricsPort !== undefined) {
+    const http = node && (options.metricsPort !== undefined || options.observerPort !== undefined)
+      ? await import("./src/observer/mod.ts")
+      : undefined;
+    if (node && http && options.metricsPort !== undefined) {
+      const { serveMetrics } = http;
       const metrics = serveMetrics(node, {
         port: options.metricsPort,
         expectsPeers: options.connect.length > 0,
@@ -124,7 +124,8 @@ async function runNode(options: CliOptions): Promise<number> {
       endpoints.push(metrics);
       console.log(`Metrics: ${urlOf(metrics)}/metrics`);
     }
-    if (node && options.observerPort !== undefined) {
+    if (node && http && options.observerPort !== undefined) {
+      const { observerToken, serveObserver } = http;
       const token = options.observerToken ??
         await observerToken(options.cookie ?? await readOrCreateCookie(options.cookieFile));
       const observer = serveObserver(node, {
@@ -153,6 +154,7 @@ async function runNode(options: CliOptions): Promise<number> {
     }
 
     if (!options.noRepl) {
+      const { userStack } = await import("./repl/locations.ts");
       // Crash reports of the user's processes show the user's frames (stack() has them all).
       const encoder = new TextEncoder();
       setLogWriter((line) => {
@@ -164,6 +166,8 @@ async function runNode(options: CliOptions): Promise<number> {
       });
     }
     if (options.eval !== undefined) {
+      const { runCode } = await import("./repl/run_code.ts");
+      const scope = await shellScope();
       return await runCode({
         code: options.eval,
         shell,
@@ -175,6 +179,8 @@ async function runNode(options: CliOptions): Promise<number> {
     }
 
     if (script !== undefined) {
+      const { runCode, scriptBindings } = await import("./repl/run_code.ts");
+      const scope = await shellScope();
       const { names, importMeta, base } = scriptBindings({
         path: script.path,
         args: options.scriptArgs,
@@ -204,6 +210,11 @@ async function runNode(options: CliOptions): Promise<number> {
       return 0;
     }
 
+    const [{ LocalShell }, { runRepl }, scope] = await Promise.all([
+      import("./repl/local_shell.ts"),
+      import("./repl/repl.ts"),
+      shellScope(),
+    ]);
     const terminal = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
     const local = new LocalShell({ runtime, shell, scope, output, quit, colors: terminal });
     return await runRepl({
@@ -231,11 +242,15 @@ async function runRemsh(options: CliOptions): Promise<number> {
     ? `remsh_${crypto.randomUUID().slice(0, 8)}@${host}`
     : undefined;
   const node = (await startFromOptions({ ...options, hidden: true }, generated))!;
+  const [{ RemoteShell: Remote }, { runRepl }] = await Promise.all([
+    import("./repl/remsh_client.ts"),
+    import("./repl/repl.ts"),
+  ]);
   const output = new ShellOutput();
   const terminal = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
   let remote: RemoteShell;
   try {
-    remote = await RemoteShell.open(node, target, { output, colors: terminal });
+    remote = await Remote.open(node, target, { output, colors: terminal });
   } catch (e) {
     await node.stop();
     throw new ExitError(2, (e as Error).message);
@@ -334,6 +349,7 @@ async function startFromOptions(
   let regions: RegionOptions | undefined;
   if (options.clusterConfig !== undefined) {
     try {
+      const { loadClusterFile } = await import("./src/region/region_config.ts");
       ({ cluster, regions } = await loadClusterFile(options.clusterConfig, options.region));
     } catch (e) {
       throw new ExitError(2, `Cannot use --cluster-config: ${(e as Error).message}`);
@@ -425,6 +441,7 @@ if (import.meta.main) {
       console.error(`weft: ${e.message}`);
       code = e.code;
     } else {
+      const { formatError } = await import("./repl/format.ts");
       console.error(`weft: ${formatError(e)}`);
       code = 1;
     }

@@ -26,9 +26,6 @@ import { logger } from "../src/log.ts";
 import type { WeftNode } from "../src/node.ts";
 import type { ProcessContext } from "../src/process/types.ts";
 import type { Pid } from "../src/term/pid.ts";
-import { complete } from "./completion.ts";
-import { formatLogArgs } from "./format.ts";
-import { LocalShell } from "./local_shell.ts";
 import { ShellOutput } from "./output.ts";
 import { QuitSignal } from "./quit.ts";
 import {
@@ -39,7 +36,7 @@ import {
   type RemshEval,
   type RemshOpen,
 } from "./remsh_types.ts";
-import { createShellScope, type ScopeProvider } from "./scope.ts";
+import type { ScopeProvider } from "./scope.ts";
 
 const log = logger("repl");
 
@@ -86,6 +83,15 @@ async function runSession(
 ): Promise<void> {
   const client = open.from;
   const clientRef = ctx.monitor(client);
+  // The shell's code (its evaluator and TypeScript stripping) loads with the
+  // first session, not with every node; the client's messages wait meanwhile.
+  const [{ complete }, { formatLogArgs }, { LocalShell }, { createShellScope }] = await Promise
+    .all([
+      import("./completion.ts"),
+      import("./format.ts"),
+      import("./local_shell.ts"),
+      import("./scope.ts"),
+    ]);
   const send = (msg: unknown) => {
     try {
       ctx.send(client, msg);

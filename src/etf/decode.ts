@@ -31,7 +31,6 @@
  * @module
  */
 
-import { inflateSync } from "node:zlib";
 import { DecodeError } from "../errors.ts";
 import { Pid, Ref } from "../term/pid.ts";
 import { MAX_DEPTH, termKey } from "./encode.ts";
@@ -148,7 +147,7 @@ function inflate(body: Uint8Array, limit: number): Uint8Array {
   }
   let out: Uint8Array;
   try {
-    out = inflateSync(body.subarray(5), { maxOutputLength: Math.max(size, 1) });
+    out = zlib().inflateSync(body.subarray(5), { maxOutputLength: Math.max(size, 1) });
   } catch (e) {
     throw new DecodeError(
       `Cannot decode term: compressed data is not zlib of ${size} bytes: ${(e as Error).message}`,
@@ -461,4 +460,10 @@ class Reader {
     }
     return map;
   }
+}
+
+let zlibModule: typeof import("node:zlib") | undefined;
+/** node:zlib, loaded with the first compressed term (most nodes never receive one). */
+function zlib(): typeof import("node:zlib") {
+  return zlibModule ??= process.getBuiltinModule("node:zlib") as typeof import("node:zlib");
 }

@@ -47,7 +47,7 @@
  * @module
  */
 
-import postgres from "postgres";
+import type postgres from "postgres";
 import {
   EventStoreUnavailableError,
   StreamDeletedError,
@@ -287,6 +287,8 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
         `Cannot connect the event store: schema must match [a-z_][a-z0-9_]*, received "${schema}"`,
       );
     }
+    // The client loads with the first store, not with every node.
+    const { default: postgres } = await import("postgres");
     const sql = postgres(url, {
       max: options.max ?? 10,
       onnotice: false,

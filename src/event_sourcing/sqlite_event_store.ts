@@ -33,9 +33,6 @@
  * @module
  */
 
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { createRequire } from "node:module";
 import { StoreCorruptError, StreamDeletedError } from "../errors.ts";
 import type { DatabaseSync as Database, StatementSync } from "../storage/_node_sqlite.d.ts";
 import {
@@ -59,9 +56,13 @@ import type {
   StreamReadOptions,
 } from "./types.ts";
 
-const { DatabaseSync } = createRequire(import.meta.url)("node:sqlite") as {
-  DatabaseSync: typeof Database;
-};
+// node:sqlite loads with the first database a node opens, not with every node
+// (@types/node 20 has no declarations for node:sqlite, which Deno ships).
+let sqlite: { DatabaseSync: typeof Database } | undefined;
+function DatabaseSyncClass(): typeof Database {
+  sqlite ??= process.getBuiltinModule("node:sqlite") as { DatabaseSync: typeof Database };
+  return sqlite.DatabaseSync;
+}
 
 /** What a projection writes its read model through, inside the checkpoint's transaction. */
 export interface SqliteTx {
@@ -222,10 +223,10 @@ export class SqliteEventStore implements EventStore<SqliteTx> {
     if (typeof file !== "string" || file === "") {
       throw new TypeError("Cannot open event store: expected a file path");
     }
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+    if (file !== ":memory:") Deno.mkdirSync(parentDir(file), { recursive: true });
     let db: Database | undefined;
     try {
-      db = new DatabaseSync(file);
+      db = new (DatabaseSyncClass())(file);
       db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeout ?? 10_000))}`);
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
@@ -436,4 +437,10 @@ export class SqliteEventStore implements EventStore<SqliteTx> {
     this.#queue = p.catch(() => {});
     return p;
   }
+}
+
+/** The directory holding `file` (`.` for a bare file name). */
+function parentDir(file: string): string {
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "." : slash === 0 ? "/" : file.slice(0, slash);
 }

@@ -106,7 +106,6 @@ import {
 } from "../errors.ts";
 import { logger } from "../log.ts";
 import { decode, encode } from "../term/codec.ts";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { childrenOf, DEPTH, type Digest, DigestTree, leafOf, LEAVES } from "./digest_tree.ts";
 import {
   type Consistency,
@@ -1354,7 +1353,7 @@ function squeeze(items: unknown[]): unknown {
   if (items.length < 8) return items;
   const bytes = encode(items);
   if (bytes.length <= SQUEEZE_OVER) return items;
-  const z = deflateRawSync(bytes, { level: 1 });
+  const z = zlib().deflateRawSync(bytes, { level: 1 });
   return new Uint8Array(z.buffer, z.byteOffset, z.length);
 }
 
@@ -1363,7 +1362,7 @@ function unsqueeze(v: unknown): unknown[] {
   if (!(v instanceof Uint8Array)) return list(v);
   let bytes: Uint8Array;
   try {
-    bytes = inflateRawSync(v, { maxOutputLength: MAX_INFLATED });
+    bytes = zlib().inflateRawSync(v, { maxOutputLength: MAX_INFLATED });
   } catch (e) {
     throw new TypeError(
       `Malformed replicator operation: a deflated list (${(e as Error).message})`,
@@ -1411,4 +1410,10 @@ function plainClock(): ReplicaClock {
     check: () => {},
     receive: (ts) => advance(ts.wall, ts.logical),
   };
+}
+
+let zlibModule: typeof import("node:zlib") | undefined;
+/** node:zlib, loaded with the first list large enough to deflate. */
+function zlib(): typeof import("node:zlib") {
+  return zlibModule ??= process.getBuiltinModule("node:zlib") as typeof import("node:zlib");
 }

@@ -29,16 +29,17 @@
  * @module
  */
 
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { createRequire } from "node:module";
 import { StoreCorruptError } from "../errors.ts";
 import type { DatabaseSync as Database, StatementSync } from "./_node_sqlite.d.ts";
 
 // Loaded by require: @types/node 20 has no declarations for node:sqlite, which Deno ships.
-const { DatabaseSync } = createRequire(import.meta.url)("node:sqlite") as {
-  DatabaseSync: typeof Database;
-};
+// node:sqlite loads with the first database a node opens, not with every node
+// (@types/node 20 has no declarations for node:sqlite, which Deno ships).
+let sqlite: { DatabaseSync: typeof Database } | undefined;
+function DatabaseSyncClass(): typeof Database {
+  sqlite ??= process.getBuiltinModule("node:sqlite") as { DatabaseSync: typeof Database };
+  return sqlite.DatabaseSync;
+}
 type DatabaseSync = Database;
 
 /**
@@ -88,10 +89,10 @@ export class SqliteStore {
     if (typeof file !== "string" || file === "") {
       throw new TypeError("Cannot open store: expected a file path");
     }
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+    if (file !== ":memory:") Deno.mkdirSync(parentDir(file), { recursive: true });
     let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(file);
+      db = new (DatabaseSyncClass())(file);
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
       db.exec(
@@ -169,4 +170,10 @@ export class SqliteStore {
       throw e;
     }
   }
+}
+
+/** The directory holding `file` (`.` for a bare file name). */
+function parentDir(file: string): string {
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "." : slash === 0 ? "/" : file.slice(0, slash);
 }
