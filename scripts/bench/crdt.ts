@@ -2,8 +2,11 @@
  * The CRDT benchmark, Weft's replicator side by side with Yjs (the fastest
  * JavaScript CRDT) in the same run, on the same machine:
  *
- * - (a) local updates per second of each replicated type (one replica, no
- *   network), against Yjs `Y.Map.set` in a transaction of its own;
+ * - (a) local updates per second of each replicated type (one replica whose
+ *   deltas are flushed, encoded, every 1000 updates), against Yjs `Y.Map.set`
+ *   in a transaction of its own, both as a synced map does it (each update
+ *   encoded for the `update` listener, merged every 1000) and bare (nothing
+ *   listening: Yjs then encodes nothing);
  * - (b) three OS processes, 100 000 map updates on one of them (Weft: an
  *   `lww-map`; Yjs: a `Y.Map`): the time until every replica holds them all,
  *   and the bytes written by the three processes per update;
@@ -62,30 +65,87 @@ function rate(n: number, fn: (i: number) => void): number {
   return n / ((performance.now() - t0) / 1000);
 }
 
-function local(): void {
-  const n = 20_000;
+/** Updates per batch: Weft flushes its deltas, Yjs merges its updates, once per batch. */
+const BATCH = 1000;
+const ROUNDS = Number(Deno.env.get("CRDT_BENCH_ROUNDS") ?? 7);
+
+/** Yjs `Y.Map.set`, one transaction per update, nothing listening: no update is encoded. */
+function yjsBare(n: number): number {
+  const ymap = new Y.Doc().getMap<number>("m");
+  return rate(n, (i) => ymap.set(`k${i}`, i));
+}
+
+/**
+ * Yjs `Y.Map.set` as a replicated map does it: each transaction's update is
+ * encoded for the `update` listener and the updates of a batch are merged
+ * into one message (`Y.mergeUpdates`), as the peers of (b) and (c) do every
+ * interval: the counterpart of Weft's update plus its flush.
+ */
+function yjsSynced(n: number): number {
   const doc = new Y.Doc();
   const ymap = doc.getMap<number>("m");
-  const yjs = rate(n, (i) => ymap.set(`k${i}`, i));
-  console.log(`\n(a) local updates/s, one replica, ${n} updates (Yjs: Y.Map.set, ${fmt(yjs)}/s)`);
-  console.log("type           weft/s      yjs/s   weft/yjs");
-  for (const [type, op] of OPS) {
-    const r = new Replica({
-      node: "bench",
-      replica: "bench#1",
-      types: crdtType as (name: string) => ReplicatedType,
-      clock: new Hlc(),
-      send: () => {},
-    });
-    r.open(type, type);
-    const weft = rate(n, (i) => {
-      r.update(type, (h) => op(h, i));
-      if (i % 1000 === 999) r.flush();
-    });
+  let pending: Uint8Array[] = [];
+  doc.on("update", (u: Uint8Array) => void pending.push(u));
+  return rate(n, (i) => {
+    ymap.set(`k${i}`, i);
+    if (i % BATCH === BATCH - 1) {
+      Y.mergeUpdates(pending);
+      pending = [];
+    }
+  });
+}
+
+/** One replica with one peer (its DELTA is encoded and handed to a send that drops it). */
+function weftRate(type: string, op: Op, n: number): number {
+  const r = new Replica({
+    node: "bench",
+    replica: "bench#1",
+    types: crdtType as (name: string) => ReplicatedType,
+    clock: new Hlc(),
+    send: () => {},
+  });
+  r.peerUp("peer", "peer#1");
+  r.open(type, type);
+  return rate(n, (i) => {
+    r.update(type, (h) => op(h, i));
+    if (i % BATCH === BATCH - 1) r.flush();
+  });
+}
+
+/** Median and range of a sample. */
+function spread(xs: number[]): { median: number; lo: number; hi: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[s.length >> 1]!, lo: s[0]!, hi: s[s.length - 1]! };
+}
+
+function local(): void {
+  const n = 20_000;
+  // Rounds interleave every subject, so load that comes and goes hits them alike.
+  const runs = new Map<string, number[]>();
+  const add = (k: string, v: number) => runs.set(k, [...(runs.get(k) ?? []), v]);
+  for (let round = 0; round < ROUNDS; round++) {
+    add("yjs bare", yjsBare(n));
+    add("yjs synced", yjsSynced(n));
+    for (const [type, op] of OPS) add(type, weftRate(type, op, n));
+  }
+  const bare = spread(runs.get("yjs bare")!);
+  const synced = spread(runs.get("yjs synced")!);
+  const range = (x: { lo: number; hi: number }) => `${fmt(x.lo)}-${fmt(x.hi)}`;
+  console.log(
+    `\n(a) local updates/s, one replica, ${n} updates, ${BATCH} per flush; median of ${ROUNDS} rounds (range)`,
+  );
+  console.log(
+    `Yjs Y.Map.set synced (update encoded, merged per ${BATCH}): ${fmt(synced.median)}/s (${
+      range(synced)
+    }); bare (nothing listening, nothing encoded): ${fmt(bare.median)}/s (${range(bare)})`,
+  );
+  console.log("type           weft/s         range   vs synced   vs bare");
+  for (const [type] of OPS) {
+    const w = spread(runs.get(type)!);
     console.log(
-      `${type.padEnd(13)} ${fmt(weft).padStart(8)} ${fmt(yjs).padStart(10)} ${
-        (weft / yjs).toFixed(2).padStart(9)
-      }x`,
+      `${type.padEnd(13)} ${fmt(w.median).padStart(8)} ${range(w).padStart(13)} ${
+        (w.median / synced.median).toFixed(2).padStart(10)
+      }x ${(w.median / bare.median).toFixed(2).padStart(8)}x`,
     );
   }
 }
