@@ -60,6 +60,11 @@ export interface Row {
   higherIsBetter: boolean;
   /** The target as a ratio weft/erlang of the pinned medians. */
   target?: { min?: number; max?: number };
+  /**
+   * For a figure with no Erlang counterpart (`erlangKey: null`): a bound on
+   * Weft's pinned median itself, in `unit` (what Weft adds above bare Deno).
+   */
+  limit?: { min?: number; max?: number };
 }
 
 /** The placement of a run. */
@@ -255,10 +260,13 @@ export function reportAB(title: string, rows: Row[], samples: Samples): void {
   console.log(`|${head.map(() => "---").join("|")}|`);
   for (const row of rows) {
     const erlangKey = row.erlangKey === null ? undefined : (row.erlangKey ?? row.key);
-    const cells = [`${row.name}${erlangKey === undefined ? " (reference)" : ""} [${row.unit}]`];
+    const reference = erlangKey === undefined && row.limit === undefined;
+    const cells = [`${row.name}${reference ? " (reference)" : ""} [${row.unit}]`];
     const ratios: Partial<Record<Placement, number>> = {};
+    let weftPinned: number | undefined;
     for (const p of placements) {
       const w = stats(pick(samples.runs[p].weft, row.key));
+      if (p === "pinned") weftPinned = w?.med;
       const e = erlangKey === undefined
         ? undefined
         : stats(pick(samples.runs[p].erlang, erlangKey));
@@ -269,6 +277,19 @@ export function reportAB(title: string, rows: Row[], samples: Samples): void {
         erlangKey === undefined ? "—" : cell(e),
         ratio === undefined ? "n/a" : ratio.toFixed(2),
       );
+    }
+    const limit = row.limit;
+    if (limit !== undefined) {
+      cells.push(
+        limit.min !== undefined ? `>= ${limit.min} ${row.unit}` : `<= ${limit.max} ${row.unit}`,
+        weftPinned === undefined
+          ? ""
+          : (limit.min !== undefined ? weftPinned >= limit.min : weftPinned <= limit.max!)
+          ? "yes"
+          : "NO",
+      );
+      console.log(`| ${cells.join(" | ")} |`);
+      continue;
     }
     const t = row.target;
     cells.push(t ? (t.min !== undefined ? `>= ${t.min}x` : `<= ${t.max}x`) : "");
