@@ -23,10 +23,10 @@
  */
 
 import { DecodeError } from "../errors.ts";
-import type { Term } from "../etf/mod.ts";
+import { type Term, TermWriter } from "../etf/mod.ts";
 import type { Connection } from "../distribution/transport.ts";
 import type { NodeDownReason } from "../distribution/types.ts";
-import { DistMessageDecoder, encodeDistFrame } from "./dist_message.ts";
+import { DistMessageDecoder, encodeDistFrame, FRAME_PREFIX } from "./dist_message.ts";
 import type { HandshakeIo } from "./handshake.ts";
 import { DEFAULT_MAX_FRAME, MAX_HANDSHAKE_MESSAGE } from "./types.ts";
 
@@ -177,8 +177,11 @@ export class ErlangConnection {
   readonly #stream: ByteStream;
   readonly #options: ErlangConnectionOptions;
   readonly #decoder: DistMessageDecoder;
-  #batch: Uint8Array[] = [];
-  #batchBytes = 0;
+  /** Frames queued in this turn (and while a write is in flight), encoded back to back. */
+  readonly #out = new TermWriter(BATCH_BYTES);
+  /** The buffer of the last write, written on again by the next batch once that write is done. */
+  #spare: Uint8Array<ArrayBuffer> | undefined;
+  #inFlight = 0;
   #writing = false;
   #scheduled = false;
   #closed = false;
@@ -214,7 +217,7 @@ export class ErlangConnection {
 
   /** Bytes queued and not yet written. */
   get bytesQueued(): number {
-    return this.#batchBytes;
+    return this.#out.length + this.#inFlight;
   }
 
   /** Starts reading and ticking. */
@@ -225,15 +228,25 @@ export class ErlangConnection {
   }
 
   /**
-   * Queues one message; all queued in one turn leave in one write.
+   * Queues one message, encoded straight into the batch: all queued in one turn leave in one
+   * write, with no allocation per message. After close it is still encoded (a value with no
+   * term throws), then dropped.
    *
    * @param control the control tuple
    * @param message the message, for the sending kinds
    * @throws {TypeError} when a value has no Erlang term (nothing is queued)
+   * @throws {RangeError} when a value is out of range (nothing is queued)
    */
   send(control: Term, message?: Term): void {
-    if (this.#closed) return;
-    this.sendFrame(encodeDistFrame(control, message));
+    if (this.#closed) {
+      encodeDistFrame(control, message);
+      return;
+    }
+    const out = this.#out;
+    const start = out.length;
+    out.terms(message === undefined ? [control] : [control, message], FRAME_PREFIX);
+    out.setU32(start, out.length - start - 4);
+    this.#schedule();
   }
 
   /**
@@ -243,8 +256,11 @@ export class ErlangConnection {
    */
   sendFrame(frame: Uint8Array): void {
     if (this.#closed) return;
-    this.#batch.push(frame);
-    this.#batchBytes += frame.length;
+    this.#out.raw(frame);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#scheduled && !this.#writing) {
       this.#scheduled = true;
       queueMicrotask(() => this.#flush());
@@ -274,34 +290,25 @@ export class ErlangConnection {
    */
   async flush(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while ((this.#batchBytes > 0 || this.#writing) && !this.#closed && Date.now() < until) {
+    while ((this.#out.length > 0 || this.#writing) && !this.#closed && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
 
   #flush(): void {
     this.#scheduled = false;
-    if (this.#writing || this.#batch.length === 0 || this.#closed) return;
-    const parts = this.#batch;
-    const size = this.#batchBytes;
-    this.#batch = [];
-    let out: Uint8Array;
-    if (parts.length === 1) out = parts[0]!;
-    else {
-      out = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-    }
+    if (this.#writing || this.#out.length === 0 || this.#closed) return;
+    const out = this.#out.take(this.#spare);
+    this.#spare = undefined;
+    this.#inFlight = out.length;
     this.#writing = true;
     this.#io.write(out).then(
       () => {
-        this.#batchBytes -= size;
+        this.#inFlight = 0;
         this.#writing = false;
         this.#wrote = true;
-        if (this.#batch.length > 0) this.#flush();
+        if (out.buffer.byteLength <= KEEP_BUFFER_MAX) this.#spare = new Uint8Array(out.buffer);
+        if (this.#out.length > 0) this.#flush();
       },
       (e) => {
         this.#writing = false;
@@ -312,9 +319,8 @@ export class ErlangConnection {
 
   #tick(): void {
     if (this.#closed) return;
-    if (!this.#wrote && this.#batch.length === 0 && !this.#writing) {
-      this.#batch.push(new Uint8Array(4));
-      this.#batchBytes += 4;
+    if (!this.#wrote && this.#out.length === 0 && !this.#writing) {
+      this.#out.raw(TICK);
       this.#flush();
     }
     this.#wrote = false;
@@ -345,6 +351,13 @@ export class ErlangConnection {
     this.close("connection_closed", "the peer closed the connection");
   }
 }
+
+/** The size of a batch buffer at first; it grows while one turn queues more. */
+const BATCH_BYTES = 16 * 1024;
+/** A batch buffer up to this size is written on again; a larger one (a burst) is let go. */
+const KEEP_BUFFER_MAX = 1024 * 1024;
+/** A tick: a frame of length 0. */
+const TICK = new Uint8Array(4);
 
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -319,8 +319,17 @@ export function encodeDistFrame(control: Term, message?: Term): Uint8Array {
   return out;
 }
 
-/** Length (filled in), then a header with no atom cache references. */
-const FRAME_PREFIX = Uint8Array.of(0, 0, 0, 0, VERSION_MAGIC, DIST_HEADER, 0);
+/**
+ * What every frame we send starts with: its length (0 here, filled in once the terms are
+ * written), then a distribution header with no atom cache references.
+ *
+ * @example
+ * ```ts
+ * import { FRAME_PREFIX } from "./dist_message.ts";
+ * console.assert(FRAME_PREFIX.join(",") === "0,0,0,0,131,68,0");
+ * ```
+ */
+export const FRAME_PREFIX: Uint8Array = Uint8Array.of(0, 0, 0, 0, VERSION_MAGIC, DIST_HEADER, 0);
 
 function need(p: Uint8Array, n: number, what: string): void {
   if (p.length < n) {

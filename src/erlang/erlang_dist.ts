@@ -376,9 +376,12 @@ export class ErlangDistribution implements ForeignProtocol {
   /** {@inheritDoc ForeignProtocol.route} */
   route(node: string, signal: Signal): void {
     const [control, message] = this.#toControl(node, signal);
+    const p = this.#peers.get(node);
     let frame: Uint8Array;
     try {
       // Encoded at once: a value with no term fails the sender, as Weft's own protocol does.
+      // Up, straight into the connection's batch; else into a frame of its own, for the queue.
+      if (p?.conn !== undefined) return p.conn.send(control, message);
       frame = encodeDistFrame(control, message);
     } catch (e) {
       throw new TypeError(
@@ -388,7 +391,6 @@ export class ErlangDistribution implements ForeignProtocol {
         { cause: e },
       );
     }
-    const p = this.#peers.get(node);
     if (p === undefined) {
       const connect = signal.op === "send" || signal.op === "reg_send" || signal.op === "link" ||
         signal.op === "monitor";
@@ -398,8 +400,7 @@ export class ErlangDistribution implements ForeignProtocol {
       this.#dial(q, undefined);
       return;
     }
-    if (p.conn !== undefined) p.conn.sendFrame(frame);
-    else p.queue.push(frame);
+    p.queue.push(frame);
   }
 
   /** {@inheritDoc ForeignProtocol.accept} */

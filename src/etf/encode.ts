@@ -41,9 +41,14 @@ const utf8 = new TextEncoder();
 
 /** A growing byte buffer; one per encoding, so the codec keeps no state between calls. */
 class Writer {
-  #bytes = new Uint8Array(64);
-  #view = new DataView(this.#bytes.buffer);
+  #bytes: Uint8Array<ArrayBuffer>;
+  #view: DataView;
   length = 0;
+
+  constructor(bytes: Uint8Array<ArrayBuffer> = new Uint8Array(64)) {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
 
   #room(n: number): void {
     if (this.length + n <= this.#bytes.length) return;
@@ -53,6 +58,20 @@ class Writer {
     bigger.set(this.#bytes.subarray(0, this.length));
     this.#bytes = bigger;
     this.#view = new DataView(bigger.buffer);
+  }
+
+  /** Writes `v` as a big-endian u32 at `at`, within what was written. */
+  u32At(at: number, v: number): void {
+    this.#view.setUint32(at, v);
+  }
+
+  /** The bytes written so far, as a view; the writer goes on in `next` (empty) instead. */
+  swap(next: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+    const out = this.#bytes.subarray(0, this.length);
+    this.#bytes = next;
+    this.#view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    this.length = 0;
+    return out;
   }
 
   u8(v: number): void {
@@ -134,7 +153,7 @@ export interface EncodeTermOptions {
 export function encodeTerm(term: Term, options: EncodeTermOptions = {}): Uint8Array {
   const w = new Writer();
   w.u8(tag.ETF_VERSION);
-  new Encoder(w, options.maxDepth ?? MAX_DEPTH, false).term(term, 0, "term");
+  new Encoder(w, options.maxDepth ?? MAX_DEPTH, false).encode(term, "term");
   return w.result();
 }
 
@@ -158,8 +177,103 @@ export function encodeTermSequence(prefix: Uint8Array, terms: readonly Term[]): 
   const w = new Writer();
   w.raw(prefix);
   const e = new Encoder(w, MAX_DEPTH, false);
-  for (let i = 0; i < terms.length; i++) e.term(terms[i]!, 0, `term ${i}`);
+  for (let i = 0; i < terms.length; i++) e.encode(terms[i]!, `term ${i}`);
   return w.result();
+}
+
+/**
+ * A reusable buffer that terms are encoded onto back to back, without version bytes, between
+ * bytes of the caller's: a connection encodes every message of one event-loop turn into one,
+ * with no allocation per message, and hands the whole batch to one socket write.
+ *
+ * A term that cannot be encoded leaves nothing behind: {@linkcode TermWriter.terms} throws
+ * with the writer as it was before the call.
+ *
+ * @example
+ * ```ts
+ * import { TermWriter } from "./encode.ts";
+ * import { atom } from "./terms.ts";
+ * const w = new TermWriter();
+ * w.raw(Uint8Array.of(9));
+ * w.terms([1, atom("a")]);
+ * try {
+ *   w.terms([2, null as never]); // refused: nothing of it stays
+ * } catch (e) {
+ *   console.assert(e instanceof TypeError);
+ * }
+ * console.assert(w.take().join(",") === "9,97,1,119,1,97");
+ * console.assert(w.length === 0);
+ * ```
+ */
+export class TermWriter {
+  readonly #w: Writer;
+  readonly #e: Encoder;
+
+  /** @param initialBytes the size of the first buffer */
+  constructor(initialBytes = 64 * 1024) {
+    this.#w = new Writer(new Uint8Array(initialBytes));
+    this.#e = new Encoder(this.#w, MAX_DEPTH, false);
+  }
+
+  /** Bytes written since the last {@linkcode TermWriter.take}. */
+  get length(): number {
+    return this.#w.length;
+  }
+
+  /**
+   * Appends bytes as they are.
+   *
+   * @param bytes the bytes
+   */
+  raw(bytes: Uint8Array): void {
+    this.#w.raw(bytes);
+  }
+
+  /**
+   * Overwrites four bytes already written with a big-endian unsigned integer (a length
+   * prefix, once what it counts is written).
+   *
+   * @param at the offset, at most `length - 4`
+   * @param value the integer
+   * @throws {RangeError} when `at` is past what was written
+   */
+  setU32(at: number, value: number): void {
+    if (!Number.isInteger(at) || at < 0 || at + 4 > this.#w.length) {
+      throw new RangeError(`Cannot set a u32 at ${at}: ${this.#w.length} bytes written`);
+    }
+    this.#w.u32At(at, value);
+  }
+
+  /**
+   * Appends `prefix`, then terms, each without a version byte; all or none.
+   *
+   * @param terms the terms, in order
+   * @param prefix bytes written first, as they are (a frame's header)
+   * @throws {TypeError} as {@linkcode encodeTerm}, leaving the writer as it was
+   * @throws {RangeError} as {@linkcode encodeTerm}, leaving the writer as it was
+   */
+  terms(terms: readonly Term[], prefix?: Uint8Array): void {
+    const w = this.#w;
+    const start = w.length;
+    try {
+      if (prefix !== undefined) w.raw(prefix);
+      for (let i = 0; i < terms.length; i++) this.#e.encode(terms[i]!, `term ${i}`);
+    } catch (e) {
+      w.length = start;
+      throw e;
+    }
+  }
+
+  /**
+   * Everything written since the last call, as a view of the writer's buffer; the writer
+   * starts over in `next` (or a new buffer), so the view stays as it is.
+   *
+   * @param next an empty buffer to write on from now, e.g. one taken earlier and done with
+   * @returns the bytes
+   */
+  take(next?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+    return this.#w.swap(next ?? new Uint8Array(64 * 1024));
+  }
 }
 
 /**
@@ -182,7 +296,7 @@ export function encodeTermSequence(prefix: Uint8Array, terms: readonly Term[]): 
  */
 export function termKey(term: Term): string {
   const w = new Writer();
-  new Encoder(w, MAX_DEPTH, true).term(term, 0, "term");
+  new Encoder(w, MAX_DEPTH, true).encode(term, "term");
   const bytes = w.result();
   let key = "";
   for (let i = 0; i < bytes.length; i += 4096) {
@@ -198,11 +312,17 @@ function isByte(v: unknown): boolean {
     (typeof v === "bigint" && v >= 0n && v <= 255n);
 }
 
+/** One step from a term to a part of it, for error messages (see `Encoder.#where`). */
+type PathSegment = number | string | { key: Term } | { get: Term };
+
 class Encoder {
   readonly #w: Writer;
   readonly #maxDepth: number;
   /** Sort map entries, for {@linkcode termKey}. */
   readonly #canonical: boolean;
+  #root = "term";
+  /** Indices (`[i]`), names (`.elements`, `.tail`) and map entries from the root to here. */
+  readonly #path: PathSegment[] = [];
 
   constructor(w: Writer, maxDepth: number, canonical: boolean) {
     this.#w = w;
@@ -210,35 +330,59 @@ class Encoder {
     this.#canonical = canonical;
   }
 
-  term(v: Term, depth: number, where: string): void {
+  /** Encodes the root term `v`; `root` names it in error messages. */
+  encode(v: Term, root: string): void {
+    this.#root = root;
+    this.#path.length = 0;
+    this.term(v, 0);
+  }
+
+  /**
+   * Where the term being encoded sits, for an error message: built only when one is thrown,
+   * from the path of indices and names kept while descending (no string per element).
+   */
+  #where(leaf = ""): string {
+    let out = this.#root;
+    for (const seg of this.#path) {
+      if (typeof seg === "number") out += `[${seg}]`;
+      else if (typeof seg === "string") out += seg;
+      else if ("key" in seg) out += `.key(${String(seg.key)})`;
+      else out += `.get(${String(seg.get)})`;
+    }
+    return out + leaf;
+  }
+
+  term(v: Term, depth: number): void {
     if (depth > this.#maxDepth) {
       throw new RangeError(
-        `Cannot encode term: nested deeper than ${this.#maxDepth} levels (a cycle?) at ${where}`,
+        `Cannot encode term: nested deeper than ${this.#maxDepth} levels (a cycle?) at ${this.#where()}`,
       );
     }
     const w = this.#w;
     switch (typeof v) {
       case "number":
-        return this.#number(v, where);
+        return this.#number(v);
       case "bigint":
         return this.#integer(v);
       case "boolean":
-        return this.#atom(v ? "true" : "false", where);
+        return this.#atom(v ? "true" : "false");
       case "string":
         if (!v.isWellFormed()) {
-          throw new TypeError(`Cannot encode term: string with a lone surrogate at ${where}`);
+          throw new TypeError(
+            `Cannot encode term: string with a lone surrogate at ${this.#where()}`,
+          );
         }
         return this.#binary(utf8.encode(v));
       case "object":
         break;
       default:
         throw new TypeError(
-          `Cannot encode term: a ${typeof v} has no Erlang equivalent at ${where}`,
+          `Cannot encode term: a ${typeof v} has no Erlang equivalent at ${this.#where()}`,
         );
     }
-    if (v instanceof Atom) return this.#atom(v.name, where);
+    if (v instanceof Atom) return this.#atom(v.name);
     if (v instanceof Uint8Array) return this.#binary(v);
-    if (Array.isArray(v)) return this.#list(v, undefined, depth, where);
+    if (Array.isArray(v)) return this.#list(v, undefined, depth);
     if (v instanceof Tuple) {
       const n = v.elements.length;
       if (n <= 255) {
@@ -248,16 +392,24 @@ class Encoder {
         w.u8(tag.LARGE_TUPLE_EXT);
         w.u32(n);
       }
-      v.elements.forEach((e, i) => this.term(e, depth + 1, `${where}.elements[${i}]`));
+      const path = this.#path;
+      const elements = v.elements;
+      path.push(".elements", 0);
+      const at = path.length - 1;
+      for (let i = 0; i < n; i++) {
+        path[at] = i;
+        this.term(elements[i]!, depth + 1);
+      }
+      path.length -= 2;
       return;
     }
-    if (v instanceof Map) return this.#map(v, depth, where);
+    if (v instanceof Map) return this.#map(v, depth);
     if (v instanceof ErlangFloat) {
       w.u8(tag.NEW_FLOAT_EXT);
       w.f64(v.value);
       return;
     }
-    if (v instanceof ImproperList) return this.#list(v.items, v.tail, depth, where);
+    if (v instanceof ImproperList) return this.#list(v.items, v.tail, depth);
     if (v instanceof BitString) {
       w.u8(tag.BIT_BINARY_EXT);
       w.u32(v.bytes.length);
@@ -267,67 +419,67 @@ class Encoder {
     }
     if (v instanceof Pid) {
       w.u8(tag.NEW_PID_EXT);
-      this.#atom(v.node, `${where}.node`);
-      this.#u32(v.id, `${where}.id`);
-      this.#u32(v.serial, `${where}.serial`);
-      this.#u32(v.creation, `${where}.creation`);
+      this.#atom(v.node, ".node");
+      this.#u32(v.id, ".id");
+      this.#u32(v.serial, ".serial");
+      this.#u32(v.creation, ".creation");
       return;
     }
     if (v instanceof Ref || v instanceof ErlangRef) {
       const ids = v instanceof Ref ? [v.id] : v.ids;
       if (v instanceof ErlangRef && (ids.length < 2 || ids.length > tag.MAX_REF_WORDS)) {
         throw new RangeError(
-          `Cannot encode term: a reference has 2 to ${tag.MAX_REF_WORDS} id words (one is a Ref), received ${ids.length} at ${where}`,
+          `Cannot encode term: a reference has 2 to ${tag.MAX_REF_WORDS} id words (one is a Ref), received ${ids.length} at ${this.#where()}`,
         );
       }
       w.u8(tag.NEWER_REFERENCE_EXT);
       w.u16(ids.length);
-      this.#atom(v.node, `${where}.node`);
-      this.#u32(v.creation, `${where}.creation`);
-      ids.forEach((id, i) =>
-        this.#u32(id, v instanceof Ref ? `${where}.id` : `${where}.ids[${i}]`)
-      );
+      this.#atom(v.node, ".node");
+      this.#u32(v.creation, ".creation");
+      for (let i = 0; i < ids.length; i++) {
+        this.#u32(ids[i]!, v instanceof Ref ? ".id" : `.ids[${i}]`);
+      }
       return;
     }
     if (v instanceof ErlangPort) {
       if (!Number.isSafeInteger(v.id) || v.id < 0) {
-        throw new RangeError(`Cannot encode term: port id ${v.id} at ${where}`);
+        throw new RangeError(`Cannot encode term: port id ${v.id} at ${this.#where()}`);
       }
       // OTP writes ids over 28 bits (the old port number limit) as V4_PORT_EXT.
       const v4 = v.id > 0x0fff_ffff;
       w.u8(v4 ? tag.V4_PORT_EXT : tag.NEW_PORT_EXT);
-      this.#atom(v.node, `${where}.node`);
+      this.#atom(v.node, ".node");
       if (v4) w.u64(v.id);
       else w.u32(v.id);
-      this.#u32(v.creation, `${where}.creation`);
+      this.#u32(v.creation, ".creation");
       return;
     }
     const what = v === null ? "null" : (v as object).constructor?.name ?? "object";
     throw new TypeError(
-      `Cannot encode term: ${what} has no Erlang equivalent at ${where} (use atom(), tuple(), a Map or an array)`,
+      `Cannot encode term: ${what} has no Erlang equivalent at ${this.#where()} (use atom(), tuple(), a Map or an array)`,
     );
   }
 
-  #u32(v: number, where: string): void {
+  #u32(v: number, leaf: string): void {
     if (!Number.isInteger(v) || v < 0 || v > UINT32_MAX) {
       throw new RangeError(
-        `Cannot encode term: ${where} must be a 32-bit unsigned integer, received ${v}`,
+        `Cannot encode term: ${this.#where(leaf)} must be a 32-bit unsigned integer, received ${v}`,
       );
     }
     this.#w.u32(v);
   }
 
-  #number(v: number, where: string): void {
+  #number(v: number): void {
     if (Number.isInteger(v)) {
       if (!Number.isSafeInteger(v)) {
         throw new RangeError(
-          `Cannot encode term: ${v} at ${where} is beyond 2^53 - 1: give an integer as a bigint or a float as an ErlangFloat`,
+          `Cannot encode term: ${v} at ${this.#where()} is beyond 2^53 - 1: give an integer as a bigint or a float as an ErlangFloat`,
         );
       }
       return this.#integer(v);
     }
     if (!Number.isFinite(v)) {
-      throw new RangeError(`Cannot encode term: Erlang has no ${v} (at ${where})`);
+      throw new RangeError(`Cannot encode term: Erlang has no ${v} (at ${this.#where()})`);
     }
     this.#w.u8(tag.NEW_FLOAT_EXT);
     this.#w.f64(v);
@@ -366,7 +518,7 @@ class Encoder {
     w.raw(digits);
   }
 
-  #atom(name: string, where: string): void {
+  #atom(name: string, leaf = ""): void {
     const n = name.length;
     if (n <= 255) {
       // The common case, ASCII: written as it is, without a UTF-8 encoder.
@@ -386,13 +538,15 @@ class Encoder {
       }
     }
     if (!name.isWellFormed()) {
-      throw new TypeError(`Cannot encode term: atom with a lone surrogate at ${where}`);
+      throw new TypeError(`Cannot encode term: atom with a lone surrogate at ${this.#where(leaf)}`);
     }
     let chars = 0;
     for (const _ of name) chars++;
     if (chars > tag.MAX_ATOM_CHARS) {
       throw new RangeError(
-        `Cannot encode term: an atom has at most ${tag.MAX_ATOM_CHARS} characters, received ${chars} at ${where}`,
+        `Cannot encode term: an atom has at most ${tag.MAX_ATOM_CHARS} characters, received ${chars} at ${
+          this.#where(leaf)
+        }`,
       );
     }
     const bytes = utf8.encode(name);
@@ -412,7 +566,7 @@ class Encoder {
     this.#w.raw(bytes);
   }
 
-  #list(items: readonly Term[], tail: Term | undefined, depth: number, where: string): void {
+  #list(items: readonly Term[], tail: Term | undefined, depth: number): void {
     const w = this.#w;
     if (tail === undefined) {
       if (items.length === 0) return w.u8(tag.NIL_EXT);
@@ -425,12 +579,23 @@ class Encoder {
     }
     w.u8(tag.LIST_EXT);
     w.u32(items.length);
-    items.forEach((e, i) => this.term(e, depth + 1, `${where}[${i}]`));
+    const path = this.#path;
+    path.push(0);
+    const at = path.length - 1;
+    for (let i = 0; i < items.length; i++) {
+      path[at] = i;
+      this.term(items[i]!, depth + 1);
+    }
+    path.length--;
     if (tail === undefined) w.u8(tag.NIL_EXT);
-    else this.term(tail, depth + 1, `${where}.tail`);
+    else {
+      path.push(".tail");
+      this.term(tail, depth + 1);
+      path.length--;
+    }
   }
 
-  #map(m: ReadonlyMap<Term, Term>, depth: number, where: string): void {
+  #map(m: ReadonlyMap<Term, Term>, depth: number): void {
     const w = this.#w;
     w.u8(tag.MAP_EXT);
     w.u32(m.size);
@@ -439,7 +604,7 @@ class Encoder {
       const key = termKey(k);
       if (keys.has(key)) {
         throw new RangeError(
-          `Cannot encode term: the map at ${where} has the key ${String(k)} twice`,
+          `Cannot encode term: the map at ${this.#where()} has the key ${String(k)} twice`,
         );
       }
       keys.set(key, k);
@@ -447,8 +612,11 @@ class Encoder {
     const order = this.#canonical ? [...keys.keys()].sort() : [...keys.keys()];
     for (const key of order) {
       const k = keys.get(key) as Term;
-      this.term(k, depth + 1, `${where}.key(${String(k)})`);
-      this.term(m.get(k) as Term, depth + 1, `${where}.get(${String(k)})`);
+      this.#path.push({ key: k });
+      this.term(k, depth + 1);
+      this.#path[this.#path.length - 1] = { get: k };
+      this.term(m.get(k) as Term, depth + 1);
+      this.#path.length--;
     }
   }
 }

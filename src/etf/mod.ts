@@ -73,5 +73,6 @@ export {
   encodeTermSequence,
   MAX_DEPTH,
   termKey,
+  TermWriter,
 } from "./encode.ts";
 export { decodeTerm, decodeTermAt, type DecodeTermOptions, MAX_INFLATED_SIZE } from "./decode.ts";
