@@ -398,10 +398,21 @@ class Reader {
       default:
         return this.fail(`expected an atom, found tag ${t}`, at);
     }
+    const latin1 = t === tag.ATOM_EXT || t === tag.SMALL_ATOM_EXT;
+    if (bytes !== undefined && bytes.length > tag.MAX_ATOM_CHARS * (latin1 ? 1 : 4)) {
+      // More bytes than 255 characters can take, whatever they are.
+      this.fail(
+        latin1
+          ? `an atom of ${bytes.length} characters (at most ${tag.MAX_ATOM_CHARS})`
+          : `an atom of ${bytes.length} bytes, over ${tag.MAX_ATOM_CHARS} characters`,
+        at,
+      );
+    }
     if (name !== undefined) {
       if (!name.isWellFormed()) this.fail("atom cache entry with a lone surrogate", at);
-    } else if (t === tag.ATOM_EXT || t === tag.SMALL_ATOM_EXT) {
-      name = String.fromCharCode(...(bytes as Uint8Array)); // Latin-1: one byte, one character
+    } else if (latin1 || isAscii(bytes!)) {
+      // Latin-1 (and ASCII, the common UTF-8 atom): one byte, one character, without a decoder.
+      name = String.fromCharCode.apply(null, bytes as unknown as number[]);
     } else {
       try {
         name = utf8.decode(bytes as Uint8Array);
@@ -409,10 +420,13 @@ class Reader {
         this.fail("an atom that is not valid UTF-8", at);
       }
     }
-    let chars = 0;
-    for (const _ of name) chars++;
-    if (chars > tag.MAX_ATOM_CHARS) {
-      this.fail(`an atom of ${chars} characters (at most ${tag.MAX_ATOM_CHARS})`, at);
+    // A string has at least as many UTF-16 units as characters: only a long one needs counting.
+    if (name.length > tag.MAX_ATOM_CHARS) {
+      let chars = 0;
+      for (const _ of name) chars++;
+      if (chars > tag.MAX_ATOM_CHARS) {
+        this.fail(`an atom of ${chars} characters (at most ${tag.MAX_ATOM_CHARS})`, at);
+      }
     }
     return name;
   }
@@ -460,6 +474,12 @@ class Reader {
     }
     return map;
   }
+}
+
+/** Whether every byte is ASCII (then UTF-8 and Latin-1 read the same). */
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return false;
+  return true;
 }
 
 let zlibModule: typeof import("node:zlib") | undefined;
