@@ -85,6 +85,19 @@ export class ByteStream {
     this.#pos += n;
     return out;
   }
+
+  /**
+   * Hands over the bytes read and not yet taken, for a reader of the connection that reads on
+   * by itself; the stream is empty afterwards.
+   *
+   * @returns the bytes (possibly none)
+   */
+  takeRest(): Uint8Array {
+    const rest = this.#buf.subarray(this.#pos);
+    this.#buf = new Uint8Array(0);
+    this.#pos = 0;
+    return rest;
+  }
 }
 
 /**
@@ -189,6 +202,16 @@ export class ErlangConnection {
   #wrote = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #silentQuarters = 0;
+  #maxFrame: number;
+  /**
+   * A frame split across chunks, in copies of its pieces: its first bytes (up to the length
+   * prefix), then the rest as it arrives; joined once whole, so a large frame costs one copy
+   * more and memory only as its bytes arrive, never on a declared length alone.
+   */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  /** The whole length (prefix included) of the pending frame, once its prefix is here; else 0. */
+  #pendingSize = 0;
 
   /**
    * @param io the socket, handshake done
@@ -203,6 +226,7 @@ export class ErlangConnection {
     this.#decoder = new DistMessageDecoder(
       options.reassemblyBudget !== undefined ? { reassemblyBudget: options.reassemblyBudget } : {},
     );
+    this.#maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
   }
 
   /** The peer's address, for logs. */
@@ -332,24 +356,114 @@ export class ErlangConnection {
     }
   }
 
+  /**
+   * Reads chunks and hands every whole frame in each to the decoder at once, in order: no
+   * promise per frame, and the chunk goes back to the transport afterwards (nothing decoded
+   * keeps a view of it: binaries and fragments are copied out).
+   */
   async #read(): Promise<void> {
-    const max = this.#options.maxFrame ?? DEFAULT_MAX_FRAME;
+    const io = this.#io;
+    const rest = this.#stream.takeRest();
+    if (rest.length > 0) this.#feed(rest);
     while (!this.#closed) {
-      const head = await this.#stream.read(4);
-      if (head === null) break;
-      this.#heard = true;
-      const len = ((head[0]! << 24) >>> 0) + (head[1]! << 16) + (head[2]! << 8) + head[3]!;
-      if (len === 0) continue; // a tick
-      if (len > max) throw new DecodeError(`Frame too large: ${len} bytes, limit ${max}`);
-      const payload = await this.#stream.read(len);
-      if (payload === null) break;
-      this.#heard = true;
+      const chunk = await io.read();
+      if (chunk === null) break;
       if (this.#closed) return;
-      const m = this.#decoder.decode(payload);
-      if (m !== undefined) this.#options.onMessage(m.control, m.message);
+      this.#heard = true;
+      this.#feed(chunk);
+      io.recycle?.(chunk);
     }
     this.close("connection_closed", "the peer closed the connection");
   }
+
+  /** The frames of one chunk: finishes the pending one, parses the whole ones, keeps the rest. */
+  #feed(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let off = 0;
+    if (this.#pendingBytes > 0) {
+      off = this.#finishPending(chunk);
+      if (off < 0 || this.#closed) return;
+    }
+    while (n - off >= 4) {
+      const len = u32(chunk, off);
+      if (len > this.#maxFrame) throw tooLarge(len, this.#maxFrame);
+      if (n - off - 4 < len) break;
+      if (len > 0) {
+        const m = this.#decoder.decode(chunk.subarray(off + 4, off + 4 + len));
+        off += 4 + len;
+        if (m !== undefined) this.#options.onMessage(m.control, m.message);
+        if (this.#closed) return;
+      } else {
+        off += 4; // a tick
+      }
+    }
+    if (off < n) {
+      const piece = chunk.slice(off);
+      this.#pending.push(piece);
+      this.#pendingBytes = piece.length;
+      this.#pendingSize = piece.length >= 4 ? 4 + u32(piece, 0) : 0;
+    }
+  }
+
+  /**
+   * Adds the start of `chunk` to the pending frame; decodes it once whole.
+   *
+   * @returns where the rest of the chunk starts, or -1 when all of it went to the pending frame
+   */
+  #finishPending(chunk: Uint8Array): number {
+    let off = 0;
+    if (this.#pendingSize === 0) {
+      // The length prefix itself was cut: complete it first.
+      const head = new Uint8Array(4);
+      let at = 0;
+      for (const p of this.#pending) {
+        head.set(p, at);
+        at += p.length;
+      }
+      const take = Math.min(4 - at, chunk.length);
+      head.set(chunk.subarray(0, take), at);
+      off = take;
+      if (at + take < 4) {
+        this.#pending = [head.subarray(0, at + take)];
+        this.#pendingBytes = at + take;
+        return -1;
+      }
+      const len = u32(head, 0);
+      if (len > this.#maxFrame) throw tooLarge(len, this.#maxFrame);
+      this.#pending = [head];
+      this.#pendingBytes = 4;
+      this.#pendingSize = 4 + len;
+    }
+    const take = Math.min(this.#pendingSize - this.#pendingBytes, chunk.length - off);
+    if (take > 0) {
+      this.#pending.push(chunk.slice(off, off + take));
+      this.#pendingBytes += take;
+      off += take;
+    }
+    if (this.#pendingBytes < this.#pendingSize) return -1;
+    const frame = new Uint8Array(this.#pendingSize);
+    let at = 0;
+    for (const p of this.#pending) {
+      frame.set(p, at);
+      at += p.length;
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#pendingSize = 0;
+    if (frame.length > 4) {
+      const m = this.#decoder.decode(frame.subarray(4));
+      if (m !== undefined) this.#options.onMessage(m.control, m.message);
+    }
+    return off;
+  }
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) >>> 0) + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!;
+}
+
+function tooLarge(len: number, max: number): DecodeError {
+  return new DecodeError(`Frame too large: ${len} bytes, limit ${max}`);
 }
 
 /** The size of a batch buffer at first; it grows while one turn queues more. */
