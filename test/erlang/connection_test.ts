@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { memoryPair } from "../../src/distribution/memory.ts";
+import { ByteStream, encodeDistFrame, ErlangConnection } from "../../src/erlang/mod.ts";
+import { atom, type Term, termKey, tuple } from "../../src/etf/mod.ts";
+import { prng } from "../helpers/prng.ts";
+
+/** Waits for `cond`, polling, up to a generous deadline. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+Deno.test("ErlangConnection delivers every frame in order however the bytes are cut into chunks", async () => {
+  const rng = prng(19);
+  const messages: Term[] = [];
+  for (let i = 0; i < 300; i++) {
+    // Small messages, and some of a few KiB, so frames and length prefixes straddle chunks.
+    messages.push(i % 50 === 0 ? tuple(atom("big"), new Uint8Array(5000).fill(i)) : tuple(i, "x"));
+  }
+  const stream = new Uint8Array(
+    messages.flatMap((m, i) => [
+      ...(i % 7 === 0 ? [0, 0, 0, 0] : []), // a tick now and then
+      ...encodeDistFrame(tuple(2, atom(""), atom("to")), m),
+    ]),
+  );
+  const [a, b] = memoryPair();
+  const got: Term[] = [];
+  let closed: string | undefined;
+  const conn = new ErlangConnection(b, new ByteStream(b), {
+    peer: "a@h",
+    ticktime: 60_000,
+    onMessage: (_control, message) => got.push(message!),
+    onClose: (_reason, detail) => closed = detail,
+  });
+  conn.start();
+  try {
+    for (let at = 0; at < stream.length;) {
+      // Mostly a few bytes (a length prefix cut in two), sometimes a few KiB.
+      const n = 1 + Math.floor(rng() * (rng() < 0.2 ? 3000 : 6));
+      await a.write(stream.slice(at, at + n));
+      at += n;
+    }
+    await until(() => got.length === messages.length, "every message");
+    assert.deepEqual(got.map(termKey), messages.map((m) => termKey(m)));
+    assert.equal(closed, undefined);
+  } finally {
+    conn.close("disconnect");
+    a.close();
+  }
+});
+
+Deno.test("ErlangConnection sends all messages of one turn in one write, without those it refuses", async () => {
+  const [a, b] = memoryPair();
+  const out = new ErlangConnection(a, new ByteStream(a), {
+    peer: "b@h",
+    ticktime: 60_000,
+    onMessage: () => {},
+    onClose: () => {},
+  });
+  try {
+    const control = tuple(2, atom(""), atom("to"));
+    out.send(control, 1);
+    assert.throws(() => out.send(control, null as never), TypeError);
+    out.send(control, 2);
+    const frames = [...encodeDistFrame(control, 1), ...encodeDistFrame(control, 2)];
+    assert.equal(out.bytesQueued, frames.length);
+    const chunk = await b.read();
+    assert.deepEqual([...chunk!], frames);
+  } finally {
+    out.close("disconnect");
+    b.close();
+  }
+});
+
+Deno.test("ErlangConnection refuses a length over its limit before the frame's bytes arrive", async () => {
+  const [a, b] = memoryPair();
+  let closed: string | undefined;
+  const conn = new ErlangConnection(b, new ByteStream(b), {
+    peer: "a@h",
+    ticktime: 60_000,
+    maxFrame: 1000,
+    onMessage: () => {},
+    onClose: (_reason, detail) => closed = detail,
+  });
+  conn.start();
+  try {
+    await a.write(Uint8Array.of(0, 0, 0x10, 0));
+    await until(() => closed !== undefined, "the connection to close");
+    assert.match(closed!, /Frame too large: 4096 bytes, limit 1000/);
+  } finally {
+    conn.close("disconnect");
+    a.close();
+  }
+});
