@@ -26,7 +26,12 @@ import { DecodeError } from "../errors.ts";
 import { type Term, TermWriter } from "../etf/mod.ts";
 import type { Connection } from "../distribution/transport.ts";
 import type { NodeDownReason } from "../distribution/types.ts";
-import { DistMessageDecoder, encodeDistFrame, FRAME_PREFIX } from "./dist_message.ts";
+import {
+  DistAtomCache,
+  DistMessageDecoder,
+  encodeDistFrame,
+  FRAME_PREFIX,
+} from "./dist_message.ts";
 import type { HandshakeIo } from "./handshake.ts";
 import { DEFAULT_MAX_FRAME, MAX_HANDSHAKE_MESSAGE } from "./types.ts";
 
@@ -156,6 +161,11 @@ export interface ErlangConnectionOptions {
   maxFrame?: number;
   /** Bytes unfinished fragmented messages may hold. Default 64 MiB. */
   reassemblyBudget?: number;
+  /**
+   * Whether the messages we send name their atoms in the distribution header's atom cache
+   * (the peer set `DFLAG_DIST_HDR_ATOM_CACHE`). Default false: atoms go as text.
+   */
+  atomCache?: boolean;
 }
 
 /**
@@ -195,6 +205,9 @@ export class ErlangConnection {
   /** The buffer of the last write, written on again by the next batch once that write is done. */
   #spare: Uint8Array<ArrayBuffer> | undefined;
   #inFlight = 0;
+  /** With the atom cache: the sending side of it, and where a message's terms are encoded first. */
+  readonly #atoms: DistAtomCache | undefined;
+  readonly #terms: TermWriter | undefined;
   #writing = false;
   #scheduled = false;
   #closed = false;
@@ -227,6 +240,11 @@ export class ErlangConnection {
       options.reassemblyBudget !== undefined ? { reassemblyBudget: options.reassemblyBudget } : {},
     );
     this.#maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
+    if (options.atomCache === true) {
+      const atoms = new DistAtomCache();
+      this.#atoms = atoms;
+      this.#terms = new TermWriter(1024, (name) => atoms.ref(name));
+    }
   }
 
   /** The peer's address, for logs. */
@@ -268,7 +286,25 @@ export class ErlangConnection {
     }
     const out = this.#out;
     const start = out.length;
-    out.terms(message === undefined ? [control] : [control, message], FRAME_PREFIX);
+    const atoms = this.#atoms;
+    if (atoms === undefined) {
+      out.terms(message === undefined ? [control] : [control, message], FRAME_PREFIX);
+    } else {
+      // The header names the atoms the terms refer to: the terms first, aside, then both.
+      const terms = this.#terms!;
+      atoms.begin();
+      try {
+        terms.terms(message === undefined ? [control] : [control, message]);
+      } catch (e) {
+        atoms.abort();
+        terms.clear();
+        throw e;
+      }
+      out.raw(LENGTH_PLACEHOLDER);
+      out.raw(atoms.header());
+      out.raw(terms.view());
+      terms.clear();
+    }
     out.setU32(start, out.length - start - 4);
     this.#schedule();
   }
@@ -470,6 +506,8 @@ function tooLarge(len: number, max: number): DecodeError {
 const BATCH_BYTES = 16 * 1024;
 /** A batch buffer up to this size is written on again; a larger one (a burst) is let go. */
 const KEEP_BUFFER_MAX = 1024 * 1024;
+/** Where a frame's length goes, written once the frame is. */
+const LENGTH_PLACEHOLDER = new Uint8Array(4);
 /** A tick: a frame of length 0. */
 const TICK = new Uint8Array(4);
 

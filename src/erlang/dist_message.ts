@@ -338,3 +338,153 @@ function need(p: Uint8Array, n: number, what: string): void {
     );
   }
 }
+
+/**
+ * The sending side of a connection's atom cache: which atom we last put in each of the 2048
+ * slots of the peer's cache, and the references of the message being encoded. Each message
+ * names its atoms in its header, as a new entry (slot and text: the peer stores it) the first
+ * time, and by slot alone while the slot still holds it; the terms then refer to the header
+ * by position (`ATOM_CACHE_REF`), two bytes instead of the atom's text. A message that
+ * cannot be encoded is {@linkcode DistAtomCache.abort}ed: the slots it would have filled are
+ * as they were, since the peer never sees it.
+ *
+ * ```
+ * message 1: 131 68 1 [new, slot 745] 745 "e@host" | terms: ... 82 0 ...
+ * message 2: 131 68 1 [old, slot 745] 745           | terms: ... 82 0 ...
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { DistAtomCache, DistMessageDecoder } from "./dist_message.ts";
+ * const cache = new DistAtomCache();
+ * cache.begin();
+ * console.assert(cache.ref("hello") === 0 && cache.ref("hello") === 0);
+ * // The header, then the term 'hello' as a reference to its first entry.
+ * const frame = Uint8Array.of(...cache.header(), 82, 0);
+ * const got = new DistMessageDecoder().decode(frame);
+ * console.assert(String(got?.control) === "hello");
+ * ```
+ */
+export class DistAtomCache {
+  /** What each slot of the peer's cache holds, as far as we put it there. */
+  readonly #slots: (string | undefined)[] = new Array(ATOM_CACHE_SIZE);
+  /** Each atom's slot (its hash), remembered for names seen recently. */
+  readonly #slotOf = new Map<string, number>();
+  /** The message being encoded: its references' slots, in header order, and which are new. */
+  #refs: number[] = [];
+  #fresh: boolean[] = [];
+  /** Per slot, the message (`#stamp`) that last referred to it and at which header position. */
+  readonly #stampOf = new Int32Array(ATOM_CACHE_SIZE);
+  readonly #indexOf = new Uint8Array(ATOM_CACHE_SIZE);
+  #stamp = 0;
+  /** Slots this message filled, with what they held before, for {@linkcode abort}. */
+  #undo: [number, string | undefined][] = [];
+  #header = new Uint8Array(1024);
+
+  /** Starts a message: no references yet. */
+  begin(): void {
+    this.#refs.length = 0;
+    this.#fresh.length = 0;
+    this.#undo.length = 0;
+    if (++this.#stamp === 0x7fffffff) {
+      this.#stamp = 1;
+      this.#stampOf.fill(0);
+    }
+  }
+
+  /**
+   * The header position of `name` in this message, added if need be.
+   *
+   * @param name an ASCII atom's name (255 characters at most)
+   * @returns its position, or -1 when it must be written as text (its slot is taken by
+   *   another atom of this message, or the message already names 255 atoms)
+   */
+  ref(name: string): number {
+    let slot = this.#slotOf.get(name);
+    if (slot === undefined) {
+      if (this.#slotOf.size >= 4 * ATOM_CACHE_SIZE) this.#slotOf.clear();
+      slot = slotFor(name);
+      this.#slotOf.set(name, slot);
+    }
+    const slots = this.#slots;
+    if (this.#stampOf[slot] === this.#stamp) {
+      return slots[slot] === name ? this.#indexOf[slot]! : -1;
+    }
+    const n = this.#refs.length;
+    if (n === MAX_REFS) return -1;
+    const fresh = slots[slot] !== name;
+    if (fresh) {
+      this.#undo.push([slot, slots[slot]]);
+      slots[slot] = name;
+    }
+    this.#refs.push(slot);
+    this.#fresh.push(fresh);
+    this.#stampOf[slot] = this.#stamp;
+    this.#indexOf[slot] = n;
+    return n;
+  }
+
+  /** Forgets the message begun last: the peer will never see it. */
+  abort(): void {
+    for (let i = this.#undo.length - 1; i >= 0; i--) {
+      const [slot, before] = this.#undo[i]!;
+      this.#slots[slot] = before;
+    }
+    this.#undo.length = 0;
+    this.#refs.length = 0;
+    this.#fresh.length = 0;
+  }
+
+  /**
+   * The distribution header of the message begun last: `131 68`, the number of references,
+   * their flags (new entry, segment; no long atoms: every cached atom is ASCII), then each
+   * slot's index and, for a new entry, the atom's length and text.
+   *
+   * @returns the header, a view that the next call overwrites
+   */
+  header(): Uint8Array {
+    const refs = this.#refs;
+    const n = refs.length;
+    const need = 3 + (n >> 1) + 1 + n * 257;
+    if (this.#header.length < need) this.#header = new Uint8Array(need);
+    const h = this.#header;
+    h[0] = VERSION_MAGIC;
+    h[1] = DIST_HEADER;
+    h[2] = n;
+    if (n === 0) return h.subarray(0, 3);
+    let at = 3;
+    const flagBytes = (n >> 1) + 1;
+    h.fill(0, at, at + flagBytes);
+    for (let i = 0; i < n; i++) {
+      const slot = refs[i]!;
+      const half = (this.#fresh[i] ? 0x08 : 0) | (slot >> 8);
+      const j = at + (i >> 1);
+      h[j] = h[j]! | (i % 2 === 0 ? half : half << 4);
+    }
+    // The half-byte after the last reference holds the long-atoms flag: 0.
+    at += flagBytes;
+    for (let i = 0; i < n; i++) {
+      const slot = refs[i]!;
+      h[at++] = slot & 0xff;
+      if (this.#fresh[i]) {
+        const name = this.#slots[slot]!;
+        h[at++] = name.length;
+        for (let c = 0; c < name.length; c++) h[at++] = name.charCodeAt(c);
+      }
+    }
+    return h.subarray(0, at);
+  }
+}
+
+/** The most atoms one header may name. */
+const MAX_REFS = 255;
+
+/** An atom's slot: a hash of its name (FNV-1a), over the cache's 2048 slots. */
+function slotFor(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % ATOM_CACHE_SIZE;
+}

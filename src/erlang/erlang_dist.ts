@@ -74,6 +74,7 @@ import {
   CTRL_UNLINK,
   CTRL_UNLINK_ID,
   CTRL_UNLINK_ID_ACK,
+  DFLAG_DIST_HDR_ATOM_CACHE,
   HS_NAME_V5,
   HS_NAME_V6,
   SPAWN_REPLY_MONITOR,
@@ -588,6 +589,7 @@ export class ErlangDistribution implements ForeignProtocol {
     const conn: ErlangConnection = new ErlangConnection(io, stream, {
       peer: p.name,
       ticktime: this.#ticktime,
+      atomCache: (info.flags & DFLAG_DIST_HDR_ATOM_CACHE) !== 0n,
       onMessage: (control, message) => this.#receive(p, conn, control, message),
       onClose: (reason, detail) => {
         if (p.conn === conn) this.#lost(p, reason, detail);

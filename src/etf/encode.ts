@@ -65,6 +65,11 @@ class Writer {
     this.#view.setUint32(at, v);
   }
 
+  /** The bytes written so far, as a view of the buffer the writer goes on in. */
+  bytesView(): Uint8Array {
+    return this.#bytes.subarray(0, this.length);
+  }
+
   /** The bytes written so far, as a view; the writer goes on in `next` (empty) instead. */
   swap(next: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
     const out = this.#bytes.subarray(0, this.length);
@@ -209,10 +214,15 @@ export class TermWriter {
   readonly #w: Writer;
   readonly #e: Encoder;
 
-  /** @param initialBytes the size of the first buffer */
-  constructor(initialBytes = 64 * 1024) {
+  /**
+   * @param initialBytes the size of the first buffer
+   * @param atomRef for a distribution message with an atom cache: called with each ASCII
+   *   atom's name, returns the index of its reference in the message's header (written as
+   *   `ATOM_CACHE_REF`), or -1 to write the atom's text
+   */
+  constructor(initialBytes = 64 * 1024, atomRef?: (name: string) => number) {
     this.#w = new Writer(new Uint8Array(initialBytes));
-    this.#e = new Encoder(this.#w, MAX_DEPTH, false);
+    this.#e = new Encoder(this.#w, MAX_DEPTH, false, atomRef);
   }
 
   /** Bytes written since the last {@linkcode TermWriter.take}. */
@@ -262,6 +272,21 @@ export class TermWriter {
       w.length = start;
       throw e;
     }
+  }
+
+  /**
+   * Everything written since the last {@linkcode TermWriter.take} or
+   * {@linkcode TermWriter.clear}, as a view that the next write may overwrite.
+   *
+   * @returns the bytes
+   */
+  view(): Uint8Array {
+    return this.#w.bytesView();
+  }
+
+  /** Forgets what was written; the buffer is written on again. */
+  clear(): void {
+    this.#w.length = 0;
   }
 
   /**
@@ -324,10 +349,19 @@ class Encoder {
   /** Indices (`[i]`), names (`.elements`, `.tail`) and map entries from the root to here. */
   readonly #path: PathSegment[] = [];
 
-  constructor(w: Writer, maxDepth: number, canonical: boolean) {
+  /** The distribution header's atom cache, for {@linkcode TermWriter}: a reference or -1. */
+  readonly #atomRef: ((name: string) => number) | undefined;
+
+  constructor(
+    w: Writer,
+    maxDepth: number,
+    canonical: boolean,
+    atomRef?: (name: string) => number,
+  ) {
     this.#w = w;
     this.#maxDepth = maxDepth;
     this.#canonical = canonical;
+    this.#atomRef = atomRef;
   }
 
   /** Encodes the root term `v`; `root` names it in error messages. */
@@ -531,6 +565,14 @@ class Encoder {
       }
       if (ascii) {
         const w = this.#w;
+        if (this.#atomRef !== undefined) {
+          const ref = this.#atomRef(name);
+          if (ref >= 0) {
+            w.u8(tag.ATOM_CACHE_REF);
+            w.u8(ref);
+            return;
+          }
+        }
         w.u8(tag.SMALL_ATOM_UTF8_EXT);
         w.u8(n);
         w.ascii(name);

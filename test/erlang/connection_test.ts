@@ -95,3 +95,49 @@ Deno.test("ErlangConnection refuses a length over its limit before the frame's b
     a.close();
   }
 });
+
+Deno.test("with the atom cache, messages keep their atoms through slot collisions, evictions and refused messages", async () => {
+  const rng = prng(25);
+  // 3,000 names over 2,048 slots: collisions within a message and evictions between them.
+  const names = Array.from({ length: 3000 }, (_, i) => `atom_${i}_${"x".repeat(i % 40)}`);
+  const messages: Term[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const n = 1 + Math.floor(rng() * (i % 100 === 0 ? 300 : 8)); // now and then over 255 atoms
+    messages.push(Array.from({ length: n }, () => atom(names[Math.floor(rng() * names.length)]!)));
+  }
+  const [a, b] = memoryPair();
+  const got: Term[] = [];
+  let closed: string | undefined;
+  const conn = new ErlangConnection(b, new ByteStream(b), {
+    peer: "a@h",
+    ticktime: 60_000,
+    onMessage: (_control, message) => got.push(message!),
+    onClose: (_reason, detail) => closed = detail,
+  });
+  const out = new ErlangConnection(a, new ByteStream(a), {
+    peer: "b@h",
+    ticktime: 60_000,
+    atomCache: true,
+    onMessage: () => {},
+    onClose: () => {},
+  });
+  conn.start();
+  try {
+    const control = tuple(2, atom(""), atom("to"));
+    for (const [i, m] of messages.entries()) {
+      out.send(control, m);
+      if (i % 10 === 0) {
+        // Refused after some of its atoms took slots: the peer must not see those entries.
+        const bad = [atom(names[(i * 7) % names.length]!), atom(`fresh_${i}`), null as never];
+        assert.throws(() => out.send(control, bad), TypeError);
+      }
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 0)); // several writes
+    }
+    await until(() => got.length === messages.length || closed !== undefined, "every message");
+    assert.equal(closed, undefined);
+    assert.deepEqual(got.map(termKey), messages.map((m) => termKey(m)));
+  } finally {
+    conn.close("disconnect");
+    out.close("disconnect");
+  }
+});
