@@ -345,6 +345,8 @@ export function joinCausalMap<K, T>(
   }
   const cc = a.cc.clone();
   cc.join(b.cc);
+  // Nothing new: the state itself, so that a caller can tell by identity.
+  if (store === a.store && cc.equals(a.cc)) return a;
   return { cc, store, index: aIndex.apply(removed, added) };
 }
 

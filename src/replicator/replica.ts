@@ -847,6 +847,7 @@ export class Replica {
       { type, state: type.empty(), deleted: false, markers: new Map<string, string>() };
     if (slot === undefined) this.#slots.set(key, target);
     if (this.#conflicts.get(key)?.endsWith(` on ${from}`)) this.#conflicts.delete(key);
+    const [before, wasDeleted, marked] = [target.state, target.deleted, target.markers.size];
     // Markers first: the pruner folded the removed replica into its own, and
     // every other replica drops it (the folded count reaches it with the
     // pruner's state). What was pruned must not come back through the incoming state.
@@ -875,7 +876,15 @@ export class Replica {
       }
       target.state = type.join(target.state, state);
     }
-    this.#changed(key);
+    // A join that added nothing (the types return the state itself then) is
+    // no change: it must not make the key look busy, or a key merged again
+    // every round would keep its old digest, and the peer would send it again.
+    if (
+      slot === undefined || target.state !== before || target.deleted !== wasDeleted ||
+      target.markers.size !== marked
+    ) {
+      this.#changed(key);
+    }
     return undefined;
   }
 
