@@ -765,7 +765,11 @@ export class Replica {
       }
     }
     if (entries.length > 0 || want.length > 0) {
-      this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, squeeze(entries), squeeze(want)]);
+      this.#send(from, OP_AE_SYNC, [
+        REPLICATOR_VERSION,
+        squeeze(byKey(entries)),
+        squeeze(want.sort()),
+      ]);
     }
   }
 
@@ -784,7 +788,9 @@ export class Replica {
       const slot = typeof key === "string" ? this.#slots.get(key) : undefined;
       if (slot !== undefined) back.push(this.#entry(key as string, slot));
     }
-    if (back.length > 0) this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, squeeze(back), []]);
+    if (back.length > 0) {
+      this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, squeeze(byKey(back)), []]);
+    }
     // Merging a large repair takes a while: the exchange counts as under way until it is done.
     this.#elsewhere(from);
   }
@@ -1362,8 +1368,17 @@ function squeeze(items: unknown[]): unknown {
   if (items.length < 8) return items;
   const bytes = encode(items);
   if (bytes.length <= SQUEEZE_OVER) return items;
-  const z = zlib().deflateRawSync(bytes, { level: 1 });
+  // Level 6 rather than 1: a third fewer bytes of a large repair for a few ms more.
+  const z = zlib().deflateRawSync(bytes, { level: 6 });
   return new Uint8Array(z.buffer, z.byteOffset, z.length);
+}
+
+/**
+ * Entries sorted by key: neighbouring keys share prefixes and their states
+ * are often alike, which deflate turns into half the bytes of a random order.
+ */
+function byKey(entries: WireEntry[]): WireEntry[] {
+  return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** What {@linkcode squeeze} made, as a list; throws `TypeError` when malformed. */
