@@ -18,9 +18,9 @@
  * antiEntropy() on A  A ---- AE_HASHES(level 0, root) ----> B
  *                     B: differing nodes? children -> AE_HASHES(level+1) (back and forth, each side
  *                        answering with the children of the nodes that differ)
- *                     at the leaves: AE_KEYS(key digests of differing leaves)
- *                     receiver: AE_SYNC(entries that differ or the sender lacks, keys it lacks)
- *                     receiver of a non-empty "wanted": AE_SYNC(those entries, [])
+ *                     at the leaves: AE_KEYS(salted 5-byte tags of the keys of differing leaves)
+ *                     receiver: AE_SYNC(entries the sender lacks, positions of the keys it wants)
+ *                     receiver of a non-empty "want": AE_SYNC(those entries, null)
  * ```
  *
  * Failure. Deltas are sent once and may be lost (a connection drops, a
@@ -106,7 +106,7 @@ import {
 } from "../errors.ts";
 import { logger } from "../log.ts";
 import { decode, encode } from "../term/codec.ts";
-import { childrenOf, DEPTH, type Digest, DigestTree, leafOf, LEAVES } from "./digest_tree.ts";
+import { childrenOf, DEPTH, type Digest, DigestTree, FANOUT, LEAVES } from "./digest_tree.ts";
 import {
   type Consistency,
   OP_AE_HASHES,
@@ -289,6 +289,11 @@ export class Replica {
   #requests = new Map<number, Request>();
   /** When this replica last started an anti-entropy round with each peer. */
   #initiated = new Map<string, number>();
+  /**
+   * Per peer, the keys of the last AE_KEYS sent to it, in order, with its
+   * salt: its AE_SYNC answer wants keys by their positions in this list.
+   */
+  #offered = new Map<string, { salt: number; keys: string[] }>();
   /** The peer of the anti-entropy exchange under way here, and when it last sent something. */
   #session: { peer: string; at: number } | undefined;
   #nextId = 1;
@@ -466,6 +471,7 @@ export class Replica {
 
   /** The connection to `node` is down; it still counts as a member until `removeNode`. */
   peerDown(node: string): void {
+    this.#offered.delete(node);
     if (!this.#peers.delete(node)) return;
     this.#away.add(node);
   }
@@ -542,11 +548,11 @@ export class Replica {
   antiEntropy(peers: Iterable<string> = this.#peers): void {
     this.#refresh();
     this.#prune();
-    const root = this.#tree.hashes(0, [0]);
+    const root = hashBytes(this.#tree.hashes(0, [0]));
     for (const peer of peers) {
       if (!this.#peers.has(peer)) continue;
       if (this.#quiet > 0) this.#initiated.set(peer, this.#now());
-      this.#send(peer, OP_AE_HASHES, [REPLICATOR_VERSION, 0, [0], root, [...this.#retired]]);
+      this.#send(peer, OP_AE_HASHES, [REPLICATOR_VERSION, 0, [], root, [...this.#retired]]);
     }
   }
 
@@ -694,9 +700,12 @@ export class Replica {
     }
   }
 
-  /** AE_HASHES, sent by a peer's anti-entropy: compare, descend where different. */
+  /**
+   * AE_HASHES, sent by a peer's anti-entropy (level 0) or in answer to ours:
+   * compare, descend where different.
+   */
   #onHashes(from: string, fields: readonly unknown[]): void {
-    const [, level, indices, hashes, retired] = versioned(fields, 5);
+    const [, level, parents, hashes, retired] = versioned(fields, 5);
     if (typeof level !== "number" || !Number.isInteger(level) || level < 0 || level > DEPTH) {
       throw new TypeError("Malformed AE_HASHES: bad level");
     }
@@ -709,8 +718,10 @@ export class Replica {
     }
     // The sender still waits for a replica pruned already (one no key held: no marker travels).
     if (done.length > 0) this.#send(from, OP_PRUNE_REPLY, [REPLICATOR_VERSION, done, []]);
+    const indices = level === 0 ? [0] : childrenOf(ascending(parents, FANOUT ** (level - 1)));
+    const theirs = hashWords(hashes, indices.length);
     this.#refresh();
-    const diff = this.#tree.differing(level, numbers(indices), numbers(hashes));
+    const diff = this.#tree.differing(level, indices, theirs);
     if (diff.length === 0) return;
     if (level === 0 && this.#quiet > 0) {
       // Both ends of a pair started a round at once: the lower-named one's goes on.
@@ -719,61 +730,113 @@ export class Replica {
     }
     if (this.#elsewhere(from)) return;
     if (level < DEPTH) {
-      const children = childrenOf(diff);
-      this.#send(from, OP_AE_HASHES, [
-        REPLICATOR_VERSION,
-        level + 1,
-        children,
-        this.#tree.hashes(level + 1, children),
-        [],
-      ]);
+      // The children of the nodes that differ, in order: the peer derives their indices.
+      const hashes = hashBytes(this.#tree.hashes(level + 1, childrenOf(diff)));
+      this.#send(from, OP_AE_HASHES, [REPLICATOR_VERSION, level + 1, diff, hashes, []]);
       return;
     }
-    const leaves = diff.map((leaf) => [leaf, this.#tree.leafEntries(leaf)]);
-    this.#send(from, OP_AE_KEYS, [REPLICATOR_VERSION, squeeze(leaves)]);
+    // The keys of the differing leaves, as salted tags (see `tagKeys`), not names.
+    const salt = (Math.random() * 0x1_0000_0000) >>> 0;
+    const counts: number[] = [];
+    const keys: string[] = [];
+    for (const leaf of diff) {
+      const held = this.#tree.leafEntries(leaf);
+      counts.push(held.length);
+      for (const [key] of held) keys.push(key);
+    }
+    const tags = new Uint8Array(TAG_BYTES * keys.length);
+    let p = 0;
+    for (const leaf of diff) {
+      for (const [key, h1, h2] of this.#tree.leafEntries(leaf)) {
+        writeTag(tags, p++, salt, key, h1, h2);
+      }
+    }
+    this.#offered.set(from, { salt, keys });
+    this.#send(from, OP_AE_KEYS, [REPLICATOR_VERSION, salt, diff, counts, tags]);
   }
 
-  /** AE_KEYS, sent by a peer whose leaves differ from ours: send what differs, ask for the rest. */
+  /**
+   * AE_KEYS, sent by a peer whose leaves differ from ours: send the entries it
+   * lacks, want the ones that differ or that this side lacks (by position).
+   */
   #onKeys(from: string, fields: readonly unknown[]): void {
-    const [, leaves] = versioned(fields, 2);
+    const [, salt, rawLeaves, rawCounts, tags] = versioned(fields, 5);
+    if (typeof salt !== "number" || !Number.isInteger(salt) || salt < 0 || salt > 0xffff_ffff) {
+      throw new TypeError("Malformed AE_KEYS: bad salt");
+    }
+    const leaves = ascending(rawLeaves, LEAVES);
+    const counts = list(rawCounts);
+    if (counts.length !== leaves.length) {
+      throw new TypeError("Malformed AE_KEYS: one count per leaf expected");
+    }
+    let total = 0;
+    for (const n of counts) {
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+        throw new TypeError("Malformed AE_KEYS: bad count");
+      }
+      total += n;
+    }
+    if (!(tags instanceof Uint8Array) || tags.length !== TAG_BYTES * total) {
+      throw new TypeError(`Malformed AE_KEYS: expected ${TAG_BYTES * total} bytes of key tags`);
+    }
     this.#refresh();
     const entries: WireEntry[] = [];
-    const want: string[] = [];
-    for (const item of unsqueeze(leaves)) {
-      if (!Array.isArray(item) || item.length !== 2) throw new TypeError("Malformed AE_KEYS");
-      const [leaf, keyed] = item;
-      if (typeof leaf !== "number" || !Number.isInteger(leaf) || leaf < 0 || leaf >= LEAVES) {
-        throw new TypeError("Malformed AE_KEYS: bad leaf");
+    const want = new Uint8Array(Math.ceil(total / 8));
+    let wanted = 0;
+    let p = 0;
+    for (let l = 0; l < leaves.length; l++) {
+      // This side's keys of the leaf by their key tag (two keys may share one).
+      const mine = new Map<number, [string, number][]>();
+      for (const [key, h1, h2] of this.#tree.leafEntries(leaves[l]!)) {
+        const kt = keyTag(salt, key);
+        const same = mine.get(kt);
+        const item: [string, number] = [key, stateTag(salt, h1, h2)];
+        if (same === undefined) mine.set(kt, [item]);
+        else same.push(item);
       }
-      const theirs = new Set<string>();
-      for (const k of list(keyed)) {
-        if (!Array.isArray(k) || typeof k[0] !== "string") throw new TypeError("Malformed AE_KEYS");
-        const [key, h1, h2] = k as [string, number, number];
-        if (leafOf(key) !== leaf) continue;
-        theirs.add(key);
-        const mine = this.#tree.get(key);
+      const named = new Set<number>();
+      const end = p + (counts[l] as number);
+      for (; p < end; p++) {
+        const o = TAG_BYTES * p;
+        const kt = (tags[o]! << 8) | tags[o + 1]!;
+        const st = (tags[o + 2]! << 16) | (tags[o + 3]! << 8) | tags[o + 4]!;
+        const held = mine.get(kt);
+        named.add(kt);
+        // Equal, or changing here (its deltas are on their way): nothing to do.
+        if (held?.some(([key, t]) => t === st || this.#busy(key))) continue;
         // A key that differs is asked for, not sent: the answer is joined here, and
         // only when that leaves this side with more does its entry go back (AE_SYNC).
-        if (mine === undefined || mine[0] !== h1 || mine[1] !== h2) {
-          if (!this.#busy(key)) want.push(key);
-        }
+        want[p >> 3]! |= 1 << (p & 7);
+        wanted++;
       }
-      for (const [key] of this.#tree.leafEntries(leaf)) {
-        if (!theirs.has(key) && !this.#busy(key)) {
-          entries.push(this.#entry(key, this.#slots.get(key)!));
+      // Keys the peer did not name: it lacks them.
+      for (const [kt, held] of mine) {
+        if (named.has(kt)) continue;
+        for (const [key] of held) {
+          if (!this.#busy(key)) entries.push(this.#entry(key, this.#slots.get(key)!));
         }
       }
     }
-    if (entries.length > 0 || want.length > 0) {
+    if (entries.length > 0 || wanted > 0) {
       this.#send(from, OP_AE_SYNC, [
         REPLICATOR_VERSION,
         squeeze(byKey(entries)),
-        squeeze(want.sort()),
+        wanted > 0 ? [salt, deflate(want)] : null,
       ]);
+      // Waiting for the entries wanted: no other peer's repair starts meanwhile,
+      // however long the peer takes to gather them (a loaded machine took over
+      // half an interval, and a second healthy peer sent the same repair again).
+      if (wanted > 0 && this.#quiet > 0) {
+        this.#session = { peer: from, at: this.#now() + this.#quiet / 2 };
+      }
     }
   }
 
-  /** AE_SYNC, sent by a peer in anti-entropy: merge its entries, send the ones it wants. */
+  /**
+   * AE_SYNC, sent by a peer in answer to our AE_KEYS (entries we lack, and
+   * the positions of the keys it wants), or to its own AE_SYNC (entries it
+   * lacked): merge the entries, send the ones wanted and the ones it lacks.
+   */
   #onSync(from: string, fields: readonly unknown[]): void {
     const [, entries, want] = versioned(fields, 3);
     const back: WireEntry[] = [];
@@ -784,12 +847,29 @@ export class Replica {
       const slot = this.#slots.get(key)!;
       if (!sameEntry(key, slot, entry as WireEntry)) back.push(this.#entry(key, slot));
     }
-    for (const key of unsqueeze(want)) {
-      const slot = typeof key === "string" ? this.#slots.get(key) : undefined;
-      if (slot !== undefined) back.push(this.#entry(key as string, slot));
+    if (want !== null) {
+      if (!Array.isArray(want) || want.length !== 2 || !(want[1] instanceof Uint8Array)) {
+        throw new TypeError("Malformed AE_SYNC: wanted keys are not [salt, bitmap]");
+      }
+      const offer = this.#offered.get(from);
+      // An answer to an earlier offer than the last one: the next round asks again.
+      if (offer !== undefined && offer.salt === want[0]) {
+        this.#offered.delete(from);
+        const size = Math.ceil(offer.keys.length / 8);
+        const bits = inflate(want[1], size);
+        if (bits.length !== size) {
+          throw new TypeError(`Malformed AE_SYNC: expected a bitmap of ${size} bytes`);
+        }
+        const sent = new Set(back.map(([key]) => key));
+        offer.keys.forEach((key, p) => {
+          if ((bits[p >> 3]! & (1 << (p & 7))) === 0 || sent.has(key)) return;
+          const slot = this.#slots.get(key);
+          if (slot !== undefined) back.push(this.#entry(key, slot));
+        });
+      }
     }
     if (back.length > 0) {
-      this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, squeeze(byKey(back)), []]);
+      this.#send(from, OP_AE_SYNC, [REPLICATOR_VERSION, squeeze(byKey(back)), null]);
     }
     // Merging a large repair takes a while: the exchange counts as under way until it is done.
     this.#elsewhere(from);
@@ -1368,9 +1448,88 @@ function squeeze(items: unknown[]): unknown {
   if (items.length < 8) return items;
   const bytes = encode(items);
   if (bytes.length <= SQUEEZE_OVER) return items;
-  // Level 6 rather than 1: a third fewer bytes of a large repair for a few ms more.
+  // Level 6 rather than 1: a third of the bytes of a large repair for a few ms more.
+  return deflate(bytes);
+}
+
+/** Bytes per key in AE_KEYS: a 16-bit key tag and a 24-bit state tag. */
+const TAG_BYTES = 5;
+
+/**
+ * Key tags (AE_KEYS). Both sides hash each key of a differing leaf, and its
+ * digest, with the salt the sender drew for this message: equal tags mean
+ * the same key with the same state. Tags are short (5 bytes rather than a
+ * name and a 64-bit digest); two keys or states that collide on them in one
+ * round differ in their salted tags in the next, and the leaf's 64-bit hash
+ * still differs until they are repaired, so a collision delays a repair by
+ * a round and never hides a difference for good.
+ */
+function keyTag(salt: number, key: string): number {
+  let h = mix(salt, 0x4b);
+  for (let i = 0; i < key.length; i++) h = mix(h, key.charCodeAt(i));
+  return mix(h, key.length) >>> 16;
+}
+
+function stateTag(salt: number, h1: number, h2: number): number {
+  return mix(mix(mix(salt, 0x53), h1), h2) >>> 8;
+}
+
+function writeTag(out: Uint8Array, p: number, salt: number, key: string, h1: number, h2: number) {
+  const kt = keyTag(salt, key);
+  const st = stateTag(salt, h1, h2);
+  const o = TAG_BYTES * p;
+  out[o] = kt >>> 8;
+  out[o + 1] = kt & 0xff;
+  out[o + 2] = st >>> 16;
+  out[o + 3] = (st >>> 8) & 0xff;
+  out[o + 4] = st & 0xff;
+}
+
+/** Digest tree hashes (u32 pairs) as bytes, big-endian: 8 per node. */
+function hashBytes(words: readonly number[]): Uint8Array {
+  const out = new Uint8Array(4 * words.length);
+  const view = new DataView(out.buffer);
+  words.forEach((w, i) => view.setUint32(4 * i, w));
+  return out;
+}
+
+/** The hashes of `nodes` nodes from their bytes; throws `TypeError` when malformed. */
+function hashWords(bytes: unknown, nodes: number): number[] {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 8 * nodes) {
+    throw new TypeError(`Malformed AE_HASHES: expected ${8 * nodes} bytes of hashes`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out = new Array<number>(2 * nodes);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(4 * i);
+  return out;
+}
+
+/** A strictly ascending list of node indices below `size`; throws `TypeError` otherwise. */
+function ascending(v: unknown, size: number): number[] {
+  const l = list(v);
+  let last = -1;
+  for (const i of l) {
+    if (typeof i !== "number" || !Number.isInteger(i) || i <= last || i >= size) {
+      throw new TypeError("Malformed digest tree indices");
+    }
+    last = i;
+  }
+  return l as number[];
+}
+
+/** Raw DEFLATE of some bytes. */
+function deflate(bytes: Uint8Array): Uint8Array {
   const z = zlib().deflateRawSync(bytes, { level: 6 });
   return new Uint8Array(z.buffer, z.byteOffset, z.length);
+}
+
+/** Inflates at most `max` bytes; throws `TypeError` when malformed or larger. */
+function inflate(bytes: Uint8Array, max: number): Uint8Array {
+  try {
+    return zlib().inflateRawSync(bytes, { maxOutputLength: Math.max(max, 1) });
+  } catch (e) {
+    throw new TypeError(`Malformed replicator operation: deflated bytes (${(e as Error).message})`);
+  }
 }
 
 /**
@@ -1398,12 +1557,6 @@ function unsqueeze(v: unknown): unknown[] {
 function list(v: unknown): unknown[] {
   if (!Array.isArray(v)) throw new TypeError(`Malformed replicator operation: ${describeType(v)}`);
   return v;
-}
-
-function numbers(v: unknown): number[] {
-  const l = list(v);
-  for (const x of l) if (typeof x !== "number") throw new TypeError("Malformed digest tree");
-  return l as number[];
 }
 
 function checkKey(key: unknown, what: string): asserts key is string {

@@ -8,12 +8,17 @@
  * WRITE_ACK  [id, reason | null]                B -> A: merged (null) or refused (why)
  * READ       [v, id, key]                       A -> peers, for read "majority" / "all" / n
  * READ_REPLY [id, entry | null]                 B -> A: B's entry of the key, if any
- * AE_HASHES  [v, level, [index...], [hash...], [retired replica...]]
- *                                               A -> B: A's digest tree nodes; B answers with
- *                                               AE_HASHES of the children of those that differ,
- *                                               or AE_KEYS for differing leaves
- * AE_KEYS    [v, [[leaf, [[key, h1, h2]...]]...]] key digests of differing leaves
- * AE_SYNC    [v, [entry, ...], [key, ...]]      entries that differ, and the keys wanted back
+ * AE_HASHES  [v, level, [parent...], hashes, [retired replica...]]
+ *                                               A -> B: A's digest tree nodes of `level` (the
+ *                                               root, or the children of `parents`), 8 bytes
+ *                                               each; B answers with AE_HASHES of the children
+ *                                               of those that differ, or AE_KEYS at the leaves
+ * AE_KEYS    [v, salt, [leaf...], [count...], tags]  the keys of the differing leaves as
+ *                                               salted tags, 5 bytes each (key 16 bits, digest
+ *                                               24 bits)
+ * AE_SYNC    [v, [entry, ...], [salt, bitmap] | null]  the entries the other side lacks, and
+ *                                               the positions (in the AE_KEYS of `salt`) of
+ *                                               the keys wanted back, a deflated bitmap
  * CONFLICT   [v, key, type]                     B -> A: B holds `key` with another type
  * PRUNE_ASK  [v, [removed replica...]]          pruner P -> every member: fold these into P?
  * PRUNE_REPLY [v, [[removed, answer, owner]...], [entry...]]
@@ -24,21 +29,21 @@
  *
  * entry = [key, type name, encoded state | null (deleted), [[removed, into], ...] (pruned)]
  *   (the state packed, when its type has a compact wire form: `pack`)
- * A list of entries, key digests or keys that encodes to more than 1 KiB goes as the bytes of
- * its encoding, deflated (raw DEFLATE); a receiver inflates at most 256 MiB of it.
+ * A list of entries that encodes to more than 1 KiB goes as the bytes of its encoding,
+ * deflated (raw DEFLATE); a receiver inflates at most 256 MiB of it. docs/PROTOCOL.md 7.11.
  * ```
  *
  * @example
  * ```ts
  * import { OP_DELTA, REPLICATOR_VERSION } from "./types.ts";
- * console.assert(OP_DELTA === 96 && REPLICATOR_VERSION === 1);
+ * console.assert(OP_DELTA === 96 && REPLICATOR_VERSION === 2);
  * ```
  *
  * @module
  */
 
 /** The protocol version, first field of every request. */
-export const REPLICATOR_VERSION = 1;
+export const REPLICATOR_VERSION = 2;
 
 /** Batched deltas to every peer. */
 export const OP_DELTA = 96;

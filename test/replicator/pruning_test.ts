@@ -337,7 +337,7 @@ Deno.test("pruning: two phases; the pruner folds only once every member acknowle
   }
   // Data of c that arrives late is dropped, whoever relays it.
   b.receive(c.node, OP_DELTA, [REPLICATOR_VERSION, [c.entry("views")]]);
-  a.receive(b.node, OP_AE_SYNC, [REPLICATOR_VERSION, [c.entry("views")], []]);
+  a.receive(b.node, OP_AE_SYNC, [REPLICATOR_VERSION, [c.entry("views")], null]);
   assert.equal(a.value("views"), 17);
   assert.equal(b.value("views"), 17);
 });

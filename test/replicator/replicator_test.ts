@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { ConsistencyError, CrdtTypeConflictError, StoreCorruptError } from "../../src/errors.ts";
 import { Replicator, type ReplicatorOptions } from "../../src/replicator/replicator.ts";
-import { OP_DELTA, OP_WRITE } from "../../src/replicator/types.ts";
+import {
+  OP_AE_HASHES,
+  OP_AE_KEYS,
+  OP_AE_SYNC,
+  OP_DELTA,
+  OP_WRITE,
+  REPLICATOR_VERSION as V,
+} from "../../src/replicator/types.ts";
 import { SqliteStore } from "../../src/storage/sqlite_store.ts";
 import { captureLogs, startTestNode, stopAll, type TestNode } from "../helpers/nodes.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -170,25 +177,42 @@ Deno.test("Replicator: a malformed delta, a delta of the wrong type, a far-futur
     await a.r.update("n", (c: Counter) => c.increment(1));
     assert.ok(await b.connect(a.address));
     const send = (fields: unknown[]) => b.kernel.sendOp(a.name, OP_DELTA, fields);
-    send([1, [["n", "g-counter", "not a state", []]]]);
+    send([V, [["n", "g-counter", "not a state", []]]]);
     await logs.waitFor(/Refused n from bb@127\.0\.0\.1: malformed g-counter state/);
-    send([1, [["n", "lww-register", ["v", 1, 0, "x"], []]]]);
+    send([V, [["n", "lww-register", ["v", 1, 0, "x"], []]]]);
     await logs.waitFor(
       /Refused n from bb@127\.0\.0\.1: it is a lww-register there but a g-counter here/,
     );
-    send([1, [["t", "lww-register", ["future", physical + 90_000, 0, "bb"], []]]]);
+    send([V, [["t", "lww-register", ["future", physical + 90_000, 0, "bb"], []]]]);
     await logs.waitFor(
       /Refused t from bb@127\.0\.0\.1: Timestamp too far in the future: 90000 ms ahead/,
     );
-    send([1, "garbage"]);
+    send([V, "garbage"]);
     await logs.waitFor(/Refused replicator operation 96 from bb@127\.0\.0\.1/);
     // A deflated batch that does not inflate is refused like any malformed operation.
-    send([1, new Uint8Array([0xff, 0xfe, 0x00, 0x13])]);
+    send([V, new Uint8Array([0xff, 0xfe, 0x00, 0x13])]);
     await logs.waitFor(
       /Refused replicator operation 96 from bb@127\.0\.0\.1: Malformed replicator operation: a deflated list/,
     );
     b.kernel.sendOp(a.name, OP_WRITE, [7]);
     await logs.waitFor(/Refused replicator operation 97/);
+    // Anti-entropy messages whose sizes do not add up are refused with the reason.
+    b.kernel.sendOp(a.name, OP_AE_HASHES, [V, 1, [], new Uint8Array(8), []]);
+    await logs.waitFor(
+      /Refused replicator operation 101 from bb@127\.0\.0\.1: Malformed AE_HASHES: expected 0 bytes of hashes/,
+    );
+    b.kernel.sendOp(a.name, OP_AE_HASHES, [V, 2, [3, 3], new Uint8Array(256), []]);
+    await logs.waitFor(/Refused replicator operation 101 .*Malformed digest tree indices/);
+    b.kernel.sendOp(a.name, OP_AE_KEYS, [V, 5, [0, 7], [1, 2], new Uint8Array(14)]);
+    await logs.waitFor(
+      /Refused replicator operation 102 .*Malformed AE_KEYS: expected 15 bytes of key tags/,
+    );
+    b.kernel.sendOp(a.name, OP_AE_KEYS, [V, -1, [], [], new Uint8Array(0)]);
+    await logs.waitFor(/Refused replicator operation 102 .*Malformed AE_KEYS: bad salt/);
+    b.kernel.sendOp(a.name, OP_AE_SYNC, [V, [], "all of it"]);
+    await logs.waitFor(
+      /Refused replicator operation 103 .*Malformed AE_SYNC: wanted keys are not \[salt, bitmap\]/,
+    );
     const stateOf = (key: string) => {
       const s = a.r.replica.state(key)!;
       return testTypes(s.type).value(s.state);
@@ -196,7 +220,7 @@ Deno.test("Replicator: a malformed delta, a delta of the wrong type, a far-futur
     assert.equal(stateOf("n"), 1);
     assert.equal(stateOf("t"), undefined);
     // The node goes on: a good delta still merges.
-    send([1, [["t", "lww-register", ["fine", physical, 0, "bb"], []]]]);
+    send([V, [["t", "lww-register", ["fine", physical, 0, "bb"], []]]]);
     await waitFor(() => a.r.value("t") === "fine");
     assert.equal(await a.ping(b.name), "pong");
   } finally {
