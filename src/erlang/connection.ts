@@ -5,9 +5,9 @@
  * knows nothing of processes; `erlang_dist.ts` turns them into signals.
  *
  * ```
- * A: send(control, message) -> batch -> one write per turn:  u32 length | 131 68 0 ...
+ * A: send(control, message) -> encoded into the batch -> one write per turn:  u32 length | 131 68 ...
  *    A ------------------- frames | ticks (u32 0) --------------------> B
- * B: ByteStream -> u32 length -> payload -> DistMessageDecoder -> onMessage(control, message)
+ * B: chunk -> each whole frame in it, in order -> DistMessageDecoder -> onMessage(control, message)
  * ```
  *
  * Liveness: every quarter of the tick time, when nothing was written in that quarter, we send a

@@ -10,7 +10,8 @@
  *   131 69 Seq:64 FragId:64 N Flags AtomCacheRefs data...       first fragment (FragId = count)
  *   131 70 Seq:64 FragId:64 data...                             later fragments, down to 1
  *   112 131 ControlMessage [131 Message]                         pass-through, no header
- * us -> peer: 131 68 0 ControlMessage [Message]  (a header with no atom cache references)
+ * us -> peer: 131 68 N Flags AtomCacheRefs ControlMessage [Message]  (DistAtomCache, when the
+ *             peer has the atom cache), else 131 68 0 ControlMessage [Message]
  * ```
  *
  * Atom cache: each header names up to 255 atoms, each a new entry of the connection's cache

@@ -31,6 +31,7 @@ export {
   ourFlags,
 } from "./handshake.ts";
 export {
+  DistAtomCache,
   type DistMessage,
   DistMessageDecoder,
   encodeDistFrame,
