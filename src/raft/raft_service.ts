@@ -770,9 +770,16 @@ export class RaftService {
     timeout: number,
   ): Promise<Answer> {
     if (node === this.node) {
-      return await new Promise<Answer>((resolve) =>
-        this.#handleCall(group, kind, args, (status, value) => resolve([status, value]))
-      );
+      // A proposal whose leader steps down (or is removed) before it commits
+      // gets no answer: its outcome is unknown, so the caller's timeout ends
+      // the wait here as it does for a remote member.
+      return await new Promise<Answer>((resolve) => {
+        const timer = setTimeout(() => resolve(["timeout", null]), Math.max(1, timeout));
+        this.#handleCall(group, kind, args, (status, value) => {
+          clearTimeout(timer);
+          resolve([status, value]);
+        });
+      });
     }
     if (!(await this.#reach(node, timeout))) return ["unreachable", null];
     const id = this.#nextCall++;
