@@ -517,6 +517,23 @@ export class RaftServer<S, C, R, E = never> {
   }
 
   /**
+   * Told by the transport that `peer`'s node is gone (its connection closed,
+   * as ra's followers monitor their leader): a follower of `peer` stops
+   * counting on it and stands for election after a short random delay
+   * instead of a whole election timeout. Only timing changes: pre-votes and
+   * votes are judged as always, so a wrong report costs an election at most.
+   *
+   * @param peer the server whose node was lost
+   */
+  peerLost(peer: ServerId): void {
+    if (this.#role === "leader" || this.#leader !== peer) return;
+    this.#leader = null;
+    this.#leaderSeenAt = -Infinity;
+    const soon = this.#env.now() + this.#electionTimeout * 0.25 * this.#env.random();
+    if (soon < this.#electionDeadline) this.#electionDeadline = soon;
+  }
+
+  /**
    * Handles one message from a peer (any order, any number of times). Messages from servers
    * outside the configuration are taken too: a new member hears its leader before its log says
    * who the members are.

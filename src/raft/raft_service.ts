@@ -839,6 +839,9 @@ export class RaftService {
         for (const [group, leader] of this.#leaders) {
           if (leader === msg.node) this.#leaders.delete(group);
         }
+        // A follower of a server on the lost node stands for election soon.
+        for (const group of this.#groups.values()) group.server.peerLost(msg.node);
+        this.#scheduleFlush();
       }
     } catch {
       // The service stopped (its process exited).

@@ -347,6 +347,12 @@ export function simulate(options: SimulationOptions): SimulationReport {
     servers.set(id, null);
     disks.get(id)!.lose();
     crashes++;
+    // The others hear of it as a node going down, each a little later.
+    for (const other of ids) {
+      if (other !== id) {
+        queue.push(now + random() * 20, () => onServer(other, (s) => s.peerLost(id)));
+      }
+    }
     queue.push(now + 5 + random() * (random() < 0.5 ? 50 : 500), () => {
       if (servers.get(id) === null) servers.set(id, makeServer(id));
     });
@@ -463,7 +469,10 @@ export function simulate(options: SimulationOptions): SimulationReport {
   const scheduleTick = (id: ServerId) => {
     queue.push(now + 8 + random() * 4, () => {
       if (faults && random() < crashRate) crash(id);
-      else onServer(id, (s) => s.tick());
+      else if (faults && random() < 0.01) {
+        // A wrong report of a lost peer (a connection dropped by a partition).
+        onServer(id, (s) => s.peerLost(ids[Math.floor(random() * ids.length)]!));
+      } else onServer(id, (s) => s.tick());
       scheduleTick(id);
     });
   };
