@@ -116,7 +116,6 @@ export class DistMessageDecoder {
     if (p[0] !== VERSION_MAGIC) {
       throw new DecodeError(`Malformed distribution message: unknown leading byte ${p[0]}`);
     }
-    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
     switch (p[1]) {
       case DIST_HEADER: {
         const { atoms, end } = this.#header(p, 2);
@@ -124,6 +123,7 @@ export class DistMessageDecoder {
       }
       case DIST_FRAG_HEADER: {
         need(p, 18, "fragment header");
+        const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
         const seq = v.getBigUint64(2);
         const count = v.getBigUint64(10);
         if (count === 0n) throw new DecodeError("Malformed distribution message: fragment id 0");
@@ -144,6 +144,7 @@ export class DistMessageDecoder {
       }
       case DIST_FRAG_CONT: {
         need(p, 18, "fragment");
+        const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
         const seq = v.getBigUint64(2);
         const id = v.getBigUint64(10);
         const s = this.#sequences.get(seq);

@@ -165,7 +165,8 @@ function inflate(body: Uint8Array, limit: number): Uint8Array {
 /** Reads one term from `bytes`, tracking the position; one per call of {@linkcode decodeTerm}. */
 class Reader {
   readonly #bytes: Uint8Array;
-  readonly #view: DataView;
+  /** Made at the first float or 64-bit port id: most terms need none, and making one costs. */
+  #dataView: DataView | undefined;
   /** Added to positions in error messages, so they are offsets into the caller's bytes. */
   readonly #base: number;
   readonly #maxDepth: number;
@@ -174,10 +175,14 @@ class Reader {
 
   constructor(bytes: Uint8Array, base: number, options: DecodeTermOptions) {
     this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#base = base;
     this.#maxDepth = options.maxDepth ?? MAX_DEPTH;
     this.#atomCache = options.atomCache;
+  }
+
+  #view(): DataView {
+    const b = this.#bytes;
+    return this.#dataView ??= new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
   fail(what: string, at: number): never {
@@ -208,14 +213,17 @@ class Reader {
 
   #u16(what: string): number {
     this.#need(2, what);
-    const v = this.#view.getUint16(this.pos);
+    const b = this.#bytes;
+    const v = (b[this.pos]! << 8) | b[this.pos + 1]!;
     this.pos += 2;
     return v;
   }
 
   #u32(what: string): number {
     this.#need(4, what);
-    const v = this.#view.getUint32(this.pos);
+    const b = this.#bytes;
+    const p = this.pos;
+    const v = ((b[p]! << 24) >>> 0) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
     this.pos += 4;
     return v;
   }
@@ -236,7 +244,9 @@ class Reader {
         return this.#u8("SMALL_INTEGER_EXT");
       case tag.INTEGER_EXT: {
         this.#need(4, "INTEGER_EXT");
-        const v = this.#view.getInt32(this.pos);
+        const b = this.#bytes;
+        const p = this.pos;
+        const v = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
         this.pos += 4;
         return v;
       }
@@ -246,7 +256,7 @@ class Reader {
         return this.#big(this.#u32("LARGE_BIG_EXT"), at);
       case tag.NEW_FLOAT_EXT: {
         this.#need(8, "NEW_FLOAT_EXT");
-        const v = this.#view.getFloat64(this.pos);
+        const v = this.#view().getFloat64(this.pos);
         this.pos += 8;
         return this.#float(v, at);
       }
@@ -311,7 +321,7 @@ class Reader {
         let id: number;
         if (t === tag.V4_PORT_EXT) {
           this.#need(8, "V4_PORT_EXT");
-          const big = this.#view.getBigUint64(this.pos);
+          const big = this.#view().getBigUint64(this.pos);
           this.pos += 8;
           if (big > SAFE) this.fail(`port id ${big} beyond 2^53 - 1`, at);
           id = Number(big);
