@@ -41,6 +41,14 @@ export const RAFT_DOCS: Readonly<Record<string, Doc>> = {
       "RaftNoQuorumError: no leader; UnknownRaftClusterError: nobody hosts name.",
     example: 'await raft.command("config", ["cas", "mode", undefined, "blue"])',
   },
+  "raft.query": {
+    signature:
+      'raft.query(name, query?, { consistency?: "consistent" | "leader" | "local", node?, timeout? })',
+    summary: "read the machine's state, linearizable unless told otherwise",
+    detail: "consistent (default) is raft.consistentQuery, leader is raft.leaderQuery, local is " +
+      "raft.localQuery (node: which member).",
+    example: 'await raft.query("config", ["get", "mode"], { consistency: "local" })',
+  },
   "raft.consistentQuery": {
     signature: "raft.consistentQuery(name, query?, { timeout? })",
     summary: "a linearizable read (ReadIndex: the leader confirms it still leads)",

@@ -114,6 +114,7 @@ export {
   type RaftLocalQueryOptions,
   type RaftMembers,
   raftOf,
+  type RaftQueryOptions,
   type RaftSendEffect,
   RaftService,
   type RaftServiceOptions,

@@ -28,6 +28,7 @@ import {
   type RaftLocalQueryOptions,
   type RaftMembers,
   raftOf,
+  type RaftQueryOptions,
   type StartClusterOptions,
 } from "./raft_service.ts";
 
@@ -42,6 +43,8 @@ export interface RaftNamespace {
   ): Promise<RaftMembers>;
   /** Runs a command through the cluster's log; the machine's reply. */
   command(name: string, command: unknown, options?: RaftCallOptions): Promise<unknown>;
+  /** A read as strong as `options.consistency` (default: linearizable); see `RaftService.query`. */
+  query(name: string, query?: unknown, options?: RaftQueryOptions): Promise<unknown>;
   /** A linearizable read (ReadIndex on the leader). */
   consistentQuery(name: string, query?: unknown, options?: RaftCallOptions): Promise<unknown>;
   /** A read of the leader's state, without a round to the others. */
@@ -88,6 +91,8 @@ export const raft: RaftNamespace = Object.freeze({
   ) => here().startCluster(name, machine, nodes, options),
   command: (name: string, command: unknown, options?: RaftCallOptions) =>
     here().command(name, command, options),
+  query: (name: string, query?: unknown, options?: RaftQueryOptions) =>
+    here().query(name, query, options),
   consistentQuery: (name: string, query?: unknown, options?: RaftCallOptions) =>
     here().consistentQuery(name, query, options),
   leaderQuery: (name: string, query?: unknown, options?: RaftCallOptions) =>

@@ -138,6 +138,15 @@ export interface RaftLocalQueryOptions extends RaftCallOptions {
   node?: string;
 }
 
+/** Options of {@linkcode RaftService.query}. */
+export interface RaftQueryOptions extends RaftLocalQueryOptions {
+  /**
+   * `"consistent"` (default: linearizable, ReadIndex on the leader), `"leader"` (the leader's
+   * state without a round to the others) or `"local"` (one member's applied state).
+   */
+  consistency?: "consistent" | "leader" | "local";
+}
+
 /** What {@linkcode RaftService.members} answers. */
 export interface RaftMembers {
   /** The voting member nodes. */
@@ -411,6 +420,43 @@ export class RaftService {
    */
   command(name: string, command: unknown, options: RaftCallOptions = {}): Promise<unknown> {
     return this.#route(name, "command", command, options);
+  }
+
+  /**
+   * A read of cluster `name`'s state, as strong as `options.consistency` asks: linearizable by
+   * default ({@linkcode consistentQuery}), else {@linkcode leaderQuery} or {@linkcode localQuery}.
+   *
+   * @example
+   * ```ts
+   * import { startNode } from "../node.ts";
+   * const node = await startNode({ name: "q@127.0.0.1", cookie: "c", noEpmd: true, startEpmd: false, dataDir: await Deno.makeTempDir() });
+   * await node.raft.startCluster("cfg", "kv", [node.name], { electionTimeoutMs: 150, heartbeatMs: 30 });
+   * await node.raft.command("cfg", ["put", "mode", "on"]);
+   * console.assert(await node.raft.query("cfg", ["get", "mode"]) === "on");
+   * console.assert(await node.raft.query("cfg", ["get", "mode"], { consistency: "local" }) === "on");
+   * await node.stop();
+   * ```
+   * @throws {RangeError} for a consistency that is none of the three
+   * @throws {RaftTimeoutError} | {RaftNoQuorumError} | {UnknownRaftClusterError} as `command`
+   */
+  query(name: string, query?: unknown, options: RaftQueryOptions = {}): Promise<unknown> {
+    const { consistency = "consistent", ...rest } = options;
+    switch (consistency) {
+      case "consistent":
+        return this.consistentQuery(name, query, rest);
+      case "leader":
+        return this.leaderQuery(name, query, rest);
+      case "local":
+        return this.localQuery(name, query, rest);
+      default:
+        return Promise.reject(
+          new RangeError(
+            `Cannot query Raft cluster ${name}: consistency must be "consistent", "leader" or "local", received ${
+              JSON.stringify(consistency)
+            }`,
+          ),
+        );
+    }
   }
 
   /**

@@ -70,6 +70,16 @@ Deno.test("raft.command replicates a kv cluster: any node can send, every member
     const leader = await client.raft.leader("config");
     assert.ok(leader !== null && members.includes(leader));
     assert.deepEqual((await client.raft.members("config")).members, members);
+    // raft.query: linearizable by default, else as strong as asked.
+    assert.equal(await client.raft.query("config", ["get", "colour"]), "green");
+    for (const consistency of ["leader", "local"] as const) {
+      assert.equal(await client.raft.query("config", ["get", "colour"], { consistency }), "green");
+    }
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      client.raft.query("config", null, { consistency: "eventual" as any }),
+      (e: Error) => e instanceof RangeError && /consistency must be/.test(e.message),
+    );
   } finally {
     await cleanup([...nodes, client], dirs);
   }
