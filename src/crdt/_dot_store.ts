@@ -26,7 +26,7 @@
  */
 
 import { CausalContext, isDotNumber } from "./causal_context.ts";
-import { PMap } from "./_pmap.ts";
+import { type Owner, PMap } from "./_pmap.ts";
 import { malformed } from "./_wire.ts";
 
 /** A live dot and what its event made. */
@@ -236,7 +236,11 @@ export class DotIndex<K> {
    * The index without the dots `removed` and with the dots `added` (in
    * that order), each changed replica's part copied once.
    */
-  apply(removed: readonly Dotted<unknown>[], added: readonly [Dotted<unknown>, K][]): DotIndex<K> {
+  apply(
+    removed: readonly Dotted<unknown>[],
+    added: readonly [Dotted<unknown>, K][],
+    owner: Owner | null = null,
+  ): DotIndex<K> {
     if (removed.length === 0 && added.length === 0) return this;
     const m = new Map(this.byReplica);
     let size = this.size;
@@ -250,7 +254,7 @@ export class DotIndex<K> {
     }
     for (const [d, key] of added) {
       const dots = m.get(d.replica) ?? PMap.empty<number, K>();
-      const next = dots.set(d.n, key);
+      const next = dots.set(d.n, key, owner);
       size += next.size - dots.size;
       m.set(d.replica, next);
     }
@@ -303,13 +307,15 @@ export function causalMap<K, T>(
  * The join of two causal dot maps. Only the keys that can change are
  * visited: those `b` holds, and those holding a dot `b`'s context names
  * (found through `a`'s index), unless `b`'s context is larger than `a`
- * (or `scanAll`: tests compare both ways).
+ * (or `scanAll`: tests compare both ways). With an `owner`, the nodes of
+ * `a`'s maps made under it are changed in place (`PMap.set`).
  */
 export function joinCausalMap<K, T>(
   a: CausalMap<K, T>,
   b: CausalMap<K, T>,
   opsOf: (key: K) => StoreOps<T>,
   scanAll = false,
+  owner: Owner | null = null,
 ): CausalMap<K, T> {
   // The join is commutative: fold the smaller state into the larger.
   if (a.store.size < b.store.size) [a, b] = [b, a];
@@ -340,14 +346,14 @@ export function joinCausalMap<K, T>(
       if (x !== undefined) store = store.delete(k);
       continue;
     }
-    store = store.set(k, j);
+    store = store.set(k, j, owner);
     for (const d of ops.dots(j)) added.push([d, k]);
   }
   const cc = a.cc.clone();
   cc.join(b.cc);
   // Nothing new: the state itself, so that a caller can tell by identity.
   if (store === a.store && cc.equals(a.cc)) return a;
-  return { cc, store, index: aIndex.apply(removed, added) };
+  return { cc, store, index: aIndex.apply(removed, added, owner) };
 }
 
 /**
@@ -370,6 +376,8 @@ export function joinCausalMapMany<K, T>(
   }
   const first = states[largest]!;
   const cc = first.cc.clone();
+  // The result is new: what it makes of its maps is changed in place, never the states'.
+  const owner = {};
   let store = first.store;
   let index = indexOf(first, opsOf);
   for (let i = 0; i < states.length; i++) {
@@ -393,10 +401,10 @@ export function joinCausalMapMany<K, T>(
         if (x !== undefined) store = store.delete(k);
         continue;
       }
-      store = store.set(k, j);
+      store = store.set(k, j, owner);
       for (const d of ops.dots(j)) added.push([d, k]);
     }
-    index = index.apply(removed, added);
+    index = index.apply(removed, added, owner);
     cc.join(b.cc);
   }
   return { cc, store, index };

@@ -26,25 +26,43 @@ const MASK = WIDTH - 1;
 class Trie<K, V> {
   constructor(
     readonly bucket: boolean,
-    readonly bitmap: number,
-    readonly slots: readonly Trie<K, V>[],
+    public bitmap: number,
+    readonly slots: Trie<K, V>[],
     readonly hash: number,
-    readonly keys: readonly K[],
-    readonly values: readonly V[],
+    readonly keys: K[],
+    readonly values: V[],
+    /** The owner that made this node and may change it in place (see `PMap.set`), if any. */
+    readonly owner: Owner | null,
   ) {}
 }
 
-function branch<K, V>(bitmap: number, slots: readonly Trie<K, V>[]): Trie<K, V> {
-  return new Trie(false, bitmap, slots, 0, NONE, NONE);
+/**
+ * An owner token (see `PMap.set`): nodes made under it may be changed in
+ * place by later sets under the same token. Whoever holds the token promises
+ * that no other map shares those nodes; to hand a map out, it stops using the
+ * token (takes a new one), and those nodes are never changed again.
+ */
+export type Owner = object;
+
+function branch<K, V>(bitmap: number, slots: Trie<K, V>[], owner: Owner | null): Trie<K, V> {
+  return new Trie(false, bitmap, slots, 0, NONE, NONE, owner);
 }
 
-function bucket<K, V>(hash: number, keys: readonly K[], values: readonly V[]): Trie<K, V> {
-  return new Trie<K, V>(true, 0, NONE, hash, keys, values);
+function bucket<K, V>(hash: number, keys: K[], values: V[], owner: Owner | null): Trie<K, V> {
+  return new Trie<K, V>(true, 0, NONE, hash, keys, values, owner);
 }
 
-const NONE: readonly never[] = [];
+/** Whether `node` may be changed in place under `owner`. */
+function owns(node: Trie<unknown, unknown>, owner: Owner | null): boolean {
+  return owner !== null && node.owner === owner;
+}
 
-const EMPTY_NODE: Trie<never, never> = branch(0, NONE);
+/** Set by {@linkcode setIn} when it added a key (rather than replaced a value). */
+let grew = false;
+
+const NONE: never[] = [];
+
+const EMPTY_NODE: Trie<never, never> = branch(0, NONE, null);
 
 /** A 30-bit hash of a primitive key. */
 function hashOf(key: unknown): number {
@@ -142,13 +160,18 @@ export class PMap<K, V> implements ReadonlyMap<K, V> {
   }
 
   /** A map with `key` set to `value`. */
-  set(key: K, value: V): PMap<K, V> {
-    const added = { grew: false };
-    const root = setIn(this.#root, hashOf(key), 0, key, value, added);
-    return new PMap(root, this.#size + (added.grew ? 1 : 0));
+  /**
+   * This map with `key` set to `value`. With an `owner`, the nodes made under
+   * it are changed in place rather than copied (the map returned shares them,
+   * and so do earlier maps of the same owner: only their owner may still use
+   * those); without one, this map is left as it is.
+   */
+  set(key: K, value: V, owner: Owner | null = null): PMap<K, V> {
+    grew = false;
+    const root = setIn(this.#root, hashOf(key), 0, key, value, owner);
+    return new PMap(root, this.#size + (grew ? 1 : 0));
   }
 
-  /** A map without `key` (this one when it has no such key). */
   delete(key: K): PMap<K, V> {
     const root = deleteIn(this.#root, hashOf(key), 0, key);
     if (root === this.#root) return this;
@@ -195,41 +218,59 @@ function setIn<K, V>(
   shift: number,
   key: K,
   value: V,
-  added: { grew: boolean },
+  owner: Owner | null,
 ): Trie<K, V> {
   if (node.bucket) {
     if (node.hash === hash) {
-      const i = node.keys.findIndex((k) => same(k, key));
-      if (i >= 0) {
+      const keys = node.keys;
+      for (let i = 0; i < keys.length; i++) {
+        if (!same(keys[i], key)) continue;
+        if (owns(node, owner)) {
+          node.values[i] = value;
+          return node;
+        }
         const values = node.values.slice();
         values[i] = value;
-        return bucket(hash, node.keys, values);
+        // An owned node gets arrays of its own (it may push to them later).
+        return bucket(hash, owner === null ? keys : keys.slice(), values, owner);
       }
-      added.grew = true;
-      return bucket(hash, [...node.keys, key], [...node.values, value]);
+      grew = true;
+      if (owns(node, owner)) {
+        keys.push(key);
+        node.values.push(value);
+        return node;
+      }
+      return bucket(hash, [...keys, key], [...node.values, value], owner);
     }
     // Two hashes in one slot: push the old bucket one level down, then retry.
     const bit = 1 << ((node.hash >>> shift) & MASK);
-    return setIn(branch(bit, [node]), hash, shift, key, value, added);
+    return setIn(branch(bit, [node], owner), hash, shift, key, value, owner);
   }
   const bit = 1 << ((hash >>> shift) & MASK);
   const i = popcount(node.bitmap & (bit - 1));
   if ((node.bitmap & bit) === 0) {
-    added.grew = true;
+    grew = true;
+    const leaf = bucket(hash, [key], [value], owner);
+    if (owns(node, owner)) {
+      node.slots.splice(i, 0, leaf);
+      node.bitmap |= bit;
+      return node;
+    }
     const slots = node.slots.slice();
-    slots.splice(i, 0, bucket(hash, [key], [value]));
-    return branch(node.bitmap | bit, slots);
+    slots.splice(i, 0, leaf);
+    return branch(node.bitmap | bit, slots, owner);
   }
-  const next = setIn(node.slots[i]!, hash, shift + BITS, key, value, added);
+  const child = node.slots[i]!;
+  const next = setIn(child, hash, shift + BITS, key, value, owner);
+  if (owns(node, owner)) {
+    node.slots[i] = next;
+    return node;
+  }
   const slots = node.slots.slice();
   slots[i] = next;
-  return branch(node.bitmap, slots);
+  return branch(node.bitmap, slots, owner);
 }
 
-/**
- * The node without `key`: the same node when it does not hold it,
- * `undefined` when nothing is left.
- */
 function deleteIn<K, V>(
   node: Trie<K, V>,
   hash: number,
@@ -245,6 +286,7 @@ function deleteIn<K, V>(
       hash,
       node.keys.filter((_, j) => j !== i),
       node.values.filter((_, j) => j !== i),
+      null,
     );
   }
   const bit = 1 << ((hash >>> shift) & MASK);
@@ -256,14 +298,14 @@ function deleteIn<K, V>(
     if (node.bitmap === bit) return undefined;
     const slots = node.slots.slice();
     slots.splice(i, 1);
-    const rest = branch(node.bitmap & ~bit, slots);
+    const rest = branch(node.bitmap & ~bit, slots, null);
     // A node left with one bucket collapses into it.
     return slots.length === 1 && slots[0]!.bucket ? slots[0]! : rest;
   }
   if (!child.bucket || node.slots.length > 1) {
     const slots = node.slots.slice();
     slots[i] = child;
-    return branch(node.bitmap, slots);
+    return branch(node.bitmap, slots, null);
   }
   return child;
 }

@@ -81,6 +81,14 @@ export interface CrdtType<S, H, V> {
    */
   joinMany?(states: S[]): S;
   /**
+   * `join(a, b)` for a caller that owns `a` alone (a replica joining a local
+   * delta into its state): the parts of `a` made under `owner` by earlier
+   * calls may be changed in place instead of copied. Whoever hands `a` out
+   * afterwards must stop using that owner (take a new object), so that what
+   * it handed out never changes.
+   */
+  joinOwned?(a: S, b: S, owner: object): S;
+  /**
    * Runs user mutations through a handle, as `replica`, with `clock` for
    * timestamps; returns the delta they made (itself a state). `state` is
    * not changed; every call on the handle sees the calls before it.

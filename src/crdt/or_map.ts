@@ -499,6 +499,7 @@ export const orMap: CrdtType<OrMapState, OrMapHandle, Map<string, unknown>> = {
   empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: DotIndex.empty() }),
   join: (a, b) => joinCausalMap(a, b, opsOf),
   joinMany: (states) => joinCausalMapMany(states, opsOf, orMap.empty),
+  joinOwned: (a, b, owner) => joinCausalMap(a, b, opsOf, false, owner),
   mutate(state, replica, clock, fn) {
     checkReplica(replica);
     const mu: Mutation = {

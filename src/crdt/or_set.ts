@@ -78,6 +78,7 @@ export const orSet: CrdtType<OrSetState, OrSetHandle, Set<Element>> = {
   empty: () => ({ cc: new CausalContext(), store: PMap.empty(), index: DotIndex.empty() }),
   join: (a, b) => joinCausalMap(a, b, elementOps),
   joinMany: (states) => joinCausalMapMany(states, elementOps, orSet.empty),
+  joinOwned: (a, b, owner) => joinCausalMap(a, b, elementOps, false, owner),
   mutate(state, replica, _clock: Hlc, fn) {
     checkReplica(replica);
     const dc = new DeltaContext(state.cc, replica);

@@ -154,6 +154,8 @@ export interface ReplicatedType {
   join(a: unknown, b: unknown): unknown;
   /** The join of many states at once, when the type has a faster way than one after the other. */
   joinMany?(states: unknown[]): unknown;
+  /** `join` changing in place what of `a` was made under `owner` (see `CrdtType.joinOwned`). */
+  joinOwned?(a: unknown, b: unknown, owner: object): unknown;
   /** Runs `fn` on a handle as `replica`; returns the delta made. */
   // deno-lint-ignore no-explicit-any
   mutate(state: any, replica: string, clock: any, fn: (handle: any) => void): unknown;
@@ -222,6 +224,11 @@ interface Slot {
   deleted: boolean;
   /** Removed replica -> the replica it was folded into. */
   markers: Map<string, string>;
+  /**
+   * The owner token of local joins (`joinOwned`): replaced whenever the
+   * state is handed out, so that what was handed out never changes.
+   */
+  owner: object;
 }
 
 interface Request {
@@ -336,7 +343,13 @@ export class Replica {
     const slot = this.#slots.get(key);
     if (slot === undefined) {
       // Peers learn of the key (and its type) with the next flush.
-      this.#slots.set(key, { type, state: type.empty(), deleted: false, markers: new Map() });
+      this.#slots.set(key, {
+        type,
+        state: type.empty(),
+        deleted: false,
+        markers: new Map(),
+        owner: {},
+      });
       this.#pending.set(key, [type.empty()]);
       this.#changed(key);
       return type;
@@ -381,7 +394,10 @@ export class Replica {
   update(key: string, fn: (handle: unknown) => void): () => WireEntry {
     const slot = this.#slot(key, "update");
     const delta = slot.type.mutate(slot.state, this.replica, this.#clock, fn);
-    slot.state = slot.type.join(slot.state, delta);
+    // The state is this replica's alone: a local delta is joined into it in place.
+    slot.state = slot.type.joinOwned
+      ? slot.type.joinOwned(slot.state, delta, slot.owner)
+      : slot.type.join(slot.state, delta);
     const pending = this.#pending.get(key);
     if (pending) pending.push(delta);
     else this.#pending.set(key, [delta]);
@@ -404,7 +420,9 @@ export class Replica {
   /** The state of `key` (for tests and the durable store), if held. */
   state(key: string): { type: string; state: unknown; deleted: boolean } | undefined {
     const slot = this.#slots.get(key);
-    return slot && { type: slot.type.name, state: slot.state, deleted: slot.deleted };
+    if (slot === undefined) return undefined;
+    slot.owner = {}; // handed out: later local joins copy what they change
+    return { type: slot.type.name, state: slot.state, deleted: slot.deleted };
   }
 
   /**
@@ -930,7 +948,7 @@ export class Replica {
       }
     }
     const target = slot ??
-      { type, state: type.empty(), deleted: false, markers: new Map<string, string>() };
+      { type, state: type.empty(), deleted: false, markers: new Map<string, string>(), owner: {} };
     if (slot === undefined) this.#slots.set(key, target);
     if (this.#conflicts.get(key)?.endsWith(` on ${from}`)) this.#conflicts.delete(key);
     const [before, wasDeleted, marked] = [target.state, target.deleted, target.markers.size];
@@ -1134,6 +1152,7 @@ export class Replica {
       keys++;
       this.#changed(key);
       // The marker must reach every replica, with the state it made.
+      slot.owner = {}; // the pending delta is the state itself: it must not change
       this.#pending.set(key, [slot.state]);
     }
     this.#learnPruned(removed, this.replica);

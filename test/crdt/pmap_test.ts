@@ -49,3 +49,37 @@ Deno.test("PMap keeps keys whose hashes collide, and deletes them one at a time"
   assert.equal(p.size, 2_000);
   assert.equal([...p.keys()].length, 2_000);
 });
+
+Deno.test("PMap sets under an owner change only that owner's nodes: a map handed out (its owner replaced) never changes", () => {
+  const colliding = ["k6264", "k101140", "k6260", "k101144"];
+  const k = fc.oneof(key, fc.constantFrom(...colliding));
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), k), { maxLength: 50 }),
+      fc.array(fc.tuple(fc.constantFrom("set", "delete", "hand out"), k), { maxLength: 300 }),
+      (before, ops) => {
+        let p = PMap.empty<unknown, number>();
+        for (const [add, x] of before) p = add ? p.set(x, 1) : p.delete(x);
+        const shared: [PMap<unknown, number>, Map<unknown, number>][] = [[p, new Map(p)]];
+        const m = new Map(p);
+        let owner = {};
+        ops.forEach(([op, x], i) => {
+          if (op === "set") (p = p.set(x, i, owner)), m.set(x, i);
+          else if (op === "delete") (p = p.delete(x)), m.delete(x);
+          else {
+            shared.push([p, new Map(m)]);
+            owner = {};
+          }
+          assert.equal(p.size, m.size);
+        });
+        assert.deepEqual(new Map(p), m);
+        for (const [x, v] of m) assert.equal(p.get(x), v);
+        for (const [map, copy] of shared) {
+          assert.equal(map.size, copy.size);
+          assert.deepEqual(new Map(map), copy);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

@@ -51,3 +51,30 @@ for (
     assert.deepEqual(b.value("k"), a.value("k"));
   });
 }
+
+Deno.test("Replica: local updates join in place, yet a state handed out (state()) never changes afterwards", () => {
+  const r = new Replica({
+    node: "a",
+    replica: "a#1",
+    types: crdtType as (name: string) => ReplicatedType,
+    send: () => {},
+  });
+  for (const type of ["or-set", "or-map"]) {
+    r.open(type, type);
+    // deno-lint-ignore no-explicit-any
+    const op = (i: number) => (h: any) =>
+      type === "or-set" ? h.add(i % 40) : h.counter(`k${i % 40}`).increment(1);
+    const t = crdtType(type as "or-set");
+    const snapshots: [unknown, string][] = [];
+    for (let i = 0; i < 400; i++) {
+      r.update(type, op(i));
+      const gone = type === "or-set" ? i % 40 : `k${i % 40}`;
+      if (i % 7 === 0) r.update(type, (h) => (h as { remove(x: unknown): void }).remove(gone));
+      if (i % 50 === 0) {
+        const s = r.state(type)!.state;
+        snapshots.push([s, JSON.stringify(t.encode(s as never))]);
+      }
+    }
+    for (const [s, wire] of snapshots) assert.equal(JSON.stringify(t.encode(s as never)), wire);
+  }
+});
