@@ -17,8 +17,8 @@
  *                 gateway): every node learns who is where; a node no longer listed is down
  * n -> far node   the kernel's relay: n --RELAY [n, far, hops, body]--> G1 --> G2 --> far
  *                 (far runs the body as from n: sends, links, monitors, rpc)
- * keys and topics the leader of each region, every batchInterval, to one gateway of each
- *                 other region:
+ * keys and topics the leader of each region, every batchInterval (the first change after a
+ *                 quiet interval at once), to one gateway of each other region:
  *                   L1 --BATCH [seq, sentAt, [[entry, digest]...], [[topic, msg]...]]--> G2
  *                   G2: merge each entry and pass the merged ones to its region as a replicator
  *                   DELTA, broadcast each message in its region; --ACK [seq]--> L1
@@ -181,6 +181,10 @@ interface Outbound {
   resent: number;
   bytes: number;
   keys: number;
+  /** When the last batch left (ms since the epoch). */
+  lastSent: number;
+  /** Whether a batch is due at the end of this turn (the first change after a quiet interval). */
+  soon: boolean;
 }
 
 interface Inbound {
@@ -824,12 +828,33 @@ export class RegionService {
 
   #keyChanged(key: string): void {
     if (this.#merging || !this.#leading || !this.isReplicated(key)) return;
-    for (const o of this.#out.values()) o.pendingKeys.add(key);
+    for (const [region, o] of this.#out) {
+      o.pendingKeys.add(key);
+      this.#sendSoon(region, o);
+    }
   }
 
   #localBroadcast(topic: string, msg: unknown): void {
     if (this.#injecting || !this.#leading) return;
-    for (const o of this.#out.values()) o.pendingBroadcasts.push([topic, msg]);
+    for (const [region, o] of this.#out) {
+      o.pendingBroadcasts.push([topic, msg]);
+      this.#sendSoon(region, o);
+    }
+  }
+
+  /**
+   * The first change after a quiet batch interval leaves at the end of this
+   * turn, not at the next tick: batching then costs a lone update nothing,
+   * while a busy region still sends about one batch per interval.
+   */
+  #sendSoon(region: string, o: Outbound): void {
+    if (o.soon || Date.now() - o.lastSent < this.#batchInterval) return;
+    o.soon = true;
+    queueMicrotask(() => {
+      o.soon = false;
+      if (this.#stopped || !this.#leading || this.#out.get(region) !== o) return;
+      this.#sendBatch(region, o, Date.now());
+    });
   }
 
   /** Every batch interval: dial, resend what waited too long, send what changed. */
@@ -841,39 +866,43 @@ export class RegionService {
       this.#dial();
     }
     if (!this.#leading) return;
-    const replica = this.#host.replicator.replica;
-    for (const [region, o] of this.#out) {
-      if (o.target === undefined) {
-        this.#retarget(region);
-        if (o.target === undefined) continue;
-      }
-      for (const [seq, b] of o.unacked) {
-        if (now - b.at < this.#resendAfter) continue;
-        o.unacked.delete(seq);
-        o.resent++;
-        for (const k of b.keys) o.pendingKeys.add(k);
-        o.pendingBroadcasts.push(...b.broadcasts);
-      }
-      if (o.pendingKeys.size === 0 && o.pendingBroadcasts.length === 0) continue;
-      const entries: [unknown, string][] = [];
-      const keys: string[] = [];
-      for (const key of o.pendingKeys) {
-        const entry = replica.entry(key);
-        const digest = replica.digestOf(key);
-        if (entry === undefined || digest === undefined || o.known.get(key) === digest) continue;
-        entries.push([entry, digest]);
-        keys.push(key);
-      }
-      o.pendingKeys.clear();
-      const broadcasts = o.pendingBroadcasts;
-      o.pendingBroadcasts = [];
-      if (entries.length === 0 && broadcasts.length === 0) continue;
-      const seq = ++o.seq;
-      o.unacked.set(seq, { keys, broadcasts, at: now });
-      o.batches++;
-      o.keys += keys.length;
-      this.#sendCounted(o, o.target, OP_REGION_BATCH, [seq, now, entries, broadcasts]);
+    for (const [region, o] of this.#out) this.#sendBatch(region, o, now);
+  }
+
+  /** Resends what waited too long for its acknowledgement, and sends what changed, to `region`. */
+  #sendBatch(region: string, o: Outbound, now: number): void {
+    if (o.target === undefined) {
+      this.#retarget(region);
+      if (o.target === undefined) return;
     }
+    for (const [seq, b] of o.unacked) {
+      if (now - b.at < this.#resendAfter) continue;
+      o.unacked.delete(seq);
+      o.resent++;
+      for (const k of b.keys) o.pendingKeys.add(k);
+      o.pendingBroadcasts.push(...b.broadcasts);
+    }
+    if (o.pendingKeys.size === 0 && o.pendingBroadcasts.length === 0) return;
+    const replica = this.#host.replicator.replica;
+    const entries: [unknown, string][] = [];
+    const keys: string[] = [];
+    for (const key of o.pendingKeys) {
+      const entry = replica.entry(key);
+      const digest = replica.digestOf(key);
+      if (entry === undefined || digest === undefined || o.known.get(key) === digest) continue;
+      entries.push([entry, digest]);
+      keys.push(key);
+    }
+    o.pendingKeys.clear();
+    const broadcasts = o.pendingBroadcasts;
+    o.pendingBroadcasts = [];
+    if (entries.length === 0 && broadcasts.length === 0) return;
+    const seq = ++o.seq;
+    o.unacked.set(seq, { keys, broadcasts, at: now });
+    o.batches++;
+    o.keys += keys.length;
+    o.lastSent = now;
+    this.#sendCounted(o, o.target, OP_REGION_BATCH, [seq, now, entries, broadcasts]);
   }
 
   #sendCounted(o: Outbound, node: string, op: number, fields: unknown[]): void {
@@ -1023,6 +1052,8 @@ function newOutbound(): Outbound {
     resent: 0,
     bytes: 0,
     keys: 0,
+    lastSent: 0,
+    soon: false,
   };
 }
 
