@@ -270,6 +270,11 @@ export interface CausalMap<K, T> extends Causal<DotMap<K, T>> {
    * A cache: it never changes what the state is.
    */
   index?: DotIndex<K>;
+  /**
+   * The owner (see `joinCausalMap`) that made `cc` and may still add to it
+   * in place; none: `cc` is never changed.
+   */
+  ccOwner?: Owner;
 }
 
 function buildIndex<K, T>(
@@ -307,8 +312,10 @@ export function causalMap<K, T>(
  * The join of two causal dot maps. Only the keys that can change are
  * visited: those `b` holds, and those holding a dot `b`'s context names
  * (found through `a`'s index), unless `b`'s context is larger than `a`
- * (or `scanAll`: tests compare both ways). With an `owner`, the nodes of
- * `a`'s maps made under it are changed in place (`PMap.set`).
+ * (or `scanAll`: tests compare both ways). With an `owner`, what of `a`
+ * was made under it (the nodes of its maps, `PMap.set`; its context, when
+ * `a.ccOwner` is the owner) is changed in place, and the result is the
+ * owner's: only a caller that alone holds `a` may pass one.
  */
 export function joinCausalMap<K, T>(
   a: CausalMap<K, T>,
@@ -349,11 +356,21 @@ export function joinCausalMap<K, T>(
     store = store.set(k, j, owner);
     for (const d of ops.dots(j)) added.push([d, k]);
   }
-  const cc = a.cc.clone();
-  cc.join(b.cc);
-  // Nothing new: the state itself, so that a caller can tell by identity.
-  if (store === a.store && cc.equals(a.cc)) return a;
-  return { cc, store, index: aIndex.apply(removed, added, owner) };
+  let cc: CausalContext;
+  if (owner !== null && a.ccOwner === owner) {
+    // `a`'s context is the owner's: added to in place rather than copied.
+    const size = store === a.store ? a.cc.size : -1;
+    cc = a.cc;
+    cc.join(b.cc);
+    if (size === cc.size) return a;
+  } else {
+    cc = a.cc.clone();
+    cc.join(b.cc);
+    // Nothing new: the state itself, so that a caller can tell by identity.
+    if (store === a.store && cc.equals(a.cc)) return a;
+  }
+  const index = aIndex.apply(removed, added, owner);
+  return owner === null ? { cc, store, index } : { cc, store, index, ccOwner: owner };
 }
 
 /**

@@ -267,8 +267,9 @@ export class Replica {
   #slots = new Map<string, Slot>();
   /**
    * Deltas made since the last flush, per key (`null`: deleted), joined at
-   * the flush (`joinMany`: a causal type joins them pairwise, since joining
-   * each into a running total would copy the total's context once per update).
+   * the flush (`joinMany`). A type with `joinOwned` keeps one running delta
+   * instead, joined into in place (a copying join would copy the total's
+   * context once per update, and a list keeps every delta alive until the flush).
    */
   #pending = new Map<string, unknown[] | null>();
   #tree = new DigestTree();
@@ -399,8 +400,12 @@ export class Replica {
       ? slot.type.joinOwned(slot.state, delta, slot.owner)
       : slot.type.join(slot.state, delta);
     const pending = this.#pending.get(key);
-    if (pending) pending.push(delta);
-    else this.#pending.set(key, [delta]);
+    if (!pending) this.#pending.set(key, [delta]);
+    else if (slot.type.joinOwned && pending.length === 1) {
+      // One running delta per key, joined into in place: the list, made anew
+      // every flush, is its owner token (nothing else holds what it made).
+      pending[0] = slot.type.joinOwned(pending[0], delta, pending);
+    } else pending.push(delta);
     this.#changed(key);
     return () => [key, slot.type.name, packed(slot.type, delta), [...slot.markers]];
   }
