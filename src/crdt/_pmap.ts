@@ -165,6 +165,16 @@ export class PMap<K, V> implements ReadonlyMap<K, V> {
    * it are changed in place rather than copied (the map returned shares them,
    * and so do earlier maps of the same owner: only their owner may still use
    * those); without one, this map is left as it is.
+   *
+   * @example
+   * ```ts
+   * import { PMap } from "./_pmap.ts";
+   * const shared = PMap.empty<string, number>().set("a", 1);
+   * let mine = shared;
+   * const owner = {};
+   * for (let i = 0; i < 100; i++) mine = mine.set(`k${i}`, i, owner); // in place after the first
+   * console.assert(mine.size === 101 && shared.size === 1 && !shared.has("k0"));
+   * ```
    */
   set(key: K, value: V, owner: Owner | null = null): PMap<K, V> {
     grew = false;
