@@ -38,6 +38,8 @@ export interface WanShape {
   jitter: number;
   /** Fraction of packets lost, 0 to 1. */
   loss: number;
+  /** Bytes per second the link carries (netem's `rate`); absent: unlimited. */
+  bandwidth?: number;
 }
 
 /** One region's namespace. */
@@ -223,6 +225,7 @@ export async function createRegionNetwork(
         await must("tc", [
           ...["-n", ns, "qdisc", "add", "dev", "wan0", "root", "netem"],
           ...["delay", `${shape.delay}ms`, `${shape.jitter}ms`, "loss", `${shape.loss * 100}%`],
+          ...(shape.bandwidth ? ["rate", `${Math.round(shape.bandwidth * 8)}bit`] : []),
         ]);
       }
       regions[region] = { ns, hosts: addrs };

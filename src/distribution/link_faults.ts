@@ -1,5 +1,5 @@
 /**
- * Injected link faults (latency, jitter, loss) for chaos and partition
+ * Injected link faults (latency, jitter, loss, bandwidth) for chaos and partition
  * tests: a decorator in front of the node kernel's send path. What the
  * kernel sends to a node with a fault set passes through here and is
  * delayed or dropped; to every other node it goes straight on, so a
@@ -53,6 +53,12 @@ export interface LinkFault {
    * it wait behind it. Nothing is lost. Default 0.
    */
   loss?: number;
+  /**
+   * Bytes per second the link carries: each message takes its size over
+   * this rate on the wire, one after another, before its delay starts (as
+   * netem's `rate`). Default 0: unlimited.
+   */
+  bandwidth?: number;
 }
 
 /** The real send behind the faults: the node kernel's. */
@@ -67,6 +73,8 @@ interface Held {
 
 interface Link {
   fault: Required<LinkFault>;
+  /** When the wire is free again (`performance.now()` ms), under a bandwidth. */
+  wireFree: number;
   queue: Held[];
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -97,8 +105,8 @@ export class LinkFaults {
    * `node`. Messages already held still go out, in order, when due.
    *
    * @param node the full node name
-   * @param fault the delay, jitter and drop rate
-   * @throws {RangeError} when a delay is negative or the drop rate is not in 0-1
+   * @param fault the delay, jitter, drop and loss rates and bandwidth
+   * @throws {RangeError} when a delay or the bandwidth is negative or a rate is not in 0-1
    */
   set(node: string, fault: LinkFault | undefined): void {
     const f = {
@@ -106,18 +114,19 @@ export class LinkFaults {
       jitter: fault?.jitter ?? 0,
       drop: fault?.drop ?? 0,
       loss: fault?.loss ?? 0,
+      bandwidth: fault?.bandwidth ?? 0,
     };
     if (
       !(f.delay >= 0 && f.jitter >= 0 && f.drop >= 0 && f.drop <= 1 && f.loss >= 0 &&
-        f.loss <= 1)
+        f.loss <= 1 && f.bandwidth >= 0 && Number.isFinite(f.bandwidth))
     ) {
       throw new RangeError(
-        `Invalid link fault: delay and jitter must be >= 0 ms, drop and loss 0-1, received ${
+        `Invalid link fault: delay and jitter must be >= 0 ms, drop and loss 0-1, bandwidth >= 0 bytes/s, received ${
           JSON.stringify(fault)
         }`,
       );
     }
-    const none = f.delay === 0 && f.jitter === 0 && f.drop === 0 && f.loss === 0;
+    const none = isNone(f);
     const link = this.#links.get(node);
     if (link !== undefined) {
       link.fault = f;
@@ -126,7 +135,7 @@ export class LinkFaults {
         this.#links.delete(node);
       }
     } else if (!none) {
-      this.#links.set(node, { fault: f, queue: [], timer: undefined });
+      this.#links.set(node, { fault: f, wireFree: 0, queue: [], timer: undefined });
     }
   }
 
@@ -134,10 +143,16 @@ export class LinkFaults {
   list(): Record<string, LinkFault> {
     const out: Record<string, LinkFault> = {};
     for (const [node, link] of this.#links) {
-      const { delay, jitter, drop, loss } = link.fault;
-      // `loss` is listed only when set, so the usual three read as before.
-      if (delay > 0 || jitter > 0 || drop > 0 || loss > 0) {
-        out[node] = loss > 0 ? { delay, jitter, drop, loss } : { delay, jitter, drop };
+      const { delay, jitter, drop, loss, bandwidth } = link.fault;
+      // `loss` and `bandwidth` are listed only when set, so the usual three read as before.
+      if (!isNone(link.fault)) {
+        out[node] = {
+          delay,
+          jitter,
+          drop,
+          ...(loss > 0 ? { loss } : {}),
+          ...(bandwidth > 0 ? { bandwidth } : {}),
+        };
       }
     }
     return out;
@@ -157,12 +172,18 @@ export class LinkFaults {
       this.#deliver(node, body, key, connect);
       return;
     }
-    const { delay, jitter, drop, loss } = link.fault;
+    const { delay, jitter, drop, loss, bandwidth } = link.fault;
     if (drop > 0 && Math.random() < drop) return;
     const resent = loss > 0 && Math.random() < loss ? Math.max(200, 2 * delay + jitter) : 0;
+    let sent = performance.now();
+    if (bandwidth > 0) {
+      // On the wire after what went before it, for its size over the rate.
+      sent = Math.max(sent, link.wireFree) + body.length * 1000 / bandwidth;
+      link.wireFree = sent;
+    }
     // Held until due, behind what is held already: order is kept.
     const due = Math.max(
-      performance.now() + delay + Math.random() * jitter + resent,
+      sent + delay + Math.random() * jitter + resent,
       link.queue.at(-1)?.due ?? 0,
     );
     link.queue.push({ due, body, key, connect });
@@ -186,13 +207,13 @@ export class LinkFaults {
         const q = link.queue.shift()!;
         this.#deliver(node, q.body, q.key, q.connect);
       }
-      const { delay, jitter, drop, loss } = link.fault;
       if (link.queue.length > 0) this.#releaseLater(node, link);
-      else if (
-        delay === 0 && jitter === 0 && drop === 0 && loss === 0 && this.#links.get(node) === link
-      ) {
-        this.#links.delete(node);
-      }
+      else if (isNone(link.fault) && this.#links.get(node) === link) this.#links.delete(node);
     }, Math.max(0, head.due - performance.now()));
   }
+}
+
+/** Whether `f` changes nothing. */
+function isNone(f: Required<LinkFault>): boolean {
+  return f.delay === 0 && f.jitter === 0 && f.drop === 0 && f.loss === 0 && f.bandwidth === 0;
 }

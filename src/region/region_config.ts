@@ -156,14 +156,21 @@ export function parseMultiRegionConfig(
     }
     const wan: Record<string, number> = {};
     for (const [k, v] of Object.entries(w)) {
-      if (!["delay", "jitter", "drop", "loss"].includes(k)) {
-        throw bad("wan", `unknown key "${k}" (expected "delay", "jitter", "drop", "loss")`);
+      if (!["delay", "jitter", "drop", "loss", "bandwidth"].includes(k)) {
+        throw bad(
+          "wan",
+          `unknown key "${k}" (expected "delay", "jitter", "drop", "loss", "bandwidth")`,
+        );
       }
       const share = k === "drop" || k === "loss";
-      if (typeof v !== "number" || !(v >= 0) || (share && v > 1)) {
+      if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v) || (share && v > 1)) {
         throw bad(
           `wan.${k}`,
-          share ? "expected a share from 0 to 1" : "expected milliseconds >= 0",
+          share
+            ? "expected a share from 0 to 1"
+            : k === "bandwidth"
+            ? "expected bytes per second >= 0"
+            : "expected milliseconds >= 0",
         );
       }
       wan[k] = v;

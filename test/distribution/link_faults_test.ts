@@ -51,3 +51,28 @@ Deno.test("LinkFaults loss sends every message, a lost one a retransmission time
     faults.clear();
   }
 });
+
+Deno.test("LinkFaults bandwidth: messages take their size over the rate on the wire, one after another, in order", async () => {
+  const sent: Array<[number, number]> = [];
+  const faults = new LinkFaults((_node, b) =>
+    sent.push([(b as Uint8Array)[0]!, performance.now()])
+  );
+  try {
+    // 10 KiB/s: each 1 KiB message takes 100 ms of wire time.
+    faults.set("b@h", { bandwidth: 10_240 });
+    assert.deepEqual(faults.list(), { "b@h": { delay: 0, jitter: 0, drop: 0, bandwidth: 10_240 } });
+    const t0 = performance.now();
+    for (let i = 0; i < 3; i++) {
+      const m = new Uint8Array(1024);
+      m[0] = i;
+      faults.send("b@h", m, undefined, false);
+    }
+    await waitFor(() => sent.length === 3, { timeout: 5000 });
+    assert.deepEqual(sent.map(([n]) => n), [0, 1, 2]);
+    // The third is on the wire after the first two: about 300 ms after the start.
+    assert.ok(sent[2]![1] - t0 >= 290, `the third came after ${sent[2]![1] - t0} ms`);
+    assert.throws(() => faults.set("b@h", { bandwidth: -1 }), RangeError);
+  } finally {
+    faults.clear();
+  }
+});

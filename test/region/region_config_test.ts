@@ -21,6 +21,17 @@ Deno.test("a multi-region config gives a node its region's topologies and every 
   assert.equal(regions.regions.us_west!.gateways, 2);
   assert.deepEqual(regions.replicated, ["cart:*"]);
   assert.equal(regions.batchInterval, 20);
+  // The WAN between regions: delay, jitter, loss, and bandwidth in bytes per second.
+  const wan = { delay: 50, jitter: 10, loss: 0.01, bandwidth: 1_250_000 };
+  assert.deepEqual(parseMultiRegionConfig({ regions: REGIONS, wan }, "us_east").regions.wan, wan);
+  assert.throws(
+    () => parseMultiRegionConfig({ regions: REGIONS, wan: { bandwidth: -1 } }, "us_east"),
+    /wan\.bandwidth: expected bytes per second >= 0/,
+  );
+  assert.throws(
+    () => parseMultiRegionConfig({ regions: REGIONS, wan: { rate: 1 } }, "us_east"),
+    /unknown key "rate"/,
+  );
 });
 
 Deno.test("a region the config does not name, no region, and malformed regions are clear errors", () => {
