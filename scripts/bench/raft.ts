@@ -91,17 +91,7 @@ async function weftSide(): Promise<Figures> {
       const dir = await Deno.makeTempDir({ prefix: "weft-bench-raft-" });
       dirs.push(dir);
       const name = `raftb${i}@127.0.0.1`;
-      const proc = new WeftProcess([
-        "--name",
-        name,
-        "--cookie",
-        COOKIE,
-        "--port",
-        "0",
-        "--no-epmd",
-        "--log-level",
-        "info",
-        "--no-repl",
+      const proc = WeftProcess.headless(name, COOKIE, [
         "--data-dir",
         dir,
       ]);

@@ -89,6 +89,22 @@ export class WeftProcess {
     ]).then(() => {});
   }
 
+  /**
+   * Starts a headless node on loopback as the multi-process tests and
+   * benches run it: `--name NAME --cookie COOKIE --port 0 --no-epmd
+   * --log-level info --no-repl`, then `extra`.
+   *
+   * @param name the full node name
+   * @param cookie the cookie
+   * @param extra more arguments (`--data-dir`, `--load`, ...)
+   */
+  static headless(name: string, cookie: string, extra: string[] = []): WeftProcess {
+    return new WeftProcess([
+      ...["--name", name, "--cookie", cookie, "--port", "0", "--no-epmd"],
+      ...["--log-level", "info", "--no-repl", ...extra],
+    ]);
+  }
+
   /** The OS process id. */
   get pid(): number {
     return this.#child.pid;

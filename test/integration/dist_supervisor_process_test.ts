@@ -27,17 +27,7 @@ interface Peer {
 
 async function startPeer(name: string): Promise<Peer> {
   const full = `${name}@127.0.0.1`;
-  const proc = new WeftProcess([
-    "--name",
-    full,
-    "--cookie",
-    COOKIE,
-    "--port",
-    "0",
-    "--no-epmd",
-    "--log-level",
-    "info",
-    "--no-repl",
+  const proc = WeftProcess.headless(full, COOKIE, [
     // A loaded machine can starve a node of CPU for seconds; a kill -9 is seen at once
     // anyway (the socket closes), so a longer tick time only spares false nodedowns.
     "--net-ticktime",

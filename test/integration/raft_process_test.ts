@@ -30,17 +30,7 @@ interface Member {
 
 async function startMember(name: string, dir: string): Promise<Member> {
   const full = `${name}@127.0.0.1`;
-  const proc = new WeftProcess([
-    "--name",
-    full,
-    "--cookie",
-    COOKIE,
-    "--port",
-    "0",
-    "--no-epmd",
-    "--log-level",
-    "info",
-    "--no-repl",
+  const proc = WeftProcess.headless(full, COOKIE, [
     "--data-dir",
     dir,
   ]);

@@ -22,17 +22,7 @@ interface Peer {
 
 async function startPeer(name: string, dataDir?: string): Promise<Peer> {
   const full = `${name}@127.0.0.1`;
-  const proc = new WeftProcess([
-    "--name",
-    full,
-    "--cookie",
-    COOKIE,
-    "--port",
-    "0",
-    "--no-epmd",
-    "--log-level",
-    "info",
-    "--no-repl",
+  const proc = WeftProcess.headless(full, COOKIE, [
     "--load",
     PROBE,
     ...(dataDir !== undefined ? ["--data-dir", dataDir] : []),
