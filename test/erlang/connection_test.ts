@@ -2,15 +2,28 @@ import assert from "node:assert/strict";
 import { memoryPair } from "../../src/distribution/memory.ts";
 import { ByteStream, encodeDistFrame, ErlangConnection } from "../../src/erlang/mod.ts";
 import { atom, type Term, termKey, tuple } from "../../src/etf/mod.ts";
+import type { Connection } from "../../src/distribution/transport.ts";
 import { prng } from "../helpers/prng.ts";
+import { waitFor } from "../helpers/wait.ts";
 
-/** Waits for `cond`, polling, up to a generous deadline. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+/** A started connection on `end` from peer a@h, collecting what it delivers and why it closed. */
+function receiver(end: Connection, options: { maxFrame?: number } = {}) {
+  const got: Term[] = [];
+  const state: { closed?: string } = {};
+  const conn = new ErlangConnection(end, new ByteStream(end), {
+    peer: "a@h",
+    ticktime: 60_000,
+    ...options,
+    onMessage: (_control, message) => got.push(message!),
+    onClose: (_reason, detail) => state.closed = detail,
+  });
+  conn.start();
+  return { conn, got, state };
+}
+
+/** Waits for `cond` up to a generous deadline. */
+function until(cond: () => boolean, what: string): Promise<void> {
+  return waitFor(cond, { timeout: 10_000, interval: 2, message: `timed out waiting for ${what}` });
 }
 
 Deno.test("ErlangConnection delivers every frame in order however the bytes are cut into chunks", async () => {
@@ -27,15 +40,7 @@ Deno.test("ErlangConnection delivers every frame in order however the bytes are 
     ]),
   );
   const [a, b] = memoryPair();
-  const got: Term[] = [];
-  let closed: string | undefined;
-  const conn = new ErlangConnection(b, new ByteStream(b), {
-    peer: "a@h",
-    ticktime: 60_000,
-    onMessage: (_control, message) => got.push(message!),
-    onClose: (_reason, detail) => closed = detail,
-  });
-  conn.start();
+  const { conn, got, state } = receiver(b);
   try {
     for (let at = 0; at < stream.length;) {
       // Mostly a few bytes (a length prefix cut in two), sometimes a few KiB.
@@ -45,7 +50,7 @@ Deno.test("ErlangConnection delivers every frame in order however the bytes are 
     }
     await until(() => got.length === messages.length, "every message");
     assert.deepEqual(got.map(termKey), messages.map((m) => termKey(m)));
-    assert.equal(closed, undefined);
+    assert.equal(state.closed, undefined);
   } finally {
     conn.close("disconnect");
     a.close();
@@ -77,19 +82,11 @@ Deno.test("ErlangConnection sends all messages of one turn in one write, without
 
 Deno.test("ErlangConnection refuses a length over its limit before the frame's bytes arrive", async () => {
   const [a, b] = memoryPair();
-  let closed: string | undefined;
-  const conn = new ErlangConnection(b, new ByteStream(b), {
-    peer: "a@h",
-    ticktime: 60_000,
-    maxFrame: 1000,
-    onMessage: () => {},
-    onClose: (_reason, detail) => closed = detail,
-  });
-  conn.start();
+  const { conn, state } = receiver(b, { maxFrame: 1000 });
   try {
     await a.write(Uint8Array.of(0, 0, 0x10, 0));
-    await until(() => closed !== undefined, "the connection to close");
-    assert.match(closed!, /Frame too large: 4096 bytes, limit 1000/);
+    await until(() => state.closed !== undefined, "the connection to close");
+    assert.match(state.closed!, /Frame too large: 4096 bytes, limit 1000/);
   } finally {
     conn.close("disconnect");
     a.close();
@@ -106,14 +103,7 @@ Deno.test("with the atom cache, messages keep their atoms through slot collision
     messages.push(Array.from({ length: n }, () => atom(names[Math.floor(rng() * names.length)]!)));
   }
   const [a, b] = memoryPair();
-  const got: Term[] = [];
-  let closed: string | undefined;
-  const conn = new ErlangConnection(b, new ByteStream(b), {
-    peer: "a@h",
-    ticktime: 60_000,
-    onMessage: (_control, message) => got.push(message!),
-    onClose: (_reason, detail) => closed = detail,
-  });
+  const { conn, got, state } = receiver(b);
   const out = new ErlangConnection(a, new ByteStream(a), {
     peer: "b@h",
     ticktime: 60_000,
@@ -121,7 +111,6 @@ Deno.test("with the atom cache, messages keep their atoms through slot collision
     onMessage: () => {},
     onClose: () => {},
   });
-  conn.start();
   try {
     const control = tuple(2, atom(""), atom("to"));
     for (const [i, m] of messages.entries()) {
@@ -133,8 +122,11 @@ Deno.test("with the atom cache, messages keep their atoms through slot collision
       }
       if (i % 50 === 0) await new Promise((r) => setTimeout(r, 0)); // several writes
     }
-    await until(() => got.length === messages.length || closed !== undefined, "every message");
-    assert.equal(closed, undefined);
+    await until(
+      () => got.length === messages.length || state.closed !== undefined,
+      "every message",
+    );
+    assert.equal(state.closed, undefined);
     assert.deepEqual(got.map(termKey), messages.map((m) => termKey(m)));
   } finally {
     conn.close("disconnect");

@@ -131,6 +131,37 @@ async function clientLoop(
   }
 }
 
+/**
+ * After the load: no acknowledged write is lost (each client's own counter is at
+ * least what it was told), and final reads join the history, so a lost write
+ * shows as a non-linearizable read.
+ */
+async function checkNothingLost(
+  client: TestNode,
+  clients: number,
+  acked: Map<string, number>,
+  keys: string[],
+  history: History,
+): Promise<void> {
+  for (let i = 0; i < clients; i++) {
+    const value = await client.raft.consistentQuery("kv", ["get", `own${i}`], {
+      timeout: 10_000,
+    }) as number | undefined;
+    assert.ok((value ?? 0) >= (acked.get(`own${i}`) ?? 0), `own${i}: ${value}`);
+  }
+  for (const key of keys) {
+    const call = performance.now();
+    const output = (await client.raft.consistentQuery("kv", ["get", key], {
+      timeout: 10_000,
+    }) ?? null) as string | null;
+    history.push({ input: { op: "get", key }, output, call, return: performance.now() });
+  }
+  assert.ok(
+    isLinearizable(kvModel, history),
+    `the history of ${history.length} operations is not linearizable`,
+  );
+}
+
 async function killLeaderUnderLoad(size: number): Promise<void> {
   const members = await startMembers(size, `k${size}_`);
   let client: TestNode | undefined;
@@ -192,25 +223,7 @@ async function killLeaderUnderLoad(size: number): Promise<void> {
       );
     }
 
-    // No acknowledged write is lost: each client's own counter is at least what it was told.
-    for (let i = 0; i < 6; i++) {
-      const value = await client.raft.consistentQuery("kv", ["get", `own${i}`], {
-        timeout: 10_000,
-      }) as number | undefined;
-      assert.ok((value ?? 0) >= (acked.get(`own${i}`) ?? 0), `own${i}: ${value}`);
-    }
-    // Final reads join the history, so a lost write would show as a non-linearizable read.
-    for (const key of keys) {
-      const call = performance.now();
-      const output = (await client.raft.consistentQuery("kv", ["get", key], {
-        timeout: 10_000,
-      }) ?? null) as string | null;
-      history.push({ input: { op: "get", key }, output, call, return: performance.now() });
-    }
-    assert.ok(
-      isLinearizable(kvModel, history),
-      `the history of ${history.length} operations is not linearizable`,
-    );
+    await checkNothingLost(client, 6, acked, keys, history);
   } finally {
     if (client) await Deno.remove(client.dataDir, { recursive: true }).catch(() => {});
     await release(client, members);
@@ -318,20 +331,7 @@ Deno.test("raft on real processes: adding two members and removing two (the lead
       stop.stopped = true;
       await Promise.all(loops);
     }
-    for (let i = 0; i < 4; i++) {
-      const value = await client.raft.consistentQuery("kv", ["get", `own${i}`], {
-        timeout: 10_000,
-      }) as number | undefined;
-      assert.ok((value ?? 0) >= (acked.get(`own${i}`) ?? 0), `own${i}: ${value}`);
-    }
-    for (const key of keys) {
-      const call = performance.now();
-      const output = (await client.raft.consistentQuery("kv", ["get", key], {
-        timeout: 10_000,
-      }) ?? null) as string | null;
-      history.push({ input: { op: "get", key }, output, call, return: performance.now() });
-    }
-    assert.ok(isLinearizable(kvModel, history), "the history is not linearizable");
+    await checkNothingLost(client, 4, acked, keys, history);
   } finally {
     if (client) await Deno.remove(client.dataDir, { recursive: true }).catch(() => {});
     await release(client, members);
