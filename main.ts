@@ -76,6 +76,23 @@ async function main(args: string[]): Promise<number> {
 }
 
 async function runNode(options: CliOptions): Promise<number> {
+  // A node that serves until a signal listens from before it starts: a SIGTERM
+  // while it was still starting or connecting took the signal's default action
+  // (exit 143 without stopping: no handoff, no port-mapper goodbye).
+  const termination = options.eval === undefined && (options.noRepl || options.script !== undefined)
+    ? waitForTermination()
+    : undefined;
+  try {
+    return await serveNode(options, termination);
+  } finally {
+    termination?.cancel();
+  }
+}
+
+async function serveNode(
+  options: CliOptions,
+  termination: ReturnType<typeof waitForTermination> | undefined,
+): Promise<number> {
   const script = options.script !== undefined ? await readScript(options.script) : undefined;
   const node = await startFromOptions(options);
   if (node) await loadModules(node, options.load);
@@ -186,7 +203,7 @@ async function runNode(options: CliOptions): Promise<number> {
         args: options.scriptArgs,
       });
       Object.assign(scope, names);
-      const signal = waitForTermination();
+      const signal = termination ?? waitForTermination();
       try {
         return await Promise.race([
           runCode({
@@ -206,7 +223,7 @@ async function runNode(options: CliOptions): Promise<number> {
     }
 
     if (options.noRepl) {
-      await waitForTermination().promise;
+      await (termination ?? waitForTermination()).promise;
       return 0;
     }
 

@@ -135,6 +135,18 @@ Deno.test("weft --no-repl serves until SIGTERM, then leaves: the peer sees noded
   }
 });
 
+Deno.test("weft --no-repl told SIGTERM while it is still starting stops cleanly: exit 0, not the signal's 143", async () => {
+  const b = WeftProcess.headless("b@127.0.0.1", "c", ["--connect", "nobody@127.0.0.1:1"]);
+  try {
+    // At once: the node is still dialling its --connect peer, not yet serving.
+    await b.listenPort(60_000);
+    b.kill("SIGTERM");
+    assert.equal((await b.exited()).code, 0, b.output);
+  } finally {
+    await b.close();
+  }
+});
+
 Deno.test("weft --script runs a TypeScript file with the shell's names, its args, and exits with its status", async () => {
   const dir = await Deno.makeTempDir();
   try {
