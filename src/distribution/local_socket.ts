@@ -330,7 +330,8 @@ class EitherListener implements Listener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#tcp.close();
+    // The socket goes first: once the TCP port is free, another node may bind
+    // it and make its own socket at this path, which must not be removed here.
     if (this.#unix !== undefined) {
       this.#unix.close();
       try {
@@ -339,6 +340,7 @@ class EitherListener implements Listener {
         // Gone already.
       }
     }
+    this.#tcp.close();
     for (const r of this.#ready) if (r.conn !== null) closeQuietly(r.conn);
     this.#ready = [];
     this.#wake?.();
